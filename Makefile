@@ -1,0 +1,37 @@
+# retrain: the two commands are `make demo` and `make test`; both set up .venv/ on first use.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint fmt typecheck unit clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
+	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -r requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --no-deps -e .
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/retrain demo
+
+lint: setup
+	$(BIN)/ruff check retrain_core flows tests bench
+	$(BIN)/ruff format --check retrain_core flows tests bench
+
+typecheck: setup
+	$(BIN)/mypy retrain_core
+
+fmt: setup
+	$(BIN)/ruff format retrain_core flows tests bench
+	$(BIN)/ruff check --fix retrain_core flows tests bench
+
+test: lint typecheck
+	$(BIN)/retrain compile --check
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,58 @@
+"""The one value every check returns: what was measured, against what, and why it passed or not."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Status(str, Enum):
+    """PASS and FAIL mean the check ran; ERROR means it could not be computed."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """The result of one check on one window.
+
+    `check` is a dotted name such as ``drift.ks.tenure`` or ``quality.<expectation>.<column>``.
+    `status` FAIL means the data fails the check (a signal); ERROR means the check could not be
+    computed and never triggers a retrain by itself. `observed` and `threshold` are numbers where
+    the check has them, and `reason` is a sentence for people ("p=0.003 < 0.01 and D=0.21 >= 0.1").
+    """
+
+    check: str
+    status: Status
+    reason: str
+    observed: float | None = None
+    threshold: float | None = None
+
+    @property
+    def failed(self) -> bool:
+        """True when the check ran and the data fails it."""
+        return self.status is Status.FAIL
+
+    @property
+    def kind(self) -> str:
+        """The check family: the first part of `check` ("drift", "quality", "performance", ...)."""
+        return self.check.split(".", 1)[0]
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-safe dict (NaN and infinities become None) for ledgers and artifacts."""
+        return {
+            "check": self.check,
+            "status": self.status.value,
+            "observed": _finite(self.observed),
+            "threshold": _finite(self.threshold),
+            "reason": self.reason,
+        }
+
+
+def _finite(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
