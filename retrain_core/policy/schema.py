@@ -1,0 +1,317 @@
+"""The policy: one YAML file per model, validated by these pydantic models (no I/O here)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+
+from retrain_core.policy.base import MetricName, NotifyEvent, ParamValue, Strict, Task
+from retrain_core.policy.durations import Duration
+from retrain_core.policy.triggers import Triggers
+
+NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
+
+
+class Features(Strict):
+    """The model's input columns, by kind."""
+
+    numeric: list[str] = Field(default_factory=list, description="Numeric input columns.")
+    categorical: list[str] = Field(default_factory=list, description="Categorical input columns.")
+
+    @property
+    def all(self) -> list[str]:
+        """Every feature, numeric first."""
+        return [*self.numeric, *self.categorical]
+
+
+class Estimator(Strict):
+    """A scikit-learn estimator by import path, with constructor parameters as plain values."""
+
+    class_: str = Field(
+        alias="class",
+        pattern=r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$",
+        description="Import path of the estimator class; scikit-learn estimators and the "
+        "modules listed in [tool.retrain] allowed_estimator_modules only.",
+    )
+    params: dict[str, ParamValue] = Field(
+        default_factory=dict, description="Constructor keyword arguments (plain YAML values)."
+    )
+
+
+class Model(Strict):
+    """What the model predicts and how it is built."""
+
+    task: Task = Field(description="classification or regression.")
+    target: str = Field(description="Column holding the label.")
+    features: Features = Field(description="Input columns.")
+    estimator: Estimator = Field(description="The scikit-learn estimator to train.")
+
+    @model_validator(mode="after")
+    def _features_are_sound(self) -> Model:
+        if not self.features.all:
+            raise ValueError("list at least one feature under features.numeric or .categorical")
+        return self
+
+
+class SqlQuery(Strict):
+    """A SQL query on an SQLAlchemy URL, with bound parameters (never string formatting)."""
+
+    url: str | None = Field(None, description="SQLAlchemy URL without a password.")
+    url_env: str | None = Field(
+        None, description="Environment variable holding the SQLAlchemy URL (for credentials)."
+    )
+    query: str = Field(description="SELECT statement; use :name placeholders for params.")
+    params: dict[str, ParamValue] = Field(default_factory=dict, description="Bound parameters.")
+
+    @model_validator(mode="after")
+    def _one_url(self) -> SqlQuery:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("set exactly one of url or url_env")
+        return self
+
+
+class Source(Strict):
+    """Where rows come from: a path or glob (local or fsspec URL) of CSV/Parquet, or SQL."""
+
+    path: str | None = Field(
+        None, description="File, glob or fsspec URL, e.g. data/batches/*.parquet or s3://b/x.csv."
+    )
+    format: Literal["csv", "parquet"] | None = Field(
+        None, description="File format; default from the file extension."
+    )
+    sql: SqlQuery | None = Field(None, description="A SQL query instead of files.")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Source:
+        if (self.path is None) == (self.sql is None):
+            raise ValueError("set exactly one of path or sql")
+        return self
+
+
+class Window(Strict):
+    """Which rows of a source form the window; write `since_last_check` or one key below."""
+
+    since_last_check: bool = Field(
+        False, description="All rows newer than the last check's watermark (never judged twice)."
+    )
+    last_rows: int | None = Field(None, ge=1, description="The newest N rows.")
+    last: Duration | None = Field(None, description="Rows within this duration of the newest one.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if value == "since_last_check":
+            return {"since_last_check": True}
+        if value == "all":
+            return {}
+        return value
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> Window:
+        chosen = [self.since_last_check, self.last_rows is not None, self.last is not None]
+        if sum(chosen) > 1:
+            raise ValueError("choose one of since_last_check, last_rows or last")
+        return self
+
+
+class CurrentSource(Source):
+    """The data to judge: a source and its window."""
+
+    window: Window = Field(
+        default_factory=lambda: Window(since_last_check=True),
+        description="since_last_check (default), {last_rows: N} or {last: 7d}.",
+    )
+
+
+class LabelSource(Source):
+    """Labels that may arrive later than the features, joined on a key."""
+
+    join_on: str = Field(description="Key column present in both the features and the labels.")
+    lag: Duration | None = Field(None, description="How late labels usually arrive (e.g. 1d).")
+
+
+class Data(Strict):
+    """The reference window, the current window, and optional late labels."""
+
+    reference: Source = Field(description="Data the champion is compared against.")
+    current: CurrentSource = Field(description="New data to judge.")
+    labels: LabelSource | None = Field(None, description="Late labels, joined on a key.")
+    timestamp: str | None = Field(
+        None, description="Timestamp column: watermarks, time windows, freshness, holdouts."
+    )
+
+
+class Schedule(Strict):
+    """When the monitor runs: exactly one of cron, interval or rrule."""
+
+    cron: str | None = Field(None, description="Cron expression, e.g. '0 2 * * *'.")
+    interval: Duration | None = Field(None, description="Fixed interval, e.g. 6h.")
+    rrule: str | None = Field(None, description="iCalendar RRULE string.")
+    timezone: str = Field("UTC", description="IANA time zone, e.g. Europe/Paris.")
+    active: bool = Field(True, description="Set false to deploy the schedule paused.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Schedule:
+        given = [k for k in ("cron", "interval", "rrule") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"set exactly one of cron, interval or rrule (got {given or 'none'})")
+        return self
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        from croniter import croniter
+
+        if value is not None and not croniter.is_valid(value):
+            raise ValueError(f"invalid cron expression {value!r}")
+        return value
+
+    @field_validator("rrule")
+    @classmethod
+    def _valid_rrule(cls, value: str | None) -> str | None:
+        from dateutil.rrule import rrulestr
+
+        if value is not None:
+            try:
+                rrulestr(value)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"invalid rrule {value!r}: {exc}") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as UTC)") from None
+        return value
+
+    @field_validator("interval")
+    @classmethod
+    def _positive_interval(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("interval must be longer than 0s")
+        return value
+
+
+class Arrival(Strict):
+    """Run the monitor when data arrives: `retrain emit-arrival` sends this Prefect event."""
+
+    event: str = Field("retrain.data.arrived", description="Prefect event name to react to.")
+    within: Duration = Field(
+        "0s", validate_default=True, description="Debounce: collect events for this long."
+    )
+
+
+class Training(Strict):
+    """How a challenger is trained."""
+
+    source: Source | None = Field(
+        None, description="Training data; default: the reference plus labelled current rows."
+    )
+    window: Duration | None = Field(
+        None, description="Train on rows within this duration of the newest (needs timestamp)."
+    )
+    holdout: float = Field(0.2, gt=0, lt=1, description="Share of rows held out for the gate.")
+    retries: int = Field(2, ge=0, le=10, description="Retries of I/O tasks, with backoff.")
+    retry_delay: Duration = Field("10s", validate_default=True, description="First retry delay.")
+    work_pool: str | None = Field(
+        None, description="Train on this work pool through the train deployment (default: inline)."
+    )
+    random_state: int = Field(0, description="Seed for the holdout split and the estimator.")
+
+
+class Gate(Strict):
+    """What a challenger must reach to be promoted, on the same holdout as the champion."""
+
+    metric: MetricName = Field(description="Metric compared on the holdout.")
+    min: float | None = Field(None, description="Absolute floor (ceiling for rmse/mae/log_loss).")
+    min_improvement: float = Field(
+        0.0, description="Required improvement over the champion (absolute; 0 = at least as good)."
+    )
+
+
+class Promotion(Strict):
+    """How a passing challenger goes live."""
+
+    alias: str = Field("champion", pattern=NAME_PATTERN, description="Registry alias to move.")
+    previous_alias: str = Field(
+        "previous", pattern=NAME_PATTERN, description="Alias kept on the old champion (rollback)."
+    )
+    approval: Literal["auto", "manual"] = Field(
+        "auto", description="manual: a person approves in the Prefect UI before the alias moves."
+    )
+    approval_timeout: Duration = Field(
+        "24h", validate_default=True, description="A manual approval not given by then rejects."
+    )
+
+
+class Notify(Strict):
+    """Who hears about what. URLs live in a secret, never in the policy."""
+
+    on: list[NotifyEvent] = Field(
+        default_factory=lambda: ["promoted", "rejected", "failed", "blocked"],
+        description="Events to notify: retrained, promoted, rejected, failed, blocked.",
+    )
+    urls_secret: str | None = Field(
+        None, description="Prefect Secret block holding apprise URLs (one per line or a list)."
+    )
+    urls_env: str | None = Field(
+        None, description="Environment variable holding apprise URLs (comma or newline separated)."
+    )
+    block: str | None = Field(None, description="Name of a Prefect notification block to use.")
+
+    @field_validator("urls_secret", "urls_env", "block")
+    @classmethod
+    def _not_a_url(cls, value: str | None) -> str | None:
+        if value is not None and "://" in value:
+            raise ValueError(
+                "notify URL written inline: store it in a Prefect Secret block or an "
+                "environment variable and name that here"
+            )
+        return value
+
+
+class Policy(Strict):
+    """One model's retraining policy."""
+
+    version: Literal[1] = Field(description="Policy format version; always 1.")
+    name: str = Field(
+        pattern=NAME_PATTERN,
+        description="Deployment, experiment and registered model name (lowercase, - and _).",
+    )
+    description: str = Field("", description="Shown on the Prefect deployment.")
+    tags: list[str] = Field(default_factory=list, description="Extra Prefect deployment tags.")
+    model: Model = Field(description="What is predicted and how it is built.")
+    data: Data = Field(description="Where the data comes from.")
+    schedule: Schedule | None = Field(None, description="When the monitor runs.")
+    arrival: Arrival | None = Field(None, description="Also run when data arrives (an event).")
+    validation: list[dict[str, dict[str, ParamValue]]] = Field(
+        default_factory=list,
+        description="great-expectations expectations by name with their keyword arguments; "
+        "a failure blocks retraining.",
+    )
+    triggers: Triggers = Field(description="When to retrain.")
+    training: Training = Field(default_factory=Training, description="How to train.")
+    gate: Gate = Field(description="What a challenger must reach.")
+    promotion: Promotion = Field(default_factory=Promotion, description="How it goes live.")
+    notify: Notify = Field(default_factory=Notify, description="Notifications.")
+
+    @field_validator("validation")
+    @classmethod
+    def _one_expectation_each(
+        cls, value: list[dict[str, dict[str, ParamValue]]]
+    ) -> list[dict[str, dict[str, ParamValue]]]:
+        for item in value:
+            if len(item) != 1:
+                raise ValueError("each validation item is one expectation: {name: {kwargs}}")
+        return value
+
+    @property
+    def expectations(self) -> list[tuple[str, dict[str, Any]]]:
+        """The validation list as (expectation name, kwargs) pairs."""
+        return [next(iter(item.items())) for item in self.validation]

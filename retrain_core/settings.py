@@ -1,0 +1,67 @@
+"""Project-level settings, in one place: the `[tool.retrain]` table of the project's pyproject.toml."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_WORK_POOL = "retrain"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings shared by every policy of a project.
+
+    `root` is the folder holding pyproject.toml (policy data paths are relative to it);
+    `work_pool` the default Prefect work pool; `allowed_estimator_modules` the module prefixes,
+    besides scikit-learn, that a policy may name an estimator from; `pull` the Prefect pull steps
+    written into prefect.yaml; `data_dir` where the embedded defaults keep their state.
+    """
+
+    root: Path
+    policies_dir: str = "policies"
+    work_pool: str = DEFAULT_WORK_POOL
+    allowed_estimator_modules: tuple[str, ...] = ()
+    pull: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    data_dir: str = ".retrain"
+
+    @property
+    def policies_path(self) -> Path:
+        """Absolute path of the policies folder."""
+        return self.root / self.policies_dir
+
+    @property
+    def data_path(self) -> Path:
+        """Absolute path of the folder for embedded state (MLflow SQLite store, demo data)."""
+        return self.root / self.data_dir
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above `start` (default: cwd) holding a pyproject.toml."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    return here
+
+
+def load_settings(root: Path | None = None) -> Settings:
+    """Read `[tool.retrain]` from the project's pyproject.toml; defaults when absent."""
+    root = find_root(root)
+    table: dict[str, Any] = {}
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        table = tomllib.loads(pyproject.read_text()).get("tool", {}).get("retrain", {})
+    unknown = set(table) - {"policies_dir", "work_pool", "allowed_estimator_modules", "pull", "data_dir"}
+    if unknown:
+        raise ValueError(f"{pyproject}: unknown keys in [tool.retrain]: {', '.join(sorted(unknown))}")
+    return Settings(
+        root=root,
+        policies_dir=table.get("policies_dir", "policies"),
+        work_pool=table.get("work_pool", DEFAULT_WORK_POOL),
+        allowed_estimator_modules=tuple(table.get("allowed_estimator_modules", ())),
+        pull=tuple(table.get("pull", ())),
+        data_dir=table.get("data_dir", ".retrain"),
+    )
