@@ -1,0 +1,168 @@
+"""The ledger: one MLflow run per monitor check, read back for cooldown, hysteresis and watermarks.
+
+Every worker on every machine reads the same history, because the history is the MLflow tracking
+store. A monitor run is written whole (tags at creation, metrics in one batch, then FINISHED); the
+history only reads FINISHED runs, so a crash half-way leaves nothing that counts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from retrain_core.decision import LedgerEntry, RetrainDecision
+from retrain_core.tracking import artifact_root, ensure_experiment
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+KIND = "retrain.kind"
+MAX_TAG = 4900  # MLflow tag values hold 5000 characters (8000 on newer stores)
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """A past monitor run as the CLI shows it."""
+
+    run_id: str
+    checked_at: datetime
+    verdict: str
+    reasons: tuple[str, ...]
+    watermark: str | None
+    rows: int | None
+
+
+class Ledger:
+    """Monitor-run records in the policy's MLflow experiment."""
+
+    def __init__(self, uri: str) -> None:
+        from mlflow import MlflowClient
+
+        self.uri = uri
+        self.client: MlflowClient = MlflowClient(tracking_uri=uri)
+
+    def record(
+        self,
+        name: str,
+        decision: RetrainDecision,
+        watermark: str | None,
+        rows: int,
+        metrics: dict[str, float] | None = None,
+        prefect_run_id: str | None = None,
+    ) -> str:
+        """Write one monitor run for this decision and return its MLflow run id."""
+        from mlflow.entities import Metric, RunTag
+
+        experiment_id = ensure_experiment(self.client, name, artifact_root(self.uri))
+        checked_at = decision.decided_at or datetime.now(UTC)
+        tags = {
+            KIND: "monitor",
+            "mlflow.runName": f"check {checked_at:%Y-%m-%d %H:%M}",
+            "retrain.checked_at": checked_at.isoformat(),
+            "retrain.decision": decision.verdict,
+            "retrain.retrain": str(decision.retrain).lower(),
+            "retrain.reasons": _clip("\n".join(decision.reasons)),
+            "retrain.suppressed_by": decision.suppressed_by or "",
+            "retrain.fired": ",".join(sorted(decision.fired)),
+            "retrain.policy_hash": decision.policy_hash,
+            "retrain.window": _clip(decision.window),
+            "retrain.watermark": _clip(watermark or ""),
+            "retrain.prefect_run_id": prefect_run_id or "",
+        }
+        run = self.client.create_run(experiment_id, tags=tags, start_time=_ms(checked_at))
+        run_id = run.info.run_id
+        try:
+            values = {"rows": float(rows), **(metrics or {}), **_outcome_metrics(decision)}
+            stamp = _ms(checked_at)
+            self.client.log_batch(
+                run_id,
+                metrics=[Metric(_metric_name(k), v, stamp, 0) for k, v in sorted(values.items())],
+                tags=[RunTag("retrain.outcome_count", str(len(decision.outcomes)))],
+            )
+            self.client.log_text(run_id, _outcomes_json(decision), "decision.json")
+            self.client.set_terminated(run_id, "FINISHED")
+        except Exception:
+            self.client.set_terminated(run_id, "FAILED")
+            raise
+        return str(run_id)
+
+    def _runs(self, name: str, limit: int) -> list[Any]:
+        """Finished monitor runs of a policy, newest check first."""
+        experiment = self.client.get_experiment_by_name(name)
+        if experiment is None:
+            return []
+        runs = self.client.search_runs(
+            [experiment.experiment_id],
+            filter_string=f"tags.`{KIND}` = 'monitor' and attributes.status = 'FINISHED'",
+            order_by=["attributes.start_time DESC"],
+            max_results=limit,
+        )
+        return sorted(runs, key=lambda r: r.data.tags.get("retrain.checked_at", ""), reverse=True)
+
+    def history(self, name: str, limit: int = 500) -> list[LedgerEntry]:
+        """The decision history of a policy, oldest first, as `decide()` wants it."""
+        entries = [
+            LedgerEntry(
+                checked_at=_parse_time(run.data.tags["retrain.checked_at"]),
+                fired=frozenset(filter(None, run.data.tags.get("retrain.fired", "").split(","))),
+                retrained=run.data.tags.get("retrain.retrain") == "true",
+            )
+            for run in self._runs(name, limit)
+            if "retrain.checked_at" in run.data.tags
+        ]
+        return entries[::-1]
+
+    def checks(self, name: str, limit: int = 20) -> list[CheckRecord]:
+        """Recent monitor runs, newest first, for `retrain status`."""
+        return [_record(run) for run in self._runs(name, limit)]
+
+    def last_check(self, name: str) -> CheckRecord | None:
+        """The newest finished check, or None before the first one."""
+        runs = self.checks(name, limit=50)
+        return runs[0] if runs else None
+
+
+def _record(run: Any) -> CheckRecord:
+    tags = run.data.tags
+    rows = run.data.metrics.get("rows")
+    return CheckRecord(
+        run_id=run.info.run_id,
+        checked_at=_parse_time(tags.get("retrain.checked_at", "1970-01-01T00:00:00+00:00")),
+        verdict=tags.get("retrain.decision", "?"),
+        reasons=tuple(filter(None, tags.get("retrain.reasons", "").split("\n"))),
+        watermark=tags.get("retrain.watermark") or None,
+        rows=int(rows) if rows is not None else None,
+    )
+
+
+def _outcome_metrics(decision: RetrainDecision) -> dict[str, float]:
+    """Each signal's observed value as a metric, plus 1/0 for failed."""
+    metrics: dict[str, float] = {"decision.retrain": float(decision.retrain)}
+    for outcome in decision.outcomes:
+        if outcome.observed is not None:
+            metrics[outcome.check] = float(outcome.observed)
+    return {k: v for k, v in metrics.items() if v == v and abs(v) != float("inf")}
+
+
+def _outcomes_json(decision: RetrainDecision) -> str:
+    return json.dumps([o.as_dict() for o in decision.outcomes], separators=(",", ":"))
+
+
+def _metric_name(name: str) -> str:
+    """MLflow metric names allow letters, digits, _ - . / and spaces."""
+    return "".join(c if c.isalnum() or c in "_-./ " else "_" for c in name)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_TAG else text[: MAX_TAG - 3] + "..."
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

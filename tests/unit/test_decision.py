@@ -1,0 +1,139 @@
+"""decide(): composition, hysteresis, cooldown, budget and blocking, with `now` as an argument."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from retrain_core.checks.outcome import CheckOutcome, Status
+from retrain_core.decision import LedgerEntry, decide
+from retrain_core.policy.triggers import Triggers
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def rules(**extra: object) -> Triggers:
+    base = {
+        "any": [
+            {"drift": {"min_share": 0.2}},
+            {"performance": {"metric": "accuracy", "drop": 0.05}},
+            {"max_age": "30d"},
+        ]
+    }
+    return Triggers.model_validate({**base, **extra})
+
+
+def out(check: str, status: Status, reason: str = "r") -> CheckOutcome:
+    return CheckOutcome(check=check, status=status, reason=reason, observed=0.5, threshold=0.2)
+
+
+DRIFT = out("drift.share", Status.FAIL, "3 of 6 features drifted: a, b, c")
+CLEAN = [out("drift.share", Status.PASS), out("performance.accuracy", Status.PASS)]
+
+
+def test_first_model_is_trained_without_any_signal() -> None:
+    decision = decide(rules(), CLEAN, [], NOW, has_champion=False)
+    assert decision.retrain and decision.first_model
+    assert decision.reasons == ("no champion yet: training the first model",)
+
+
+def test_clean_window_holds() -> None:
+    decision = decide(rules(), CLEAN, [], NOW, has_champion=True)
+    assert not decision.retrain
+    assert decision.verdict == "hold"
+    assert decision.reasons == ("no trigger fired",)
+
+
+def test_drift_retrains_and_names_the_signal() -> None:
+    decision = decide(rules(), [DRIFT], [], NOW, has_champion=True)
+    assert decision.retrain
+    assert decision.fired == frozenset({"drift.share"})
+    assert decision.reasons == ("drift.share: 3 of 6 features drifted: a, b, c",)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        out("data.missing_column.tenure", Status.ERROR, "missing column tenure"),
+        out("quality.expect_column_values_to_not_be_null.tenure", Status.FAIL, "12 nulls"),
+        out("quality.expect_column_values_to_be_between.x", Status.ERROR, "no column x"),
+    ],
+)
+def test_bad_data_blocks_even_the_first_model(bad: CheckOutcome) -> None:
+    decision = decide(rules(), [DRIFT, bad], [], NOW, has_champion=False)
+    assert not decision.retrain
+    assert decision.blocked and decision.suppressed_by == "data-quality"
+    assert bad.reason in decision.reasons
+
+
+def test_an_error_in_a_signal_never_triggers() -> None:
+    error = out("drift.share", Status.ERROR, "could not compute")
+    assert not decide(rules(), [error], [], NOW, has_champion=True).retrain
+
+
+def test_no_new_data_says_so() -> None:
+    nothing = out("data.no_new_data", Status.PASS, "no new data since the last check")
+    decision = decide(rules(), [nothing], [], NOW, has_champion=True)
+    assert not decision.retrain
+    assert decision.reasons == ("no new data since the last check",)
+
+
+def test_consecutive_waits_for_the_streak() -> None:
+    triggers = rules(consecutive=3)
+    first = decide(triggers, [DRIFT], [], NOW, has_champion=True)
+    assert not first.retrain and first.suppressed_by == "hysteresis"
+    assert "drift.share fired on 1 of 3 consecutive checks: waiting" in first.reasons
+    history = [
+        LedgerEntry(NOW - 2 * DAY, frozenset({"drift.share"})),
+        LedgerEntry(NOW - DAY, frozenset({"drift.share"})),
+    ]
+    assert decide(triggers, [DRIFT], history, NOW, has_champion=True).retrain
+
+
+def test_consecutive_streak_is_broken_by_a_clean_check_and_by_a_retrain() -> None:
+    triggers = rules(consecutive=2)
+    gap = [LedgerEntry(NOW - 2 * DAY, frozenset({"drift.share"})), LedgerEntry(NOW - DAY)]
+    assert not decide(triggers, [DRIFT], gap, NOW, has_champion=True).retrain
+    retrained = [LedgerEntry(NOW - DAY, frozenset({"drift.share"}), retrained=True)]
+    assert not decide(triggers, [DRIFT], retrained, NOW, has_champion=True).retrain
+
+
+def test_max_age_is_a_fact_not_smoothed() -> None:
+    old = out("max_age", Status.FAIL, "champion is 31d old")
+    assert decide(rules(consecutive=3), [old], [], NOW, has_champion=True).retrain
+
+
+def test_cooldown_suppresses_until_it_expires() -> None:
+    triggers = rules(cooldown="2d")
+    history = [LedgerEntry(NOW - DAY, frozenset({"drift.share"}), retrained=True)]
+    held = decide(triggers, [DRIFT], history, NOW, has_champion=True)
+    assert not held.retrain and held.suppressed_by == "cooldown"
+    assert held.reasons[-1] == (
+        "cooldown: last retrain 1d ago, next allowed after 2026-11-24 12:00 UTC"
+    )
+    assert decide(triggers, [DRIFT], history, NOW + DAY, has_champion=True).retrain
+
+
+def test_budget_counts_retrains_in_the_sliding_window() -> None:
+    triggers = rules(budget={"max": 2, "per": "7d"})
+    history = [
+        LedgerEntry(NOW - 6 * DAY, retrained=True),
+        LedgerEntry(NOW - 3 * DAY, retrained=True),
+    ]
+    held = decide(triggers, [DRIFT], history, NOW, has_champion=True)
+    assert held.suppressed_by == "budget"
+    assert held.reasons[-1] == "budget: 2 retrains in the last 7d (max 2)"
+    assert decide(triggers, [DRIFT], history, NOW + DAY, has_champion=True).retrain
+
+
+def test_all_needs_every_rule() -> None:
+    triggers = Triggers.model_validate(
+        {"all": [{"drift": {}}, {"performance": {"metric": "roc_auc", "below": 0.8}}]}
+    )
+    only_drift = decide(triggers, [DRIFT], [], NOW, has_champion=True)
+    assert not only_drift.retrain
+    assert only_drift.reasons[-1] == "not every trigger fired: performance.roc_auc did not"
+    both = [DRIFT, out("performance.roc_auc", Status.FAIL, "0.71 < 0.8")]
+    assert decide(triggers, both, [], NOW, has_champion=True).retrain
