@@ -1,0 +1,161 @@
+"""Run every check a policy asks for on loaded windows: frames in, CheckOutcome values out.
+
+No I/O here: the monitor flow loads the windows and the champion first, then calls `evaluate`,
+then decides. The champion is any object with scikit-learn's `predict` / `predict_proba`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from retrain_core.checks.outcome import CheckOutcome, Status
+from retrain_core.policy.schema import Policy
+from retrain_core.policy.triggers import Trigger
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The model serving now: its registry version, age, holdout metrics and loaded pipeline."""
+
+    version: str
+    created_at: datetime
+    metrics: dict[str, float] = field(default_factory=dict)
+    model: Any = None
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The frames one check looks at.
+
+    `current` holds the new rows (features); `labelled` the rows whose labels arrived since the
+    last check, joined with their features; `new_data` is False when a since-last-check window
+    found nothing new; `problems` are bad-data findings from loading (missing column, ...).
+    """
+
+    reference: pd.DataFrame
+    current: pd.DataFrame
+    labelled: pd.DataFrame | None = None
+    newest: datetime | None = None
+    previous_rows: int | None = None
+    new_data: bool = True
+    problems: tuple[tuple[str, str], ...] = ()
+
+
+def evaluate(
+    policy: Policy, windows: Windows, champion: Champion | None, now: datetime
+) -> list[CheckOutcome]:
+    """Every outcome for this check: bad data first, then quality, then each trigger's signal."""
+    outcomes = [
+        CheckOutcome(f"data.{code}", Status.ERROR, reason) for code, reason in windows.problems
+    ]
+    if not windows.new_data:
+        reason = "no new data since the last check"
+        return [*outcomes, CheckOutcome("data.no_new_data", Status.PASS, reason, observed=0)]
+    if outcomes:
+        return outcomes
+    if policy.expectations:
+        from retrain_core.checks.validation import run_expectations
+
+        outcomes += run_expectations(windows.current, policy.expectations)
+    for rule in policy.triggers.rules:
+        outcomes += _signal(policy, rule, windows, champion, now)
+    return outcomes
+
+
+def _signal(
+    policy: Policy, rule: Trigger, w: Windows, champion: Champion | None, now: datetime
+) -> list[CheckOutcome]:
+    """The outcomes of one trigger rule."""
+    from retrain_core.checks import freshness, volume
+
+    if rule.drift is not None:
+        return _drift(policy, rule, w)
+    if rule.performance is not None:
+        return [_performance(policy, rule, w, champion)]
+    if rule.estimated_performance is not None:
+        return [_estimated(policy, rule, w, champion)]
+    if rule.volume is not None:
+        v = rule.volume
+        baseline = len(w.reference) if v.compare_to == "reference" else w.previous_rows
+        return [
+            volume.check_volume(
+                len(w.current), baseline, v.increase_pct, v.decrease_pct, v.compare_to
+            )
+        ]
+    if rule.freshness is not None:
+        return [freshness.check_freshness(w.newest, now, rule.freshness.max_delay)]
+    if rule.new_data is not None:
+        return [volume.check_new_data(len(w.current), rule.new_data.min_rows)]
+    assert rule.max_age is not None
+    created = champion.created_at if champion else None
+    return [freshness.check_max_age(created, now, rule.max_age)]
+
+
+def _drift(policy: Policy, rule: Trigger, w: Windows) -> list[CheckOutcome]:
+    """Drift on the monitored features (all of the model's, unless the rule names some)."""
+    from retrain_core.checks.drift import detect_drift
+
+    assert rule.drift is not None
+    d = rule.drift
+    wanted = set(d.features or policy.model.features.all)
+    numeric = [f for f in policy.model.features.numeric if f in wanted]
+    categorical = [f for f in policy.model.features.categorical if f in wanted]
+    return detect_drift(
+        w.reference, w.current, numeric, categorical,
+        method=d.method, p_value=d.p_value, correction=d.correction,
+        min_effect=d.min_effect, min_share=d.min_share,
+    )  # fmt: skip
+
+
+def _performance(
+    policy: Policy, rule: Trigger, w: Windows, champion: Champion | None
+) -> CheckOutcome:
+    """The champion's metric on the rows whose labels arrived since the last check."""
+    from retrain_core.checks.performance import check_performance
+
+    assert rule.performance is not None
+    p = rule.performance
+    name = f"performance.{p.metric}"
+    if champion is None or champion.model is None:
+        return CheckOutcome(name, Status.ERROR, "no champion yet")
+    rows = w.labelled
+    if rows is None or rows.empty:
+        return CheckOutcome(name, Status.ERROR, "no labels arrived since the last check")
+    rows = rows[rows[policy.model.target].notna()]
+    if len(rows) < p.min_rows:
+        reason = f"only {len(rows)} labelled rows (< {p.min_rows}): too few to judge"
+        return CheckOutcome(name, Status.ERROR, reason, observed=float(len(rows)))
+    features = rows[policy.model.features.all]
+    proba = _proba(champion.model, features) if policy.model.task == "classification" else None
+    return check_performance(
+        p.metric, rows[policy.model.target].to_numpy(), champion.model.predict(features), proba,
+        below=p.below, above=p.above, reference=champion.metrics.get(p.metric), drop=p.drop,
+    )  # fmt: skip
+
+
+def _estimated(
+    policy: Policy, rule: Trigger, w: Windows, champion: Champion | None
+) -> CheckOutcome:
+    """CBPE: the champion's expected metric on the current window against the reference."""
+    from retrain_core.checks.performance import check_estimated_performance
+
+    assert rule.estimated_performance is not None
+    e = rule.estimated_performance
+    name = f"estimated_performance.{e.metric}"
+    if champion is None or champion.model is None:
+        return CheckOutcome(name, Status.ERROR, "no champion yet")
+    if policy.model.task != "classification" or not hasattr(champion.model, "predict_proba"):
+        return CheckOutcome(name, Status.ERROR, "the champion gives no probabilities")
+    features = policy.model.features.all
+    current = _proba(champion.model, w.current[features])
+    reference = _proba(champion.model, w.reference[features])
+    return check_estimated_performance(e.metric, current, reference, e.drop)
+
+
+def _proba(model: Any, features: pd.DataFrame) -> Any:
+    """Class probabilities, or None when the model has none."""
+    return model.predict_proba(features) if hasattr(model, "predict_proba") else None

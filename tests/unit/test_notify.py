@@ -1,0 +1,82 @@
+"""Notifications reach a real HTTP endpoint on 127.0.0.1 through apprise's json:// scheme."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from retrain_core.notify import Notification, send, split_urls
+from retrain_core.policy.schema import Notify
+
+
+@pytest.fixture()
+def endpoint() -> Iterator[tuple[str, list[dict[str, object]]]]:
+    received: list[dict[str, object]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"json://127.0.0.1:{server.server_port}/", received
+    server.shutdown()
+    server.server_close()
+
+
+NOTE = Notification(
+    event="promoted",
+    model="churn",
+    version="3",
+    decision="promote",
+    reasons=("roc_auc 0.842 vs champion 0.811: +0.031 >= 0.0",),
+    links={"MLflow run": "http://mlflow/runs/abc"},
+)
+
+
+def test_message_reaches_the_endpoint(
+    endpoint: tuple[str, list[dict[str, object]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, received = endpoint
+    monkeypatch.setenv("TEAM_URLS", url)
+    assert send(Notify(on=["promoted"], urls_env="TEAM_URLS"), NOTE)
+    assert len(received) == 1
+    message = received[0]
+    assert message["title"] == "[retrain] churn v3: promoted"
+    body = str(message["message"])
+    assert "Model churn version 3" in body
+    assert "roc_auc 0.842 vs champion 0.811: +0.031 >= 0.0" in body
+    assert "MLflow run: http://mlflow/runs/abc" in body
+
+
+def test_events_not_listed_are_not_sent(
+    endpoint: tuple[str, list[dict[str, object]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, received = endpoint
+    monkeypatch.setenv("TEAM_URLS", url)
+    assert send(Notify(on=["failed"], urls_env="TEAM_URLS"), NOTE)
+    assert received == []
+
+
+def test_an_unreachable_target_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEAM_URLS", "json://127.0.0.1:1/")
+    assert send(Notify(on=["promoted"], urls_env="TEAM_URLS"), NOTE) is False
+
+
+def test_split_urls_accepts_lines_and_commas() -> None:
+    assert split_urls("json://a/, json://b/\n json://c/\n") == [
+        "json://a/",
+        "json://b/",
+        "json://c/",
+    ]
