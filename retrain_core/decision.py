@@ -27,6 +27,12 @@ from retrain_core.checks.outcome import CheckOutcome, Status
 from retrain_core.policy.triggers import Trigger, Triggers
 
 UNSMOOTHED = frozenset({"max_age", "new_data"})
+_GOVERNING = {
+    "volume": "volume.rows",
+    "freshness": "freshness.newest",
+    "new_data": "new_data.rows",
+    "max_age": "max_age.champion",
+}
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,7 @@ def governing_check(trigger: Trigger) -> str:
         return f"performance.{trigger.performance.metric}"
     if kind == "estimated_performance" and trigger.estimated_performance is not None:
         return f"estimated_performance.{trigger.estimated_performance.metric}"
-    return kind
+    return _GOVERNING[kind]
 
 
 def blocking_outcomes(outcomes: Sequence[CheckOutcome]) -> list[CheckOutcome]:

@@ -81,6 +81,9 @@ def _signal(
     if rule.volume is not None:
         v = rule.volume
         baseline = len(w.reference) if v.compare_to == "reference" else w.previous_rows
+        if baseline is None:
+            reason = "no previous check to compare the row count with"
+            return [CheckOutcome("volume.rows", Status.ERROR, reason, float(len(w.current)))]
         return [
             volume.check_volume(
                 len(w.current), baseline, v.increase_pct, v.decrease_pct, v.compare_to

@@ -57,7 +57,7 @@ def resolve_urls(config: Notify) -> list[str]:
     if config.urls_secret:
         from prefect.blocks.system import Secret
 
-        value = Secret.load(config.urls_secret).get()
+        value = Secret.load(config.urls_secret).get()  # type: ignore[union-attr]
         urls += value if isinstance(value, list) else split_urls(str(value))
     return urls
 
@@ -75,7 +75,7 @@ def send(config: Notify, notification: Notification) -> bool:
             from prefect.blocks.notifications import NotificationBlock
 
             block = NotificationBlock.load(config.block)
-            block.notify(notification.body, subject=notification.title)  # type: ignore[attr-defined]
+            block.notify(notification.body, subject=notification.title)  # type: ignore[union-attr]
         return ok
     except Exception as exc:  # a notification must never fail the flow
         log.warning("could not send the %s notification: %s", notification.event, exc)

@@ -187,7 +187,9 @@ class Schedule(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as UTC)") from None
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as UTC)"
+            ) from None
         return value
 
     @field_validator("interval")
@@ -250,11 +252,15 @@ class Promotion(Strict):
     )
 
 
+def _default_events() -> list[NotifyEvent]:
+    return ["promoted", "rejected", "failed", "blocked"]
+
+
 class Notify(Strict):
     """Who hears about what. URLs live in a secret, never in the policy."""
 
     on: list[NotifyEvent] = Field(
-        default_factory=lambda: ["promoted", "rejected", "failed", "blocked"],
+        default_factory=_default_events,
         description="Events to notify: retrained, promoted, rejected, failed, blocked.",
     )
     urls_secret: str | None = Field(

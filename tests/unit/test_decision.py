@@ -101,7 +101,7 @@ def test_consecutive_streak_is_broken_by_a_clean_check_and_by_a_retrain() -> Non
 
 
 def test_max_age_is_a_fact_not_smoothed() -> None:
-    old = out("max_age", Status.FAIL, "champion is 31d old")
+    old = out("max_age.champion", Status.FAIL, "champion is 31d old")
     assert decide(rules(consecutive=3), [old], [], NOW, has_champion=True).retrain
 
 
