@@ -53,9 +53,11 @@ def day_start(day: int) -> datetime:
     return START + timedelta(days=day)
 
 
-def customers(rng: np.random.Generator, n: int, day: int, phase: str, first_id: int) -> pd.DataFrame:
+def customers(
+    rng: np.random.Generator, n: int, day: int, phase: str, first_id: int
+) -> pd.DataFrame:
     """n customers seen on `day`, with labels from the phase's concept."""
-    shifted = phase != "clean"
+    shifted = phase == "shift"
     tenure = rng.gamma(2.0, 8.0 if shifted else 14.0, n).clip(0, 72).round(1)
     monthly = rng.normal(88.0 if shifted else 65.0, 18.0, n).clip(18, 150).round(2)
     calls = rng.poisson(3.2 if shifted else 1.5, n)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 KIND = "retrain.kind"
+WATERMARK = "retrain.watermark"
 MAX_TAG = 4900  # MLflow tag values hold 5000 characters (8000 on newer stores)
 
 
@@ -30,7 +31,6 @@ class CheckRecord:
     checked_at: datetime
     verdict: str
     reasons: tuple[str, ...]
-    watermark: str | None
     rows: int | None
 
 
@@ -47,7 +47,7 @@ class Ledger:
         self,
         name: str,
         decision: RetrainDecision,
-        watermark: str | None,
+        watermarks: dict[str, str],
         rows: int,
         metrics: dict[str, float] | None = None,
         prefect_run_id: str | None = None,
@@ -68,8 +68,8 @@ class Ledger:
             "retrain.fired": ",".join(sorted(decision.fired)),
             "retrain.policy_hash": decision.policy_hash,
             "retrain.window": _clip(decision.window),
-            "retrain.watermark": _clip(watermark or ""),
             "retrain.prefect_run_id": prefect_run_id or "",
+            **{f"{WATERMARK}.{key}": value for key, value in sorted(watermarks.items())},
         }
         run = self.client.create_run(experiment_id, tags=tags, start_time=_ms(checked_at))
         run_id = run.info.run_id
@@ -118,6 +118,16 @@ class Ledger:
         """Recent monitor runs, newest first, for `retrain status`."""
         return [_record(run) for run in self._runs(name, limit)]
 
+    def watermarks(self, name: str) -> tuple[dict[str, str], int | None]:
+        """The watermarks and row count the newest finished check stored (empty before any)."""
+        runs = self._runs(name, limit=1)
+        if not runs:
+            return {}, None
+        tags, rows = runs[0].data.tags, runs[0].data.metrics.get("rows")
+        prefix = f"{WATERMARK}."
+        marks = {k[len(prefix) :]: v for k, v in tags.items() if k.startswith(prefix) and v}
+        return marks, int(rows) if rows is not None else None
+
     def last_check(self, name: str) -> CheckRecord | None:
         """The newest finished check, or None before the first one."""
         runs = self.checks(name, limit=50)
@@ -132,7 +142,6 @@ def _record(run: Any) -> CheckRecord:
         checked_at=_parse_time(tags.get("retrain.checked_at", "1970-01-01T00:00:00+00:00")),
         verdict=tags.get("retrain.decision", "?"),
         reasons=tuple(filter(None, tags.get("retrain.reasons", "").split("\n"))),
-        watermark=tags.get("retrain.watermark") or None,
         rows=int(rows) if rows is not None else None,
     )
 

@@ -1,4 +1,4 @@
-"""Project-level settings, in one place: the `[tool.retrain]` table of the project's pyproject.toml."""
+"""Project-level settings, in one place: `[tool.retrain]` in the project's pyproject.toml."""
 
 from __future__ import annotations
 
@@ -54,9 +54,17 @@ def load_settings(root: Path | None = None) -> Settings:
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
         table = tomllib.loads(pyproject.read_text()).get("tool", {}).get("retrain", {})
-    unknown = set(table) - {"policies_dir", "work_pool", "allowed_estimator_modules", "pull", "data_dir"}
+    unknown = set(table) - {
+        "policies_dir",
+        "work_pool",
+        "allowed_estimator_modules",
+        "pull",
+        "data_dir",
+    }
     if unknown:
-        raise ValueError(f"{pyproject}: unknown keys in [tool.retrain]: {', '.join(sorted(unknown))}")
+        raise ValueError(
+            f"{pyproject}: unknown keys in [tool.retrain]: {', '.join(sorted(unknown))}"
+        )
     return Settings(
         root=root,
         policies_dir=table.get("policies_dir", "policies"),

@@ -1,0 +1,46 @@
+"""Data windows: read a policy's sources, cut the reference and current windows, join labels.
+
+Importing this package is cheap: pandas, pyarrow, fsspec and SQLAlchemy load inside the functions
+that use them. The monitor's sequence is::
+
+    columns = required_columns(policy)
+    reference = load_reference(policy.data.reference, columns, root, policy.data.timestamp)
+    current = load_window(policy.data.current, columns, root, policy.data.timestamp, watermark)
+    labels = load_labels(policy.data.labels, policy.model.target, root)   # when the policy has them
+    frame = join_labels(current.frame, labels, policy.data.labels.join_on, policy.model.target)
+    problems = check_columns(reference.frame, policy, "reference") + check_columns(frame, policy)
+
+`SourceUnavailable` fails the task (after retries); `BadData` and a non-empty problems list block
+the decision; `DataConfigError` is a policy mistake. See `errors`, `watermark` and `windows`.
+"""
+
+from retrain_core.data.errors import (
+    BadData,
+    DataConfigError,
+    DataError,
+    NoFiles,
+    SourceUnavailable,
+)
+from retrain_core.data.labels import join_labels, load_labels
+from retrain_core.data.problems import check_columns, expected_columns, required_columns
+from retrain_core.data.sources import read_source
+from retrain_core.data.watermark import Watermark
+from retrain_core.data.windows import LoadedWindow, load_reference, load_window
+
+__all__ = [
+    "BadData",
+    "DataConfigError",
+    "DataError",
+    "LoadedWindow",
+    "NoFiles",
+    "SourceUnavailable",
+    "Watermark",
+    "check_columns",
+    "expected_columns",
+    "join_labels",
+    "load_labels",
+    "load_reference",
+    "load_window",
+    "read_source",
+    "required_columns",
+]

@@ -10,7 +10,9 @@ CLASSIFICATION_METRICS = ("accuracy", "roc_auc", "f1", "precision", "recall", "l
 REGRESSION_METRICS = ("rmse", "mae", "r2")
 LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
 
-MetricName = Literal["accuracy", "roc_auc", "f1", "precision", "recall", "log_loss", "rmse", "mae", "r2"]
+MetricName = Literal[
+    "accuracy", "roc_auc", "f1", "precision", "recall", "log_loss", "rmse", "mae", "r2"
+]
 Task = Literal["classification", "regression"]
 NotifyEvent = Literal["retrained", "promoted", "rejected", "failed", "blocked"]
 
@@ -19,7 +21,7 @@ ParamValue = str | int | float | bool | None | list[Any]
 
 
 class Strict(BaseModel):
-    """Every policy model: unknown keys are errors (they are usually typos) and values are frozen."""
+    """Every policy model: unknown keys are errors (usually typos) and values are frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from retrain_core.policy.base import MetricName, NotifyEvent, ParamValue, Strict, Task
 from retrain_core.policy.durations import Duration
@@ -91,8 +91,21 @@ class Source(Strict):
         return self
 
 
+def _window_shorthand(schema: dict[str, Any]) -> None:
+    """Publish the string shorthands beside the mapping form, so editors accept both."""
+    mapping = dict(schema)
+    schema.clear()
+    schema.update(
+        title=mapping.pop("title", "Window"),
+        description=mapping.pop("description", ""),
+        anyOf=[{"type": "string", "enum": ["since_last_check", "all"]}, mapping],
+    )
+
+
 class Window(Strict):
     """Which rows of a source form the window; write `since_last_check` or one key below."""
+
+    model_config = ConfigDict(json_schema_extra=_window_shorthand)
 
     since_last_check: bool = Field(
         False, description="All rows newer than the last check's watermark (never judged twice)."
@@ -157,7 +170,9 @@ class Schedule(Strict):
     def _exactly_one(self) -> Schedule:
         given = [k for k in ("cron", "interval", "rrule") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"set exactly one of cron, interval or rrule (got {given or 'none'})")
+            raise ValueError(
+                f"set exactly one of cron, interval or rrule (got {', '.join(given) or 'none'})"
+            )
         return self
 
     @field_validator("cron")

@@ -180,7 +180,7 @@ class Triggers(Strict):
 
     @property
     def combine(self) -> Literal["any", "all"]:
-        """"any" or "all"."""
+        """Either "any" or "all"."""
         return "any" if self.any is not None else "all"
 
     @property

@@ -24,9 +24,6 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL, list("tTfF"))
 
 
-_CONSTRUCTOR = _Loader("")
-
-
 class YamlError(Exception):
     """Malformed YAML, with the 1-based line where the problem is."""
 
@@ -62,35 +59,68 @@ def read_yaml(text: str) -> LocatedYaml:
     if node is None:
         return LocatedYaml(data=None, lines={(): 1})
     located = LocatedYaml(data=None)
-    located.data = _build(node, (), located.lines)
+    located.data = _Builder(located.lines).build(node, ())
     return located
 
 
-def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = _scalar(key_node)
-            if key in result:
-                raise YamlError(key_node.start_mark.line + 1, f"duplicate key {key!r}")
-            result[key] = _build(value_node, (*path, key), lines)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*path, i), lines) for i, item in enumerate(node.value)]
-    return _scalar(node)
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+_ALIAS = "aliases (*name) are not supported in policies: write the value out"
 
 
-def _scalar(node: yaml.Node) -> Any:
-    if not isinstance(node, yaml.ScalarNode):
-        raise YamlError(node.start_mark.line + 1, "a key must be a plain value")
-    return _CONSTRUCTOR.construct_object(node, deep=True)
+class _Builder:
+    """Turns composed nodes into plain data and records lines; each node is used once, so an
+    alias (which may be recursive or expand exponentially) is an error."""
+
+    def __init__(self, lines: dict[Path_, int]) -> None:
+        self.lines = lines
+        self.seen: set[int] = set()
+        self.constructor = _Loader("")  # one per document: its caches are neither kept nor shared
+
+    def build(self, node: yaml.Node, path: Path_, alias_line: int = 0) -> Any:
+        """Plain data for `node`, found at `path`."""
+        if id(node) in self.seen:
+            raise YamlError(alias_line or node.start_mark.line + 1, _ALIAS)
+        self.seen.add(id(node))
+        self.lines[path] = node.start_mark.line + 1
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTION_TAGS:
+            raise YamlError(node.start_mark.line + 1, f"unsupported tag {node.tag!r}")
+        if isinstance(node, yaml.MappingNode):
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key, key_line = self.scalar(key_node), key_node.start_mark.line + 1
+                if key in result:
+                    raise YamlError(key_line, f"duplicate key {key!r}")
+                result[key] = self.build(value_node, (*path, key), key_line)
+                self.lines[(*path, key)] = key_line
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self.scalar(node)
+
+    def scalar(self, node: yaml.Node) -> Any:
+        """The value of a scalar node (a key must be one)."""
+        if not isinstance(node, yaml.ScalarNode):
+            raise YamlError(node.start_mark.line + 1, "a key must be a plain value")
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+            line = node.start_mark.line + 1
+            if node.tag.endswith(":merge"):
+                raise YamlError(line, "merge keys (<<) are not supported in policies") from None
+            problem = getattr(exc, "problem", None) or f"invalid value {node.value!r}: {exc}"
+            raise YamlError(line, problem) from None
 
 
 def _yaml_message(exc: yaml.MarkedYAMLError) -> str:
+    """A short message for a parse error, in the words of the usual mistakes."""
     problem = exc.problem or "malformed YAML"
     if "\\t" in problem or "\t" in problem:
         return "tab character: indent YAML with spaces"
-    context = f" ({exc.context})" if exc.context else ""
-    return f"malformed YAML: {problem}{context}"
+    if problem.startswith("expected <block end>"):
+        return "bad indentation: this line does not line up with the keys above it"
+    if problem == "mapping values are not allowed here":
+        return "malformed YAML: unexpected ':' (check the indentation, or quote the value)"
+    context = exc.context or ""
+    if context and exc.context_mark is not None:
+        context += f" started on line {exc.context_mark.line + 1}"
+    return f"malformed YAML: {problem}" + (f" ({context})" if context else "")

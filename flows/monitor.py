@@ -1,0 +1,158 @@
+"""The monitor flow: for one policy, look at the newest data and decide whether to retrain.
+
+Each task body is one call into `retrain_core`; the I/O tasks retry with the policy's count and
+backoff. Load, then decide, then act: the decision is recorded in the MLflow ledger and published
+as a markdown artifact before any training starts.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from flows.common import IO, resolve_policy_path, retry_options
+from retrain_core import monitor as core
+from retrain_core.checks.outcome import CheckOutcome
+from retrain_core.decision import LedgerEntry, RetrainDecision, decide
+from retrain_core.evaluate import Champion, evaluate
+from retrain_core.ledger import Ledger
+from retrain_core.notify import Notification, send
+from retrain_core.policy.loader import LoadedPolicy, load_policy
+from retrain_core.registry import Registry
+from retrain_core.report import artifact_key, decision_markdown
+from retrain_core.settings import load_settings
+from retrain_core.tracking import tracking_uri
+
+
+@task(name="load-policy", cache_policy=NO_CACHE)
+def load_policy_task(policy_path: str) -> LoadedPolicy:
+    """Read and validate the policy file (a bad policy fails the run with file:line errors)."""
+    return load_policy(resolve_policy_path(policy_path))
+
+
+@task(name="read-ledger", **IO)
+def read_ledger(uri: str, name: str) -> tuple[list[LedgerEntry], dict[str, str], int | None]:
+    """The decision history, the stored watermarks and the previous row count."""
+    ledger = Ledger(uri)
+    marks, rows = ledger.watermarks(name)
+    return ledger.history(name), marks, rows
+
+
+@task(name="load-champion", **IO)
+def load_champion(uri: str, loaded: LoadedPolicy) -> Champion | None:
+    """The model serving now, or None before the first promotion."""
+    return core.load_champion(Registry(uri), loaded.policy)
+
+
+@task(name="load-windows", **IO)
+def load_windows(
+    loaded: LoadedPolicy, root: str, marks: dict[str, str], rows: int | None
+) -> core.Loaded:
+    """Reference, current window after the watermark, and newly labelled rows."""
+    return core.load_windows(loaded.policy, Path(root), marks, rows)
+
+
+@task(name="run-checks", cache_policy=NO_CACHE)
+def run_checks(
+    loaded: LoadedPolicy, data: core.Loaded, champion: Champion | None, now: datetime
+) -> list[CheckOutcome]:
+    """Quality, drift, performance, volume, freshness and age, as CheckOutcome values."""
+    return evaluate(loaded.policy, data.windows, champion, now)
+
+
+@task(name="decide", cache_policy=NO_CACHE)
+def decide_task(
+    loaded: LoadedPolicy,
+    outcomes: list[CheckOutcome],
+    history: list[LedgerEntry],
+    now: datetime,
+    has_champion: bool,
+    window: str,
+) -> RetrainDecision:
+    """Combine the signals under the policy's rules (pure)."""
+    triggers = loaded.policy.triggers
+    return decide(triggers, outcomes, history, now, has_champion, loaded.policy_hash, window)
+
+
+@task(name="record-decision", **IO)
+def record_decision(
+    uri: str, loaded: LoadedPolicy, decision: RetrainDecision, data: core.Loaded
+) -> str:
+    """Write the ledger entry (one MLflow run) and publish the decision artifact."""
+    from prefect.runtime import flow_run
+
+    name = loaded.policy.name
+    rows = len(data.windows.current)
+    run_id = Ledger(uri).record(name, decision, data.watermarks, rows, None, flow_run.id)
+    create_markdown_artifact(
+        markdown=decision_markdown(name, decision, rows, {"MLflow run": f"{uri} run {run_id}"}),
+        key=artifact_key(name),
+        description=f"retrain decision for {name}: {decision.verdict}",
+    )
+    return run_id
+
+
+@flow(name="monitor", log_prints=True)
+def monitor(
+    policy_path: str, now: datetime | None = None, data_root: str | None = None
+) -> dict[str, Any]:
+    """Check one policy's newest data, record the decision, and retrain when it says so."""
+    logger = get_run_logger()
+    now = now or datetime.now(UTC)
+    loaded = load_policy_task(policy_path)
+    policy = loaded.policy
+    settings = load_settings()
+    uri = tracking_uri(settings)
+    root = data_root or str(settings.root)
+    retry = retry_options(loaded)
+    history, marks, rows = read_ledger.with_options(**retry)(uri, policy.name)
+    champion = load_champion.with_options(**retry)(uri, loaded)
+    data = load_windows.with_options(**retry)(loaded, root, marks, rows)
+    outcomes = run_checks(loaded, data, champion, now)
+    decision = decide_task(loaded, outcomes, history, now, champion is not None, data.description)
+    run_id = record_decision.with_options(**retry)(uri, loaded, decision, data)
+    logger.info("%s: %s (%s)", policy.name, decision.verdict, "; ".join(decision.reasons))
+    summary: dict[str, Any] = {
+        "policy": policy.name,
+        "verdict": decision.verdict,
+        "reasons": list(decision.reasons),
+        "monitor_run_id": run_id,
+        "rows": len(data.windows.current),
+    }
+    if decision.blocked:
+        send(policy.notify, Notification("blocked", policy.name, decision.reasons))
+    if decision.retrain:
+        summary["training"] = _retrain(policy_path, loaded, decision, run_id, now, root)
+    return summary
+
+
+def _retrain(
+    policy_path: str,
+    loaded: LoadedPolicy,
+    decision: RetrainDecision,
+    run_id: str,
+    now: datetime,
+    root: str,
+) -> dict[str, Any]:
+    """Run train-validate-promote inline, or on the policy's training work pool."""
+    reason = "; ".join(decision.reasons)
+    params = {
+        "policy_path": policy_path, "reason": reason, "monitor_run_id": run_id,
+        "now": now, "data_root": root,
+    }  # fmt: skip
+    if loaded.policy.training.work_pool:
+        from prefect.deployments import run_deployment
+
+        run = run_deployment(
+            f"train-validate-promote/{loaded.policy.name}", parameters=params, as_subflow=True
+        )
+        return {"flow_run_id": str(run.id), "state": run.state_name}
+    from flows.retrain import train_validate_promote
+
+    result: dict[str, Any] = train_validate_promote(**params)
+    return result

@@ -1,0 +1,193 @@
+"""The train-validate-promote flow: never leaves production worse off.
+
+Train a challenger on the policy's training window, score it and the champion on the SAME holdout,
+register it with its lineage, and move the champion alias only when the gate passes (and, with
+`approval: manual`, a person approves in the Prefect UI). The alias moves last: a crash at any
+earlier point leaves the old champion serving. Every outcome is notified as the policy asks.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.input import RunInput
+
+from flows.common import IO, resolve_policy_path, retry_options
+from retrain_core import monitor as core
+from retrain_core.lineage import gate_tags
+from retrain_core.notify import Notification, send
+from retrain_core.policy.loader import LoadedPolicy, load_policy
+from retrain_core.promotion import PromotionDecision, decide_promotion
+from retrain_core.registry import Registry
+from retrain_core.settings import load_settings
+from retrain_core.tracking import tracking_uri
+from retrain_core.training import TrainingResult, evaluate, train_challenger
+
+
+class Approval(RunInput):
+    """What a reviewer answers in the Prefect UI to a paused promotion."""
+
+    approve: bool = False
+    comment: str = ""
+
+
+@task(name="load-training-data", **IO)
+def load_training_data(loaded: LoadedPolicy, root: str) -> Any:
+    """The rows the challenger learns from (training source, or reference + labelled rows)."""
+    return core.load_training_data(loaded.policy, Path(root))
+
+
+@task(name="validate-training-data", cache_policy=NO_CACHE)
+def validate_training_data(loaded: LoadedPolicy, frame: Any) -> list[str]:
+    """Reasons the training data cannot be used (failed expectations, bad columns)."""
+    return core.training_data_problems(loaded.policy, frame)
+
+
+@task(name="train-challenger", cache_policy=NO_CACHE)
+def train(loaded: LoadedPolicy, frame: Any) -> TrainingResult:
+    """Fit the policy's pipeline and score it on the holdout (a fit failure fails the run)."""
+    allowed = load_settings().allowed_estimator_modules
+    return train_challenger(loaded.policy, frame, allowed)
+
+
+@task(name="log-training-run", **IO)
+def log_training_run(
+    uri: str, loaded: LoadedPolicy, result: TrainingResult, monitor_run_id: str, reason: str
+) -> str:
+    """Log params, holdout metrics and the model to MLflow; link the monitor run."""
+    return Registry(uri).log_training_run(
+        loaded.policy, result, monitor_run_id=monitor_run_id or None,
+        policy_hash=loaded.policy_hash, trigger=[reason] if reason else [],
+        allowed_modules=load_settings().allowed_estimator_modules,
+    )  # fmt: skip
+
+
+@task(name="score-champion", **IO)
+def score_champion(uri: str, loaded: LoadedPolicy, result: TrainingResult) -> float | None:
+    """The champion's gate metric on the challenger's holdout, or None without a champion."""
+    policy = loaded.policy
+    registry = Registry(uri)
+    if registry.champion(policy.name, policy.promotion.alias) is None:
+        return None
+    champion = registry.load_model(policy.name, policy.promotion.alias)
+    scores = evaluate(champion, result.holdout, policy.model, [policy.gate.metric])
+    return scores[policy.gate.metric]
+
+
+@task(name="register-challenger", **IO)
+def register(uri: str, loaded: LoadedPolicy, run_id: str, gate: PromotionDecision) -> str:
+    """Register the challenger with its lineage and the gate's verdict (no alias yet)."""
+    registry = Registry(uri)
+    name = loaded.policy.name
+    for stale in registry.unfinished(name, loaded.policy.promotion.alias):
+        reason = "interrupted before its promotion finished; superseded by a newer challenger"
+        registry.tag_rejected(name, stale, [reason])
+    return registry.register(run_id, name, gate_tags(gate))
+
+
+@task(name="move-champion-alias", **IO)
+def promote(uri: str, loaded: LoadedPolicy, version: str, now: datetime) -> None:
+    """Give the old champion `previous`, then move `champion` to this version (last)."""
+    p = loaded.policy.promotion
+    registry = Registry(uri)
+    registry.promote(loaded.policy.name, version, p.alias, p.previous_alias)
+    registry.client.set_model_version_tag(
+        loaded.policy.name, version, "retrain.promoted_at", now.isoformat()
+    )
+
+
+@task(name="reject-challenger", **IO)
+def reject(uri: str, loaded: LoadedPolicy, version: str, reasons: list[str]) -> None:
+    """Tag the registered challenger rejected, with the reasons; it gets no alias."""
+    Registry(uri).tag_rejected(loaded.policy.name, version, reasons)
+
+
+@flow(name="train-validate-promote", log_prints=True)
+def train_validate_promote(
+    policy_path: str,
+    reason: str = "",
+    monitor_run_id: str = "",
+    now: datetime | None = None,
+    data_root: str | None = None,
+) -> dict[str, Any]:
+    """Train a challenger, gate it against the champion, and promote it only if it passes."""
+    loaded = load_policy(resolve_policy_path(policy_path))
+    try:
+        return _run(loaded, reason, monitor_run_id, now or datetime.now(UTC), data_root)
+    except Exception as exc:
+        note = Notification("failed", loaded.policy.name, (f"{type(exc).__name__}: {exc}",))
+        send(loaded.policy.notify, note)
+        raise
+
+
+def _run(
+    loaded: LoadedPolicy, reason: str, monitor_run_id: str, now: datetime, data_root: str | None
+) -> dict[str, Any]:
+    """The flow's body: the steps in order, with the policy's retries on I/O."""
+    logger = get_run_logger()
+    policy = loaded.policy
+    settings = load_settings()
+    uri = tracking_uri(settings)
+    retry = retry_options(loaded)
+    frame = load_training_data.with_options(**retry)(loaded, data_root or str(settings.root))
+    problems = validate_training_data(loaded, frame)
+    if problems:
+        send(
+            policy.notify, Notification("blocked", policy.name, tuple(problems), decision="blocked")
+        )
+        logger.warning("training blocked: %s", "; ".join(problems))
+        return {"status": "blocked", "reasons": problems}
+    result = train(loaded, frame)
+    run_id = log_training_run.with_options(**retry)(uri, loaded, result, monitor_run_id, reason)
+    champion_score = score_champion.with_options(**retry)(uri, loaded, result)
+    gate = decide_promotion(policy.gate, result.metrics[policy.gate.metric], champion_score)
+    version = register.with_options(**retry)(uri, loaded, run_id, gate)
+    links = {"MLflow training run": f"{uri} run {run_id}"}
+    send(policy.notify, Notification("retrained", policy.name, (reason,), version, links=links))
+    approved, reasons = gate.promote, list(gate.reasons)
+    if approved and policy.promotion.approval == "manual":
+        approved, note = _ask_for_approval(loaded, version, gate)
+        reasons.append(note)
+    if approved:
+        promote.with_options(**retry)(uri, loaded, version, now)
+    else:
+        reject.with_options(**retry)(uri, loaded, version, reasons)
+    event = "promoted" if approved else "rejected"
+    send(policy.notify, Notification(event, policy.name, tuple(reasons), version, event, links))
+    logger.info("%s v%s %s: %s", policy.name, version, event, "; ".join(reasons))
+    return {
+        "status": event, "version": version, "reasons": reasons, "training_run_id": run_id,
+        "challenger_score": _finite(gate.challenger_score),
+        "champion_score": _finite(gate.champion_score),
+    }  # fmt: skip
+
+
+def _ask_for_approval(
+    loaded: LoadedPolicy, version: str, gate: PromotionDecision
+) -> tuple[bool, str]:
+    """Pause for a reviewer's Approval in the Prefect UI; no answer before the timeout rejects."""
+    from prefect.exceptions import FlowPauseTimeout
+    from prefect.flow_runs import pause_flow_run
+
+    timeout = int(loaded.policy.promotion.approval_timeout.total_seconds())
+    get_run_logger().info(
+        "%s v%s passed the gate (%s): waiting for approval in the Prefect UI",
+        loaded.policy.name, version, "; ".join(gate.reasons),
+    )  # fmt: skip
+    try:
+        answer = pause_flow_run(wait_for_input=Approval, timeout=timeout, poll_interval=2)
+    except FlowPauseTimeout:
+        return False, f"no approval within {loaded.policy.promotion.approval_timeout}: rejected"
+    comment = f" ({answer.comment})" if answer.comment else ""
+    return answer.approve, (
+        "approved" if answer.approve else "rejected"
+    ) + f" by a reviewer{comment}"
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None

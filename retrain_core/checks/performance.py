@@ -1,0 +1,211 @@
+"""Performance checks: measured on labelled rows, or estimated from confidence when labels lag.
+
+Every metric knows its direction. For higher-is-better metrics ``below`` is an absolute floor and
+``drop`` the largest allowed fall from a ``reference`` value; for lower-is-better ones (rmse, mae,
+log_loss) ``above`` is the ceiling and ``drop`` the largest allowed rise. Both bounds may be set;
+the stricter one decides. FAIL means the model performs worse than the policy allows.
+
+Confidence-based performance estimation (CBPE) needs *calibrated* probabilities: expected
+accuracy is the mean top-class probability, and expected binary ROC AUC treats each row as a
+positive with weight p and a negative with weight 1 - p.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from retrain_core.checks.outcome import CheckOutcome, Status
+
+_TOLERANCE = 1e-12  # so that a drop of exactly `drop` (0.80 - 0.75) does not fail on rounding
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A named metric: its task, direction, and whether it needs predicted probabilities."""
+
+    name: str
+    task: str  # "classification" or "regression"
+    greater_is_better: bool
+    needs_proba: bool = False
+
+
+METRICS: Mapping[str, Metric] = MappingProxyType(
+    {
+        m.name: m
+        for m in (
+            Metric("accuracy", "classification", True),
+            Metric("roc_auc", "classification", True, needs_proba=True),
+            Metric("f1", "classification", True),
+            Metric("precision", "classification", True),
+            Metric("recall", "classification", True),
+            Metric("log_loss", "classification", False, needs_proba=True),
+            Metric("rmse", "regression", False),
+            Metric("mae", "regression", False),
+            Metric("r2", "regression", True),
+        )
+    }
+)
+ESTIMABLE = frozenset({"accuracy", "roc_auc"})
+
+
+def metric_direction(name: str) -> bool:
+    """True when a higher value of the metric is better (accuracy), False when lower is (rmse)."""
+    return _metric(name).greater_is_better
+
+
+def compute_metric(name: str, y_true: Any, y_pred: Any, y_proba: Any = None) -> float:
+    """The metric on labelled rows; raises ValueError when it cannot be computed."""
+    from sklearn import metrics as skm
+
+    metric, y_true = _metric(name), np.asarray(y_true)
+    if metric.needs_proba:
+        if y_proba is None:
+            raise ValueError(f"{name} needs predicted probabilities")
+        proba = np.asarray(y_proba, dtype=float)
+        if name == "log_loss":
+            return float(skm.log_loss(y_true, proba))
+        if proba.ndim == 2 and proba.shape[1] == 2:
+            proba = proba[:, 1]
+        if np.unique(y_true).size < 2:
+            raise ValueError("only one class among the labels: ROC AUC is undefined")
+        return float(skm.roc_auc_score(y_true, proba, multi_class="ovr"))
+    if y_pred is None:
+        raise ValueError(f"{name} needs predictions")
+    y_pred = np.asarray(y_pred)
+    if name in ("f1", "precision", "recall"):
+        binary = set(np.unique(np.concatenate([y_true, y_pred])).tolist()) <= {0, 1}
+        scorer = {"f1": skm.f1_score, "precision": skm.precision_score, "recall": skm.recall_score}
+        average = "binary" if binary else "macro"
+        return float(scorer[name](y_true, y_pred, average=average, zero_division=0))
+    scorers = {
+        "accuracy": skm.accuracy_score,
+        "rmse": lambda t, p: np.sqrt(skm.mean_squared_error(t, p)),
+        "mae": skm.mean_absolute_error,
+        "r2": skm.r2_score,
+    }
+    return float(scorers[name](y_true, y_pred))
+
+
+def check_performance(
+    name: str,
+    y_true: Any,
+    y_pred: Any,
+    y_proba: Any = None,
+    below: float | None = None,
+    above: float | None = None,
+    reference: float | None = None,
+    drop: float | None = None,
+) -> CheckOutcome:
+    """Measure `name` on the labelled rows and compare it with the policy's bounds."""
+    check, higher = f"performance.{name}", metric_direction(name)
+    if (below is not None and not higher) or (above is not None and higher):
+        direction = "higher" if higher else "lower"
+        raise ValueError(f"{name} is {direction}-is-better: use {'below' if higher else 'above'}")
+    labelled = _labelled(y_true, y_pred, y_proba)
+    if isinstance(labelled, str):
+        return CheckOutcome(check, Status.ERROR, labelled)
+    try:
+        value = compute_metric(name, *labelled)
+    except (TypeError, ValueError) as exc:
+        return CheckOutcome(check, Status.ERROR, f"{name} could not be computed: {exc}")
+    return _judge(check, name, value, higher, below if higher else above, reference, drop)
+
+
+def _labelled(y_true: Any, y_pred: Any, y_proba: Any) -> tuple[Any, Any, Any] | str:
+    """The rows that have a label, or why there are none."""
+    import pandas as pd
+
+    y_true = np.asarray(y_true, dtype=object)
+    if y_true.size == 0:
+        return "no labelled rows in the window"
+    mask = ~pd.isna(y_true)
+    if not mask.any():
+        return f"all {y_true.size} labels are null"
+    others = [None if v is None else np.asarray(v) for v in (y_pred, y_proba)]
+    for label, values in zip(("predictions", "probabilities"), others, strict=True):
+        if values is not None and len(values) != y_true.size:
+            return f"{y_true.size} labels but {len(values)} {label}"
+    labels = pd.Series(y_true[mask]).infer_objects().to_numpy()
+    return labels, *(None if v is None else v[mask] for v in others)
+
+
+def _judge(
+    check: str,
+    name: str,
+    value: float,
+    higher: bool,
+    bound: float | None,
+    reference: float | None,
+    drop: float | None,
+) -> CheckOutcome:
+    """Compare a metric value with an absolute bound and a largest change from the reference."""
+    bounds: list[tuple[float, str]] = []
+    if bound is not None:
+        bounds.append((bound, "floor" if higher else "ceiling"))
+    if drop is not None and reference is not None:
+        moved = "fall" if higher else "rise"
+        bounds.append(
+            (
+                reference - drop if higher else reference + drop,
+                f"reference {reference:.4g} with max {moved} {drop:g}",
+            )
+        )
+    if not bounds:
+        reason = f"{name}={value:.4g}: no reference value to compare with"
+        return CheckOutcome(check, Status.ERROR, reason, observed=value)
+    limit, label = max(bounds) if higher else min(bounds)
+    worse = value < limit - _TOLERANCE if higher else value > limit + _TOLERANCE
+    sign = ("<" if higher else ">") if worse else (">=" if higher else "<=")
+    reason = f"{name}={value:.4g} {sign} {limit:.4g} ({label})"
+    return CheckOutcome(check, Status.FAIL if worse else Status.PASS, reason, value, limit)
+
+
+def estimate_performance(proba: np.ndarray, metric: str) -> float:
+    """Expected accuracy or binary ROC AUC implied by calibrated probabilities (CBPE)."""
+    from sklearn.metrics import roc_auc_score
+
+    proba = np.asarray(proba, dtype=float)
+    if proba.ndim == 1:
+        proba = np.column_stack([1.0 - proba, proba])
+    if proba.shape[0] == 0:
+        raise ValueError("no predictions to estimate from")
+    if metric == "accuracy":
+        return float(np.mean(np.max(proba, axis=1)))
+    if metric != "roc_auc":
+        raise ValueError(f"cannot estimate {metric}; estimable: {sorted(ESTIMABLE)}")
+    if proba.shape[1] != 2:
+        raise ValueError("estimated ROC AUC is defined for binary classifiers only")
+    p = proba[:, 1]
+    labels = np.concatenate([np.ones_like(p), np.zeros_like(p)])
+    return float(
+        roc_auc_score(labels, np.concatenate([p, p]), sample_weight=np.concatenate([p, 1 - p]))
+    )
+
+
+def check_estimated_performance(
+    metric: str, current_proba: np.ndarray, reference_proba: np.ndarray, drop: float
+) -> CheckOutcome:
+    """Compare the CBPE estimate on the current window with the same estimate on the reference."""
+    check = f"estimated_performance.{metric}"
+    try:
+        current = estimate_performance(current_proba, metric)
+        reference = estimate_performance(reference_proba, metric)
+    except ValueError as exc:
+        return CheckOutcome(check, Status.ERROR, f"cannot estimate {metric}: {exc}")
+    limit, fell = reference - drop, reference - current
+    worse = fell > drop + _TOLERANCE
+    change = f"fell {fell:.3g} {'>' if worse else '<='} {drop:g}" if fell > 0 else "did not fall"
+    reason = f"estimated {metric} {current:.4g} vs {reference:.4g} on the reference: {change}"
+    return CheckOutcome(check, Status.FAIL if worse else Status.PASS, reason, current, limit)
+
+
+def _metric(name: str) -> Metric:
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise ValueError(f"unknown metric {name!r}; expected one of {sorted(METRICS)}") from None

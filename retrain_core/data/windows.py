@@ -1,0 +1,289 @@
+"""Windows: the rows of a source that one check judges, and the watermark after judging them.
+
+How `since_last_check` knows what is new (see `retrain_core.data.watermark`):
+
+- a glob of files, or a single file without `data.timestamp`: the watermark is the set of file
+  keys already judged; only new files are read. A single file's key carries a fingerprint of its
+  size and modification time, so a file overwritten in place is judged again;
+- SQL, or a single file with `data.timestamp`: the watermark is the newest timestamp judged and
+  the window is the rows after it. A query may use ``:watermark`` (bound, tz-aware UTC datetime:
+  the previous watermark for `since_last_check`, the earliest datetime otherwise) to filter in
+  the database; rows are filtered again in pandas, so the pushdown only saves work.
+
+The caller stores `LoadedWindow.watermark` in the ledger once the window has been judged; a run
+that fails before that reads the same rows again. Naive timestamps are taken as UTC, and rows
+without a timestamp are left out of windows cut by time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from retrain_core.data.errors import BadData, DataConfigError
+from retrain_core.data.sources import (
+    FileSet,
+    describe,
+    has_wildcard,
+    list_files,
+    read_files,
+    read_source,
+    tables_to_frame,
+)
+from retrain_core.data.watermark import Watermark
+from retrain_core.policy.durations import format_duration
+from retrain_core.policy.schema import CurrentSource, Source, Window
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+EARLIEST = datetime(1, 1, 1, tzinfo=UTC)  # the :watermark bound when every row is wanted
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedWindow:
+    """A window's rows with what the ledger records about it.
+
+    `watermark` is the watermark to store after judging (None for the reference or a source with
+    no way to tell new rows); `new_rows` counts rows the previous watermark had not seen (None when
+    unknowable); `newest`/`oldest` are the window's timestamp bounds, tz-aware UTC or None.
+    """
+
+    frame: pd.DataFrame
+    source: str
+    window: str
+    watermark: Watermark | None = None
+    new_rows: int | None = None
+    newest: datetime | None = None
+    oldest: datetime | None = None
+    files: tuple[str, ...] = ()
+
+    @property
+    def rows(self) -> int:
+        """Number of rows in the window."""
+        return len(self.frame)
+
+    @property
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """(oldest, newest) timestamp of the window."""
+        return self.oldest, self.newest
+
+    def summary(self) -> dict[str, str | int | None]:
+        """A JSON-safe description for the ledger and the decision artifact."""
+        return {
+            "source": self.source,
+            "window": self.window,
+            "rows": self.rows,
+            "new_rows": self.new_rows,
+            "files": len(self.files),
+            "oldest": self.oldest.isoformat() if self.oldest else None,
+            "newest": self.newest.isoformat() if self.newest else None,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class _Candidates:
+    """Rows read before the window is cut, with the new-row count and the next watermark."""
+
+    frame: pd.DataFrame
+    new_rows: int | None
+    watermark: Watermark | None
+    files: tuple[str, ...] = ()
+
+
+def load_window(
+    current: CurrentSource,
+    columns: Sequence[str] | None,
+    root: Path,
+    timestamp: str | None = None,
+    watermark: Watermark | None = None,
+) -> LoadedWindow:
+    """Load the current window (rows, new-row count, bounds) and the watermark after it."""
+    window = current.window
+    _check_config(current, timestamp)
+    previous = watermark or Watermark()
+    if tracks_files(current, timestamp):
+        found = _from_files(current, columns, root, previous, window.since_last_check)
+        has_time = _timestamps(found.frame, timestamp, needed=_cut_by_time(window)) is not None
+    else:  # the timestamp column, when there is one, is parsed (or refused) while reading
+        found = _from_rows(current, columns, root, timestamp, previous, window.since_last_check)
+        has_time = timestamp is not None
+    frame = _cut(found.frame, window, timestamp if has_time else None)
+    return _loaded(frame, current, describe_window(window), found, timestamp, has_time)
+
+
+def load_reference(
+    source: Source, columns: Sequence[str] | None, root: Path, timestamp: str | None = None
+) -> LoadedWindow:
+    """Load every row of the reference source (no watermark)."""
+    frame = read_source(source, columns, root)
+    stamps = _timestamps(frame, timestamp, needed=False)
+    found = _Candidates(frame=frame, new_rows=None, watermark=None)
+    return _loaded(frame, source, "all", found, timestamp, stamps is not None)
+
+
+def tracks_files(source: Source, timestamp: str | None) -> bool:
+    """True when the watermark of this source is a set of judged files (else a timestamp)."""
+    if source.sql is not None:
+        return False
+    return has_wildcard(str(source.path)) or timestamp is None
+
+
+def describe_window(window: Window) -> str:
+    """since_last_check, last_rows=N, last=7d or all."""
+    if window.since_last_check:
+        return "since_last_check"
+    if window.last_rows is not None:
+        return f"last_rows={window.last_rows}"
+    if window.last is not None:
+        return f"last={format_duration(window.last)}"
+    return "all"
+
+
+def parse_timestamps(values: pd.Series) -> pd.Series | None:
+    """The values as UTC datetime64[ns] (naive ones taken as UTC), or None if unparseable."""
+    import pandas as pd
+    from pandas.api import types
+
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        parsed = values.dt.tz_convert("UTC")
+    elif types.is_datetime64_dtype(values.dtype):
+        parsed = values.dt.tz_localize("UTC")
+    elif values.notna().any() and (types.is_numeric_dtype(values) or types.is_bool_dtype(values)):
+        return None
+    else:
+        try:
+            parsed = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+        except (ValueError, TypeError, OverflowError):
+            return None
+        if bool((parsed.isna() & values.notna()).any()):
+            return None
+    try:
+        return parsed.dt.as_unit("ns")
+    except (ValueError, OverflowError):  # beyond 2262: keep the coarser unit
+        return parsed
+
+
+def _check_config(current: CurrentSource, timestamp: str | None) -> None:
+    window = current.window
+    if window.last is not None and timestamp is None:
+        raise DataConfigError(f"window {describe_window(window)} needs data.timestamp")
+    if window.since_last_check and current.sql is not None and timestamp is None:
+        raise DataConfigError("since_last_check on a SQL source needs data.timestamp")
+
+
+def _cut_by_time(window: Window) -> bool:
+    return window.last is not None or window.last_rows is not None
+
+
+def _from_files(
+    current: CurrentSource,
+    columns: Sequence[str] | None,
+    root: Path,
+    previous: Watermark,
+    new: bool,
+) -> _Candidates:
+    """Read the new files (since_last_check) or all files; the next watermark adds the new ones."""
+    files = list_files(current, root)
+    marks = {key: _mark(files, key) for key in files.keys}
+    unseen = [key for key in files.keys if not previous.seen(marks[key])]
+    read = unseen if new else list(files.keys)
+    tables = read_files(files, read, columns)
+    fresh = set(unseen)
+    new_rows = sum(table.num_rows for key, table in zip(read, tables, strict=True) if key in fresh)
+    after = previous.after_files(marks.values(), [marks[key] for key in unseen])
+    frame = tables_to_frame(tables, columns)
+    return _Candidates(frame=frame, new_rows=new_rows, watermark=after, files=tuple(read))
+
+
+def _mark(files: FileSet, key: str) -> str:
+    """The watermark key of a file: its glob key, or name@fingerprint for a single file."""
+    if files.is_glob:
+        return key
+    return f"{key}@{files.fs.checksum(files.path_of(key)) % 16**12:012x}"
+
+
+def _from_rows(
+    current: CurrentSource,
+    columns: Sequence[str] | None,
+    root: Path,
+    timestamp: str | None,
+    previous: Watermark,
+    new: bool,
+) -> _Candidates:
+    """Read the rows (SQL gets :watermark) and, with a timestamp, keep the new ones if asked."""
+    since = previous.timestamp if new and previous.timestamp else EARLIEST
+    frame = read_source(current, columns, root, {"watermark": since})
+    if timestamp is None:
+        return _Candidates(frame=frame, new_rows=None, watermark=None)
+    stamps = _timestamps(frame, timestamp, needed=True)
+    assert stamps is not None
+    fresh = stamps.notna()
+    if previous.timestamp is not None:
+        fresh &= stamps.dt.floor("us") > previous.timestamp
+    newest = _pydatetime(stamps.max()) if stamps.notna().any() else None
+    after = previous.after_timestamp(newest)
+    frame = frame[fresh] if new else frame
+    return _Candidates(frame=frame, new_rows=int(fresh.sum()), watermark=after)
+
+
+def _timestamps(frame: pd.DataFrame, timestamp: str | None, needed: bool) -> pd.Series | None:
+    """Parse the timestamp column in place; a window that needs it fails with BadData."""
+    if timestamp is None:
+        return None
+    if timestamp not in frame.columns:
+        if needed:
+            raise BadData(f"the timestamp column {timestamp!r} is missing")
+        return None
+    stamps = parse_timestamps(frame[timestamp])
+    if stamps is None:
+        if needed:
+            raise BadData(f"the timestamp column {timestamp!r} is not parseable as datetimes")
+        return None
+    frame[timestamp] = stamps
+    return stamps
+
+
+def _cut(frame: pd.DataFrame, window: Window, timestamp: str | None) -> pd.DataFrame:
+    """Apply last_rows or last to the candidate rows (since_last_check is already applied)."""
+    if window.last_rows is not None:
+        if timestamp is not None:
+            ordered = frame.sort_values(timestamp, kind="stable", na_position="first")
+            frame = ordered.tail(window.last_rows)
+        else:
+            frame = frame.tail(window.last_rows)
+    elif window.last is not None and timestamp is not None and len(frame):
+        frame = frame[frame[timestamp] > frame[timestamp].max() - window.last]
+    return frame.reset_index(drop=True)
+
+
+def _loaded(
+    frame: pd.DataFrame,
+    source: Source,
+    window: str,
+    found: _Candidates,
+    timestamp: str | None,
+    has_time: bool,
+) -> LoadedWindow:
+    newest = oldest = None
+    if timestamp is not None and has_time and frame[timestamp].notna().any():
+        newest = _pydatetime(frame[timestamp].max())
+        oldest = _pydatetime(frame[timestamp].min())
+    return LoadedWindow(
+        frame=frame,
+        source=describe(source),
+        window=window,
+        watermark=found.watermark,
+        new_rows=found.new_rows,
+        newest=newest,
+        oldest=oldest,
+        files=found.files,
+    )
+
+
+def _pydatetime(stamp: pd.Timestamp) -> datetime:
+    """A pandas timestamp as a datetime, floored to the microsecond (the watermark resolution)."""
+    return stamp.floor("us").to_pydatetime()

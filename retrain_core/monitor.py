@@ -1,0 +1,168 @@
+"""One monitor cycle's I/O, as plain functions the flow's tasks call: load, then decide, then act.
+
+`load_windows` reads the policy's sources (reference, the current window after the watermark,
+the labels that arrived since the last check joined to their features); `load_champion` reads the
+serving model; `run_cycle_decision` evaluates and decides. The flow wraps each in a Prefect task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from retrain_core.data import (
+    BadData,
+    NoFiles,
+    Watermark,
+    check_columns,
+    join_labels,
+    load_labels,
+    load_reference,
+    load_window,
+    read_source,
+    required_columns,
+)
+from retrain_core.evaluate import Champion, Windows
+from retrain_core.policy.schema import CurrentSource, Policy, Source, Window
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from retrain_core.registry import Registry
+
+LABELS = "labels"
+CURRENT = "current"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Windows ready to judge, the watermarks to store once judged, and how to describe them."""
+
+    windows: Windows
+    watermarks: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+
+
+def load_windows(
+    policy: Policy, root: Path, watermarks: dict[str, str], previous_rows: int | None = None
+) -> Loaded:
+    """Read the reference, the new current rows and the newly labelled rows of a policy."""
+    columns = required_columns(policy)
+    stamp = policy.data.timestamp
+    reference = load_reference(policy.data.reference, columns, root, stamp)
+    current = load_window(
+        policy.data.current, columns, root, stamp, _watermark(watermarks.get(CURRENT))
+    )
+    marks = {CURRENT: current.watermark.to_json()} if current.watermark else {}
+    problems = [("reference", p) for p in check_columns(reference.frame, policy, "reference")]
+    new_data = not (policy.data.current.window.since_last_check and current.frame.empty)
+    if new_data:
+        problems += [("current", p) for p in check_columns(current.frame, policy, "current")]
+    labelled = None
+    if policy.data.labels is not None:
+        try:
+            labelled, label_mark = _labelled(policy, root, columns, watermarks.get(LABELS))
+            if label_mark:
+                marks[LABELS] = label_mark
+        except BadData as exc:
+            problems.append(("labels", str(exc)))
+    windows = Windows(
+        reference=reference.frame,
+        current=current.frame,
+        labelled=labelled,
+        newest=current.newest,
+        previous_rows=previous_rows,
+        new_data=new_data or bool(labelled is not None and len(labelled)),
+        problems=tuple(problems),
+    )
+    return Loaded(windows, marks, f"{current.window}: {current.source}")
+
+
+def _labelled(
+    policy: Policy, root: Path, columns: list[str], mark: str | None
+) -> tuple[pd.DataFrame | None, str]:
+    """Rows whose labels arrived since the last check, with their features joined on the key."""
+    labels_source = policy.data.labels
+    assert labels_source is not None
+    as_window = CurrentSource(
+        path=labels_source.path,
+        format=labels_source.format,
+        sql=labels_source.sql,
+        window=Window(since_last_check=True),
+    )
+    target, key = policy.model.target, labels_source.join_on
+    try:
+        new_labels = load_window(as_window, [key, target], root, None, _watermark(mark))
+    except NoFiles:
+        return None, mark or ""
+    next_mark = new_labels.watermark.to_json() if new_labels.watermark else (mark or "")
+    frame = new_labels.frame
+    if frame.empty:
+        return frame, next_mark
+    current = policy.data.current
+    features = read_source(Source(path=current.path, format=current.format, sql=current.sql),
+                           [c for c in columns if c != target], root)  # fmt: skip
+    features = features[features[key].isin(frame[key])]
+    joined = join_labels(features, frame, key, target)
+    if joined[target].isna().all():
+        raise BadData(f"the labels that arrived have no {target!r} values (all null)")
+    return joined, next_mark
+
+
+def _watermark(text: str | None) -> Watermark | None:
+    return Watermark.from_json(text) if text else None
+
+
+def load_champion(registry: Registry, policy: Policy) -> Champion | None:
+    """The serving model with its holdout metrics, or None before the first promotion."""
+    version = registry.champion(policy.name, policy.promotion.alias)
+    if version is None:
+        return None
+    metrics: dict[str, float] = {}
+    if version.run_id:
+        run = registry.client.get_run(version.run_id)
+        prefix = "holdout_"
+        metrics = {k[len(prefix) :]: v for k, v in run.data.metrics.items() if k.startswith(prefix)}
+    created = datetime.fromtimestamp(int(version.creation_timestamp) / 1000, tz=UTC)
+    promoted_at = version.tags.get("retrain.promoted_at")
+    if promoted_at:
+        created = datetime.fromisoformat(promoted_at)
+    model = registry.load_model(policy.name, policy.promotion.alias)
+    return Champion(str(version.version), created, metrics, model)
+
+
+def load_training_data(policy: Policy, root: Path) -> pd.DataFrame:
+    """The challenger's rows: `training.source`, else the reference plus every labelled row."""
+    import pandas as pd
+
+    columns = required_columns(policy)
+    if policy.training.source is not None:
+        return read_source(policy.training.source, columns, root)
+    frames = [read_source(policy.data.reference, columns, root)]
+    labels = policy.data.labels
+    if labels is not None:
+        try:
+            label_rows = load_labels(labels, policy.model.target, root)
+        except NoFiles:  # no label has arrived yet: train on the reference alone
+            label_rows = None
+        if label_rows is not None:
+            current = policy.data.current
+            source = Source(path=current.path, format=current.format, sql=current.sql)
+            features = read_source(source, columns, root)
+            frames.append(join_labels(features, label_rows, labels.join_on, policy.model.target))
+    frame = pd.concat(frames, ignore_index=True)
+    return frame[frame[policy.model.target].notna()].reset_index(drop=True)
+
+
+def training_data_problems(policy: Policy, frame: pd.DataFrame) -> list[str]:
+    """Why these rows must not be trained on: bad columns or failed expectations."""
+    problems = check_columns(frame, policy, "reference")
+    if problems or not policy.expectations:
+        return problems
+    from retrain_core.checks.outcome import Status
+    from retrain_core.checks.validation import run_expectations
+
+    outcomes = run_expectations(frame, policy.expectations)
+    return [o.reason for o in outcomes if o.status is not Status.PASS]

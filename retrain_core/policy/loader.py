@@ -1,0 +1,202 @@
+"""Load policy files: YAML with line numbers -> Policy, or every problem as `path:line key: msg`.
+
+Every error of every file is reported at once; a bad file is never skipped. The key of an error is
+the dotted key path in the document (`triggers.any.0.drift.p_value`), `<root>` for problems of the
+document as a whole (empty, not a mapping) and `<file>` for problems reading or parsing the file
+(missing, unreadable, malformed YAML: tabs, bad indentation, duplicate keys).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from retrain_core.policy.findings import Finding, validation_findings
+from retrain_core.policy.schema import Policy
+from retrain_core.policy.semantics import check_policy
+from retrain_core.policy.yamlio import LocatedYaml, YamlError, read_yaml
+from retrain_core.settings import Settings, load_settings
+
+ROOT_KEY = "<root>"
+FILE_KEY = "<file>"
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class PolicyError:
+    """One problem in one policy file, printed as `path:line key.path: message`."""
+
+    path: str
+    line: int
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line} {self.key}: {self.message}"
+
+
+class PolicyLoadError(Exception):
+    """A policy file that does not load, with every problem found in it."""
+
+    def __init__(self, errors: list[PolicyError]) -> None:
+        super().__init__("\n".join(str(error) for error in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class LoadedPolicy:
+    """A valid policy, the file it came from, and that file's text."""
+
+    path: Path
+    policy: Policy
+    text: str
+
+    @cached_property
+    def policy_hash(self) -> str:
+        """sha256 of the canonical JSON of the policy (first 12 hex): comments do not count."""
+        return policy_hash(self.policy)
+
+
+def policy_hash(policy: Policy) -> str:
+    """sha256 of the policy's canonical JSON dump, first 12 hex characters."""
+    dumped = policy.model_dump(mode="json", by_alias=True)
+    canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def dump_policy(policy: Policy) -> str:
+    """The policy as YAML (aliases, defaults left out, keys sorted): loads back equal."""
+    dumped = policy.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    return yaml.safe_dump(dumped, sort_keys=True, allow_unicode=True, default_flow_style=False)
+
+
+def load_policy(path: str | Path, settings: Settings | None = None) -> LoadedPolicy:
+    """Load one policy file; raise PolicyLoadError with every problem in it."""
+    checked = _check_file(Path(path), settings)
+    if checked.loaded is None:
+        raise PolicyLoadError(checked.errors)
+    return checked.loaded
+
+
+def load_policies(
+    paths: Iterable[str | Path], settings: Settings | None = None
+) -> tuple[list[LoadedPolicy], list[PolicyError]]:
+    """Load files and folders (their *.yaml, *.yml): the valid policies and every error."""
+    loaded: list[LoadedPolicy] = []
+    errors: list[PolicyError] = []
+    names: dict[str, str] = {}
+    for path in _expand(paths, errors):
+        checked = _check_file(path, settings)
+        file_errors = sorted([*checked.errors, *_claim_name(checked, path, names)], key=_order)
+        errors += file_errors
+        if checked.loaded is not None and not file_errors:
+            loaded.append(checked.loaded)
+    return loaded, errors
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """The outcome of checking one file: the policy when valid, its errors, its name."""
+
+    loaded: LoadedPolicy | None
+    errors: list[PolicyError]
+    name: str | None = None
+    name_line: int = 1
+
+
+def _check_file(path: Path, settings: Settings | None) -> _Checked:
+    """Read, parse, validate and check one file, collecting every problem."""
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return _Checked(None, [PolicyError(shown, 1, FILE_KEY, f"cannot read: {reason}")])
+    try:
+        located = read_yaml(text)
+    except YamlError as exc:
+        return _Checked(None, [PolicyError(shown, exc.line, FILE_KEY, exc.message)])
+    problem = _document_problem(located.data)
+    if problem:
+        return _Checked(None, [PolicyError(shown, located.line_of(()), ROOT_KEY, problem)])
+    policy, findings = _validate(located.data)
+    semantic = check_policy(located.data, settings or load_settings(path.parent))
+    findings += _new_findings(semantic, findings)
+    errors = sorted({_error(shown, located, finding) for finding in findings}, key=_order)
+    name = located.data.get("name")
+    loaded = LoadedPolicy(path, policy, text) if policy is not None and not errors else None
+    name_line = located.line_of(("name",))
+    return _Checked(loaded, errors, name if isinstance(name, str) else None, name_line)
+
+
+def _claim_name(checked: _Checked, path: Path, names: dict[str, str]) -> list[PolicyError]:
+    """Record the file's policy name; an error when an earlier file already uses it."""
+    if checked.name is None:
+        return []
+    if checked.name not in names:
+        names[checked.name] = str(path)
+        return []
+    message = f"name {checked.name!r} is already used by {names[checked.name]}"
+    return [PolicyError(str(path), checked.name_line, "name", message)]
+
+
+def _document_problem(data: Any) -> str | None:
+    """Why the document as a whole is not a policy, or None."""
+    if data is None:
+        return (
+            "empty policy file: expected a mapping with version, name, model, data, triggers, gate"
+        )
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"a single value {data!r}"
+        return f"a policy is a mapping (version: 1, name: ..., model: ...), got {kind}"
+    return None
+
+
+def _validate(data: Any) -> tuple[Policy | None, list[Finding]]:
+    """The Policy, or pydantic's errors as findings."""
+    try:
+        return Policy.model_validate(data), []
+    except ValidationError as exc:
+        return None, validation_findings(exc, data)
+
+
+def _new_findings(semantic: list[Finding], schema: list[Finding]) -> list[Finding]:
+    """Semantic findings at places the schema errors do not already cover."""
+    taken = {finding.path for finding in schema}
+    return [finding for finding in semantic if finding.path not in taken]
+
+
+def _error(shown: str, located: LocatedYaml, finding: Finding) -> PolicyError:
+    """A finding placed on its line."""
+    key = ".".join(str(step) for step in finding.path) or ROOT_KEY
+    return PolicyError(shown, located.line_of(finding.path), key, finding.message)
+
+
+def _order(error: PolicyError) -> tuple[int, str, str]:
+    """Errors in the order of the file."""
+    return (error.line, error.key, error.message)
+
+
+def _expand(paths: Iterable[str | Path], errors: list[PolicyError]) -> list[Path]:
+    """Files as given and the policy files of folders (sorted), each once; errors for the rest."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file())
+            if not found:
+                errors.append(PolicyError(str(path), 1, FILE_KEY, "no *.yaml or *.yml files here"))
+            files += found
+        else:
+            files.append(path)
+    unique: dict[Path, Path] = {}
+    for file in files:
+        unique.setdefault(file.resolve(), file)
+    return list(unique.values())

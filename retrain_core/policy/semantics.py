@@ -1,0 +1,175 @@
+"""Checks pydantic cannot do alone, run on the raw YAML data so they add to its errors.
+
+Each check tolerates any shape (a wrong type is pydantic's to report) and returns findings whose
+key paths point into the YAML document. Nothing from a policy is evaluated or constructed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from retrain_core.policy.base import (
+    CLASSIFICATION_METRICS,
+    REGRESSION_METRICS,
+    greater_is_better,
+    metrics_for,
+)
+from retrain_core.policy.estimators import estimator_findings
+from retrain_core.policy.expectations import KNOWN_EXPECTATIONS
+from retrain_core.policy.findings import Finding, did_you_mean
+from retrain_core.policy.yamlio import Path_
+from retrain_core.settings import Settings
+
+_TASKS = ("classification", "regression")
+_URL_WITH_PASSWORD = re.compile(r"^[\w+.-]+://[^/@:]*:[^/@]+@")
+_SOURCES = (("data", "reference"), ("data", "current"), ("data", "labels"), ("training", "source"))
+
+
+def check_policy(data: Any, settings: Settings) -> list[Finding]:
+    """Every semantic problem of a policy document (empty when it is not a mapping)."""
+    if not isinstance(data, dict):
+        return []
+    return [
+        *feature_findings(data),
+        *metric_findings(data),
+        *timestamp_findings(data),
+        *expectation_findings(data),
+        *sql_findings(data),
+        *estimator_findings(data, settings),
+    ]
+
+
+def feature_findings(data: dict[str, Any]) -> list[Finding]:
+    """The target listed as a feature, duplicate features, drift features the model lacks."""
+    target = _get(data, "model", "target")
+    seen: dict[str, str] = {}
+    findings = []
+    for kind in ("numeric", "categorical"):
+        for index, name in _strings(_get(data, "model", "features", kind)):
+            path: Path_ = ("model", "features", kind, index)
+            if name == target:
+                findings.append(Finding(path, f"target {name!r} is also listed as a feature"))
+            elif name in seen:
+                findings.append(Finding(path, f"duplicate feature {name!r} (also in {seen[name]})"))
+            seen.setdefault(name, f"model.features.{kind}")
+    for path, trigger in _triggers(data):
+        drift = trigger.get("drift")
+        wanted = drift.get("features") if isinstance(drift, dict) and seen else None
+        for index, name in _strings(wanted):
+            if name not in seen:
+                message = f"{name!r} is not a feature of the model{did_you_mean(name, list(seen))}"
+                findings.append(Finding((*path, "drift", "features", index), message))
+    return findings
+
+
+def metric_findings(data: dict[str, Any]) -> list[Finding]:
+    """Trigger and gate metrics that do not fit model.task, and thresholds on the wrong side."""
+    task = _get(data, "model", "task")
+    if task not in _TASKS:
+        return []
+    findings = []
+    for path, trigger in _triggers(data):
+        performance = trigger.get("performance")
+        if isinstance(performance, dict):
+            findings += _performance_findings((*path, "performance"), performance, task)
+        if task == "regression" and "estimated_performance" in trigger:
+            message = "estimated_performance needs a classification model (it reads probabilities)"
+            findings.append(Finding((*path, "estimated_performance"), message))
+    unfit = _unfit_metric(_get(data, "gate", "metric"), task)
+    if unfit:
+        findings.append(Finding(("gate", "metric"), unfit))
+    return findings
+
+
+def timestamp_findings(data: dict[str, Any]) -> list[Finding]:
+    """Time-based settings used without `data.timestamp` (the column holding each row's time)."""
+    if _get(data, "data", "timestamp"):
+        return []
+    needs = "needs data.timestamp (the column holding each row's time)"
+    findings = [
+        Finding((*path, "freshness"), f"a freshness trigger {needs}")
+        for path, trigger in _triggers(data)
+        if "freshness" in trigger
+    ]
+    if _get(data, "training", "window") is not None:
+        findings.append(Finding(("training", "window"), f"a training window {needs}"))
+    if _get(data, "data", "current", "window", "last") is not None:
+        findings.append(Finding(("data", "current", "window", "last"), f"a last: window {needs}"))
+    return findings
+
+
+def expectation_findings(data: dict[str, Any]) -> list[Finding]:
+    """Expectation names great-expectations does not know (from a static list: no GE import)."""
+    items = data.get("validation")
+    findings = []
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        if not isinstance(item, dict) or len(item) != 1:
+            continue
+        name = str(next(iter(item)))
+        if name not in KNOWN_EXPECTATIONS:
+            hint = did_you_mean(name, sorted(KNOWN_EXPECTATIONS))
+            findings.append(Finding(("validation", index), f"unknown expectation {name!r}{hint}"))
+    return findings
+
+
+def sql_findings(data: dict[str, Any]) -> list[Finding]:
+    """SQL URLs holding a password: credentials belong in the environment (url_env)."""
+    findings = []
+    for source in _SOURCES:
+        url = _get(data, *source, "sql", "url")
+        if isinstance(url, str) and _URL_WITH_PASSWORD.match(url):
+            message = "the URL holds a password: put it in an environment variable named in url_env"
+            findings.append(Finding((*source, "sql", "url"), message))
+    return findings
+
+
+def _performance_findings(path: Path_, trigger: dict[str, Any], task: str) -> list[Finding]:
+    """A performance trigger's metric against the task, and below/above against the metric."""
+    metric = trigger.get("metric")
+    unfit = _unfit_metric(metric, task)
+    if unfit:
+        return [Finding((*path, "metric"), unfit)]
+    if not isinstance(metric, str) or metric not in metrics_for(task):
+        return []
+    if greater_is_better(metric) and trigger.get("above") is not None:
+        return [
+            Finding((*path, "above"), f"higher {metric} is better: use below to fire on a fall")
+        ]
+    if not greater_is_better(metric) and trigger.get("below") is not None:
+        return [Finding((*path, "below"), f"lower {metric} is better: use above to fire on a rise")]
+    return []
+
+
+def _unfit_metric(metric: Any, task: str) -> str | None:
+    """Why a known metric does not fit the task, or None."""
+    known = (*CLASSIFICATION_METRICS, *REGRESSION_METRICS)
+    if not isinstance(metric, str) or metric not in known or metric in metrics_for(task):
+        return None
+    return f"metric {metric!r} does not fit a {task} model (use {', '.join(metrics_for(task))})"
+
+
+def _triggers(data: dict[str, Any]) -> Iterator[tuple[Path_, dict[str, Any]]]:
+    """Each trigger mapping under triggers.any or triggers.all, with its key path."""
+    for combine in ("any", "all"):
+        items = _get(data, "triggers", combine)
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, dict):
+                yield ("triggers", combine, index), item
+
+
+def _strings(items: Any) -> Iterator[tuple[int, str]]:
+    """(index, text) for the strings of a list; nothing for anything else."""
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        if isinstance(item, str):
+            yield index, item
+
+
+def _get(data: Any, *path: str) -> Any:
+    """The value at `path` in nested mappings, or None when any step is missing."""
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data

@@ -1,0 +1,277 @@
+"""Train a challenger: the policy's estimator behind a preprocessing pipeline, fit on a window."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from retrain_core.policy.base import metrics_for
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+    from retrain_core.policy.schema import Model, Policy
+
+ALWAYS_ALLOWED = ("sklearn",)
+
+
+class TrainingError(RuntimeError):
+    """Training could not produce a model; the message says why, for people."""
+
+
+class EstimatorNotAllowed(TrainingError):
+    """The policy names an estimator outside scikit-learn and the project's allow-list."""
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    """A fitted pipeline with what it was trained on."""
+
+    pipeline: Pipeline
+    model: Model
+    n_rows: int
+    classes: tuple[Any, ...] | None
+    input_example: pd.DataFrame
+
+    @property
+    def estimator_class(self) -> str:
+        """The import path of the estimator, as the policy names it."""
+        return self.model.estimator.class_
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """A challenger with the holdout it was scored on, its scores and the window it saw."""
+
+    fitted: FittedModel
+    holdout: pd.DataFrame
+    metrics: dict[str, float]
+    window: tuple[str, str] | None
+    n_train: int
+    n_holdout: int
+
+
+def train_challenger(
+    policy: Policy, frame: pd.DataFrame, allowed_modules: Iterable[str] = ()
+) -> TrainingResult:
+    """Window, split, fit and score: a policy's whole training step on its loaded data."""
+    model, training, stamp = policy.model, policy.training, policy.data.timestamp
+    rows = labelled(select_window(frame, training.window, stamp), model.target)
+    stratify = model.target if model.task == "classification" else None
+    train, holdout = split_holdout(rows, training.holdout, stamp, training.random_state, stratify)
+    fitted = fit(
+        model,
+        train,
+        name=policy.name,
+        random_state=training.random_state,
+        allowed_modules=allowed_modules,
+    )
+    names = dict.fromkeys([*metrics_for(model.task), policy.gate.metric])
+    return TrainingResult(
+        fitted=fitted,
+        holdout=holdout,
+        metrics=evaluate(fitted.pipeline, holdout, model, list(names)),
+        window=window_bounds(rows, stamp),
+        n_train=len(train),
+        n_holdout=len(holdout),
+    )
+
+
+def resolve_estimator(path: str, allowed_modules: Iterable[str] = ()) -> type:
+    """Import an estimator class, refusing anything outside sklearn and the allow-list."""
+    prefixes = (*ALWAYS_ALLOWED, *allowed_modules)
+    module_name, _, class_name = path.rpartition(".")
+    if not module_name or any(part.startswith("_") for part in path.split(".")):
+        raise EstimatorNotAllowed(f"estimator {path!r}: name a public class by its import path")
+    if not _under(module_name, prefixes):
+        raise EstimatorNotAllowed(
+            f"estimator {path!r} is not allowed: only sklearn and the modules listed in "
+            f"[tool.retrain] allowed_estimator_modules ({', '.join(prefixes)})"
+        )
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise TrainingError(f"estimator {path!r} cannot be imported: {exc}") from exc
+    is_estimator = isinstance(cls, type) and all(
+        hasattr(cls, attr) for attr in ("fit", "predict", "get_params")
+    )
+    if not is_estimator or not _under(cls.__module__, prefixes):
+        raise EstimatorNotAllowed(f"{path!r} is not a scikit-learn compatible estimator class")
+    return cls
+
+
+def build_pipeline(
+    model: Model, allowed_modules: Iterable[str] = (), random_state: int | None = None
+) -> Pipeline:
+    """Preprocess numeric and categorical features, then the policy's estimator with its params."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    cls = resolve_estimator(model.estimator.class_, allowed_modules)
+    params = dict(model.estimator.params)
+    if random_state is not None and "random_state" in inspect.signature(cls).parameters:
+        params.setdefault("random_state", random_state)
+    try:
+        estimator = cls(**params)
+    except TypeError as exc:
+        raise TrainingError(f"estimator {model.estimator.class_}: bad params: {exc}") from exc
+    numeric = Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())])
+    categorical = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="most_frequent")),
+            ("encode", OneHotEncoder(handle_unknown="ignore")),
+        ]
+    )
+    transformers = [
+        (name, steps, columns)
+        for name, steps, columns in (
+            ("numeric", numeric, list(model.features.numeric)),
+            ("categorical", categorical, list(model.features.categorical)),
+        )
+        if columns
+    ]
+    preprocess = ColumnTransformer(transformers, remainder="drop")
+    return Pipeline([("preprocess", preprocess), ("estimator", estimator)])
+
+
+def select_window(
+    frame: pd.DataFrame, window: timedelta | None, timestamp: str | None
+) -> pd.DataFrame:
+    """Rows within `window` of the newest timestamp (all rows when no window is set)."""
+    if window is None:
+        return frame
+    if timestamp is None or timestamp not in frame.columns:
+        raise TrainingError(
+            f"training.window needs a timestamp column (data.timestamp={timestamp})"
+        )
+    stamps = pd.to_datetime(frame[timestamp])
+    return frame.loc[stamps >= stamps.max() - window]
+
+
+def window_bounds(frame: pd.DataFrame, timestamp: str | None) -> tuple[str, str] | None:
+    """The oldest and newest timestamps of a frame as ISO strings, or None without timestamps."""
+    if timestamp is None or timestamp not in frame.columns or frame.empty:
+        return None
+    stamps = pd.to_datetime(frame[timestamp])
+    return stamps.min().isoformat(), stamps.max().isoformat()
+
+
+def split_holdout(
+    frame: pd.DataFrame,
+    holdout: float,
+    timestamp: str | None = None,
+    random_state: int = 0,
+    stratify: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split off the newest `holdout` share by timestamp, else a seeded (stratified) shuffle."""
+    n_holdout = math.ceil(len(frame) * holdout)
+    if len(frame) < 2 or not 0 < n_holdout < len(frame):
+        raise TrainingError(f"cannot split {len(frame)} rows into training and holdout sets")
+    if timestamp is not None:
+        if timestamp not in frame.columns:
+            raise TrainingError(f"timestamp column {timestamp!r} is not in the training data")
+        ordered = frame.iloc[np.argsort(pd.to_datetime(frame[timestamp]).to_numpy(), kind="stable")]
+        return ordered.iloc[:-n_holdout], ordered.iloc[-n_holdout:]
+    from sklearn.model_selection import train_test_split
+
+    labels = frame[stratify] if stratify is not None else None
+    if labels is not None:
+        counts = labels.value_counts()
+        if counts.min() < 2 or n_holdout < len(counts) or len(frame) - n_holdout < len(counts):
+            labels = None
+    train, test = train_test_split(
+        frame, test_size=n_holdout, random_state=random_state, stratify=labels
+    )
+    return train, test
+
+
+def labelled(frame: pd.DataFrame, target: str) -> pd.DataFrame:
+    """The rows whose label has arrived (labels may lag the features)."""
+    if target not in frame.columns:
+        raise TrainingError(f"target column {target!r} is not in the training data")
+    return frame.loc[frame[target].notna()]
+
+
+def fit(
+    model: Model,
+    train: pd.DataFrame,
+    *,
+    name: str = "model",
+    random_state: int | None = None,
+    allowed_modules: Iterable[str] = (),
+) -> FittedModel:
+    """Fit the policy's pipeline on the training rows; a TrainingError says why it cannot."""
+    missing = [c for c in (*model.features.all, model.target) if c not in train.columns]
+    if missing:
+        raise TrainingError(f"cannot train {name}: missing columns {', '.join(missing)}")
+    rows = labelled(train, model.target)
+    if rows.empty:
+        raise TrainingError(f"cannot train {name}: the training window has no labelled rows")
+    y = rows[model.target]
+    if model.task == "classification" and y.nunique() < 2:
+        raise TrainingError(
+            f"cannot train {name}: the training window has a single class ({y.iloc[0]})"
+        )
+    pipeline = build_pipeline(model, allowed_modules, random_state)
+    X = rows[model.features.all]
+    try:
+        pipeline.fit(X, y)
+    except Exception as exc:  # any estimator's failure to fit is a training failure
+        raise TrainingError(f"cannot train {name}: {type(exc).__name__}: {exc}") from exc
+    classes = getattr(pipeline, "classes_", None)
+    return FittedModel(
+        pipeline=pipeline,
+        model=model,
+        n_rows=len(rows),
+        classes=tuple(classes.tolist()) if classes is not None else None,
+        input_example=_example(X, model),
+    )
+
+
+def evaluate(
+    pipeline: Any, holdout: pd.DataFrame, model: Model, metrics: Sequence[str] | None = None
+) -> dict[str, float]:
+    """Score a fitted pipeline (challenger or champion) on the holdout; NaN when not computable."""
+    rows = labelled(holdout, model.target)
+    names = list(metrics) if metrics is not None else list(metrics_for(model.task))
+    if rows.empty:
+        return {name: math.nan for name in names}
+    X, y_true = rows[model.features.all], rows[model.target].to_numpy()
+    y_pred = pipeline.predict(X)
+    proba = None
+    if model.task == "classification" and hasattr(pipeline, "predict_proba"):
+        proba = pipeline.predict_proba(X)
+    return {name: _score(name, y_true, y_pred, proba) for name in names}
+
+
+def _score(name: str, y_true: Any, y_pred: Any, proba: Any) -> float:
+    """One metric, NaN when it cannot be computed (a single class in the holdout, say)."""
+    from retrain_core.checks.performance import compute_metric
+
+    try:
+        return compute_metric(name, y_true, y_pred, proba)
+    except ValueError:
+        return math.nan
+
+
+def _example(X: pd.DataFrame, model: Model) -> pd.DataFrame:
+    """A few training rows, numeric columns as float64 so the signature accepts missing values."""
+    example = X.head(5).copy()
+    for column in model.features.numeric:
+        example[column] = example[column].astype("float64")
+    return example.reset_index(drop=True)
+
+
+def _under(module: str, prefixes: Iterable[str]) -> bool:
+    """True when a module is one of the prefixes or inside one of them."""
+    return any(module == p or module.startswith(p + ".") for p in prefixes)

@@ -1,0 +1,273 @@
+"""Every source kind: CSV, Parquet, globs, fsspec URLs, SQL on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import fsspec
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from retrain_core.data import BadData, DataConfigError, SourceUnavailable, read_source
+from retrain_core.data.sources import describe, list_files
+from retrain_core.policy.schema import Source, SqlQuery
+
+PG_URL = os.environ.get(
+    "RETRAIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+ADMIN_URL = PG_URL.replace("postgresql://", "postgresql+psycopg2://", 1)  # fixtures only
+
+
+def sample(start: int = 0, rows: int = 3) -> pd.DataFrame:
+    """A small frame with a numeric, a text and an unused column."""
+    ids = list(range(start, start + rows))
+    return pd.DataFrame(
+        {"id": ids, "tenure": [i * 1.5 for i in ids], "plan": ["a"] * rows, "unused": ids}
+    )
+
+
+def write(frame: pd.DataFrame, path: Path) -> Path:
+    """Write CSV or Parquet by extension, creating folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("name", ["data/one.csv", "data/one.parquet"])
+def test_file_reads_only_the_wanted_columns(tmp_path: Path, name: str) -> None:
+    write(sample(), tmp_path / name)
+    frame = read_source(Source(path=name), ["plan", "id"], tmp_path)
+    assert list(frame.columns) == ["plan", "id"]
+    assert "unused" not in frame and "tenure" not in frame
+    assert frame["id"].tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("name", ["one.csv", "one.parquet"])
+def test_a_missing_column_is_left_out_not_an_error(tmp_path: Path, name: str) -> None:
+    write(sample(), tmp_path / name)
+    frame = read_source(Source(path=name), ["id", "no_such_column"], tmp_path)
+    assert list(frame.columns) == ["id"]
+
+
+def test_columns_none_reads_everything(tmp_path: Path) -> None:
+    write(sample(), tmp_path / "one.parquet")
+    frame = read_source(Source(path="one.parquet"), None, tmp_path)
+    assert list(frame.columns) == ["id", "tenure", "plan", "unused"]
+
+
+def test_glob_concatenates_files_in_key_order(tmp_path: Path) -> None:
+    for name, start in [("b2", 20), ("b1", 10), ("b3", 30)]:
+        write(sample(start, 2), tmp_path / "batches" / f"{name}.parquet")
+    frame = read_source(Source(path="batches/*.parquet"), ["id"], tmp_path)
+    assert frame["id"].tolist() == [10, 11, 20, 21, 30, 31]
+
+
+def test_recursive_glob_keys_are_relative_to_the_fixed_folder(tmp_path: Path) -> None:
+    write(sample(), tmp_path / "b" / "2024" / "x.csv")
+    write(sample(), tmp_path / "b" / "2025" / "y.csv")
+    files = list_files(Source(path=str(tmp_path / "b" / "**" / "*.csv")), Path("/elsewhere"))
+    assert files.keys == ("2024/x.csv", "2025/y.csv")
+
+
+def test_csv_gz_and_explicit_format(tmp_path: Path) -> None:
+    with gzip.open(tmp_path / "one.csv.gz", "wt") as handle:
+        sample().to_csv(handle, index=False)
+    sample().to_csv(tmp_path / "one.data", index=False)
+    assert len(read_source(Source(path="one.csv.gz"), ["id"], tmp_path)) == 3
+    assert len(read_source(Source(path="one.data", format="csv"), ["id"], tmp_path)) == 3
+    with pytest.raises(DataConfigError, match="format"):
+        read_source(Source(path="one.data"), ["id"], tmp_path)
+
+
+def test_memory_fsspec_url_glob() -> None:
+    bucket = f"retrain-test-{uuid.uuid4().hex[:8]}"
+    fs = fsspec.filesystem("memory")
+    try:
+        for name, start in [("b", 3), ("a", 0)]:
+            with fs.open(f"/{bucket}/{name}.parquet", "wb") as handle:
+                pq.write_table(pa.Table.from_pandas(sample(start), preserve_index=False), handle)
+        frame = read_source(Source(path=f"memory://{bucket}/*.parquet"), ["id"], Path("/"))
+        assert frame["id"].tolist() == [0, 1, 2, 3, 4, 5]
+        assert list(frame.columns) == ["id"]
+    finally:
+        fs.rm(f"/{bucket}", recursive=True)
+
+
+def test_file_url(tmp_path: Path) -> None:
+    write(sample(), tmp_path / "one.csv")
+    frame = read_source(Source(path=f"file://{tmp_path}/one.csv"), ["tenure"], Path("/"))
+    assert frame["tenure"].tolist() == [0.0, 1.5, 3.0]
+
+
+def test_missing_file_and_empty_glob_are_unavailable(tmp_path: Path) -> None:
+    with pytest.raises(SourceUnavailable, match=r"file not found: missing\.parquet"):
+        read_source(Source(path="missing.parquet"), None, tmp_path)
+    with pytest.raises(SourceUnavailable, match=r"no file matches batches/\*.csv"):
+        read_source(Source(path="batches/*.csv"), None, tmp_path)
+
+
+def test_corrupt_file_is_bad_data(tmp_path: Path) -> None:
+    (tmp_path / "bad.parquet").write_bytes(b"not a parquet file at all")
+    with pytest.raises(BadData, match=r"bad\.parquet: cannot read as parquet"):
+        read_source(Source(path="bad.parquet"), None, tmp_path)
+
+
+def test_batches_with_incompatible_types_are_bad_data(tmp_path: Path) -> None:
+    write(pd.DataFrame({"id": [1]}), tmp_path / "b" / "1.parquet")
+    write(pd.DataFrame({"id": ["x"]}), tmp_path / "b" / "2.parquet")
+    with pytest.raises(BadData, match="do not share column types"):
+        read_source(Source(path="b/*.parquet"), ["id"], tmp_path)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite database with a table t(id, tenure, plan, unused)."""
+    path = tmp_path / "warehouse.db"
+    with sqlite3.connect(path) as connection:
+        sample(0, 5).to_sql("t", connection, index=False)
+    return f"sqlite:///{path}"
+
+
+def test_sqlite_with_bound_params(sqlite_url: str) -> None:
+    sql = SqlQuery(url=sqlite_url, query="SELECT * FROM t WHERE id >= :low", params={"low": 3})
+    frame = read_source(Source(sql=sql), ["id", "tenure"], Path("/"))
+    assert list(frame.columns) == ["id", "tenure"]
+    assert frame["id"].tolist() == [3, 4]
+    runtime = read_source(Source(sql=sql), ["id"], Path("/"), {"low": 4, "unused_param": 1})
+    assert runtime["id"].tolist() == [4]
+
+
+def test_sql_params_are_bound_never_formatted(sqlite_url: str) -> None:
+    hostile = "a' OR '1'='1"
+    sql = SqlQuery(
+        url=sqlite_url, query="SELECT id FROM t WHERE plan = :plan", params={"plan": hostile}
+    )
+    assert read_source(Source(sql=sql), None, Path("/")).empty
+
+
+def test_sql_param_without_value_is_a_config_error(sqlite_url: str) -> None:
+    sql = SqlQuery(url=sqlite_url, query="SELECT id FROM t WHERE id > :low")
+    with pytest.raises(DataConfigError, match=":low"):
+        read_source(Source(sql=sql), None, Path("/"))
+
+
+def test_sql_url_from_environment(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    sql = SqlQuery(url_env="RETRAIN_TEST_DB_URL", query="SELECT id FROM t")
+    monkeypatch.delenv("RETRAIN_TEST_DB_URL", raising=False)
+    with pytest.raises(SourceUnavailable, match="RETRAIN_TEST_DB_URL"):
+        read_source(Source(sql=sql), None, Path("/"))
+    monkeypatch.setenv("RETRAIN_TEST_DB_URL", sqlite_url)
+    assert len(read_source(Source(sql=sql), None, Path("/"))) == 5
+    assert describe(Source(sql=sql)) == "sql on $RETRAIN_TEST_DB_URL"
+
+
+def test_sql_missing_table_is_unavailable(sqlite_url: str) -> None:
+    sql = SqlQuery(url=sqlite_url, query="SELECT id FROM nowhere")
+    with pytest.raises(SourceUnavailable, match="no such table"):
+        read_source(Source(sql=sql), None, Path("/"))
+
+
+def test_refused_database_is_unavailable() -> None:
+    sql = SqlQuery(url="postgresql://postgres:secret@127.0.0.1:1/postgres", query="SELECT 1")
+    with pytest.raises(SourceUnavailable, match="refused") as caught:
+        read_source(Source(sql=sql), None, Path("/"))
+    assert "secret" not in str(caught.value)
+    assert "secret" not in describe(Source(sql=sql))
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    """A uniquely named PostgreSQL schema, dropped afterwards; fails when PG is unreachable."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(ADMIN_URL, poolclass=NullPool)
+    schema = f"retrain_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_URL} ({exc.orig}); start it, e.g. "
+            "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+        )
+    try:
+        yield schema
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+def create_events(
+    schema: str, rows: list[tuple[int, datetime, str, str]], stamp: str = "timestamptz"
+) -> None:
+    """Create and fill schema.events(id, event_time, amount numeric, plan, note)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(ADMIN_URL, poolclass=NullPool)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                f'CREATE TABLE IF NOT EXISTS "{schema}".events (id int, event_time {stamp}, '
+                "amount numeric(10, 2), plan text, note text)"
+            )
+        )
+        connection.execute(
+            text(f'INSERT INTO "{schema}".events VALUES (:id, :ts, :amount, :plan, :note)'),
+            [{"id": i, "ts": ts, "amount": a, "plan": p, "note": "x"} for i, ts, a, p in rows],
+        )
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_with_bound_params(pg_schema: str) -> None:
+    day = datetime(2024, 5, 1, tzinfo=UTC)
+    create_events(pg_schema, [(1, day, "10.50", "basic"), (2, day, "20.25", "pro")])
+    sql = SqlQuery(
+        url=PG_URL,
+        query=f'SELECT * FROM "{pg_schema}".events WHERE plan = :plan',
+        params={"plan": "pro"},
+    )
+    frame = read_source(Source(sql=sql), ["id", "amount", "event_time"], Path("/"))
+    assert list(frame.columns) == ["id", "amount", "event_time"]
+    assert frame["id"].tolist() == [2]
+    assert frame["amount"].dtype.kind == "f"
+    assert pd.Timestamp(frame["event_time"].iloc[0]) == pd.Timestamp(day)
+
+
+@pytest.mark.postgres
+def test_postgres_since_last_check_binds_the_watermark(
+    pg_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A naive timestamp column is UTC even when the client's time zone is not."""
+    from retrain_core.data import Watermark, load_window
+    from retrain_core.policy.schema import CurrentSource
+
+    monkeypatch.setenv("PGTZ", "Asia/Tokyo")  # east of UTC: a wrong cast skips rows
+    day = datetime(2024, 5, 1)
+    create_events(pg_schema, [(1, day, "1", "a"), (2, day.replace(hour=3), "2", "a")], "timestamp")
+    query = f'SELECT id, event_time FROM "{pg_schema}".events WHERE event_time > :watermark'
+    source = CurrentSource(sql=SqlQuery(url=PG_URL, query=query), window="since_last_check")
+    first = load_window(source, ["id", "event_time"], Path("/"), "event_time", None)
+    assert first.frame["id"].tolist() == [1, 2]
+    assert first.watermark is not None
+    assert first.watermark.timestamp == day.replace(hour=3, tzinfo=UTC)
+    mark = Watermark.from_json(first.watermark.to_json())
+    assert load_window(source, None, Path("/"), "event_time", mark).rows == 0
+    create_events(pg_schema, [(3, day.replace(hour=4), "3", "b")])
+    third = load_window(source, None, Path("/"), "event_time", mark)
+    assert third.frame["id"].tolist() == [3] and third.newest == day.replace(hour=4, tzinfo=UTC)
