@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -24,7 +24,7 @@ from retrain_core.ledger import Ledger
 from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
 from retrain_core.registry import Registry
-from retrain_core.report import artifact_key, decision_markdown
+from retrain_core.report import artifact_key, decision_markdown, decision_table
 from retrain_core.settings import load_settings
 from retrain_core.tracking import tracking_uri
 
@@ -123,6 +123,9 @@ def monitor(
         "reasons": list(decision.reasons),
         "monitor_run_id": run_id,
         "rows": len(data.windows.current),
+        "table": decision_table(policy.name, decision, len(data.windows.current)),
+        "suppressed_by": decision.suppressed_by,
+        "outcomes": [outcome.as_dict() for outcome in decision.outcomes],
     }
     if decision.blocked:
         send(policy.notify, Notification("blocked", policy.name, decision.reasons))
@@ -141,16 +144,16 @@ def _retrain(
 ) -> dict[str, Any]:
     """Run train-validate-promote inline, or on the policy's training work pool."""
     reason = "; ".join(decision.reasons)
-    params = {
+    params: dict[str, Any] = {
         "policy_path": policy_path, "reason": reason, "monitor_run_id": run_id,
         "now": now, "data_root": root,
     }  # fmt: skip
     if loaded.policy.training.work_pool:
+        from prefect.client.schemas.objects import FlowRun
         from prefect.deployments import run_deployment
 
-        run = run_deployment(
-            f"train-validate-promote/{loaded.policy.name}", parameters=params, as_subflow=True
-        )
+        deployment = f"train-validate-promote/{loaded.policy.name}"
+        run = cast(FlowRun, run_deployment(deployment, parameters=params, as_subflow=True))
         return {"flow_run_id": str(run.id), "state": run.state_name}
     from flows.retrain import train_validate_promote
 

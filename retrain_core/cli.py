@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from retrain_core.commands import args
+
 if TYPE_CHECKING:
     from retrain_core.policy.loader import LoadedPolicy, PolicyError
     from retrain_core.settings import Settings
@@ -239,6 +241,54 @@ COMMANDS: list[Command] = [
         "  retrain schema --check             # CI: exit 1 when they are stale",
         _add_schema_args,
         _schema,
+    ),
+    Command(
+        "run",
+        "run one monitor cycle for a policy, in-process, and print the decision",
+        "  retrain run policies/churn.yaml\n"
+        "  retrain run policies/churn.yaml --now 2026-01-05T23:00\n\n"
+        "Uses PREFECT_API_URL and MLFLOW_TRACKING_URI when set; otherwise Prefect's ephemeral\n"
+        "API and MLflow on SQLite under .retrain/ in the project. Exit 1 when the run fails.",
+        args.add_run_args,
+        "retrain_core.commands.run:run",
+    ),
+    Command(
+        "demo",
+        "replay a seeded stream with a known drift through the whole loop",
+        "  retrain demo                       # about 2-4 minutes on 2 cores\n"
+        "  retrain demo --seed 11 --days 12\n\n"
+        "State goes to .retrain/demo (wiped at start): MLflow store, Prefect home, data.",
+        args.add_demo_args,
+        "retrain_core.commands.demo:demo",
+    ),
+    Command(
+        "status",
+        "per policy: champion version and age, last check and decision, last retrain",
+        "  retrain status\n  retrain status churn",
+        args.add_status_args,
+        "retrain_core.commands.models:status",
+    ),
+    Command(
+        "explain",
+        "why a registered version exists: its trigger, signals, training window and gate",
+        "  retrain explain churn 3",
+        args.add_explain_args,
+        "retrain_core.commands.models:explain",
+    ),
+    Command(
+        "rollback",
+        "move the champion alias back to the previous version (recorded in the ledger)",
+        "  retrain rollback churn",
+        args.add_rollback_args,
+        "retrain_core.commands.models:rollback",
+    ),
+    Command(
+        "emit-arrival",
+        "tell Prefect that data arrived for a policy (starts its monitor deployment)",
+        "  retrain emit-arrival churn data/churn/batches/day-05.parquet\n"
+        "  retrain emit-arrival policies/churn.yaml s3://bucket/churn/2026-01-05.parquet",
+        args.add_emit_args,
+        "retrain_core.events:cli_emit_arrival",
     ),
 ]
 

@@ -33,7 +33,7 @@ PAYMENTS = ["electronic-check", "mailed-check", "bank-transfer", "credit-card"]
 class Story:
     """Which days are clean, shifted and concept-changed."""
 
-    days: int = 12
+    days: int = 14
     rows_per_day: int = 1500
     reference_rows: int = 6000
     shift_from: int = 5

@@ -88,6 +88,15 @@ class Ledger:
             raise
         return str(run_id)
 
+    def record_event(self, name: str, kind: str, tags: dict[str, str]) -> str:
+        """Write a finished run for an operator action (e.g. a rollback) in the ledger."""
+        experiment_id = ensure_experiment(self.client, name, artifact_root(self.uri))
+        moment = datetime.now(UTC)
+        all_tags = {KIND: kind, "mlflow.runName": f"{kind} {moment:%Y-%m-%d %H:%M}", **tags}
+        run = self.client.create_run(experiment_id, tags=all_tags, start_time=_ms(moment))
+        self.client.set_terminated(run.info.run_id, "FINISHED")
+        return str(run.info.run_id)
+
     def _runs(self, name: str, limit: int) -> list[Any]:
         """Finished monitor runs of a policy, newest check first."""
         experiment = self.client.get_experiment_by_name(name)

@@ -52,4 +52,5 @@ def check_new_data(new_rows: int, min_rows: int) -> CheckOutcome:
         return CheckOutcome(check, Status.PASS, reason, 0.0, float(min_rows))
     holds = new_rows >= min_rows
     reason = f"{new_rows:,} new rows {'>=' if holds else '<'} {min_rows:,}"
-    return CheckOutcome(check, Status.FAIL if holds else Status.PASS, reason, new_rows, min_rows)
+    status = Status.FAIL if holds else Status.PASS
+    return CheckOutcome(check, status, reason, float(new_rows), float(min_rows))

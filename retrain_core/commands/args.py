@@ -1,0 +1,54 @@
+"""Arguments of the run-time subcommands (standard library only: the parser must stay cheap)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+
+def _moment(text: str) -> datetime:
+    """An ISO 8601 date or datetime; naive means UTC."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def add_run_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("policy", metavar="POLICY", help="policy file, e.g. policies/churn.yaml")
+    parser.add_argument(
+        "--now", type=_moment, default=None, metavar="ISO",
+        help="judge as if it were this moment (replays, tests); default: now",
+    )  # fmt: skip
+    parser.add_argument(
+        "--data-root", default=None, metavar="DIR",
+        help="folder the policy's relative data paths start from (default: the project)",
+    )  # fmt: skip
+
+
+def add_demo_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=7, help="stream seed (same seed, same story)")
+    parser.add_argument("--days", type=int, default=14, help="days of batches to replay")
+    parser.add_argument(
+        "--dir", default=None, metavar="DIR",
+        help="demo folder (default: .retrain/demo in the project); wiped at start",
+    )  # fmt: skip
+    parser.add_argument(
+        "--fresh", action="store_true", help="accepted for clarity: every demo starts clean"
+    )
+
+
+def add_status_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("names", nargs="*", metavar="NAME", help="policies (default: all)")
+
+
+def add_explain_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME", help="policy / registered model name")
+    parser.add_argument("version", metavar="VERSION", help="registered version number")
+
+
+def add_rollback_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME", help="policy / registered model name")
+
+
+def add_emit_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("policy", metavar="POLICY", help="policy name or file")
+    parser.add_argument("path", metavar="PATH", help="the file or location that arrived")

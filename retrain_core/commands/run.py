@@ -1,0 +1,57 @@
+"""`retrain run POLICY`: one monitor cycle in this process, on the embedded defaults if unset."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from retrain_core.settings import Settings, load_settings
+
+# Prefect's ephemeral API takes 20-30 s to start on a small machine, and its default startup
+# timeout has been seen to expire: give it room unless the user chose a value.
+STARTUP_TIMEOUT = "180"
+
+
+def embedded_defaults(settings: Settings) -> None:
+    """Prepare the no-server defaults: ephemeral Prefect API, MLflow on SQLite under .retrain/."""
+    from retrain_core.tracking import tracking_uri
+
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", STARTUP_TIMEOUT)
+    # The embedded server's telemetry heartbeat competes for its SQLite file ("database is locked").
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
+        settings.data_path.mkdir(parents=True, exist_ok=True)
+        os.environ["MLFLOW_TRACKING_URI"] = tracking_uri(settings)
+
+
+def run_monitor(policy: str, now: Any = None, data_root: str | None = None) -> dict[str, Any]:
+    """Run the monitor flow once and return its summary; raise when the flow run fails."""
+    from flows.monitor import monitor
+
+    state = monitor(policy, now=now, data_root=data_root, return_state=True)
+    if not state.is_completed():
+        raise RuntimeError(f"the monitor run {state.name}: {state.message}")
+    result: dict[str, Any] = state.result()
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of `retrain run`: print the decision table, exit 1 when the run failed."""
+    settings = load_settings(args.project)
+    embedded_defaults(settings)
+    policy = str(Path(args.policy).resolve()) if Path(args.policy).exists() else args.policy
+    try:
+        summary = run_monitor(policy, now=args.now, data_root=args.data_root or str(settings.root))
+    except Exception as exc:  # the flow already logged the traceback
+        print(f"retrain run: {exc}", file=sys.stderr)
+        return 1
+    print(summary["table"])
+    training = summary.get("training")
+    if training:
+        reasons = "; ".join(training.get("reasons", []))
+        version = f" v{training['version']}" if training.get("version") else ""
+        print(f"\ntraining: {training.get('status')}{version}: {reasons}")
+    return 0
