@@ -33,6 +33,23 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _console_logs_to_real_stderr() -> None:
+    """Prefect's console handler keeps the stderr it was created with, which may be a capsys
+    buffer of an earlier test, closed since (logging to it then fails recursively): point every
+    such handler at the process's real stderr, which pytest's fd capture still collects."""
+    import logging
+    import sys
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for logger in [logging.getLogger(), *map(logging.getLogger, logging.root.manager.loggerDict)]:
+        for handler in logger.handlers:
+            if isinstance(handler, PrefectConsoleHandler):
+                handler.stream = sys.__stderr__
+                handler.console.file = sys.__stderr__
+
+
 @pytest.fixture(scope="session")
 def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty, migrated MLflow SQLite database to copy per test."""
@@ -44,9 +61,7 @@ def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture()
-def tracking_uri(
-    tmp_path: Path, mlflow_template: Path, monkeypatch: pytest.MonkeyPatch
-) -> str:
+def tracking_uri(tmp_path: Path, mlflow_template: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A fresh MLflow store for this test, as MLFLOW_TRACKING_URI."""
     db = tmp_path / "mlflow" / "mlflow.db"
     db.parent.mkdir()

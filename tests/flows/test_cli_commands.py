@@ -1,0 +1,49 @@
+"""`retrain run` twice, `status`, `explain` and `rollback`, through the CLI's main()."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import Project
+
+from retrain_core import cli
+
+
+def run(project: Project, *extra: str) -> int:
+    argv = ["run", str(project.policy_path), "--data-root", str(project.root), *extra]
+    return cli.main(argv)
+
+
+def test_run_twice_then_status_explain_and_rollback(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.write_day(1)
+    assert run(project, "--now", "2026-01-01T23:00") == 0
+    first = capsys.readouterr().out
+    assert f"{project.name}: RETRAIN" in first
+    assert "no champion yet: training the first model" in first
+    assert "training: promoted v1" in first
+
+    assert run(project, "--now", "2026-01-02T01:00") == 0
+    second = capsys.readouterr().out
+    assert f"{project.name}: HOLD" in second
+    assert "no new data since the last check" in second
+
+    assert cli.main(["status", project.name]) == 0
+    status = capsys.readouterr().out
+    assert project.name in status and "v1" in status and "hold" in status
+
+    assert cli.main(["explain", project.name, "1"]) == 0
+    explained = capsys.readouterr().out
+    assert "decision:  promoted" in explained
+    assert "no champion yet" in explained
+
+    # No previous version yet: rollback refuses clearly and changes nothing.
+    assert cli.main(["rollback", project.name]) == 1
+    assert "no 'previous' version" in capsys.readouterr().err
+
+
+def test_run_reports_a_failed_run(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    project.edit(data={"reference": {"path": "data/churn/missing.parquet"}},
+                 training={"retries": 0})  # fmt: skip
+    assert run(project) == 1
+    assert "missing.parquet" in capsys.readouterr().err
