@@ -1,0 +1,301 @@
+"""End-to-end fixtures: the deploy guide for real, on a free port under a temp dir.
+
+`deployed` (module scope) copies the project's deployable files into a temp project, writes the
+seeded churn stream's reference data there, starts `prefect server start` (SQLite, UI served),
+creates the `retrain` process work pool, checks `retrain compile`, runs `prefect deploy --all` and
+starts `prefect worker start --pool retrain`. Every process runs in its own session and is stopped
+(SIGTERM, then SIGKILL) when the module ends, with everything that session spawned (flow runs).
+
+The server's scheduler service is off: the schedules in prefect.yaml are deployed (a test reads
+them back) but never fire, so only the runs the tests ask for (and the one the arrival event
+starts) exist: a 02:00 UTC churn run or house-prices' immediate first interval run would
+otherwise race the assertions and compete for the worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+from uuid import UUID
+
+import pytest
+
+from retrain_core.demo_data import Story, write_day, write_reference
+
+if TYPE_CHECKING:
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.client.schemas.objects import FlowRun
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+DEPLOYABLE = ("flows", "policies", "prefect.yaml", "pyproject.toml")
+SERVER_START_SECONDS = 120.0
+COMMAND_SECONDS = 120.0
+STOP_SECONDS = 20.0
+TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _session_pids(sid: int) -> list[int]:
+    """Every live process in session `sid` (a started command and all it spawned)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state ppid pgrp session
+        if int(fields[3]) == sid:
+            pids.append(int(entry.name))
+    return pids
+
+
+def stop_session(proc: subprocess.Popen[Any], grace: float = STOP_SECONDS) -> None:
+    """SIGTERM the process's session, wait up to `grace` seconds, then SIGKILL what is left."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in _session_pids(proc.pid) or ([proc.pid] if proc.poll() is None else []):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            proc.poll()
+            if not _session_pids(proc.pid):
+                return
+            time.sleep(0.2)
+    proc.wait(timeout=5)
+
+
+def bounded(
+    args: list[str], cwd: Path, env: dict[str, str], timeout: float, merge: bool = False
+) -> tuple[int, str]:
+    """Run a command in its own session for at most `timeout` seconds: exit code and stdout.
+
+    With `merge`, stderr is part of the text; otherwise it is discarded (browser noise).
+    """
+    proc = subprocess.Popen(
+        args, cwd=cwd, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge else subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop_session(proc, grace=5)
+        raise AssertionError(f"{' '.join(args)} did not finish in {timeout:.0f} s") from None
+    finally:
+        stop_session(proc, grace=5)  # whatever it left running in its session
+    return proc.returncode, output.decode(errors="replace")
+
+
+def _clean_env(state: Path, port: int) -> dict[str, str]:
+    """The environment of every subprocess: our server, our stores, nothing inherited."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MLFLOW_"))}
+    api = f"http://127.0.0.1:{port}/api"
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        PREFECT_HOME=str(state / "prefect-home"),
+        PREFECT_API_URL=api,
+        PREFECT_UI_API_URL=api,
+        PREFECT_UI_ENABLED="true",
+        PREFECT_SERVER_API_HOST="127.0.0.1",
+        PREFECT_SERVER_API_PORT=str(port),
+        PREFECT_SERVER_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{state / 'prefect.db'}",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false",
+        PREFECT_WORKER_QUERY_SECONDS="2",
+        PREFECT_CLI_COLORS="false",
+        PREFECT_CLI_WRAP_LINES="false",
+        MLFLOW_TRACKING_URI=f"sqlite:///{state / 'mlflow.db'}",
+        PYTHONUNBUFFERED="1",
+        COLUMNS="200",
+    )
+    env.pop("RETRAIN_NOTIFY_URLS", None)
+    return env
+
+
+@dataclass
+class Deployed:
+    """The running stack: temp project, env, server and worker, and helpers to drive them."""
+
+    root: Path
+    state: Path
+    port: int
+    env: dict[str, str]
+    story: Story
+    processes: dict[str, subprocess.Popen[Any]] = field(default_factory=dict)
+    log_files: list[IO[bytes]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api"
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.env["MLFLOW_TRACKING_URI"]
+
+    def log(self, name: str) -> Path:
+        return self.state / "logs" / f"{name}.log"
+
+    def tail(self, name: str, lines: int = 60) -> str:
+        """The end of a background process's log, for failure messages."""
+        path = self.log(name)
+        text = path.read_text(errors="replace") if path.is_file() else ""
+        return f"--- last {lines} lines of {path} ---\n" + "\n".join(text.splitlines()[-lines:])
+
+    def start(self, name: str, *args: str) -> subprocess.Popen[Any]:
+        """Start a long-running command in its own session, logging to logs/<name>.log."""
+        self.log(name).parent.mkdir(parents=True, exist_ok=True)
+        out = self.log(name).open("wb")
+        self.log_files.append(out)
+        proc = subprocess.Popen(
+            list(args), cwd=self.root, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        self.processes[name] = proc
+        return proc
+
+    def run(self, *args: str, timeout: float = COMMAND_SECONDS, check: bool = True) -> str:
+        """Run a command to completion (bounded) from the temp project; its combined output."""
+        code, text = bounded(list(args), self.root, self.env, timeout, merge=True)
+        if check and code != 0:
+            raise AssertionError(f"{' '.join(args)} exited {code}:\n{text}")
+        return text
+
+    def capture(self, *args: str, timeout: float = COMMAND_SECONDS) -> tuple[int, str]:
+        """Run a command (bounded) from the state folder: exit code and stdout (no stderr)."""
+        return bounded(list(args), self.state, self.env, timeout)
+
+    def prefect(self, *args: str, timeout: float = COMMAND_SECONDS) -> str:
+        return self.run(str(BIN / "prefect"), "--no-prompt", *args, timeout=timeout)
+
+    def retrain(self, *args: str, check: bool = True) -> str:
+        return self.run(str(BIN / "retrain"), *args, check=check)
+
+    def client(self) -> SyncPrefectClient:
+        """A synchronous Prefect client on this server (use it as a context manager)."""
+        from prefect.client.orchestration import SyncPrefectClient
+
+        return SyncPrefectClient(self.api_url)
+
+    def write_day(self, day: int) -> None:
+        """Land day `day`'s churn batch and the previous day's labels in the temp project."""
+        write_day(self.root, self.story, day)
+
+    def run_deployment(self, name: str, **params: Any) -> UUID:
+        """`prefect deployment run NAME --param k=v ...`; the new flow run's id."""
+        args = [f"--param={key}={value}" for key, value in params.items()]
+        output = self.prefect("deployment", "run", name, *args)
+        found = re.search(r"UUID:\s*([0-9a-f-]{36})", output)
+        assert found, f"no flow run id in the output of prefect deployment run:\n{output}"
+        return UUID(found.group(1))
+
+    def wait_for_run(self, run_id: UUID, timeout: float = 300.0) -> FlowRun:
+        """Poll the API until the flow run reaches a terminal state (bounded)."""
+        deadline = time.monotonic() + timeout
+        with self.client() as client:
+            while True:
+                run = client.read_flow_run(run_id)
+                if run.state_type is not None and run.state_type.value in TERMINAL:
+                    return run
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"flow run {run.name} ({run_id}) still {run.state_name} after "
+                        f"{timeout:.0f} s\n{self.tail('worker')}"
+                    )
+                self.assert_alive()
+                time.sleep(1.0)
+
+    def assert_alive(self) -> None:
+        """Fail fast, with its log, when the server or the worker has died."""
+        for name, proc in self.processes.items():
+            if proc.poll() is not None:
+                raise AssertionError(f"{name} exited with {proc.returncode}\n{self.tail(name)}")
+
+    def wait_for_health(self, timeout: float = SERVER_START_SECONDS) -> float:
+        """Seconds until /api/health answers; fail with the server log after `timeout`."""
+        import urllib.request
+
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            self.assert_alive()
+            try:
+                with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return time.monotonic() - started
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"no /api/health after {timeout:.0f} s\n{self.tail('server')}")
+
+    def stop(self) -> None:
+        """Stop the worker first (it may be running a flow), then the server; close logs."""
+        for name in ("worker", *[n for n in self.processes if n != "worker"]):
+            proc = self.processes.get(name)
+            if proc is not None:
+                stop_session(proc)
+        for out in self.log_files:
+            out.close()
+
+
+def make_project(root: Path, story: Story) -> None:
+    """The deployable files of the repo plus the churn stream's reference data."""
+    root.mkdir(parents=True)
+    for name in DEPLOYABLE:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, root / name)
+    write_reference(root, story)
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+    """Server, work pool, compiled and deployed project, worker: the README's deploy guide."""
+    state = tmp_path_factory.mktemp("e2e")
+    port = free_port()
+    story = Story()
+    stack = Deployed(state / "project", state, port, _clean_env(state, port), story)
+    make_project(stack.root, story)
+    timings: dict[str, float] = {}
+    try:
+        stack.start(
+            "server", str(BIN / "prefect"), "server", "start",
+            "--host", "127.0.0.1", "--port", str(port), "--ui", "--no-scheduler",
+        )  # fmt: skip
+        timings["server"] = stack.wait_for_health()
+        stack.prefect("work-pool", "create", "retrain", "--type", "process")
+        compiled = stack.retrain("compile", "--check")
+        assert "up to date" in compiled, compiled
+        began = time.monotonic()
+        stack.prefect("deploy", "--all", timeout=240)
+        timings["deploy"] = time.monotonic() - began
+        stack.start("worker", str(BIN / "prefect"), "worker", "start", "--pool", "retrain")
+        print(f"\ne2e: server healthy after {timings['server']:.0f} s, deploy took "
+              f"{timings['deploy']:.0f} s; state in {state}")  # fmt: skip
+        yield stack
+    finally:
+        stack.stop()

@@ -1,0 +1,281 @@
+"""The loop as users deploy it: server, work pool, compile, deploy, worker, events, the UI.
+
+Against the stack of `deployed` (conftest.py): the seeded churn stream's clean days 1-4 land and
+`prefect deployment run monitor/churn` trains the first champion; then the shifted days 5-6 land
+and a second run must detect the drift, retrain in its train-validate-promote subflow, publish
+the decision artifact and move the `champion` alias to the new version. `retrain emit-arrival`
+must then start exactly one monitor run, of churn only. Last, headless Chromium screenshots the
+flow run page (Artifacts tab) into test-output/flow-run.png and the decision artifact's page into
+test-output/decision-artifact.png (skipped, and only that, without Chromium).
+
+Time is passed as the `now` parameter (23:00 of the data's day), as `retrain demo` does: the
+second run is three days after the first, so the policy's 3-day cooldown does not hold it back.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import struct
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import pytest
+
+from retrain_core.demo_data import day_start
+from retrain_core.policy.compile import policy_resource_id
+from retrain_core.report import artifact_key
+
+if TYPE_CHECKING:
+    from conftest import Deployed  # the `deployed` fixture's type (tests/e2e/conftest.py)
+
+pytestmark = pytest.mark.e2e
+
+POLICY = "churn"
+OTHER = "house-prices"
+RUN_SECONDS = 300.0
+ARRIVAL_SECONDS = 90.0
+SETTLE_SECONDS = 10.0  # after the first triggered run: time for a wrong second one to appear
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output"  # git-ignored
+SCREENSHOT = OUTPUT / "flow-run.png"
+DECISION_SCREENSHOT = OUTPUT / "decision-artifact.png"
+# What the Prefect UI shows instead of a page: unknown run or route, API down, crash.
+ERROR_TEXT = (
+    "Not Found",
+    "Something went wrong",
+    "Can't connect",
+    "Unable to connect",
+    "Failed to fetch",
+)
+
+
+def at(day: int) -> str:
+    """23:00 UTC of a day of the stream, as the monitor's `now` parameter."""
+    return (day_start(day) + timedelta(hours=23)).isoformat()
+
+
+def champion_version(uri: str, alias: str = "champion") -> int:
+    """The registered version of churn that `alias` points at."""
+    from mlflow import MlflowClient
+
+    return int(MlflowClient(tracking_uri=uri).get_model_version_by_alias(POLICY, alias).version)
+
+
+def completed(run: Any) -> bool:
+    """Whether a flow run ended COMPLETED."""
+    return run.state is not None and bool(run.state.is_completed())
+
+
+def run_monitor(deployed: Deployed, day: int) -> Any:
+    """Run monitor/churn as of 23:00 on `day`, wait for it, and require COMPLETED."""
+    run_id = deployed.run_deployment(f"monitor/{POLICY}", now=at(day))
+    run = deployed.wait_for_run(run_id, RUN_SECONDS)
+    assert completed(run), f"monitor run {run.name} ended {run.state}\n" + deployed.tail(
+        "worker", 120
+    )
+    return run
+
+
+@pytest.fixture(scope="module")
+def drift_run(deployed: Deployed) -> dict[str, Any]:
+    """A first champion from clean days 1-4, then the monitor run over the shifted days 5-6."""
+    story = deployed.story
+    assert [story.phase(d) for d in range(1, 7)] == ["clean"] * 4 + ["shift"] * 2
+    for day in range(1, 5):
+        deployed.write_day(day)
+    began = time.monotonic()
+    seed = run_monitor(deployed, 4)
+    first = champion_version(deployed.tracking_uri)
+    seed_seconds = time.monotonic() - began
+    for day in (5, 6):
+        deployed.write_day(day)
+    began = time.monotonic()
+    run = run_monitor(deployed, 7)
+    print(
+        f"\ne2e: seed run {seed.name} {seed_seconds:.0f} s (champion v{first}); drift run "
+        f"{run.name} {time.monotonic() - began:.0f} s"
+    )
+    return {"seed": seed, "first_version": first, "run": run}
+
+
+def test_deploy_registers_monitor_and_train_deployments(deployed: Deployed) -> None:
+    """`prefect deploy --all` created what prefect.yaml says: pool, schedule, arrival trigger."""
+    with deployed.client() as client:
+        monitor = client.read_deployment_by_name(f"monitor/{POLICY}")
+        train = client.read_deployment_by_name(f"train-validate-promote/{POLICY}")
+        client.read_deployment_by_name(f"monitor/{OTHER}")
+        automations = client.read_automations_by_name(f"{POLICY}: data arrived")
+    assert monitor.work_pool_name == train.work_pool_name == "retrain"
+    assert monitor.parameters == {"policy_path": f"policies/{POLICY}.yaml"}
+    assert [s.schedule.cron for s in monitor.schedules] == ["0 2 * * *"]  # type: ignore[union-attr]
+    assert monitor.global_concurrency_limit is not None
+    assert monitor.global_concurrency_limit.limit == 1
+    assert len(automations) == 1 and automations[0].enabled
+    trigger = automations[0].trigger
+    assert trigger.expect == {"retrain.data.arrived"}  # type: ignore[union-attr]
+    assert trigger.match.model_dump() == {  # type: ignore[union-attr]
+        "prefect.resource.id": policy_resource_id(POLICY)
+    }
+
+
+def test_drifted_data_retrains_and_promotes(deployed: Deployed, drift_run: dict[str, Any]) -> None:
+    """Monitor COMPLETED, its subflow COMPLETED, the decision artifact, the alias moved."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+
+    run = drift_run["run"]
+    with deployed.client() as client:
+        children = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run.id])
+            )
+        )
+        flows = {child.id: client.read_flow(child.flow_id).name for child in children}
+    artifacts = _decision_artifacts(deployed, run.id)
+    subflows = [child for child in children if flows[child.id] == "train-validate-promote"]
+    assert len(subflows) == 1, f"expected one train-validate-promote subflow, got {flows}"
+    assert completed(subflows[0]), subflows[0].state
+    assert len(artifacts) == 1, "no retrain-decision-churn artifact on the monitor run"
+    markdown = str(artifacts[0].data)
+    assert markdown.startswith(f"# {POLICY}: Retrain"), markdown[:300]
+    assert "| `drift." in markdown and "**FAIL**" in markdown, markdown[:2000]
+
+    newest = _newest_version(deployed.tracking_uri)
+    first = drift_run["first_version"]
+    assert newest > first
+    assert champion_version(deployed.tracking_uri) == newest
+    assert champion_version(deployed.tracking_uri, "previous") == first
+
+
+def _decision_artifacts(deployed: Deployed, run_id: UUID) -> list[Any]:
+    """The `retrain-decision-churn` artifacts a flow run published."""
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
+
+    with deployed.client() as client:
+        return client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[artifact_key(POLICY)]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]),
+            )
+        )
+
+
+def _newest_version(uri: str) -> int:
+    from mlflow import MlflowClient
+
+    versions = MlflowClient(tracking_uri=uri).search_model_versions(f"name='{POLICY}'")
+    return max(int(v.version) for v in versions)
+
+
+def _runs_by_deployment(deployed: Deployed, deployment_ids: list[UUID]) -> dict[UUID, UUID]:
+    """Flow run id -> deployment id, for every run of these deployments."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId
+
+    with deployed.client() as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                deployment_id=FlowRunFilterDeploymentId(any_=deployment_ids)
+            )
+        )
+    return {run.id: run.deployment_id for run in runs if run.deployment_id is not None}
+
+
+def test_arrival_event_starts_one_monitor_run(
+    deployed: Deployed, drift_run: dict[str, Any]
+) -> None:
+    """`retrain emit-arrival churn PATH` starts exactly one run: of monitor/churn, by automation."""
+    with deployed.client() as client:
+        names = {
+            d.id: f"{client.read_flow(d.flow_id).name}/{d.name}" for d in client.read_deployments()
+        }
+    assert len(names) == 4, names  # monitor and train-validate-promote of both policies
+    ids = list(names)
+    before = _runs_by_deployment(deployed, ids)
+    deployed.write_day(7)
+    output = deployed.retrain("emit-arrival", POLICY, "data/churn/batches/day-07.parquet")
+    assert policy_resource_id(POLICY) in output and "retrain.data.arrived" in output, output
+
+    deadline = time.monotonic() + ARRIVAL_SECONDS
+    new: dict[UUID, UUID] = {}
+    while not new and time.monotonic() < deadline:
+        time.sleep(1.0)
+        new = {k: v for k, v in _runs_by_deployment(deployed, ids).items() if k not in before}
+    assert new, f"no flow run {ARRIVAL_SECONDS:.0f} s after the event\n{deployed.tail('server')}"
+    time.sleep(SETTLE_SECONDS)
+    new = {k: v for k, v in _runs_by_deployment(deployed, ids).items() if k not in before}
+    started = [names[deployment] for deployment in new.values()]
+    assert started == [f"monitor/{POLICY}"], f"expected one monitor/{POLICY} run, got {started}"
+
+    run_id = next(iter(new))
+    with deployed.client() as client:
+        created_by = client.read_flow_run(run_id).created_by
+    assert created_by is not None and created_by.type == "AUTOMATION", created_by
+    finished = deployed.wait_for_run(run_id, RUN_SECONDS)
+    assert completed(finished), finished.state
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def _visible_text(dom: str) -> str:
+    """What a person sees of a dumped DOM: no scripts, styles or tags, spaces collapsed."""
+    dom = re.sub(r"(?s)<(script|style)\b[^>]*>.*?</\1>", " ", dom)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", dom)))
+
+
+def _browse(
+    deployed: Deployed, chromium: str, url: str, png: Path, size: tuple[int, int] = (1400, 1000)
+) -> str:
+    """Screenshot `url` into `png` and return the rendered page's visible text."""
+    common = [
+        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", f"--window-size={size[0]},{size[1]}", "--virtual-time-budget=15000",
+    ]  # fmt: skip
+    profile = deployed.state / f"chromium-{png.stem}"
+    png.unlink(missing_ok=True)
+    code, dom = deployed.capture(
+        *common, f"--user-data-dir={profile}", f"--screenshot={png}", "--dump-dom", url
+    )
+    assert code == 0 and png.is_file(), f"chromium exited {code} without a screenshot of {url}"
+    data = png.read_bytes()
+    assert _png_size(data) == size
+    assert len(data) > 30_000, f"{png} is only {len(data)} bytes: a blank page?"
+    text = _visible_text(dom)
+    found = [phrase for phrase in ERROR_TEXT if phrase in text]
+    assert not found, f"{url} shows {found}: {text[:2000]}"
+    return text
+
+
+def test_flow_run_page_screenshot(deployed: Deployed, drift_run: dict[str, Any]) -> None:
+    """Headless Chromium renders the monitor run's page and its decision artifact (Prefect UI)."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip(
+            "chromium is not installed (apt-get install chromium; .ci/run does): "
+            "screenshot step skipped, every other end-to-end step ran"
+        )
+    run = drift_run["run"]
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    url = f"{deployed.url}/v2/runs/flow-run/{run.id}?tab=Artifacts"
+    text = _browse(deployed, chromium, url, SCREENSHOT)
+    assert run.name in text and "monitor" in text, f"{url} does not show the run: {text[:2000]}"
+    assert "Completed" in text, f"{url} does not show the run completed: {text[:2000]}"
+    assert artifact_key(POLICY) in text, f"{url} does not list the decision artifact"
+
+    (artifact,) = _decision_artifacts(deployed, run.id)
+    url = f"{deployed.url}/v2/artifacts/artifact/{artifact.id}"
+    text = _browse(deployed, chromium, url, DECISION_SCREENSHOT, size=(1800, 1300))
+    assert f"{POLICY}: Retrain" in text and "drift." in text, f"{url}: {text[:2000]}"
+    print(f"\ne2e: screenshots in {SCREENSHOT} and {DECISION_SCREENSHOT}")
