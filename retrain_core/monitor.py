@@ -24,6 +24,7 @@ from retrain_core.data import (
     read_source,
     required_columns,
 )
+from retrain_core.data.windows import EARLIEST
 from retrain_core.evaluate import Champion, Windows
 from retrain_core.policy.schema import CurrentSource, Policy, Source, Window
 
@@ -57,15 +58,19 @@ def load_windows(
     )
     marks = {CURRENT: current.watermark.to_json()} if current.watermark else {}
     problems = [("reference", p) for p in check_columns(reference.frame, policy, "reference")]
-    new_data = not (policy.data.current.window.since_last_check and current.frame.empty)
+    # Nothing new is not bad data; a new batch file with no rows is (an empty window).
+    nothing_new = current.frame.empty and not current.files
+    new_data = not (policy.data.current.window.since_last_check and nothing_new)
     if new_data:
         problems += [("current", p) for p in check_columns(current.frame, policy, "current")]
     labelled = None
     if policy.data.labels is not None:
         try:
-            labelled, label_mark = _labelled(policy, root, columns, watermarks.get(LABELS))
-            if label_mark:
+            new_labels, label_mark = _new_labels(policy, root, watermarks.get(LABELS))
+            if label_mark:  # stored even when the labels are bad: each file is judged once
                 marks[LABELS] = label_mark
+            if new_labels is not None:
+                labelled = _with_features(policy, root, columns, new_labels)
         except BadData as exc:
             problems.append(("labels", str(exc)))
     windows = Windows(
@@ -80,10 +85,8 @@ def load_windows(
     return Loaded(windows, marks, f"{current.window}: {current.source}")
 
 
-def _labelled(
-    policy: Policy, root: Path, columns: list[str], mark: str | None
-) -> tuple[pd.DataFrame | None, str]:
-    """Rows whose labels arrived since the last check, with their features joined on the key."""
+def _new_labels(policy: Policy, root: Path, mark: str | None) -> tuple[pd.DataFrame | None, str]:
+    """The label rows that arrived since the last check (None before any), and the next mark."""
     labels_source = policy.data.labels
     assert labels_source is not None
     as_window = CurrentSource(
@@ -92,23 +95,42 @@ def _labelled(
         sql=labels_source.sql,
         window=Window(since_last_check=True),
     )
-    target, key = policy.model.target, labels_source.join_on
+    wanted = [labels_source.join_on, policy.model.target]
     try:
-        new_labels = load_window(as_window, [key, target], root, None, _watermark(mark))
+        new_labels = load_window(as_window, wanted, root, None, _watermark(mark))
     except NoFiles:
         return None, mark or ""
     next_mark = new_labels.watermark.to_json() if new_labels.watermark else (mark or "")
-    frame = new_labels.frame
-    if frame.empty:
-        return frame, next_mark
-    current = policy.data.current
-    features = read_source(Source(path=current.path, format=current.format, sql=current.sql),
-                           [c for c in columns if c != target], root)  # fmt: skip
-    features = features[features[key].isin(frame[key])]
-    joined = join_labels(features, frame, key, target)
+    return new_labels.frame, next_mark
+
+
+def _with_features(
+    policy: Policy, root: Path, columns: list[str], labels: pd.DataFrame
+) -> pd.DataFrame:
+    """The new labels joined to their feature rows; BadData when none is usable."""
+    assert policy.data.labels is not None
+    target, key = policy.model.target, policy.data.labels.join_on
+    if labels.empty:
+        return labels
+    features = _every_current_row(policy, [c for c in columns if c != target], root)
+    # The rows with a new label, matched as join_labels matches keys (numbers and text alike).
+    found = join_labels(features, labels.assign(**{target: True}), key, target)[target].notna()
+    joined = join_labels(features[found.to_numpy()], labels, key, target)
+    if joined.empty:  # not "all null": the keys are wrong, or their feature rows are missing
+        raise BadData(
+            f"none of the {len(labels)} labels that arrived matches a row of the current source "
+            f"on {key!r}"
+        )
     if joined[target].isna().all():
         raise BadData(f"the labels that arrived have no {target!r} values (all null)")
-    return joined, next_mark
+    return joined
+
+
+def _every_current_row(policy: Policy, columns: list[str], root: Path) -> pd.DataFrame:
+    """Every row of the current source; a query's :watermark gets the earliest moment."""
+    current = policy.data.current
+    source = Source(path=current.path, format=current.format, sql=current.sql)
+    return read_source(source, columns, root, {"watermark": EARLIEST})
 
 
 def _watermark(text: str | None) -> Watermark | None:
@@ -148,9 +170,7 @@ def load_training_data(policy: Policy, root: Path) -> pd.DataFrame:
         except NoFiles:  # no label has arrived yet: train on the reference alone
             label_rows = None
         if label_rows is not None:
-            current = policy.data.current
-            source = Source(path=current.path, format=current.format, sql=current.sql)
-            features = read_source(source, columns, root)
+            features = _every_current_row(policy, columns, root)
             frames.append(join_labels(features, label_rows, labels.join_on, policy.model.target))
     frame = pd.concat(frames, ignore_index=True)
     return frame[frame[policy.model.target].notna()].reset_index(drop=True)

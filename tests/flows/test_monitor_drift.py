@@ -1,0 +1,113 @@
+"""The monitor on the demo stream with a covariate shift injected on days 5-6.
+
+One story, checked day by day as a scheduler would: the first model, a second run with no new
+data, three clean days that hold, then the shifted day that retrains, naming the shifted
+features. Along the way: the ledger (one MLflow run per check, tags and a metric per signal),
+the watermark (each batch judged once) and the decision artifact in the Prefect API.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import Project
+from test_monitor_support import (
+    SHIFTED,
+    UNSHIFTED,
+    at,
+    champion,
+    check,
+    decision_artifact,
+    drifted_features,
+    fast,
+    ledger,
+    versions,
+)
+
+from retrain_core.cli import main
+
+ROWS = 800  # conftest's Story(rows_per_day=800)
+
+
+def test_drift_on_the_shifted_day_retrains_and_clean_days_hold(
+    project: Project, tracking_uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fast(project)
+    name = project.name
+    project.write_day(1)
+    first = check(project, at(1))
+    assert first["verdict"] == "retrain"
+    assert first["reasons"] == ["no champion yet: training the first model"]
+    assert first["training"]["status"] == "promoted"
+    assert versions(tracking_uri, name) == ["1"] and champion(tracking_uri, name) == "1"
+
+    # `retrain run` twice in a row: the second run sees no new data and says so.
+    root = str(project.root)
+    argv = ["run", str(project.policy_path), "--data-root", root, "--now", at(1, 2).isoformat()]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "HOLD" in out and "no new data since the last check" in out
+    again = ledger(tracking_uri, name)[-1]
+    assert again.data.tags["retrain.decision"] == "hold"
+    assert again.data.metrics["rows"] == 0
+
+    for day in (2, 3, 4):
+        project.write_day(day)
+        clean = check(project, at(day))
+        assert clean["verdict"] == "hold", (day, clean["reasons"])
+        assert clean["reasons"] == ["no trigger fired"]
+        assert clean["rows"] == ROWS  # only the new batch: earlier ones are never judged again
+        share = next(o for o in clean["outcomes"] if o["check"] == "drift.share")
+        assert share["status"] == "pass" and share["observed"] < 0.3, share
+
+    project.write_day(5)
+    drifted = check(project, at(5))
+    assert drifted["verdict"] == "retrain", drifted["reasons"]
+    assert drifted["rows"] == ROWS
+    share_reason = next(r for r in drifted["reasons"] if r.startswith("drift.share:"))
+    assert drifted_features(share_reason) == set(SHIFTED), share_reason
+    assert "4 of 6 features drifted" in share_reason
+    by_check = {o["check"]: o for o in drifted["outcomes"]}
+    for feature in SHIFTED:
+        assert by_check[f"drift.ks.{feature}"]["status"] == "fail"
+    for feature in UNSHIFTED:
+        assert by_check[f"drift.ks.{feature}"]["status"] == "pass"
+        assert feature not in share_reason
+    assert drifted["training"]["status"] in {"promoted", "rejected"}
+    assert versions(tracking_uri, name) == ["1", "2"]
+
+    # The ledger: one finished monitor run per check, the decision as tags, signals as metrics.
+    runs = ledger(tracking_uri, name)
+    assert [r.data.tags["retrain.decision"] for r in runs] == [
+        "retrain", "hold", "hold", "hold", "hold", "retrain",
+    ]  # fmt: skip
+    assert [r.data.metrics["rows"] for r in runs] == [ROWS, 0, ROWS, ROWS, ROWS, ROWS]
+    last = runs[-1]
+    assert last.info.run_id == drifted["monitor_run_id"]
+    tags, metrics = last.data.tags, last.data.metrics
+    assert tags["retrain.retrain"] == "true"
+    assert tags["retrain.fired"].split(",")[0] == "drift.share"
+    assert "drift.share" in tags["retrain.reasons"]
+    assert tags["retrain.suppressed_by"] == ""
+    assert len(tags["retrain.policy_hash"]) >= 8
+    assert tags["retrain.window"].startswith("since_last_check")
+    assert '"day-05.parquet"' in tags["retrain.watermark.current"]
+    assert metrics["decision.retrain"] == 1.0
+    assert metrics["drift.share"] == pytest.approx(4 / 6)
+    for feature in SHIFTED:
+        assert metrics[f"drift.ks.{feature}"] >= 0.1  # the KS statistic D, above min_effect
+    for feature in UNSHIFTED:
+        assert f"drift.ks.{feature}" in metrics
+    assert "quality.expect_column_values_to_not_be_null.tenure" in str(sorted(metrics))
+
+    # The Prefect artifact with the stable key: the verdict, its reasons and the check table.
+    artifact = decision_artifact(name)
+    assert str(artifact.flow_run_id) == tags["retrain.prefect_run_id"]
+    markdown = str(artifact.data)
+    assert markdown.startswith(f"# {name}: Retrain")
+    assert "| check | status | observed | threshold | reason |" in markdown
+    assert "| `drift.share` | **FAIL** |" in markdown
+    for feature in SHIFTED:
+        assert f"| `drift.ks.{feature}` | **FAIL** |" in markdown
+    for feature in UNSHIFTED:
+        assert f"| `drift.ks.{feature}` | pass |" in markdown
+    assert drifted["monitor_run_id"] in markdown
