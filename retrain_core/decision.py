@@ -6,7 +6,8 @@ How a decision is reached, in order:
 1. Bad data blocks: any ``data.*`` outcome in ERROR (empty window, missing column, wrong type,
    all-null labels) or any ``quality.*`` outcome not PASS (a failed expectation) suppresses the
    retrain with suppressed_by="data-quality". A model is never trained on data that failed checks.
-2. No champion yet: train the first model.
+2. No champion yet: train the first model (a failed or rejected attempt still counts for the
+   cooldown and the budget, so a model that cannot pass its gate is not retrained every check).
 3. No new data since the last check (a ``data.no_new_data`` outcome): nothing to judge.
 4. Each trigger rule fires when its governing outcome FAILs (see `governing_check`).
    `consecutive` hysteresis: a data signal (drift, performance, estimated performance, volume,
@@ -119,9 +120,9 @@ def decide(
     if blockers:
         reasons = ["retraining blocked: the data failed its checks"] + [o.reason for o in blockers]
         return verdict(retrain=False, reasons=tuple(reasons), suppressed_by="data-quality")
-    if not has_champion:
+    if not has_champion:  # a rejected or failed first model still counts for cooldown and budget
         reason = "no champion yet: training the first model"
-        return verdict(retrain=True, reasons=(reason,), first_model=True)
+        return _apply_limits(triggers, history, now, [reason], partial(verdict, first_model=True))
     no_new = [o for o in outcomes if o.check == "data.no_new_data"]
     if no_new:
         return verdict(retrain=False, reasons=(no_new[0].reason,))

@@ -137,3 +137,12 @@ def test_all_needs_every_rule() -> None:
     assert only_drift.reasons[-1] == "not every trigger fired: performance.roc_auc did not"
     both = [DRIFT, out("performance.roc_auc", Status.FAIL, "0.71 < 0.8")]
     assert decide(triggers, both, [], NOW, has_champion=True).retrain
+
+
+def test_a_failed_first_model_waits_for_the_cooldown() -> None:
+    history = [LedgerEntry(NOW - DAY, retrained=True)]
+    held = decide(rules(cooldown="2d"), CLEAN, history, NOW, has_champion=False)
+    assert not held.retrain and held.suppressed_by == "cooldown"
+    assert held.reasons[0] == "no champion yet: training the first model"
+    again = decide(rules(cooldown="2d"), CLEAN, history, NOW + DAY, has_champion=False)
+    assert again.retrain and again.first_model
