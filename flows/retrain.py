@@ -182,11 +182,31 @@ def _ask_for_approval(
     try:
         answer = pause_flow_run(wait_for_input=Approval, timeout=timeout, poll_interval=2)
     except FlowPauseTimeout:
-        return False, f"no approval within {loaded.policy.promotion.approval_timeout}: rejected"
+        note = f"no approval within {loaded.policy.promotion.approval_timeout}: rejected"
+        _end_expired_pause(note)
+        return False, note
     comment = f" ({answer.comment})" if answer.comment else ""
     return answer.approve, (
         "approved" if answer.approve else "rejected"
     ) + f" by a reviewer{comment}"
+
+
+def _end_expired_pause(note: str) -> None:
+    """Put the run back to Running after an unanswered pause, so the rejection can finish.
+
+    Prefect leaves the run Paused when the pause times out (or its pause-expiration service
+    fails it), and then turns the flow's Completed into Failed ("never resumed"): a timeout is a
+    decision, not a failure, so the rest of the flow (reject, notify) must run and complete.
+    """
+    from prefect import get_client
+    from prefect.context import FlowRunContext
+    from prefect.states import Running
+
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        return
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(context.flow_run.id, Running(message=note), force=True)
 
 
 def _finite(value: float | None) -> float | None:

@@ -8,6 +8,7 @@ the old champion serving and a re-run completes the move.
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 
     from retrain_core.policy.schema import Policy
     from retrain_core.training import TrainingResult
+
+
+_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 
 class RegistryError(RuntimeError):
@@ -192,9 +196,11 @@ class Registry:
             if exc.error_code not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
                 raise
         model_id = run.data.tags[f"{TAG}model_id"]
-        created = self.client.create_model_version(
-            name, f"models:/{model_id}", run_id=run_id, tags=lineage, model_id=model_id
-        )
+        # mlflow's SQL registry looks the logged model up through the global tracking URI
+        with _tracking(self.tracking_uri):
+            created = self.client.create_model_version(
+                name, f"models:/{model_id}", run_id=run_id, tags=lineage, model_id=model_id
+            )
         return str(created.version)
 
     def promote(
@@ -309,17 +315,31 @@ class Registry:
 
 @contextmanager
 def _tracking(uri: str | None) -> Iterator[None]:
-    """Point MLflow's fluent API (used by log_model/load_model) at `uri`, then restore it."""
+    """Point MLflow's fluent API (used by log_model/load_model) at `uri`, then restore it exactly.
+
+    `mlflow.set_tracking_uri`/`set_registry_uri` also write MLFLOW_TRACKING_URI and
+    MLFLOW_REGISTRY_URI into os.environ and set module globals that outrank the environment, so
+    restoring through them would pin this store for the rest of the process (a later
+    MLFLOW_TRACKING_URI, or another store's Registry, would silently log here). The globals and
+    the variables are saved and put back as they were instead.
+    """
     import mlflow
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
 
     if uri is None:
         yield
         return
-    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    saved = tracking_utils._tracking_uri, registry_utils._registry_uri
+    environ = {name: os.environ.get(name) for name in _URI_VARIABLES}
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     try:
         yield
     finally:
-        mlflow.set_tracking_uri(previous[0])
-        mlflow.set_registry_uri(previous[1])
+        tracking_utils._tracking_uri, registry_utils._registry_uri = saved
+        for name, value in environ.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -1,0 +1,167 @@
+"""Bad input and faults: production is never left worse off, and people hear about it.
+
+Each test first gives the policy a champion (version 1), then breaks one thing: the training
+data fails validation, the estimator cannot fit, MLflow goes away, or the process crashes
+between registering the challenger and moving the alias. The champion must still serve.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import pandas as pd
+import pytest
+from prefect import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from test_retrain_support import (
+    GOOD,
+    aliases,
+    bootstrap,
+    notified,
+    rewrite_reference,
+    run,
+    tags,
+    training_runs,
+    use,
+    versions,
+)
+
+from retrain_core.registry import Registry
+
+if TYPE_CHECKING:
+    # types only: with tests/e2e collected too, `conftest` may be that folder's module
+    from conftest import Project
+
+FAST_RETRIES = {"retries": 1, "retry_delay": "1s"}
+
+
+def task_runs(state: Any) -> dict[str, Any]:
+    """The task runs of the flow run that ended in `state`, by task name."""
+    flow_run = FlowRunFilter(id=FlowRunFilterId(any_=[UUID(str(state.state_details.flow_run_id))]))
+    with get_client(sync_client=True) as client:
+        found = client.read_task_runs(flow_run_filter=flow_run)
+    return {run.name.rsplit("-", 1)[0]: run for run in found}
+
+
+def champion_serves(uri: str, project: Project, version: str) -> None:
+    """`version` holds the champion alias alone, and models:/name@champion loads and predicts."""
+    registry = Registry(uri)
+    assert registry.aliases(project.name)["champion"] == version
+    holders = [
+        v for v in versions(uri, project.name)
+        if "champion" in registry.client.get_model_version(project.name, v).aliases
+    ]  # fmt: skip
+    assert holders == [version]
+    rows = pd.read_parquet(project.root / "data/churn/reference.parquet").head(20)
+    assert len(registry.load_model(project.name, "champion").predict(rows)) == 20
+
+
+def test_training_data_failing_validation_blocks_training(
+    project: Project, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with notified(project, monkeypatch) as endpoint:
+        bootstrap(project, GOOD)
+
+        def negative_charges(frame: pd.DataFrame) -> pd.DataFrame:
+            frame.loc[frame.index[:50], "monthly_charges"] = -5.0
+            return frame
+
+        rewrite_reference(project, negative_charges)
+        result = run(project)
+
+    assert result["status"] == "blocked", result
+    assert any("monthly_charges" in reason for reason in result["reasons"]), result
+    assert len(training_runs(tracking_uri, project.name)) == 1  # the bootstrap's only
+    assert versions(tracking_uri, project.name) == ["1"]
+    champion_serves(tracking_uri, project, "1")
+    assert endpoint.events() == ["retrained", "promoted", "blocked"]
+    (message,) = endpoint.messages("blocked")
+    assert message["title"] == f"[retrain] {project.name}: blocked"
+    assert "monthly_charges" in message["message"]
+
+
+def test_an_estimator_that_cannot_fit_fails_the_run_and_keeps_the_champion(
+    project: Project, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with notified(project, monkeypatch) as endpoint:
+        bootstrap(project, GOOD)
+        rewrite_reference(project, lambda frame: frame.assign(churned=0))
+        state = run(project, return_state=True)
+
+    assert state.is_failed(), state
+    assert "the training window has a single class (0)" in state.message
+    assert task_runs(state)["train-challenger"].state.is_failed()
+    assert versions(tracking_uri, project.name) == ["1"]
+    assert aliases(tracking_uri, project.name) == {"champion": "1"}
+    champion_serves(tracking_uri, project, "1")
+    (message,) = endpoint.messages("failed")
+    assert "TrainingError" in message["message"]
+    assert "single class (0)" in message["message"]
+
+
+def test_mlflow_unreachable_retries_then_fails_and_keeps_the_champion(
+    project: Project, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with notified(project, monkeypatch) as endpoint:
+        bootstrap(project, GOOD)
+        use(project, GOOD, training=FAST_RETRIES)
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:1")  # nothing listens
+        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # our retries, not mlflow's
+        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+        state = run(project, return_state=True)
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
+
+    assert state.is_failed(), state
+    runs = task_runs(state)
+    assert runs["train-challenger"].state.is_completed()  # MLflow went away mid-run
+    logging = runs["log-training-run"]
+    assert logging.state.is_failed()
+    assert logging.run_count == 1 + FAST_RETRIES["retries"]  # retried, then gave up
+    assert "move-champion-alias" not in runs
+    assert versions(tracking_uri, project.name) == ["1"]
+    assert len(training_runs(tracking_uri, project.name)) == 1
+    champion_serves(tracking_uri, project, "1")
+    (message,) = endpoint.messages("failed")
+    assert "127.0.0.1:1" in message["message"]
+
+
+def test_a_crash_before_the_alias_moves_leaves_the_old_champion_and_the_next_run_recovers(
+    project: Project, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = Registry._set_alias
+    crash = {"on": True}
+
+    def crash_before_champion(self: Registry, name: str, alias: str, version: str) -> None:
+        if crash["on"] and alias == "champion":
+            raise RuntimeError("injected crash between registration and the alias move")
+        original(self, name, alias, version)
+
+    monkeypatch.setattr(Registry, "_set_alias", crash_before_champion)
+    with notified(project, monkeypatch) as endpoint:
+        crash["on"] = False
+        bootstrap(project)  # weak champion, so the good challengers pass the gate
+        use(project, GOOD, training=FAST_RETRIES)
+        crash["on"] = True
+        crashed = run(project, return_state=True)
+        assert crashed.is_failed(), crashed
+        assert "injected crash" in crashed.message
+        assert task_runs(crashed)["move-champion-alias"].run_count == 2
+        champion_serves(tracking_uri, project, "1")  # the old champion still serves
+        interrupted = tags(tracking_uri, project.name, "2")
+        assert interrupted["retrain.gate"] == "passed"
+        assert "retrain.decision" not in interrupted
+
+        crash["on"] = False
+        result = run(project)
+
+    assert result["status"] == "promoted", result
+    assert result["version"] == "3"
+    assert aliases(tracking_uri, project.name) == {"champion": "3", "previous": "1"}
+    champion_serves(tracking_uri, project, "3")
+    assert Registry(tracking_uri).unfinished(project.name) == []
+    superseded = tags(tracking_uri, project.name, "2")
+    assert superseded["retrain.decision"] == "rejected"
+    assert "interrupted before its promotion finished" in superseded["retrain.decision_reasons"]
+    assert Registry(tracking_uri).client.get_model_version(project.name, "2").aliases == []
+    assert endpoint.events()[-4:] == ["retrained", "failed", "retrained", "promoted"]

@@ -1,0 +1,134 @@
+"""Shared helpers for the train-validate-promote flow tests (this module holds no tests).
+
+`Endpoint` is the only stand-in: a local HTTP server receiving the apprise `json://` posts the
+flow sends, so the tests read the notifications people would get. Everything else is real: the
+session's Prefect API (conftest `prefect_api`), a fresh MLflow SQLite store per test (conftest
+`tracking_uri`) and the demo stream's reference data (conftest `project`).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pytest
+
+from flows.retrain import train_validate_promote
+from retrain_core.registry import Registry
+
+if TYPE_CHECKING:
+    # types only: with tests/e2e collected too, `conftest` may be that folder's module
+    from conftest import Project
+
+GOOD = {"class": "sklearn.linear_model.LogisticRegression", "params": {"max_iter": 500}}
+WEAK = {"class": "sklearn.dummy.DummyClassifier", "params": {"strategy": "prior"}}
+URLS_ENV = "RETRAIN_TEST_NOTIFY_URLS"
+EVENTS = ["retrained", "promoted", "rejected", "failed", "blocked"]
+REFERENCE = "data/churn/reference.parquet"
+
+
+class Endpoint:
+    """A local HTTP server that keeps every JSON body posted to it (apprise's json://)."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                received.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"json://127.0.0.1:{self.server.server_port}/"
+
+    def messages(self, event: str) -> list[dict[str, Any]]:
+        """The posts about `event`: their title ends with it ("[retrain] churn v3: promoted")."""
+        return [m for m in self.received if str(m.get("title", "")).endswith(f": {event}")]
+
+    def events(self) -> list[str]:
+        """The events received, in order."""
+        return [str(m.get("title", "")).rsplit(": ", 1)[-1] for m in self.received]
+
+
+@contextmanager
+def notified(project: Project, monkeypatch: pytest.MonkeyPatch) -> Iterator[Endpoint]:
+    """A local endpoint that the project's policy notifies on every event (URLs in the env)."""
+    endpoint = Endpoint()
+    thread = threading.Thread(target=endpoint.server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv(URLS_ENV, endpoint.url)
+    project.edit(notify={"on": EVENTS, "urls_env": URLS_ENV})
+    try:
+        yield endpoint
+    finally:
+        endpoint.server.shutdown()
+        endpoint.server.server_close()
+        thread.join(timeout=5)
+
+
+def use(project: Project, estimator: dict[str, Any], **sections: Any) -> None:
+    """Train `estimator` from now on, with other policy sections changed as given."""
+    project.edit(model={"estimator": estimator}, **sections)
+
+
+def run(
+    project: Project, reason: str = "test trigger", monitor_run_id: str = "", **options: Any
+) -> Any:
+    """One train-validate-promote run on the project's data (options: e.g. return_state)."""
+    return train_validate_promote(
+        str(project.policy_path),
+        reason=reason,
+        monitor_run_id=monitor_run_id,
+        data_root=str(project.root),
+        **options,
+    )
+
+
+def bootstrap(project: Project, estimator: dict[str, Any] = WEAK) -> dict[str, Any]:
+    """A first champion (version 1); the gate has no floor so even a weak model bootstraps."""
+    use(project, estimator, gate={"min": None})
+    result = run(project, reason="bootstrap")
+    assert result["status"] == "promoted", result
+    return result
+
+
+def aliases(uri: str, name: str) -> dict[str, str]:
+    """The registered model's alias -> version map."""
+    return Registry(uri).aliases(name)
+
+
+def versions(uri: str, name: str) -> list[str]:
+    """Every registered version of `name`, in order."""
+    found = Registry(uri).client.search_model_versions(f"name='{name}'")
+    return sorted((str(v.version) for v in found), key=int)
+
+
+def tags(uri: str, name: str, version: str) -> dict[str, str]:
+    """A registered version's tags."""
+    return dict(Registry(uri).client.get_model_version(name, version).tags)
+
+
+def training_runs(uri: str, name: str) -> list[Any]:
+    """The training runs logged in the policy's experiment (none when it does not exist)."""
+    client = Registry(uri).client
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        return []
+    return client.search_runs([experiment.experiment_id], "tags.`retrain.kind` = 'train'")
+
+
+def rewrite_reference(project: Project, change: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
+    """Apply `change` to the project's reference data (the training rows) and save it."""
+    path = project.root / REFERENCE
+    change(pd.read_parquet(path)).to_parquet(path, index=False)
