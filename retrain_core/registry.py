@@ -141,13 +141,18 @@ class Registry:
 
         pipeline = result.fitted.pipeline
         fmt, trusted, note = serialization_format(pipeline, (*SAFE_TYPE_MODULES, *allowed))
-        with _tracking(self.tracking_uri), warnings.catch_warnings():
+        # The run must be active: otherwise mlflow files the logged model (and its artifacts)
+        # under the Default experiment, i.e. ./mlruns of whatever folder the worker runs in.
+        with (
+            _tracking(self.tracking_uri),
+            mlflow.start_run(run_id=run_id, log_system_metrics=False),
+            warnings.catch_warnings(),
+        ):
             # mlflow hints that integer outputs (class labels) cannot hold NaN: not a concern here
             warnings.filterwarnings("ignore", "Hint: Inferred schema contains integer")
             info = mlflow.sklearn.log_model(
                 pipeline,
                 name="model",
-                run_id=run_id,
                 serialization_format=fmt,
                 skops_trusted_types=trusted,
                 pip_requirements=pip_requirements(fmt, result.fitted.estimator_class),

@@ -115,6 +115,9 @@ def test_training_run_is_tagged_and_safely_serialized(
     assert experiment.name == "tags"
     store_dir = Path(str(registry.tracking_uri).removeprefix("sqlite:///")).parent
     assert experiment.artifact_location.startswith(store_dir.as_uri())
+    logged = registry.client.get_logged_model(tags["retrain.model_id"])
+    assert logged.experiment_id == run.info.experiment_id  # not the Default experiment's ./mlruns
+    assert logged.artifact_location.startswith(experiment.artifact_location)
 
 
 def test_better_challenger_is_promoted_and_champion_becomes_previous(
