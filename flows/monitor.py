@@ -88,12 +88,15 @@ def record_decision(
 
     name = loaded.policy.name
     rows = len(data.windows.current)
-    run_id = Ledger(uri).record(name, decision, data.watermarks, rows, None, flow_run.id)
-    create_markdown_artifact(
-        markdown=decision_markdown(name, decision, rows, {"MLflow run": f"{uri} run {run_id}"}),
-        key=artifact_key(name),
-        description=f"retrain decision for {name}: {decision.verdict}",
-    )
+
+    def publish(run_id: str) -> None:  # before FINISHED: a failed publish records nothing
+        create_markdown_artifact(
+            markdown=decision_markdown(name, decision, rows, {"MLflow run": f"{uri} run {run_id}"}),
+            key=artifact_key(name),
+            description=f"retrain decision for {name}: {decision.verdict}",
+        )
+
+    run_id = Ledger(uri).record(name, decision, data.watermarks, rows, None, flow_run.id, publish)
     return run_id
 
 
@@ -110,12 +113,18 @@ def monitor(
     uri = tracking_uri(settings)
     root = data_root or str(settings.root)
     retry = retry_options(loaded)
-    history, marks, rows = read_ledger.with_options(**retry)(uri, policy.name)
-    champion = load_champion.with_options(**retry)(uri, loaded)
-    data = load_windows.with_options(**retry)(loaded, root, marks, rows)
-    outcomes = run_checks(loaded, data, champion, now)
-    decision = decide_task(loaded, outcomes, history, now, champion is not None, data.description)
-    run_id = record_decision.with_options(**retry)(uri, loaded, decision, data)
+    try:
+        history, marks, rows = read_ledger.with_options(**retry)(uri, policy.name)
+        champion = load_champion.with_options(**retry)(uri, loaded)
+        data = load_windows.with_options(**retry)(loaded, root, marks, rows)
+        outcomes = run_checks(loaded, data, champion, now)
+        has_champion = champion is not None
+        decision = decide_task(loaded, outcomes, history, now, has_champion, data.description)
+        run_id = record_decision.with_options(**retry)(uri, loaded, decision, data)
+    except Exception as exc:  # the training flow notifies its own failures
+        reason = f"the monitor check failed: {type(exc).__name__}: {exc}"
+        send(policy.notify, Notification("failed", policy.name, (reason,), decision="failed"))
+        raise
     logger.info("%s: %s (%s)", policy.name, decision.verdict, "; ".join(decision.reasons))
     summary: dict[str, Any] = {
         "policy": policy.name,
@@ -128,7 +137,10 @@ def monitor(
         "outcomes": [outcome.as_dict() for outcome in decision.outcomes],
     }
     if decision.blocked:
-        send(policy.notify, Notification("blocked", policy.name, decision.reasons))
+        version = champion.version if champion else None
+        links = {"MLflow monitor run": f"{uri} run {run_id}"}
+        note = Notification("blocked", policy.name, decision.reasons, version, "blocked", links)
+        send(policy.notify, note)
     if decision.retrain:
         summary["training"] = _retrain(policy_path, loaded, decision, run_id, now, root)
     return summary
@@ -154,7 +166,7 @@ def _retrain(
 
         deployment = f"train-validate-promote/{loaded.policy.name}"
         run = cast(FlowRun, run_deployment(deployment, parameters=params, as_subflow=True))
-        return {"flow_run_id": str(run.id), "state": run.state_name}
+        return {"flow_run_id": str(run.id), "status": run.state_name, "reasons": []}
     from flows.retrain import train_validate_promote
 
     result: dict[str, Any] = train_validate_promote(**params)

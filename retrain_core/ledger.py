@@ -8,6 +8,7 @@ history only reads FINISHED runs, so a crash half-way leaves nothing that counts
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -51,8 +52,13 @@ class Ledger:
         rows: int,
         metrics: dict[str, float] | None = None,
         prefect_run_id: str | None = None,
+        before_finish: Callable[[str], None] | None = None,
     ) -> str:
-        """Write one monitor run for this decision and return its MLflow run id."""
+        """Write one monitor run for this decision and return its MLflow run id.
+
+        `before_finish(run_id)` (e.g. publishing the decision artifact) runs before the run is
+        FINISHED: when it fails, the run is FAILED, so it neither counts nor moves a watermark.
+        """
         from mlflow.entities import Metric, RunTag
 
         experiment_id = ensure_experiment(self.client, name, artifact_root(self.uri))
@@ -82,6 +88,8 @@ class Ledger:
                 tags=[RunTag("retrain.outcome_count", str(len(decision.outcomes)))],
             )
             self.client.log_text(run_id, _outcomes_json(decision), "decision.json")
+            if before_finish is not None:
+                before_finish(run_id)
             self.client.set_terminated(run_id, "FINISHED")
         except Exception:
             self.client.set_terminated(run_id, "FAILED")

@@ -93,7 +93,11 @@ def explain(args: argparse.Namespace) -> int:
         print("  holdout:   " + ", ".join(f"{k}={v:.4g}" for k, v in sorted(holdout.items())))
     monitor_run = tags.get(TAG + "monitor_run_id")
     if monitor_run:
-        run = registry.client.get_run(monitor_run)
+        try:
+            run = registry.client.get_run(monitor_run)
+        except Exception as exc:
+            print(f"  check:     MLflow run {monitor_run} is not readable: {exc}")
+            return 0
         print(
             f"  check:     {run.data.tags.get(TAG + 'checked_at', '?')} (MLflow run {monitor_run})"
         )

@@ -16,6 +16,7 @@ from conftest import Project
 from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from test_monitor_support import at, champion, check, check_state, fast, ledger, versions
+from test_retrain_support import notified
 
 from retrain_core.demo_data import rng_day
 
@@ -101,7 +102,9 @@ def test_bad_data_is_blocked_and_the_champion_stays(project: Project, tracking_u
     assert versions(tracking_uri, name) == ["1"] and champion(tracking_uri, name) == "1"
 
 
-def test_an_empty_window_blocks_even_the_first_model(project: Project, tracking_uri: str) -> None:
+def test_an_empty_window_blocks_even_the_first_model(
+    project: Project, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A last_rows window over a batch with no rows: blocked, and no first model is trained."""
     fast(project)
     project.edit(
@@ -109,10 +112,18 @@ def test_an_empty_window_blocks_even_the_first_model(project: Project, tracking_
     )
     batches = project.root / "data" / "churn" / "batches"
     features(project, 1).iloc[0:0].to_parquet(batches / "day-01.parquet")
-    summary = check(project, at(1))
+    with notified(project, monkeypatch) as endpoint:
+        summary = check(project, at(1))
     assert_blocked(project, tracking_uri, summary, ["the current window is empty"], [])
     assert summary["rows"] == 0
     assert champion(tracking_uri, project.name) is None
+    (message,) = endpoint.messages("blocked")
+    assert "Decision: blocked" in message["message"]
+    assert "the current window is empty" in message["message"]
+    assert (
+        f"MLflow monitor run: {tracking_uri} run {summary['monitor_run_id']}"
+        in (message["message"])
+    )
 
 
 def task_runs(flow_run_id: object) -> dict[str, int]:
@@ -148,16 +159,40 @@ def task_runs(flow_run_id: object) -> dict[str, int]:
     ],
 )
 def test_an_unreachable_source_fails_the_run_after_retries(
-    project: Project, tracking_uri: str, data: dict, message: str
+    project: Project, tracking_uri: str, data: dict, message: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fast(project)
     project.edit(data=data)
     project.write_day(1)
-    state = check_state(project, at(1))
+    with notified(project, monkeypatch) as endpoint:
+        state = check_state(project, at(1))
     assert state.is_failed()
+    (note,) = endpoint.messages("failed")
+    assert "the monitor check failed" in note["message"] and message in note["message"]
     assert message in str(state.message), state.message
     if "sql" in message:
         assert "refused" in str(state.message).lower(), state.message
     assert task_runs(state.state_details.flow_run_id)["load-windows"] == 2  # 1 try + 1 retry
     assert ledger(tracking_uri, project.name, finished_only=False) == []
+    assert versions(tracking_uri, project.name) == []
+
+
+def test_a_failed_publish_fails_the_run_and_leaves_no_finished_ledger_entry(
+    project: Project, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The artifact cannot be published: each attempt's monitor run is FAILED, none counts."""
+    import flows.monitor
+
+    def unavailable(**_: object) -> None:
+        raise RuntimeError("the Prefect artifact API is unavailable")
+
+    monkeypatch.setattr(flows.monitor, "create_markdown_artifact", unavailable)
+    fast(project)
+    project.write_day(1)
+    state = check_state(project, at(1))
+    assert state.is_failed()
+    assert task_runs(state.state_details.flow_run_id)["record-decision"] == 2  # 1 try + 1 retry
+    assert ledger(tracking_uri, project.name) == []  # no FINISHED entry, no watermark stored
+    statuses = [r.info.status for r in ledger(tracking_uri, project.name, finished_only=False)]
+    assert statuses == ["FAILED", "FAILED"]
     assert versions(tracking_uri, project.name) == []
