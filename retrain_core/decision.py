@@ -43,6 +43,7 @@ class LedgerEntry:
     checked_at: datetime
     fired: frozenset[str] = frozenset()
     retrained: bool = False
+    judged: bool = True  # False: no new data or bad data; such a check leaves a streak as it is
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,11 @@ class RetrainDecision:
     def blocked(self) -> bool:
         """True when bad data stopped the retrain."""
         return self.suppressed_by == "data-quality"
+
+    @property
+    def judged(self) -> bool:
+        """False when there was nothing to judge (no new data) or the data was bad."""
+        return not self.blocked and all(o.check != "data.no_new_data" for o in self.outcomes)
 
     @property
     def verdict(self) -> str:
@@ -107,6 +113,7 @@ def decide(
     window: str = "",
 ) -> RetrainDecision:
     """Decide whether to retrain now; `history` is the ledger, oldest first."""
+    history = [entry for entry in history if entry.checked_at <= now]  # replays see the past
     fired = _fired_rules(triggers, outcomes)
     verdict: Verdict = partial(
         RetrainDecision,
@@ -223,9 +230,12 @@ def _since_last_retrain(history: Sequence[LedgerEntry]) -> list[LedgerEntry]:
 
 
 def _streak(rule_id: str, newest_first: Sequence[LedgerEntry]) -> int:
-    """How many checks in a row, just before this one, the rule fired on."""
+    """How many checks in a row, just before this one, the rule fired on (checks that had
+    nothing to judge are skipped: a schedule faster than the data must not break a streak)."""
     count = 0
     for entry in newest_first:
+        if not entry.judged:
+            continue
         if rule_id not in entry.fired:
             break
         count += 1

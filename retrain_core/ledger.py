@@ -72,6 +72,7 @@ class Ledger:
             "retrain.reasons": _clip("\n".join(decision.reasons)),
             "retrain.suppressed_by": decision.suppressed_by or "",
             "retrain.fired": ",".join(sorted(decision.fired)),
+            "retrain.judged": str(decision.judged).lower(),
             "retrain.policy_hash": decision.policy_hash,
             "retrain.window": _clip(decision.window),
             "retrain.prefect_run_id": prefect_run_id or "",
@@ -125,6 +126,7 @@ class Ledger:
                 checked_at=_parse_time(run.data.tags["retrain.checked_at"]),
                 fired=frozenset(filter(None, run.data.tags.get("retrain.fired", "").split(","))),
                 retrained=run.data.tags.get("retrain.retrain") == "true",
+                judged=run.data.tags.get("retrain.judged") != "false",
             )
             for run in self._runs(name, limit)
             if "retrain.checked_at" in run.data.tags

@@ -146,3 +146,21 @@ def test_a_failed_first_model_waits_for_the_cooldown() -> None:
     assert held.reasons[0] == "no champion yet: training the first model"
     again = decide(rules(cooldown="2d"), CLEAN, history, NOW + DAY, has_champion=False)
     assert again.retrain and again.first_model
+
+
+def test_checks_with_nothing_to_judge_neither_extend_nor_break_a_streak() -> None:
+    triggers = rules(consecutive=2)
+    history = [
+        LedgerEntry(NOW - 2 * DAY, frozenset({"drift.share"})),
+        LedgerEntry(NOW - DAY, judged=False),  # no new data that day
+    ]
+    assert decide(triggers, [DRIFT], history, NOW, has_champion=True).retrain
+    nothing = out("data.no_new_data", Status.PASS, "no new data since the last check")
+    quiet = decide(triggers, [nothing], [], NOW, has_champion=True)
+    assert not quiet.judged
+    assert decide(triggers, [DRIFT], [], NOW, has_champion=True).judged
+
+
+def test_checks_recorded_after_now_are_ignored() -> None:
+    later = [LedgerEntry(NOW + DAY, retrained=True)]
+    assert decide(rules(cooldown="7d"), [DRIFT], later, NOW, has_champion=True).retrain
