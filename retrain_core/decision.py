@@ -28,12 +28,6 @@ from retrain_core.checks.outcome import CheckOutcome, Status
 from retrain_core.policy.triggers import Trigger, Triggers
 
 UNSMOOTHED = frozenset({"max_age", "new_data"})
-_GOVERNING = {
-    "volume": "volume.rows",
-    "freshness": "freshness.newest",
-    "new_data": "new_data.rows",
-    "max_age": "max_age.champion",
-}
 
 
 @dataclass(frozen=True)
@@ -83,14 +77,7 @@ class RetrainDecision:
 
 def governing_check(trigger: Trigger) -> str:
     """The outcome name whose FAIL means this trigger fired (also the rule's id in the ledger)."""
-    kind = trigger.kind
-    if kind == "drift":
-        return "drift.share"
-    if kind == "performance" and trigger.performance is not None:
-        return f"performance.{trigger.performance.metric}"
-    if kind == "estimated_performance" and trigger.estimated_performance is not None:
-        return f"estimated_performance.{trigger.estimated_performance.metric}"
-    return _GOVERNING[kind]
+    return trigger.rule_id
 
 
 def blocking_outcomes(outcomes: Sequence[CheckOutcome]) -> list[CheckOutcome]:

@@ -149,6 +149,24 @@ class Trigger(Strict):
         """The trigger's key, e.g. "drift"."""
         return next(name for name in type(self).model_fields if getattr(self, name) is not None)
 
+    @property
+    def rule_id(self) -> str:
+        """The check whose FAIL means this trigger fired, e.g. drift.share (its ledger id too)."""
+        if self.performance is not None:
+            return f"performance.{self.performance.metric}"
+        if self.estimated_performance is not None:
+            return f"estimated_performance.{self.estimated_performance.metric}"
+        return _RULE_IDS[self.kind]
+
+
+_RULE_IDS = {
+    "drift": "drift.share",
+    "volume": "volume.rows",
+    "freshness": "freshness.newest",
+    "new_data": "new_data.rows",
+    "max_age": "max_age.champion",
+}
+
 
 class Budget(Strict):
     """At most `max` retrains in any sliding window of length `per`."""
@@ -176,6 +194,12 @@ class Triggers(Strict):
             raise ValueError("set exactly one of any or all")
         if not (self.any or self.all):
             raise ValueError("list at least one trigger")
+        ids = [rule.rule_id for rule in self.rules]
+        repeated = sorted({rule_id for rule_id in ids if ids.count(rule_id) > 1})
+        if repeated:
+            raise ValueError(
+                f"two triggers watch the same signal ({', '.join(repeated)}): keep one of them"
+            )
         return self
 
     @property
