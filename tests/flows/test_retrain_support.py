@@ -8,15 +8,13 @@ session's Prefect API (conftest `prefect_api`), a fresh MLflow SQLite store per 
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
+from notify_endpoint import Endpoint, serving
 
 from flows.retrain import train_validate_promote
 from retrain_core.registry import Registry
@@ -32,49 +30,13 @@ EVENTS = ["retrained", "promoted", "rejected", "failed", "blocked"]
 REFERENCE = "data/churn/reference.parquet"
 
 
-class Endpoint:
-    """A local HTTP server that keeps every JSON body posted to it (apprise's json://)."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        received = self.received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                received.append(json.loads(self.rfile.read(length)))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"json://127.0.0.1:{self.server.server_port}/"
-
-    def messages(self, event: str) -> list[dict[str, Any]]:
-        """The posts about `event`: their title ends with it ("[retrain] churn v3: promoted")."""
-        return [m for m in self.received if str(m.get("title", "")).endswith(f": {event}")]
-
-    def events(self) -> list[str]:
-        """The events received, in order."""
-        return [str(m.get("title", "")).rsplit(": ", 1)[-1] for m in self.received]
-
-
 @contextmanager
 def notified(project: Project, monkeypatch: pytest.MonkeyPatch) -> Iterator[Endpoint]:
     """A local endpoint that the project's policy notifies on every event (URLs in the env)."""
-    endpoint = Endpoint()
-    thread = threading.Thread(target=endpoint.server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv(URLS_ENV, endpoint.url)
-    project.edit(notify={"on": EVENTS, "urls_env": URLS_ENV})
-    try:
+    with serving() as endpoint:
+        monkeypatch.setenv(URLS_ENV, endpoint.url)
+        project.edit(notify={"on": EVENTS, "urls_env": URLS_ENV})
         yield endpoint
-    finally:
-        endpoint.server.shutdown()
-        endpoint.server.server_close()
-        thread.join(timeout=5)
 
 
 def use(project: Project, estimator: dict[str, Any], **sections: Any) -> None:

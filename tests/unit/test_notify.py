@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
 
 import pytest
+from notify_endpoint import serving
 
 from retrain_core.notify import Notification, send, split_urls
 from retrain_core.policy.schema import Notify
 
 
 @pytest.fixture()
-def endpoint() -> Iterator[tuple[str, list[dict[str, object]]]]:
-    received: list[dict[str, object]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", 0))
-            received.append(json.loads(self.rfile.read(length)))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"json://127.0.0.1:{server.server_port}/", received
-    server.shutdown()
-    server.server_close()
+def endpoint() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    with serving() as server:
+        yield server.url, server.received
 
 
 NOTE = Notification(
@@ -46,7 +29,7 @@ NOTE = Notification(
 
 
 def test_message_reaches_the_endpoint(
-    endpoint: tuple[str, list[dict[str, object]]], monkeypatch: pytest.MonkeyPatch
+    endpoint: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, received = endpoint
     monkeypatch.setenv("TEAM_URLS", url)
@@ -61,7 +44,7 @@ def test_message_reaches_the_endpoint(
 
 
 def test_events_not_listed_are_not_sent(
-    endpoint: tuple[str, list[dict[str, object]]], monkeypatch: pytest.MonkeyPatch
+    endpoint: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, received = endpoint
     monkeypatch.setenv("TEAM_URLS", url)
