@@ -23,7 +23,7 @@ from retrain_core.lineage import gate_tags
 from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
 from retrain_core.promotion import PromotionDecision, decide_promotion
-from retrain_core.registry import Registry
+from retrain_core.registry import PROMOTED_AT, Registry
 from retrain_core.settings import load_settings
 from retrain_core.tracking import tracking_uri
 from retrain_core.training import TrainingResult, evaluate, train_challenger
@@ -96,9 +96,7 @@ def promote(uri: str, loaded: LoadedPolicy, version: str, now: datetime) -> None
     p = loaded.policy.promotion
     registry = Registry(uri)
     registry.promote(loaded.policy.name, version, p.alias, p.previous_alias)
-    registry.client.set_model_version_tag(
-        loaded.policy.name, version, "retrain.promoted_at", now.isoformat()
-    )
+    registry.client.set_model_version_tag(loaded.policy.name, version, PROMOTED_AT, now.isoformat())
 
 
 @task(name="reject-challenger", **IO)

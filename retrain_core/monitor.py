@@ -8,7 +8,6 @@ serving model; `run_cycle_decision` evaluates and decides. The flow wraps each i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +26,7 @@ from retrain_core.data import (
 from retrain_core.data.windows import EARLIEST
 from retrain_core.evaluate import Champion, Windows
 from retrain_core.policy.schema import CurrentSource, Policy, Source, Window
+from retrain_core.registry import serving_since
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -147,10 +147,7 @@ def load_champion(registry: Registry, policy: Policy) -> Champion | None:
         run = registry.client.get_run(version.run_id)
         prefix = "holdout_"
         metrics = {k[len(prefix) :]: v for k, v in run.data.metrics.items() if k.startswith(prefix)}
-    created = datetime.fromtimestamp(int(version.creation_timestamp) / 1000, tz=UTC)
-    promoted_at = version.tags.get("retrain.promoted_at")
-    if promoted_at:
-        created = datetime.fromisoformat(promoted_at)
+    created = serving_since(version)
     model = registry.load_model(policy.name, policy.promotion.alias)
     return Champion(str(version.version), created, metrics, model)
 

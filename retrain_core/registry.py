@@ -43,6 +43,17 @@ if TYPE_CHECKING:
 _URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 
+PROMOTED_AT = f"{TAG}promoted_at"
+
+
+def serving_since(version: ModelVersion) -> datetime:
+    """When a version became champion (the flow's logical time), else when it was registered."""
+    stamp = version.tags.get(PROMOTED_AT)
+    if stamp:
+        return datetime.fromisoformat(stamp)
+    return datetime.fromtimestamp(int(version.creation_timestamp) / 1000, tz=UTC)
+
+
 class RegistryError(RuntimeError):
     """The registry is not in a state that allows the requested change."""
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from retrain_core.ledger import Ledger
 from retrain_core.policy.loader import LoadedPolicy, load_policies
-from retrain_core.registry import Registry, RegistryError
+from retrain_core.registry import Registry, RegistryError, serving_since
 from retrain_core.settings import Settings, load_settings
 from retrain_core.tracking import tracking_uri
 
@@ -46,11 +46,7 @@ def status(args: argparse.Namespace) -> int:
     for name in names:
         alias = policies[name].policy.promotion.alias if name in policies else "champion"
         champion = registry.champion(name, alias)
-        born = None
-        if champion is not None:
-            stamp = champion.tags.get(f"{TAG}promoted_at")
-            born = datetime.fromisoformat(stamp) if stamp else None
-            born = born or datetime.fromtimestamp(champion.creation_timestamp / 1000, tz=UTC)
+        born = serving_since(champion) if champion is not None else None
         checks = ledger.checks(name, limit=200)
         last = checks[0] if checks else None
         retrained = next((c for c in checks if c.verdict == "retrain"), None)
