@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,11 @@ PREFECT_VERSION = "3.8"  # major.minor of the pinned prefect; a test checks the 
 MONITOR_ENTRYPOINT = "flows/monitor.py:monitor"
 TRAIN_ENTRYPOINT = "flows/retrain.py:train_validate_promote"
 CONCURRENCY = {"limit": 1, "collision_strategy": "CANCEL_NEW"}
+# Resolved by `prefect deploy` from the deploying shell, so every flow run writes to the store the
+# deployer used, whatever the worker's own environment says (unset: the key is dropped and each
+# worker's environment, else the embedded SQLite store, applies).
+JITTER_ANCHOR = datetime(2026, 1, 1)  # interval schedules with jitter count from here + offset
+TRACKING_URI_FROM_DEPLOYER = "{{ $MLFLOW_TRACKING_URI }}"
 PROJECT_DIR_STEP_ID = "retrain-project-dir"
 PROJECT_DIR_STEP = {
     "prefect.deployments.steps.run_shell_script": {
@@ -36,6 +42,8 @@ HEADER = """\
 #
 # Deploy from this folder with `prefect deploy --all`: per policy P it creates `monitor/P`
 # (schedule, data-arrival trigger, concurrency 1 with CANCEL_NEW) and `train-validate-promote/P`.
+# Every flow run gets `job_variables.env`: MLFLOW_TRACKING_URI as set where `prefect deploy` ran,
+# and `job_env` from [tool.retrain] (default: one OpenMP/BLAS thread per run).
 """
 
 
@@ -66,13 +74,35 @@ def _tags(policy: Policy) -> list[str]:
     return list(dict.fromkeys(["retrain", f"policy:{policy.name}", *policy.tags]))
 
 
-def _schedule(schedule: Schedule) -> dict[str, Any]:
+def jitter_seconds(name: str, schedule: Schedule) -> int:
+    """The policy's fixed offset in [0, jitter): the same name always gets the same offset."""
+    if schedule.jitter is None:
+        return 0
+    span = int(schedule.jitter.total_seconds())
+    if schedule.cron is not None:  # cron has minute resolution
+        minutes = max(span // 60, 1)
+        return _stable_hash(name) % minutes * 60
+    return _stable_hash(name) % max(span, 1)
+
+
+def _stable_hash(text: str) -> int:
+    """A hash that does not change between processes (unlike hash())."""
+    import hashlib
+
+    return int(hashlib.sha256(text.encode()).hexdigest()[:12], 16)
+
+
+def _schedule(name: str, schedule: Schedule) -> dict[str, Any]:
     """One prefect.yaml schedule entry; intervals are written in whole seconds."""
     entry: dict[str, Any] = {}
+    offset = jitter_seconds(name, schedule)
     if schedule.cron is not None:
-        entry["cron"] = schedule.cron
+        minute, rest = schedule.cron.split(maxsplit=1)
+        entry["cron"] = f"{int(minute) + offset // 60} {rest}" if offset else schedule.cron
     elif schedule.interval is not None:
         entry["interval"] = int(schedule.interval.total_seconds())
+        if schedule.jitter is not None:
+            entry["anchor_date"] = (JITTER_ANCHOR + timedelta(seconds=offset)).isoformat()
     else:
         entry["rrule"] = schedule.rrule
     entry["timezone"] = schedule.timezone
@@ -99,6 +129,12 @@ def _arrival_trigger(name: str, arrival: Arrival) -> dict[str, Any]:
     return trigger
 
 
+def job_variables(settings: Settings) -> dict[str, Any]:
+    """What every flow run of a deployment needs from its environment: the store, thread caps."""
+    env = {"MLFLOW_TRACKING_URI": TRACKING_URI_FROM_DEPLOYER, **dict(settings.job_env)}
+    return {"env": env}
+
+
 def monitor_deployment(loaded: LoadedPolicy, settings: Settings) -> dict[str, Any]:
     """The `monitor/<policy>` deployment: schedule, arrival trigger, concurrency limit 1."""
     policy = loaded.policy
@@ -109,9 +145,9 @@ def monitor_deployment(loaded: LoadedPolicy, settings: Settings) -> dict[str, An
         "entrypoint": MONITOR_ENTRYPOINT,
         "parameters": {"policy_path": relative_policy_path(loaded.path, settings.root)},
         "tags": _tags(policy),
-        "work_pool": {"name": settings.work_pool},
+        "work_pool": {"name": settings.work_pool, "job_variables": job_variables(settings)},
         "concurrency_limit": dict(CONCURRENCY),
-        "schedules": [_schedule(policy.schedule)] if policy.schedule else [],
+        "schedules": [_schedule(policy.name, policy.schedule)] if policy.schedule else [],
         "triggers": [_arrival_trigger(policy.name, policy.arrival)] if policy.arrival else [],
     }
 
@@ -126,7 +162,10 @@ def train_deployment(loaded: LoadedPolicy, settings: Settings) -> dict[str, Any]
         "entrypoint": TRAIN_ENTRYPOINT,
         "parameters": {"policy_path": relative_policy_path(loaded.path, settings.root)},
         "tags": _tags(policy),
-        "work_pool": {"name": policy.training.work_pool or settings.work_pool},
+        "work_pool": {
+            "name": policy.training.work_pool or settings.work_pool,
+            "job_variables": job_variables(settings),
+        },
         "schedules": [],
     }
 

@@ -165,6 +165,14 @@ class Schedule(Strict):
     rrule: str | None = Field(None, description="iCalendar RRULE string.")
     timezone: str = Field("UTC", description="IANA time zone, e.g. Europe/Paris.")
     active: bool = Field(True, description="Set false to deploy the schedule paused.")
+    jitter: Duration | None = Field(
+        None,
+        description=(
+            "Spread a fleet: move this policy's runs by a fixed offset in [0, jitter) derived from "
+            "its name, e.g. 30m. With cron, the minute field must be one number and the offset "
+            "stays within the hour; with an interval, the offset sets the schedule's anchor."
+        ),
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Schedule:
@@ -173,6 +181,30 @@ class Schedule(Strict):
             raise ValueError(
                 f"set exactly one of cron, interval or rrule (got {', '.join(given) or 'none'})"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _jitter_fits(self) -> Schedule:
+        if self.jitter is None:
+            return self
+        seconds = self.jitter.total_seconds()
+        if seconds <= 0:
+            raise ValueError("jitter must be positive")
+        if self.rrule is not None:
+            raise ValueError("jitter works with cron or interval schedules, not rrule")
+        if self.interval is not None and seconds >= self.interval.total_seconds():
+            raise ValueError("jitter must be shorter than the interval")
+        if self.cron is not None:
+            minute = self.cron.split()[0]
+            if not minute.isdigit():
+                raise ValueError(
+                    f"jitter needs a cron whose minute field is one number (got {minute!r})"
+                )
+            if int(minute) * 60 + seconds > 3600:
+                raise ValueError(
+                    f"jitter of {int(seconds // 60)} min from minute {minute} would leave the "
+                    "hour; shorten it or move the minute"
+                )
         return self
 
     @field_validator("cron")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -84,7 +85,7 @@ def test_monitor_deployment(shipped: list[LoadedPolicy], settings: Settings) -> 
     churn = _deployment(_document(shipped, settings), compiler.MONITOR_ENTRYPOINT, "churn")
     assert churn["parameters"] == {"policy_path": "policies/churn.yaml"}
     assert churn["concurrency_limit"] == {"limit": 1, "collision_strategy": "CANCEL_NEW"}
-    assert churn["work_pool"] == {"name": settings.work_pool}
+    assert churn["work_pool"] == {"name": settings.work_pool, "job_variables": JOB_VARIABLES}
     assert churn["tags"] == ["retrain", "policy:churn", "team-growth", "tier-1"]
     assert churn["description"].startswith("Churn classifier")
     assert churn["schedules"] == [{"cron": "0 2 * * *", "timezone": "UTC", "active": True}]
@@ -125,10 +126,11 @@ def test_train_deployment(shipped: list[LoadedPolicy], settings: Settings) -> No
     doc = _document([*shipped, gpu], settings)
     churn = _deployment(doc, compiler.TRAIN_ENTRYPOINT, "churn")
     assert churn["parameters"] == {"policy_path": "policies/churn.yaml"}
-    assert churn["work_pool"] == {"name": settings.work_pool}
+    assert churn["work_pool"] == {"name": settings.work_pool, "job_variables": JOB_VARIABLES}
     assert churn["schedules"] == []
     assert "triggers" not in churn and "concurrency_limit" not in churn
-    assert _deployment(doc, compiler.TRAIN_ENTRYPOINT, "gpu")["work_pool"] == {"name": "gpu-pool"}
+    gpu_pool = _deployment(doc, compiler.TRAIN_ENTRYPOINT, "gpu")["work_pool"]
+    assert gpu_pool == {"name": "gpu-pool", "job_variables": JOB_VARIABLES}
 
 
 def test_policy_outside_the_project_is_refused(shipped, settings, tmp_path: Path) -> None:
@@ -215,3 +217,71 @@ def test_an_arrival_for_one_policy_never_starts_another(shipped, settings: Setti
         for other in ("churn", "churn-eu", "chur", "house-prices"):
             assert trigger.covers(_arrival(other)) is (other == name), (name, other)
         assert not trigger.covers(_arrival(name, event="retrain.data.deleted"))
+
+
+JOB_VARIABLES = {
+    "env": {
+        "MLFLOW_TRACKING_URI": "{{ $MLFLOW_TRACKING_URI }}",
+        "MKL_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+    }
+}
+
+
+def test_job_env_from_settings_replaces_the_default(
+    shipped: list[LoadedPolicy], settings: Settings
+) -> None:
+    custom = dataclasses.replace(settings, job_env=(("OMP_NUM_THREADS", "2"),))
+    churn = _deployment(_document(shipped, custom), compiler.MONITOR_ENTRYPOINT, "churn")
+    assert churn["work_pool"]["job_variables"] == {
+        "env": {"MLFLOW_TRACKING_URI": "{{ $MLFLOW_TRACKING_URI }}", "OMP_NUM_THREADS": "2"}
+    }
+
+
+def test_job_env_must_be_a_table_of_strings(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.retrain]\njob_env = { OMP_NUM_THREADS = [1] }\n")
+    with pytest.raises(ValueError, match="job_env must map names to strings"):
+        load_settings(tmp_path)
+
+
+def test_cron_jitter_moves_the_minute_by_a_stable_name_derived_offset(
+    shipped: list[LoadedPolicy], settings: Settings
+) -> None:
+    names = [f"copy-{i}" for i in range(40)]
+    schedule = Schedule(cron="0 2 * * *", jitter=timedelta(minutes=30))
+    variants = [_variant(shipped[0], name, schedule=schedule) for name in names]
+    doc = _document(variants, settings)
+    minutes = []
+    for name in names:
+        [entry] = _deployment(doc, compiler.MONITOR_ENTRYPOINT, name)["schedules"]
+        minute, rest = entry["cron"].split(maxsplit=1)
+        assert rest == "2 * * *" and 0 <= int(minute) < 30
+        minutes.append(int(minute))
+    assert len(set(minutes)) > 10  # spread, not all at the same minute
+    assert _document(variants, settings) == doc  # and the same on every compile
+
+
+def test_interval_jitter_sets_an_anchor_inside_the_span(
+    shipped: list[LoadedPolicy], settings: Settings
+) -> None:
+    schedule = Schedule(interval=timedelta(hours=1), jitter=timedelta(minutes=10))
+    doc = _document([_variant(shipped[0], "hourly", schedule=schedule)], settings)
+    [entry] = _deployment(doc, compiler.MONITOR_ENTRYPOINT, "hourly")["schedules"]
+    anchor = datetime.fromisoformat(entry["anchor_date"])
+    assert timedelta(0) <= anchor - compiler.JITTER_ANCHOR < timedelta(minutes=10)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"cron": "*/5 * * * *", "jitter": timedelta(minutes=3)}, "minute field is one number"),
+        ({"cron": "45 2 * * *", "jitter": timedelta(minutes=30)}, "would leave the hour"),
+        ({"interval": timedelta(minutes=5), "jitter": timedelta(minutes=5)}, "shorter than"),
+        ({"rrule": "FREQ=DAILY", "jitter": timedelta(minutes=5)}, "not rrule"),
+        ({"cron": "0 2 * * *", "jitter": timedelta(0)}, "must be positive"),
+    ],
+)
+def test_jitter_that_cannot_be_honoured_is_refused(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Schedule(**fields)
