@@ -262,6 +262,16 @@ COMMANDS: list[Command] = [
         "retrain_core.commands.demo:demo",
     ),
     Command(
+        "sample-data",
+        "write sample data for the shipped policies into data/ (the demo's seeded stream)",
+        "  retrain sample-data                # data/churn (days 1-4) and data/house-prices\n"
+        "  retrain sample-data --days 5       # land day 5 (the covariate shift) as well\n\n"
+        "Existing references are kept; batch and label files of the days asked for are rewritten\n"
+        "with the same bytes (same seed).",
+        args.add_sample_data_args,
+        "retrain_core.commands.demo:sample_data",
+    ),
+    Command(
         "status",
         "per policy: champion version and age, last check and decision, last retrain",
         "  retrain status\n  retrain status churn",

@@ -111,3 +111,45 @@ def rng_day(story: Story, day: int) -> pd.DataFrame:
     rng = np.random.default_rng([story.seed, day])
     first_id = story.reference_rows + (day - 1) * story.rows_per_day + 1
     return customers(rng, story.rows_per_day, day, story.phase(day), first_id)
+
+
+NEIGHBORHOODS = ["north", "south", "east", "west", "centre"]
+
+
+def houses(rng: np.random.Generator, n: int, start: datetime, days: int) -> pd.DataFrame:
+    """n house sales spread over `days` days from `start`, priced by a fixed linear rule."""
+    area = rng.normal(140.0, 40.0, n).clip(40, 400).round(1)
+    lot = rng.normal(400.0, 150.0, n).clip(50, 2000).round(1)
+    bedrooms = rng.integers(1, 6, n)
+    year = rng.integers(1900, 2025, n)
+    hood = rng.choice(NEIGHBORHOODS, n)
+    premiums = dict(zip(NEIGHBORHOODS, [40e3, 0, 15e3, -10e3, 60e3], strict=True))
+    premium = pd.Series(hood).map(premiums).to_numpy()
+    price = 50e3 + 1800 * area + 60 * lot + 8e3 * bedrooms + 300 * (year - 1900) + premium
+    seconds = np.sort(rng.integers(0, days * 86400, n))
+    return pd.DataFrame(
+        {
+            "sold_at": pd.to_datetime(start) + pd.to_timedelta(seconds, unit="s"),
+            "living_area": area,
+            "lot_area": lot,
+            "bedrooms": bedrooms,
+            "year_built": year,
+            "neighborhood": hood,
+            "price": (price + rng.normal(0, 25e3, n)).round(0),
+        }
+    )
+
+
+def write_house_prices(root: Path, today: datetime, weeks: int = 4, seed: int = 7) -> None:
+    """Write data/house-prices/: a labelled reference and one CSV per week up to `today`."""
+    rng = np.random.default_rng(seed)
+    folder = root / "data" / "house-prices"
+    (folder / "weekly").mkdir(parents=True, exist_ok=True)
+    first = today - timedelta(weeks=weeks)
+    houses(rng, 2000, first - timedelta(days=365), 365).to_csv(
+        folder / "reference.csv", index=False
+    )
+    for week in range(weeks):
+        start = first + timedelta(weeks=week)
+        frame = houses(rng, 300, start, 7)
+        frame.to_csv(folder / "weekly" / f"{start:%Y-%m-%d}.csv", index=False)

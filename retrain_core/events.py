@@ -135,6 +135,16 @@ def _target(name: str, arrival: Arrival | None, source: str) -> Target:
     return Target(name, arrival.event, source)
 
 
+def check_arrived(path: str) -> None:
+    """A local path must exist (a typo would start a check that finds nothing new); URLs pass."""
+    if "://" in path:
+        return
+    if not Path(path).exists():
+        raise EmitError(
+            f"{path} does not exist (relative to {Path.cwd()}); name the file that arrived"
+        )
+
+
 def cli_emit_arrival(args: argparse.Namespace) -> int:
     """Handler of `retrain emit-arrival POLICY PATH`: emit, flush, say what was sent."""
     try:
@@ -142,6 +152,7 @@ def cli_emit_arrival(args: argparse.Namespace) -> int:
         if url is None:
             raise EmitError(NO_API)
         target = resolve_target(args.policy, getattr(args, "project", None))
+        check_arrived(args.path)
         check_server()
         emitted = emit_arrival(target.name, args.path, target.event)
         flush_events()

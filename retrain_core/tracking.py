@@ -20,6 +20,19 @@ def tracking_uri(settings: Settings) -> str:
     return f"sqlite:///{settings.data_path / 'mlflow.db'}"
 
 
+def shown_uri(uri: str) -> str:
+    """The tracking URI for people to read: any password in it replaced by ***."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.hostname or ""
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}{host}{port}"))
+
+
 def artifact_root(uri: str) -> Path | None:
     """Artifacts beside a SQLite store's file; None for a tracking server (it brings its own)."""
     prefix = "sqlite:///"

@@ -52,3 +52,14 @@ def add_rollback_args(parser: argparse.ArgumentParser) -> None:
 def add_emit_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("policy", metavar="POLICY", help="policy name or file")
     parser.add_argument("path", metavar="PATH", help="the file or location that arrived")
+
+
+def add_sample_data_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--days", type=int, default=4,
+        help="churn days to write (1-4 clean, 5-6 covariate shift, 9+ concept change)",
+    )  # fmt: skip
+    parser.add_argument("--seed", type=int, default=7, help="stream seed (same seed, same data)")
+    parser.add_argument(
+        "--dir", default=None, metavar="DIR", help="folder to write data/ into (default: project)"
+    )

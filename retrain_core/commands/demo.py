@@ -77,8 +77,9 @@ def _row(day: int, phase: str, summary: dict[str, Any], version: str, accuracy: 
     ]
     training = summary.get("training") or {}
     decision = summary["verdict"]
-    if training:
-        decision = f"retrain -> {training.get('status')}"
+    if training:  # the version too, rejected ones included: the timeline has no gaps
+        made = f" v{training['version']}" if training.get("version") else ""
+        decision = f"retrain -> {training.get('status')}{made}"
     return DayRow(
         day=day,
         phase=phase,
@@ -160,6 +161,43 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def sample_data(args: argparse.Namespace) -> int:
+    """Handler of `retrain sample-data`: the shipped policies' data, written into the project."""
+    from datetime import UTC, datetime
+
+    from retrain_core.demo_data import Story, write_day, write_house_prices, write_reference
+
+    settings = load_settings(args.project)
+    root = Path(args.dir) if args.dir else settings.root
+    story = Story(days=max(args.days, 1), seed=args.seed)
+    if not (root / "data" / "churn" / "reference.parquet").is_file():
+        write_reference(root, story)
+    for day in range(1, args.days + 1):
+        write_day(root, story, day)
+    if not (root / "data" / "house-prices" / "reference.csv").is_file():
+        write_house_prices(root, datetime.now(UTC), seed=args.seed)
+    print(
+        f"wrote {root / 'data'}:\n"
+        f"  churn: reference, batches day 1-{args.days} ({', '.join(_phases(story, args.days))}), "
+        f"labels up to day {args.days - 1}\n"
+        f"  house-prices: reference.csv and 4 weekly batches up to today\n"
+        f"Next day of churn data: retrain sample-data --days {args.days + 1}"
+    )
+    return 0
+
+
+def _phases(story: Any, days: int) -> list[str]:
+    """`day 1-4 clean`, `day 5 shift`: the story of the days written."""
+    from itertools import groupby
+
+    spans = []
+    for phase, group in groupby(range(1, days + 1), story.phase):
+        run = list(group)
+        span = f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0])
+        spans.append(f"day {span} {phase}")
+    return spans
+
+
 def timeline(rows: list[DayRow]) -> Any:
     """The timeline as a rich table (the reasons follow it, one line per day)."""
     from rich.table import Table
@@ -180,16 +218,18 @@ def reasons(rows: list[DayRow]) -> str:
 
 
 def closing(folder: Path, uri: str) -> str:
-    """How to look at what the demo left behind."""
+    """How to look at what the demo left behind (commands that work as printed)."""
     prefect_home = os.environ.get("PREFECT_HOME", "~/.prefect")
+    env = f"MLFLOW_TRACKING_URI={uri}"
     return (
         "\nLook closer:\n"
-        f"  MLflow UI (experiments, ledger, versions, aliases):\n"
+        "  Why each version exists, and every policy's state (the ledger in MLflow):\n"
+        f"    {env} .venv/bin/retrain explain churn 2\n"
+        f"    {env} .venv/bin/retrain status\n"
+        "  The MLflow UI (experiments, the ledger's runs, versions, aliases), then\n"
+        "  http://127.0.0.1:5000:\n"
         f"    .venv/bin/mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000\n"
-        f"  The decision artifacts (one per check, newest first):\n"
-        f"    PREFECT_HOME={prefect_home} .venv/bin/prefect artifact inspect "
-        "retrain-decision-churn\n"
-        f"  A model's story, and every policy's state:\n"
-        f"    MLFLOW_TRACKING_URI={uri} .venv/bin/retrain explain churn 2\n"
-        f"    MLFLOW_TRACKING_URI={uri} .venv/bin/retrain status"
+        "  The Prefect UI with the demo's flow runs and their decision artifacts, then\n"
+        "  http://127.0.0.1:4200/artifacts (key retrain-decision-churn):\n"
+        f"    PREFECT_HOME={prefect_home} .venv/bin/prefect server start --host 127.0.0.1"
     )

@@ -11,9 +11,10 @@ from retrain_core.ledger import Ledger
 from retrain_core.policy.loader import LoadedPolicy, load_policies
 from retrain_core.registry import Registry, RegistryError, serving_since
 from retrain_core.settings import Settings, load_settings
-from retrain_core.tracking import tracking_uri
+from retrain_core.tracking import shown_uri, tracking_uri
 
 TAG = "retrain."
+_EMBEDDED = " (embedded default: MLFLOW_TRACKING_URI is not set in this shell)"
 
 
 def _store(args: argparse.Namespace) -> tuple[Settings, str]:
@@ -29,16 +30,21 @@ def _policies(settings: Settings) -> dict[str, LoadedPolicy]:
 def _age(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "-"
-    days, seconds = divmod(int((now - moment).total_seconds()), 86400)
+    days, seconds = divmod(max(int((now - moment).total_seconds()), 0), 86400)
     return f"{days}d {seconds // 3600}h" if days else f"{seconds // 3600}h {seconds % 3600 // 60}m"
 
 
 def status(args: argparse.Namespace) -> int:
-    """Print one line per policy: champion, its age, the last check and the last retrain."""
+    """Print one line per policy: champion, its age, the last check and the last retrain.
+
+    The champion's age is counted on the ledger's clock: at the policy's last check (a replay or
+    the demo records simulated times; mixing them with this machine's clock would mislead).
+    """
     settings, uri = _store(args)
     policies = _policies(settings)
     names = args.names or sorted(policies)
-    registry, ledger, now = Registry(uri), Ledger(uri), datetime.now(UTC)
+    registry, ledger = Registry(uri), Ledger(uri)
+    print(f"store: {shown_uri(uri)}" + ("" if os.environ.get("MLFLOW_TRACKING_URI") else _EMBEDDED))
     header = (
         f"{'policy':<20} {'champion':<9} {'age':<8} {'last check':<17} {'decision':<11} retrain"
     )
@@ -50,6 +56,7 @@ def status(args: argparse.Namespace) -> int:
         checks = ledger.checks(name, limit=200)
         last = checks[0] if checks else None
         retrained = next((c for c in checks if c.verdict == "retrain"), None)
+        now = last.checked_at if last else datetime.now(UTC)
         print(
             f"{name:<20} {('v' + str(champion.version)) if champion else '-':<9} "
             f"{_age(born, now):<8} "

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 import pytest
 from conftest import Project
 
@@ -31,6 +34,9 @@ def test_run_twice_then_status_explain_and_rollback(
     assert cli.main(["status", project.name]) == 0
     status = capsys.readouterr().out
     assert project.name in status and "v1" in status and "hold" in status
+    assert status.startswith(f"store: {os.environ['MLFLOW_TRACKING_URI']}\n")
+    # the age is counted on the ledger's clock (the last check, 2026-01-02 01:00), not the wall's
+    assert re.search(rf"{project.name}\s+v1\s+2h 0m\s", status), status
 
     assert cli.main(["explain", project.name, "1"]) == 0
     explained = capsys.readouterr().out

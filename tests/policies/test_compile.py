@@ -240,7 +240,8 @@ def test_job_env_from_settings_replaces_the_default(
 
 
 def test_job_env_must_be_a_table_of_strings(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text("[tool.retrain]\njob_env = { OMP_NUM_THREADS = [1] }\n")
+    pyproject = "[tool.retrain]\njob_env = { OMP_NUM_THREADS = [1] }\n"
+    (tmp_path / "pyproject.toml").write_text(pyproject)
     with pytest.raises(ValueError, match="job_env must map names to strings"):
         load_settings(tmp_path)
 

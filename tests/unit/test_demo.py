@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
-from retrain_core.commands.demo import DayRow, _row, reasons, timeline
+from retrain_core import cli
+from retrain_core.commands.demo import DayRow, _row, closing, reasons, timeline
 from retrain_core.demo_data import Story, rng_day, write_day, write_reference
 
 
@@ -52,14 +54,46 @@ def test_a_timeline_row_summarises_a_monitor_run() -> None:
             {"check": "drift.share", "status": "fail", "observed": 0.5},
             {"check": "estimated_performance.accuracy", "status": "fail", "observed": 0.7612},
         ],
-        "training": {"status": "promoted", "reasons": ["roc_auc 0.8 >= min 0.7"]},
+        "training": {"status": "promoted", "version": "2", "reasons": ["roc_auc 0.8 >= min 0.7"]},
     }  # fmt: skip
     row = _row(5, "shift", summary, "v2", "0.700")
     assert row == DayRow(
         day=5, phase="shift", rows=1500, quality="1/1 ok", drifted="tenure", measured="-",
-        estimated="0.761!", decision="retrain -> promoted",
+        estimated="0.761!", decision="retrain -> promoted v2",
         reasons="drift.share: 2 of 6 features drifted; promoted: roc_auc 0.8 >= min 0.7",
         version="v2", champion_accuracy="0.700",
     )  # fmt: skip
     assert timeline([row]).row_count == 1
     assert reasons([row]).splitlines()[1].startswith("  day  5: drift.share")
+
+
+def test_a_rejected_challenger_is_named_in_the_timeline() -> None:
+    summary = {
+        "verdict": "retrain", "rows": 10, "reasons": ["performance.accuracy fell"], "outcomes": [],
+        "training": {"status": "rejected", "version": "3", "reasons": ["no better"]},
+    }  # fmt: skip
+    assert _row(9, "concept", summary, "v2", "0.6").decision == "retrain -> rejected v3"
+
+
+def test_look_closer_gives_commands_not_reprs(tmp_path: Path) -> None:
+    text = closing(tmp_path, "sqlite:///x/mlflow.db")
+    assert "artifact inspect" not in text
+    assert "MLFLOW_TRACKING_URI=sqlite:///x/mlflow.db .venv/bin/retrain status" in text
+    assert "prefect server start --host 127.0.0.1" in text
+
+
+def test_sample_data_writes_what_the_shipped_policies_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["sample-data", "--dir", str(tmp_path), "--days", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "day 1-4 clean, day 5 shift" in out
+    churn, houses = tmp_path / "data" / "churn", tmp_path / "data" / "house-prices"
+    assert (churn / "reference.parquet").is_file()
+    assert sorted(p.name for p in (churn / "batches").iterdir())[-1] == "day-05.parquet"
+    assert sorted(p.name for p in (churn / "labels").iterdir())[-1] == "day-04.parquet"
+    weekly = sorted((houses / "weekly").glob("*.csv"))
+    assert (houses / "reference.csv").is_file() and len(weekly) == 4
+    frame = pd.read_csv(weekly[-1], parse_dates=["sold_at"])
+    expected = {"sold_at", "living_area", "lot_area", "bedrooms", "year_built", "neighborhood"}
+    assert expected | {"price"} == set(frame.columns)
