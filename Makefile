@@ -23,11 +23,14 @@ lint: setup
 	$(BIN)/ruff format --check retrain_core flows tests bench
 
 typecheck: setup
-	$(BIN)/mypy retrain_core
+	$(BIN)/mypy retrain_core flows
 
 fmt: setup
 	$(BIN)/ruff format retrain_core flows tests bench
 	$(BIN)/ruff check --fix retrain_core flows tests bench
+
+unit: setup
+	$(BIN)/python -m pytest -m unit -q tests/unit tests/policies
 
 test: lint typecheck
 	$(BIN)/retrain compile --check

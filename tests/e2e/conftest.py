@@ -6,20 +6,18 @@ creates the `retrain` process work pool, checks `retrain compile`, runs `prefect
 starts `prefect worker start --pool retrain`. Every process runs in its own session and is stopped
 (SIGTERM, then SIGKILL) when the module ends, with everything that session spawned (flow runs).
 
-The server's scheduler service is off: the schedules in prefect.yaml are deployed (a test reads
-them back) but never fire, so only the runs the tests ask for (and the one the arrival event
-starts) exist: a 02:00 UTC churn run or house-prices' immediate first interval run would
-otherwise race the assertions and compete for the worker.
+The server's scheduler runs (as in production). The temp project pauses house-prices' schedule
+(its first interval run would start at once and compete for the worker) and adds
+`churn-scheduled`, a copy of churn on an hourly interval, whose first run the scheduler creates.
+The worker starts without MLFLOW_TRACKING_URI: every ledger entry must still reach the store the
+deploy ran with, through the deployments' job variables.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +28,7 @@ from typing import IO, TYPE_CHECKING, Any
 from uuid import UUID
 
 import pytest
+from processes import free_port, stop_session
 
 from retrain_core.demo_data import Story, write_day, write_reference
 
@@ -42,46 +41,8 @@ BIN = Path(sys.executable).parent
 DEPLOYABLE = ("flows", "policies", "prefect.yaml", "pyproject.toml")
 SERVER_START_SECONDS = 120.0
 COMMAND_SECONDS = 120.0
-STOP_SECONDS = 20.0
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _session_pids(sid: int) -> list[int]:
-    """Every live process in session `sid` (a started command and all it spawned)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state ppid pgrp session
-        if int(fields[3]) == sid:
-            pids.append(int(entry.name))
-    return pids
-
-
-def stop_session(proc: subprocess.Popen[Any], grace: float = STOP_SECONDS) -> None:
-    """SIGTERM the process's session, wait up to `grace` seconds, then SIGKILL what is left."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in _session_pids(proc.pid) or ([proc.pid] if proc.poll() is None else []):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            proc.poll()
-            if not _session_pids(proc.pid):
-                return
-            time.sleep(0.2)
-    proc.wait(timeout=5)
+SCHEDULED = "churn-scheduled"  # a policy whose first run the server's scheduler creates
 
 
 def bounded(
@@ -120,7 +81,7 @@ def _clean_env(state: Path, port: int) -> dict[str, str]:
         PREFECT_SERVER_API_PORT=str(port),
         PREFECT_SERVER_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{state / 'prefect.db'}",
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false",
+        PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="5",
         PREFECT_WORKER_QUERY_SECONDS="2",
         PREFECT_CLI_COLORS="false",
         PREFECT_CLI_WRAP_LINES="false",
@@ -141,6 +102,7 @@ class Deployed:
     port: int
     env: dict[str, str]
     story: Story
+    scheduled: str = SCHEDULED
     processes: dict[str, subprocess.Popen[Any]] = field(default_factory=dict)
     log_files: list[IO[bytes]] = field(default_factory=list)
 
@@ -165,13 +127,15 @@ class Deployed:
         text = path.read_text(errors="replace") if path.is_file() else ""
         return f"--- last {lines} lines of {path} ---\n" + "\n".join(text.splitlines()[-lines:])
 
-    def start(self, name: str, *args: str) -> subprocess.Popen[Any]:
+    def start(
+        self, name: str, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[Any]:
         """Start a long-running command in its own session, logging to logs/<name>.log."""
         self.log(name).parent.mkdir(parents=True, exist_ok=True)
         out = self.log(name).open("wb")
         self.log_files.append(out)
         proc = subprocess.Popen(
-            list(args), cwd=self.root, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            list(args), cwd=self.root, env=env or self.env, stdout=out, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
         self.processes[name] = proc
@@ -261,7 +225,12 @@ class Deployed:
 
 
 def make_project(root: Path, story: Story) -> None:
-    """The deployable files of the repo plus the churn stream's reference data."""
+    """The deployable files of the repo plus the churn stream's reference data.
+
+    The scheduler runs, so the project is changed for it: house-prices' schedule (whose first
+    interval run starts at once) is paused, and SCHEDULED, a copy of churn on an hourly interval
+    with no arrival trigger, gets a run from the scheduler right after the deploy.
+    """
     root.mkdir(parents=True)
     for name in DEPLOYABLE:
         source = ROOT / name
@@ -270,6 +239,18 @@ def make_project(root: Path, story: Story) -> None:
         else:
             shutil.copy2(source, root / name)
     write_reference(root, story)
+    houses = root / "policies" / "house-prices.yaml"
+    text = houses.read_text()
+    assert "timezone: Europe/London}" in text
+    houses.write_text(
+        text.replace("timezone: Europe/London}", "timezone: Europe/London, active: false}")
+    )
+    churn = (root / "policies" / "churn.yaml").read_text()
+    scheduled = re.sub(r"(?m)^name: churn$", f"name: {SCHEDULED}", churn)
+    scheduled = re.sub(r"(?m)^schedule: .*$", "schedule: {interval: 1h}", scheduled)
+    scheduled = re.sub(r"(?m)^arrival: .*\n", "", scheduled)
+    assert scheduled.count(SCHEDULED) == 1 and "interval: 1h" in scheduled
+    (root / "policies" / f"{SCHEDULED}.yaml").write_text(scheduled)
 
 
 @pytest.fixture(scope="module")
@@ -288,12 +269,16 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         )  # fmt: skip
         timings["server"] = stack.wait_for_health()
         stack.prefect("work-pool", "create", "retrain", "--type", "process")
-        compiled = stack.retrain("compile", "--check")
-        assert "up to date" in compiled, compiled
+        compiled = stack.retrain("compile")
+        assert "wrote prefect.yaml" in compiled, compiled
         began = time.monotonic()
         stack.prefect("deploy", "--all", timeout=240)
         timings["deploy"] = time.monotonic() - began
-        stack.start("worker", str(BIN / "prefect"), "worker", "start", "--pool", "retrain")
+        # The worker does not know the store: the deployments carry the deployer's.
+        worker_env = {k: v for k, v in stack.env.items() if k != "MLFLOW_TRACKING_URI"}
+        stack.start(
+            "worker", str(BIN / "prefect"), "worker", "start", "--pool", "retrain", env=worker_env
+        )
         print(f"\ne2e: server healthy after {timings['server']:.0f} s, deploy took "
               f"{timings['deploy']:.0f} s; state in {state}")  # fmt: skip
         yield stack

@@ -195,7 +195,7 @@ def test_arrival_event_starts_one_monitor_run(
         names = {
             d.id: f"{client.read_flow(d.flow_id).name}/{d.name}" for d in client.read_deployments()
         }
-    assert len(names) == 4, names  # monitor and train-validate-promote of both policies
+    assert len(names) == 6, names  # monitor and train-validate-promote of the three policies
     ids = list(names)
     before = _runs_by_deployment(deployed, ids)
     deployed.write_day(7)
@@ -279,3 +279,32 @@ def test_flow_run_page_screenshot(deployed: Deployed, drift_run: dict[str, Any])
     text = _browse(deployed, chromium, url, DECISION_SCREENSHOT, size=(1800, 1300))
     assert f"{POLICY}: Retrain" in text and "drift." in text, f"{url}: {text[:2000]}"
     print(f"\ne2e: screenshots in {SCREENSHOT} and {DECISION_SCREENSHOT}")
+
+
+def test_schedule_creates_a_run_that_a_worker_completes(deployed: Deployed) -> None:
+    """The server's scheduler creates `churn-scheduled`'s interval run; a worker completes it.
+
+    The worker has no MLFLOW_TRACKING_URI of its own: the check lands in the deployer's store.
+    """
+    from mlflow import MlflowClient
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+
+    deadline = time.monotonic() + RUN_SECONDS
+    with deployed.client() as client:
+        while True:
+            runs = client.read_flow_runs(
+                deployment_filter=DeploymentFilter(
+                    name=DeploymentFilterName(any_=[deployed.scheduled])
+                )
+            )
+            done = [r for r in runs if r.auto_scheduled and r.state and r.state.is_final()]
+            if done:
+                break
+            assert time.monotonic() < deadline, f"no finished scheduled run: {runs}"
+            deployed.assert_alive()
+            time.sleep(2.0)
+    assert completed(done[0]), f"{done[0].name} ended {done[0].state}\n{deployed.tail('worker')}"
+    store = MlflowClient(tracking_uri=deployed.tracking_uri)
+    experiment = store.get_experiment_by_name(deployed.scheduled)
+    assert experiment is not None, "the scheduled check wrote no ledger entry to the store"
+    assert not (deployed.root / ".retrain" / "mlflow.db").exists(), "a run used the embedded store"

@@ -149,6 +149,7 @@ def test_no_build_step_when_pull_steps_do_not_need_it(shipped, settings: Setting
 # ---- Prefect's own models ----------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_prefect_yaml_models_accept_the_output(shipped, settings: Settings) -> None:
     from prefect.cli.deploy._models import ConcurrencyLimitSpec, PrefectYamlModel, RawScheduleConfig
     from prefect.cli.deploy._schedules import _schedule_config_to_deployment_schedule
@@ -167,6 +168,7 @@ def test_prefect_yaml_models_accept_the_output(shipped, settings: Settings) -> N
             ConcurrencyOptions(collision_strategy=deployment.concurrency_limit.collision_strategy)
 
 
+@pytest.mark.integration
 def test_build_and_pull_steps_resolve_to_the_project_folder(settings: Settings) -> None:
     """At deploy time the build step output fills the pull step: no absolute path in the file."""
     from prefect.utilities.templating import apply_values
@@ -177,6 +179,7 @@ def test_build_and_pull_steps_resolve_to_the_project_folder(settings: Settings) 
     assert step == {"directory": "/srv/project"}
 
 
+@pytest.mark.integration
 def test_prefect_accepts_a_debounced_trigger(shipped, settings: Settings) -> None:
     slow = _variant(shipped[0], "slow", arrival=Arrival(event="lake.landed", within="15m"))
     deployment = _deployment(_document([slow], settings), compiler.MONITOR_ENTRYPOINT, "slow")
@@ -207,6 +210,7 @@ def _arrival(policy: str, event: str = "retrain.data.arrived") -> Any:
     return ReceivedEvent(occurred=now("UTC"), event=event, resource=resource, id=uuid4())
 
 
+@pytest.mark.integration
 def test_an_arrival_for_one_policy_never_starts_another(shipped, settings: Settings) -> None:
     churn = next(item for item in shipped if item.policy.name == "churn")
     cousins = [_variant(churn, "churn-eu"), _variant(churn, "chur")]
@@ -249,7 +253,7 @@ def test_job_env_must_be_a_table_of_strings(tmp_path: Path) -> None:
 def test_cron_jitter_moves_the_minute_by_a_stable_name_derived_offset(
     shipped: list[LoadedPolicy], settings: Settings
 ) -> None:
-    names = [f"copy-{i}" for i in range(40)]
+    names = [f"copy-{i}" for i in range(20)]
     schedule = Schedule(cron="0 2 * * *", jitter=timedelta(minutes=30))
     variants = [_variant(shipped[0], name, schedule=schedule) for name in names]
     doc = _document(variants, settings)
@@ -259,7 +263,7 @@ def test_cron_jitter_moves_the_minute_by_a_stable_name_derived_offset(
         minute, rest = entry["cron"].split(maxsplit=1)
         assert rest == "2 * * *" and 0 <= int(minute) < 30
         minutes.append(int(minute))
-    assert len(set(minutes)) > 10  # spread, not all at the same minute
+    assert len(set(minutes)) > 8  # spread, not all at the same minute
     assert _document(variants, settings) == doc  # and the same on every compile
 
 

@@ -98,6 +98,7 @@ def test_heavy_packages_are_refused_even_when_allow_listed(tmp_path: Path) -> No
         load_policy(path, settings)
 
 
+@pytest.mark.integration
 def test_validation_imports_no_heavy_library() -> None:
     code = "from retrain_core.policy.loader import load_policies; load_policies(['policies'])"
     result = subprocess.run(

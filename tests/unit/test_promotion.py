@@ -124,6 +124,7 @@ CASES = [
 ]
 
 
+@pytest.mark.integration  # MLflow's own threshold validation
 @pytest.mark.parametrize(("metric", "floor", "improvement", "challenger", "champion"), CASES)
 def test_matches_mlflow_metric_threshold(
     metric: str, floor: float | None, improvement: float, challenger: float, champion: float
