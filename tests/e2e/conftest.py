@@ -8,7 +8,8 @@ starts `prefect worker start --pool retrain`. Every process runs in its own sess
 
 The server's scheduler runs (as in production). The temp project pauses house-prices' schedule
 (its first interval run would start at once and compete for the worker) and adds
-`churn-scheduled`, a copy of churn on an hourly interval, whose first run the scheduler creates.
+`churn-scheduled`, a copy of churn on a every-minute cron, whose runs the scheduler creates (its
+test pauses that deployment once one of them completed).
 The worker starts without MLFLOW_TRACKING_URI: every ledger entry must still reach the store the
 deploy ran with, through the deployments' job variables.
 """
@@ -227,9 +228,9 @@ class Deployed:
 def make_project(root: Path, story: Story) -> None:
     """The deployable files of the repo plus the churn stream's reference data.
 
-    The scheduler runs, so the project is changed for it: house-prices' schedule (whose first
-    interval run starts at once) is paused, and SCHEDULED, a copy of churn on an hourly interval
-    with no arrival trigger, gets a run from the scheduler right after the deploy.
+    The scheduler runs, so the project is changed for it: house-prices' schedule is paused, and
+    SCHEDULED, a copy of churn that runs every minute with no arrival trigger, gets runs from the
+    scheduler right after the deploy.
     """
     root.mkdir(parents=True)
     for name in DEPLOYABLE:
@@ -247,9 +248,9 @@ def make_project(root: Path, story: Story) -> None:
     )
     churn = (root / "policies" / "churn.yaml").read_text()
     scheduled = re.sub(r"(?m)^name: churn$", f"name: {SCHEDULED}", churn)
-    scheduled = re.sub(r"(?m)^schedule: .*$", "schedule: {interval: 1h}", scheduled)
+    scheduled = re.sub(r"(?m)^schedule: .*$", 'schedule: {cron: "* * * * *"}', scheduled)
     scheduled = re.sub(r"(?m)^arrival: .*\n", "", scheduled)
-    assert scheduled.count(SCHEDULED) == 1 and "interval: 1h" in scheduled
+    assert scheduled.count(SCHEDULED) == 1 and "* * * * *" in scheduled
     (root / "policies" / f"{SCHEDULED}.yaml").write_text(scheduled)
 
 

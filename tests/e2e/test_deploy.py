@@ -102,6 +102,49 @@ def drift_run(deployed: Deployed) -> dict[str, Any]:
     return {"seed": seed, "first_version": first, "run": run}
 
 
+def test_schedule_creates_a_run_that_a_worker_completes(deployed: Deployed) -> None:
+    """The server's scheduler creates `churn-scheduled`'s runs; the worker completes one.
+
+    The worker has no MLFLOW_TRACKING_URI of its own: the check lands in the deployer's store.
+    The deployment is paused afterwards, so its every-minute runs stop competing for the worker.
+    """
+    from mlflow import MlflowClient
+
+    with deployed.client() as client:
+        deployment = client.read_deployment_by_name(f"monitor/{deployed.scheduled}")
+        try:
+            run = _first_completed_scheduled_run(deployed, deployment.id)
+        finally:
+            client.pause_deployment(deployment.id)
+    assert run.auto_scheduled and run.created_by is None, run.created_by  # the scheduler's
+    store = MlflowClient(tracking_uri=deployed.tracking_uri)
+    experiment = store.get_experiment_by_name(deployed.scheduled)
+    assert experiment is not None, "the scheduled check wrote no ledger entry to the store"
+    assert not (deployed.root / ".retrain" / "mlflow.db").exists(), "a run used the embedded store"
+
+
+def _first_completed_scheduled_run(deployed: Deployed, deployment_id: UUID) -> Any:
+    """Wait (bounded) for an auto-scheduled run of the deployment to complete; fail on a failure."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId
+
+    deadline = time.monotonic() + RUN_SECONDS + 60
+    runs_filter = FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(any_=[deployment_id]))
+    with deployed.client() as client:
+        while True:
+            runs = [
+                r for r in client.read_flow_runs(flow_run_filter=runs_filter) if r.auto_scheduled
+            ]
+            bad = [r for r in runs if r.state and (r.state.is_failed() or r.state.is_crashed())]
+            assert not bad, f"{bad[0].name} ended {bad[0].state}\n{deployed.tail('worker')}"
+            done = [r for r in runs if completed(r)]
+            if done:
+                return done[0]
+            states = [(r.name, r.state_name) for r in runs]
+            assert time.monotonic() < deadline, f"no completed scheduled run: {states}"
+            deployed.assert_alive()
+            time.sleep(2.0)
+
+
 def test_deploy_registers_monitor_and_train_deployments(deployed: Deployed) -> None:
     """`prefect deploy --all` created what prefect.yaml says: pool, schedule, arrival trigger."""
     with deployed.client() as client:
@@ -279,32 +322,3 @@ def test_flow_run_page_screenshot(deployed: Deployed, drift_run: dict[str, Any])
     text = _browse(deployed, chromium, url, DECISION_SCREENSHOT, size=(1800, 1300))
     assert f"{POLICY}: Retrain" in text and "drift." in text, f"{url}: {text[:2000]}"
     print(f"\ne2e: screenshots in {SCREENSHOT} and {DECISION_SCREENSHOT}")
-
-
-def test_schedule_creates_a_run_that_a_worker_completes(deployed: Deployed) -> None:
-    """The server's scheduler creates `churn-scheduled`'s interval run; a worker completes it.
-
-    The worker has no MLFLOW_TRACKING_URI of its own: the check lands in the deployer's store.
-    """
-    from mlflow import MlflowClient
-    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
-
-    deadline = time.monotonic() + RUN_SECONDS
-    with deployed.client() as client:
-        while True:
-            runs = client.read_flow_runs(
-                deployment_filter=DeploymentFilter(
-                    name=DeploymentFilterName(any_=[deployed.scheduled])
-                )
-            )
-            done = [r for r in runs if r.auto_scheduled and r.state and r.state.is_final()]
-            if done:
-                break
-            assert time.monotonic() < deadline, f"no finished scheduled run: {runs}"
-            deployed.assert_alive()
-            time.sleep(2.0)
-    assert completed(done[0]), f"{done[0].name} ended {done[0].state}\n{deployed.tail('worker')}"
-    store = MlflowClient(tracking_uri=deployed.tracking_uri)
-    experiment = store.get_experiment_by_name(deployed.scheduled)
-    assert experiment is not None, "the scheduled check wrote no ledger entry to the store"
-    assert not (deployed.root / ".retrain" / "mlflow.db").exists(), "a run used the embedded store"

@@ -31,7 +31,6 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 SCRIPT_SECONDS = 900.0
 SETTLE_SECONDS = 300.0
@@ -163,20 +162,14 @@ def check_outcome(root: Path, output: str, ports: dict[str, int]) -> None:
     assert len(checks) >= 2, f"{len(checks)} churn checks in the ledger"
     with SyncPrefectClient(api) as prefect:
         deployments = {d.id: d.name for d in prefect.read_deployments()}
+    # The scheduler works (with SQLAlchemy 2.1 it created nothing): house-prices' weekly runs
+    # from the deploy on exist. tests/e2e/test_deploy.py sees a worker complete such a run.
     scheduled = [
         r for r in runs if deployments.get(r.deployment_id) == "house-prices" and r.auto_scheduled
     ]
-    started = [r for r in scheduled if r.state_type and r.state_type.value != "SCHEDULED"]
-    assert started, (
-        f"the scheduler's house-prices runs: {[(r.name, r.state_name) for r in scheduled]}"
-    )
-    assert all(r.state_type.value in {*TERMINAL, "PAUSED"} for r in started)  # type: ignore[union-attr]
-    churn_runs = [r for r in runs if deployments.get(r.deployment_id) == "churn"]
-    assert churn_runs and all(
-        r.state_name == "Completed"
-        for r in churn_runs
-        if r.state_type and r.state_type.value in TERMINAL
-    )
+    assert scheduled, f"no scheduled house-prices run among {[r.name for r in runs]}"
+    churn = {_state(r) for r in runs if deployments.get(r.deployment_id) == "churn"}
+    assert churn == {"COMPLETED"}, churn
 
 
 def test_deploy_guide_as_written(tmp_path: Path) -> None:
