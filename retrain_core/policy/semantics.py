@@ -17,7 +17,7 @@ from retrain_core.policy.base import (
     metrics_for,
 )
 from retrain_core.policy.estimators import estimator_findings
-from retrain_core.policy.expectations import KNOWN_EXPECTATIONS
+from retrain_core.policy.expectations import KNOWN_EXPECTATIONS, argument_problems
 from retrain_core.policy.findings import Finding, did_you_mean
 from retrain_core.policy.yamlio import Path_
 from retrain_core.settings import Settings
@@ -101,16 +101,23 @@ def timestamp_findings(data: dict[str, Any]) -> list[Finding]:
 
 
 def expectation_findings(data: dict[str, Any]) -> list[Finding]:
-    """Expectation names great-expectations does not know (from a static list: no GE import)."""
+    """Unknown expectations and arguments that are unknown, of the wrong kind or evaluated as
+    code (from a static table of great-expectations' classes: no GE import)."""
     items = data.get("validation")
     findings = []
     for index, item in enumerate(items if isinstance(items, list) else []):
         if not isinstance(item, dict) or len(item) != 1:
             continue
-        name = str(next(iter(item)))
-        if name not in KNOWN_EXPECTATIONS:
-            hint = did_you_mean(name, sorted(KNOWN_EXPECTATIONS))
+        name, kwargs = next(iter(item.items()))
+        if str(name) not in KNOWN_EXPECTATIONS:
+            hint = did_you_mean(str(name), sorted(KNOWN_EXPECTATIONS))
             findings.append(Finding(("validation", index), f"unknown expectation {name!r}{hint}"))
+            continue
+        for key, message in argument_problems(str(name), kwargs):
+            path: Path_ = (
+                ("validation", index, name) if key is None else ("validation", index, name, key)
+            )
+            findings.append(Finding(path, message))
     return findings
 
 
