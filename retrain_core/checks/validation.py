@@ -76,7 +76,8 @@ def _build(index: int, name: str, kwargs: dict[str, Any]) -> Expectation | Check
 
     refusal = argument_refusal(name, kwargs)
     if refusal:
-        return CheckOutcome(check_name(name, kwargs), Status.ERROR, f"invalid expectation: {refusal}")
+        reason = f"invalid expectation: {refusal}"
+        return CheckOutcome(check_name(name, kwargs), Status.ERROR, reason)
     try:
         config = ExpectationConfiguration(type=name, kwargs=dict(kwargs), meta={_INDEX_KEY: index})
         return config.to_domain_obj()

@@ -207,7 +207,7 @@ def _spec(field: Any) -> dict[str, Any]:
     choices: list[Any] = []
     spec: dict[str, Any] = {}
     _collect(field.annotation, kinds, choices, spec)
-    if field.allow_none or not field.required and field.default is None:
+    if field.allow_none or (not field.required and field.default is None):
         kinds.add("null")
     if kinds - {"null"}:
         spec["kinds"] = sorted(kinds)
@@ -235,7 +235,7 @@ def _collect(tp: Any, kinds: set[str], choices: list[Any], spec: dict[str, Any])
         kinds.add("null")
     elif tp is typing.Any:
         kinds.add("any")
-    elif origin in (list, set, tuple, frozenset) or origin is not None and _is_sequence(origin):
+    elif origin in (list, set, tuple, frozenset) or (origin is not None and _is_sequence(origin)):
         kinds.add("list")
     elif isinstance(tp, type):
         _collect_class(tp, kinds, choices, spec)

@@ -57,11 +57,14 @@ def test_arguments_outside_the_expectation_s_parameters_are_refused(
 
 
 def test_valid_arguments_pass() -> None:
-    assert argument_problems(
-        "expect_column_values_to_be_between",
-        {"column": "a", "min_value": 0, "max_value": 1.5, "mostly": 0.9, "strict_min": True},
-    ) == []
-    assert argument_refusal("expect_column_values_to_be_between", {"column": "d",
-                            "min_value": "2024-01-01"}) is None  # fmt: skip
-    assert argument_refusal("expect_column_pair_values_to_be_in_set", {
-        "column_A": "a", "column_B": "b", "value_pairs_set": [[1, 2], ["x", None]]}) is None  # fmt: skip
+    assert (
+        argument_problems(
+            "expect_column_values_to_be_between",
+            {"column": "a", "min_value": 0, "max_value": 1.5, "mostly": 0.9, "strict_min": True},
+        )
+        == []
+    )
+    dated = {"column": "d", "min_value": "2024-01-01"}
+    assert argument_refusal("expect_column_values_to_be_between", dated) is None
+    pairs = {"column_A": "a", "column_B": "b", "value_pairs_set": [[1, 2], ["x", None]]}
+    assert argument_refusal("expect_column_pair_values_to_be_in_set", pairs) is None
