@@ -17,7 +17,9 @@ class Settings:
     `root` is the folder holding pyproject.toml (policy data paths are relative to it);
     `work_pool` the default Prefect work pool; `allowed_estimator_modules` the module prefixes,
     besides scikit-learn, that a policy may name an estimator from; `pull` the Prefect pull steps
-    written into prefect.yaml; `data_dir` where the embedded defaults keep their state.
+    written into prefect.yaml; `data_dir` where the embedded defaults keep their state;
+    `data_roots` the folders (absolute or relative to `root`) and URL prefixes (`s3://bucket/`)
+    that policies may read from besides the project folder.
     """
 
     root: Path
@@ -26,6 +28,7 @@ class Settings:
     allowed_estimator_modules: tuple[str, ...] = ()
     pull: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     data_dir: str = ".retrain"
+    data_roots: tuple[str, ...] = ()
 
     @property
     def policies_path(self) -> Path:
@@ -60,6 +63,7 @@ def load_settings(root: Path | None = None) -> Settings:
         "allowed_estimator_modules",
         "pull",
         "data_dir",
+        "data_roots",
     }
     if unknown:
         raise ValueError(
@@ -72,4 +76,12 @@ def load_settings(root: Path | None = None) -> Settings:
         allowed_estimator_modules=tuple(table.get("allowed_estimator_modules", ())),
         pull=tuple(table.get("pull", ())),
         data_dir=table.get("data_dir", ".retrain"),
+        data_roots=_strings(table.get("data_roots", ()), pyproject, "data_roots"),
     )
+
+
+def _strings(value: Any, pyproject: Path, key: str) -> tuple[str, ...]:
+    """A list of strings from [tool.retrain], or a ValueError naming the key."""
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"{pyproject}: [tool.retrain] {key} must be a list of non-empty strings")
+    return tuple(value)

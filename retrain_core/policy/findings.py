@@ -13,7 +13,14 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
-from retrain_core.policy.schema import NAME_PATTERN, Notify, Policy, Window
+from retrain_core.policy.schema import (
+    BLOCK_PATTERN,
+    ENV_PATTERN,
+    NAME_PATTERN,
+    Notify,
+    Policy,
+    Window,
+)
 from retrain_core.policy.yamlio import Path_
 
 
@@ -43,6 +50,8 @@ _PATTERN_HELP = {
     "most 63 characters",
     r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$": "must be a dotted import path such as "
     "sklearn.linear_model.LogisticRegression",
+    ENV_PATTERN: "must be the name of an environment variable (letters, digits and _)",
+    BLOCK_PATTERN: "must be the name of a Prefect block (letters, digits, - and _)",
 }
 _MODEL_SHAPES: dict[type[BaseModel], str] = {
     Window: "since_last_check, all or a mapping such as {last: 7d} or {last_rows: 1000}",

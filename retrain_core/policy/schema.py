@@ -13,6 +13,8 @@ from retrain_core.policy.durations import Duration
 from retrain_core.policy.triggers import Triggers
 
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
+ENV_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+BLOCK_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}(/[A-Za-z0-9][A-Za-z0-9_-]{0,127})?$"
 
 
 class Features(Strict):
@@ -59,11 +61,21 @@ class Model(Strict):
 class SqlQuery(Strict):
     """A SQL query on an SQLAlchemy URL, with bound parameters (never string formatting)."""
 
-    url: str | None = Field(None, description="SQLAlchemy URL without a password.")
-    url_env: str | None = Field(
-        None, description="Environment variable holding the SQLAlchemy URL (for credentials)."
+    url: str | None = Field(
+        None,
+        description="SQLAlchemy URL (postgresql or sqlite) without a password or secret "
+        "parameters; an SQLite file must be inside the project or data_roots.",
     )
-    query: str = Field(description="SELECT statement; use :name placeholders for params.")
+    url_env: str | None = Field(
+        None,
+        pattern=ENV_PATTERN,
+        description="Environment variable holding the whole SQLAlchemy URL, credentials "
+        "included (read when the query runs, never printed).",
+    )
+    query: str = Field(
+        description="One SELECT (or WITH) statement, run read-only; use :name placeholders "
+        "for params."
+    )
     params: dict[str, ParamValue] = Field(default_factory=dict, description="Bound parameters.")
 
     @model_validator(mode="after")
@@ -279,17 +291,23 @@ class Notify(Strict):
         description="Events to notify: retrained, promoted, rejected, failed, blocked.",
     )
     urls_secret: str | None = Field(
-        None, description="Prefect Secret block holding apprise URLs (one per line or a list)."
+        None,
+        pattern=BLOCK_PATTERN,
+        description="Prefect Secret block holding apprise URLs (one per line or a list).",
     )
     urls_env: str | None = Field(
-        None, description="Environment variable holding apprise URLs (comma or newline separated)."
+        None,
+        pattern=ENV_PATTERN,
+        description="Environment variable holding apprise URLs (comma or newline separated).",
     )
-    block: str | None = Field(None, description="Name of a Prefect notification block to use.")
+    block: str | None = Field(
+        None, pattern=BLOCK_PATTERN, description="Name of a Prefect notification block to use."
+    )
 
-    @field_validator("urls_secret", "urls_env", "block")
+    @field_validator("urls_secret", "urls_env", "block", mode="before")
     @classmethod
-    def _not_a_url(cls, value: str | None) -> str | None:
-        if value is not None and "://" in value:
+    def _not_a_url(cls, value: Any) -> Any:
+        if isinstance(value, str) and (":" in value or "@" in value):
             raise ValueError(
                 "notify URL written inline: store it in a Prefect Secret block or an "
                 "environment variable and name that here"

@@ -6,7 +6,6 @@ key paths point into the YAML document. Nothing from a policy is evaluated or co
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,11 +18,12 @@ from retrain_core.policy.base import (
 from retrain_core.policy.estimators import estimator_findings
 from retrain_core.policy.expectations import KNOWN_EXPECTATIONS, argument_problems
 from retrain_core.policy.findings import Finding, did_you_mean
+from retrain_core.policy.locations import Roots, credential_problem
+from retrain_core.policy.sqlcheck import statement_problem, url_problem
 from retrain_core.policy.yamlio import Path_
 from retrain_core.settings import Settings
 
 _TASKS = ("classification", "regression")
-_URL_WITH_PASSWORD = re.compile(r"^[\w+.-]+://[^/@:]*:[^/@]+@")
 _SOURCES = (("data", "reference"), ("data", "current"), ("data", "labels"), ("training", "source"))
 
 
@@ -36,7 +36,7 @@ def check_policy(data: Any, settings: Settings) -> list[Finding]:
         *metric_findings(data),
         *timestamp_findings(data),
         *expectation_findings(data),
-        *sql_findings(data),
+        *source_findings(data, settings),
         *estimator_findings(data, settings),
     ]
 
@@ -121,14 +121,24 @@ def expectation_findings(data: dict[str, Any]) -> list[Finding]:
     return findings
 
 
-def sql_findings(data: dict[str, Any]) -> list[Finding]:
-    """SQL URLs holding a password: credentials belong in the environment (url_env)."""
+def source_findings(data: dict[str, Any], settings: Settings) -> list[Finding]:
+    """Sources outside the data roots, credentials in URLs, SQL that is not one SELECT."""
+    roots = Roots.of(settings)
     findings = []
     for source in _SOURCES:
-        url = _get(data, *source, "sql", "url")
-        if isinstance(url, str) and _URL_WITH_PASSWORD.match(url):
-            message = "the URL holds a password: put it in an environment variable named in url_env"
-            findings.append(Finding((*source, "sql", "url"), message))
+        path, sql = _get(data, *source, "path"), _get(data, *source, "sql")
+        if isinstance(path, str):
+            problem = credential_problem(path) or roots.path_problem(path)
+            if problem:
+                findings.append(Finding((*source, "path"), problem))
+        url = sql.get("url") if isinstance(sql, dict) else None
+        problem = url_problem(url, roots) if isinstance(url, str) else None
+        if problem:
+            findings.append(Finding((*source, "sql", "url"), problem))
+        query = sql.get("query") if isinstance(sql, dict) else None
+        problem = statement_problem(query) if isinstance(query, str) else None
+        if problem:
+            findings.append(Finding((*source, "sql", "query"), problem))
     return findings
 
 
