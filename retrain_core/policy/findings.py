@@ -90,7 +90,7 @@ def describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "...'"
+    return text if len(text) <= 40 else text[:37] + "..." + ("'" if text[0] in "'\"" else "")
 
 
 def key_names(model: type[BaseModel]) -> list[str]:
@@ -114,6 +114,8 @@ def _place(error: ErrorDetails, data: Any) -> Path_:
 
 def _message(place: Path_, errors: list[ErrorDetails]) -> str:
     """One message for all the errors at one place."""
+    if any(e["type"] == "finite_number" for e in errors):  # NaN or infinity, whatever the union
+        return f"must be a finite number, got {describe(errors[0]['input'])}"
     if len(errors) > 1 and all(e["type"] in _NOUNS for e in errors):
         nouns = list(dict.fromkeys(_NOUNS[e["type"]] for e in errors))
         if "a number" in nouns and "an integer" in nouns:

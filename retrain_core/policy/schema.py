@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from retrain_core.policy.base import MetricName, NotifyEvent, ParamValue, Strict, Task
-from retrain_core.policy.durations import Duration
+from retrain_core.policy.durations import Duration, PositiveDuration
 from retrain_core.policy.triggers import Triggers
 
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
@@ -123,7 +123,9 @@ class Window(Strict):
         False, description="All rows newer than the last check's watermark (never judged twice)."
     )
     last_rows: int | None = Field(None, ge=1, description="The newest N rows.")
-    last: Duration | None = Field(None, description="Rows within this duration of the newest one.")
+    last: PositiveDuration | None = Field(
+        None, description="Rows within this duration of the newest one."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -242,16 +244,20 @@ class Training(Strict):
     source: Source | None = Field(
         None, description="Training data; default: the reference plus labelled current rows."
     )
-    window: Duration | None = Field(
+    window: PositiveDuration | None = Field(
         None, description="Train on rows within this duration of the newest (needs timestamp)."
     )
-    holdout: float = Field(0.2, gt=0, lt=1, description="Share of rows held out for the gate.")
+    holdout: float = Field(
+        0.2, ge=0.05, le=0.5, description="Share of rows held out for the gate (0.05 to 0.5)."
+    )
     retries: int = Field(2, ge=0, le=10, description="Retries of I/O tasks, with backoff.")
     retry_delay: Duration = Field("10s", validate_default=True, description="First retry delay.")
     work_pool: str | None = Field(
         None, description="Train on this work pool through the train deployment (default: inline)."
     )
-    random_state: int = Field(0, description="Seed for the holdout split and the estimator.")
+    random_state: int = Field(
+        0, ge=0, le=2**32 - 1, description="Seed for the holdout split and the estimator."
+    )
 
 
 class Gate(Strict):
@@ -274,9 +280,18 @@ class Promotion(Strict):
     approval: Literal["auto", "manual"] = Field(
         "auto", description="manual: a person approves in the Prefect UI before the alias moves."
     )
-    approval_timeout: Duration = Field(
+    approval_timeout: PositiveDuration = Field(
         "24h", validate_default=True, description="A manual approval not given by then rejects."
     )
+
+    @model_validator(mode="after")
+    def _two_aliases(self) -> Promotion:
+        if self.alias == self.previous_alias:
+            raise ValueError(
+                f"alias and previous_alias are both {self.alias!r}: moving the old champion to "
+                "previous_alias would take the alias off the new one"
+            )
+        return self
 
 
 def _default_events() -> list[NotifyEvent]:

@@ -6,6 +6,7 @@ key paths point into the YAML document. Nothing from a policy is evaluated or co
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,12 @@ from retrain_core.policy.yamlio import Path_
 from retrain_core.settings import Settings
 
 _TASKS = ("classification", "regression")
+_INF = math.inf
+_RANGES = {
+    **{metric: (0.0, 1.0) for metric in ("accuracy", "roc_auc", "f1", "precision", "recall")},
+    "r2": (-_INF, 1.0),
+    **{metric: (0.0, _INF) for metric in ("rmse", "mae", "log_loss")},
+}
 _SOURCES = (("data", "reference"), ("data", "current"), ("data", "labels"), ("training", "source"))
 
 
@@ -35,6 +42,8 @@ def check_policy(data: Any, settings: Settings) -> list[Finding]:
         *feature_findings(data),
         *metric_findings(data),
         *timestamp_findings(data),
+        *column_role_findings(data),
+        *range_findings(data),
         *expectation_findings(data),
         *source_findings(data, settings),
         *estimator_findings(data, settings),
@@ -98,6 +107,72 @@ def timestamp_findings(data: dict[str, Any]) -> list[Finding]:
     if _get(data, "data", "current", "window", "last") is not None:
         findings.append(Finding(("data", "current", "window", "last"), f"a last: window {needs}"))
     return findings
+
+
+def column_role_findings(data: dict[str, Any]) -> list[Finding]:
+    """The target, the timestamp and the label join key must be three different columns."""
+    target = _get(data, "model", "target")
+    timestamp = _get(data, "data", "timestamp")
+    join_on = _get(data, "data", "labels", "join_on")
+    findings = []
+    if isinstance(timestamp, str) and timestamp == target:
+        findings.append(Finding(("data", "timestamp"), f"{timestamp!r} is also the target"))
+    if isinstance(join_on, str) and join_on in (target, timestamp):
+        role = "the target" if join_on == target else "data.timestamp"
+        findings.append(Finding(("data", "labels", "join_on"), f"{join_on!r} is also {role}"))
+    return findings
+
+
+def range_findings(data: dict[str, Any]) -> list[Finding]:
+    """Thresholds outside the range their metric can take (accuracy above 1, a negative rmse)."""
+    findings = []
+    gate_metric = _get(data, "gate", "metric")
+    findings += _in_range(("gate", "min"), _get(data, "gate", "min"), gate_metric)
+    findings += _step_in_range(
+        ("gate", "min_improvement"), _get(data, "gate", "min_improvement"), gate_metric
+    )
+    for path, trigger in _triggers(data):
+        performance = trigger.get("performance")
+        if isinstance(performance, dict):
+            metric = performance.get("metric")
+            for key in ("below", "above"):
+                findings += _in_range((*path, "performance", key), performance.get(key), metric)
+            findings += _step_in_range(
+                (*path, "performance", "drop"), performance.get("drop"), metric
+            )
+        drift = trigger.get("drift")
+        if isinstance(drift, dict) and drift.get("method", "ks") != "psi":
+            effect = drift.get("min_effect")
+            if _number(effect) and effect > 1:
+                message = "must be <= 1 (the KS statistic and Cramer's V are at most 1)"
+                findings.append(Finding((*path, "drift", "min_effect"), f"{message}, got {effect}"))
+    return findings
+
+
+def _in_range(path: Path_, value: Any, metric: Any) -> list[Finding]:
+    """A metric value outside [0, 1] (scores), above 1 (r2) or below 0 (errors)."""
+    if not _number(value) or metric not in _RANGES:
+        return []
+    low, high = _RANGES[metric]
+    if low <= value <= high:
+        return []
+    shown = f"between {low:g} and {high:g}" if high != _INF else f">= {low:g}"
+    shown = shown if low != -_INF else f"<= {high:g}"
+    return [Finding(path, f"{metric} is {shown}, got {value:g}")]
+
+
+def _step_in_range(path: Path_, value: Any, metric: Any) -> list[Finding]:
+    """A difference of a metric bounded by 1 must be smaller than 1."""
+    if not _number(value) or metric not in _RANGES or _RANGES[metric][1] != 1:
+        return []
+    if abs(value) < 1:
+        return []
+    return [Finding(path, f"{metric} is at most 1: a difference must be between -1 and 1, got "
+                          f"{value:g}")]  # fmt: skip
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def expectation_findings(data: dict[str, Any]) -> list[Finding]:
