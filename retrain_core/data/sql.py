@@ -3,13 +3,15 @@
 The statement and the URL are checked again right before the query is sent (a policy that skipped
 `retrain validate` is held to the same rules); PostgreSQL runs it in `SET TRANSACTION READ ONLY`,
 SQLite with `PRAGMA query_only`. An error names the database without its password and never quotes
-the data: database messages are kept only for error classes that cannot carry row values.
+the data: database messages are kept only for error classes that cannot carry row values. A query
+running longer than QUERY_TIMEOUT_SECONDS is stopped.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -28,12 +30,13 @@ from retrain_core.policy.sqlcheck import statement_problem, url_problem
 if TYPE_CHECKING:
     import pandas as pd
 
+QUERY_TIMEOUT_SECONDS = 1800  # a query running longer is stopped: a source never stalls a check
 # SQLSTATE classes whose messages name objects, never values: connection, auth, missing
 # database/schema, syntax and missing tables or columns, read-only violations, resources.
 _SAFE_SQLSTATE = ("08", "28", "3D", "3F", "42", "25", "53", "57")
 _SAFE_SQLITE = re.compile(
     r"^(no such (table|column|function): [\w.\"]+|near \"[^\"]{0,40}\": syntax error|unable to "
-    r"open database file|attempt to write a readonly database|database is locked)"
+    r"open database file|attempt to write a readonly database|database is locked|interrupted)"
 )
 
 
@@ -128,8 +131,12 @@ def _read_only(connection: Any) -> None:
         connection.exec_driver_sql("SET TRANSACTION READ ONLY")
         connection.exec_driver_sql("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         connection.exec_driver_sql("SET TIME ZONE 'UTC'")
+        connection.exec_driver_sql(f"SET statement_timeout = {QUERY_TIMEOUT_SECONDS * 1000}")
     elif dialect == "sqlite":
         connection.exec_driver_sql("PRAGMA query_only = ON")
+        deadline = time.monotonic() + QUERY_TIMEOUT_SECONDS
+        driver = connection.connection.driver_connection
+        driver.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
     else:
         raise DataConfigError(f"cannot make a {dialect} connection read-only")
 

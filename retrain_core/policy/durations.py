@@ -37,6 +37,19 @@ def parse_duration(value: Any) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def at_most(limit: timedelta) -> AfterValidator:
+    """A validator refusing durations longer than `limit` (a retry delay of a century)."""
+
+    def check(value: timedelta) -> timedelta:
+        if value > limit:
+            raise ValueError(
+                f"must be at most {format_duration(limit)}, got {format_duration(value)}"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
 def positive(value: timedelta) -> timedelta:
     """A duration that must be longer than zero (a window, a period, an age)."""
     if value <= timedelta(0):

@@ -30,6 +30,7 @@ _QUERY_PARAM = re.compile(r"([?&;])([^=&;#]+)=([^&;#]*)")
 _SQLITE = re.compile(r"^sqlite(\+\w+)?://(/?)(.*?)(\?.*)?$", re.S)
 SQL_DIALECTS = ("postgresql", "sqlite")  # dialects on which a read-only transaction is enforced
 MASK = "***"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class Roots:
 
     def path_problem(self, path: str) -> str | None:
         """Why a source path may not be read, or None (lexical: no file is touched)."""
+        if _CONTROL.search(path):
+            return "control characters are not allowed"
         if "::" in path:
             return "chained fsspec URLs (::) are not allowed"
         if _SCHEME.match(path) and _scheme(path) not in _LOCAL_SCHEMES:
@@ -110,6 +113,8 @@ class Roots:
 
 def credential_problem(url: str) -> str | None:
     """Why a URL holds credentials (a password, a secret query parameter), or None."""
+    if _CONTROL.search(url):
+        return "control characters are not allowed"
     if _PASSWORD.match(url):
         return "the URL holds a password"
     for match in _QUERY_PARAM.finditer("?" + url.partition("?")[2]):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from retrain_core.policy.base import MetricName, NotifyEvent, ParamValue, Strict, Task
-from retrain_core.policy.durations import Duration, PositiveDuration
+from retrain_core.policy.durations import Duration, PositiveDuration, at_most
 from retrain_core.policy.triggers import Triggers
 
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
@@ -224,8 +224,8 @@ class Schedule(Strict):
     @field_validator("interval")
     @classmethod
     def _positive_interval(cls, value: timedelta | None) -> timedelta | None:
-        if value is not None and value <= timedelta(0):
-            raise ValueError("interval must be longer than 0s")
+        if value is not None and value < timedelta(minutes=1):
+            raise ValueError("interval must be at least 1m (checks more often overload the system)")
         return value
 
 
@@ -233,7 +233,7 @@ class Arrival(Strict):
     """Run the monitor when data arrives: `retrain emit-arrival` sends this Prefect event."""
 
     event: str = Field("retrain.data.arrived", description="Prefect event name to react to.")
-    within: Duration = Field(
+    within: Annotated[Duration, at_most(timedelta(days=1))] = Field(
         "0s", validate_default=True, description="Debounce: collect events for this long."
     )
 
@@ -251,7 +251,9 @@ class Training(Strict):
         0.2, ge=0.05, le=0.5, description="Share of rows held out for the gate (0.05 to 0.5)."
     )
     retries: int = Field(2, ge=0, le=10, description="Retries of I/O tasks, with backoff.")
-    retry_delay: Duration = Field("10s", validate_default=True, description="First retry delay.")
+    retry_delay: Annotated[Duration, at_most(timedelta(hours=1))] = Field(
+        "10s", validate_default=True, description="First retry delay (at most 1h)."
+    )
     work_pool: str | None = Field(
         None, description="Train on this work pool through the train deployment (default: inline)."
     )
@@ -280,8 +282,10 @@ class Promotion(Strict):
     approval: Literal["auto", "manual"] = Field(
         "auto", description="manual: a person approves in the Prefect UI before the alias moves."
     )
-    approval_timeout: PositiveDuration = Field(
-        "24h", validate_default=True, description="A manual approval not given by then rejects."
+    approval_timeout: Annotated[PositiveDuration, at_most(timedelta(days=30))] = Field(
+        "24h",
+        validate_default=True,
+        description="A manual approval not given by then rejects (at most 30d).",
     )
 
     @model_validator(mode="after")

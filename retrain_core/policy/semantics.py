@@ -143,7 +143,7 @@ def range_findings(data: dict[str, Any]) -> list[Finding]:
         drift = trigger.get("drift")
         if isinstance(drift, dict) and drift.get("method", "ks") != "psi":
             effect = drift.get("min_effect")
-            if _number(effect) and effect > 1:
+            if isinstance(effect, int | float) and _number(effect) and effect > 1:
                 message = "must be <= 1 (the KS statistic and Cramer's V are at most 1)"
                 findings.append(Finding((*path, "drift", "min_effect"), f"{message}, got {effect}"))
     return findings

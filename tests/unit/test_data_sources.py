@@ -419,3 +419,22 @@ def test_stacked_postgres_statements_are_refused_and_drop_nothing(
     with pytest.raises(SourceUnavailable):  # past the text check, COMMIT opens no writable one
         read_source(Source(sql=SqlQuery(url=pg_database, query=STACKED)), None, Path("/"))
     assert rows() == 5
+
+
+def test_a_query_that_never_ends_is_stopped(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("retrain_core.data.sql.QUERY_TIMEOUT_SECONDS", 1)
+    forever = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT max(i) FROM n"
+    with pytest.raises(SourceUnavailable, match="interrupted"):
+        read_source(Source(sql=SqlQuery(url=sqlite_url, query=forever)), None, Path("/"))
+
+
+@pytest.mark.postgres
+def test_a_postgres_query_that_never_ends_is_stopped(
+    pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("retrain_core.data.sql.QUERY_TIMEOUT_SECONDS", 1)
+    sql = SqlQuery(url=pg_database, query="SELECT pg_sleep(600)")
+    with pytest.raises(SourceUnavailable, match="timeout"):
+        read_source(Source(sql=sql), None, Path("/"))
