@@ -88,5 +88,6 @@ def _send_apprise(urls: list[str], notification: Notification) -> bool:
     sender = apprise.Apprise()
     for url in urls:
         if not sender.add(url):
-            log.warning("apprise does not understand a notification URL (scheme %s)", url[:12])
+            scheme = url.partition(":")[0][:20]  # never more: the rest may hold a password
+            log.warning("apprise does not understand a notification URL (scheme %s)", scheme)
     return bool(sender.notify(title=notification.title, body=notification.body))

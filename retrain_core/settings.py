@@ -22,7 +22,9 @@ class Settings:
     `root` is the folder holding pyproject.toml (policy data paths are relative to it);
     `work_pool` the default Prefect work pool; `allowed_estimator_modules` the module prefixes,
     besides scikit-learn, that a policy may name an estimator from; `pull` the Prefect pull steps
-    written into prefect.yaml; `data_dir` where the embedded defaults keep their state.
+    written into prefect.yaml; `data_dir` where the embedded defaults keep their state;
+    `data_roots` the folders (absolute or relative to `root`) and URL prefixes (`s3://bucket/`)
+    that policies may read from besides the project folder.
     """
 
     root: Path
@@ -32,6 +34,7 @@ class Settings:
     pull: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     data_dir: str = ".retrain"
     job_env: tuple[tuple[str, str], ...] = tuple(sorted(DEFAULT_JOB_ENV.items()))
+    data_roots: tuple[str, ...] = ()
 
     @property
     def policies_path(self) -> Path:
@@ -67,6 +70,7 @@ def load_settings(root: Path | None = None) -> Settings:
         "pull",
         "data_dir",
         "job_env",
+        "data_roots",
     }
     if unknown:
         raise ValueError(
@@ -80,6 +84,7 @@ def load_settings(root: Path | None = None) -> Settings:
         pull=tuple(table.get("pull", ())),
         data_dir=table.get("data_dir", ".retrain"),
         job_env=_job_env(pyproject, table.get("job_env", DEFAULT_JOB_ENV)),
+        data_roots=_strings(table.get("data_roots", ()), pyproject, "data_roots"),
     )
 
 
@@ -91,3 +96,10 @@ def _job_env(pyproject: Path, table: Any) -> tuple[tuple[str, str], ...]:
     ):
         raise ValueError(f"{pyproject}: [tool.retrain] job_env must map names to strings")
     return tuple(sorted((k, str(v)) for k, v in table.items()))
+
+
+def _strings(value: Any, pyproject: Path, key: str) -> tuple[str, ...]:
+    """A list of strings from [tool.retrain], or a ValueError naming the key."""
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"{pyproject}: [tool.retrain] {key} must be a list of non-empty strings")
+    return tuple(value)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from retrain_core.checks.outcome import CheckOutcome, Status
+from retrain_core.policy.expectations import argument_refusal
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,6 +74,10 @@ def _build(index: int, name: str, kwargs: dict[str, Any]) -> Expectation | Check
         ExpectationConfiguration,
     )
 
+    refusal = argument_refusal(name, kwargs)
+    if refusal:
+        reason = f"invalid expectation: {refusal}"
+        return CheckOutcome(check_name(name, kwargs), Status.ERROR, reason)
     try:
         config = ExpectationConfiguration(type=name, kwargs=dict(kwargs), meta={_INDEX_KEY: index})
         return config.to_domain_obj()

@@ -9,7 +9,7 @@ and SQLAlchemy are imported inside the functions: importing this module costs no
 from __future__ import annotations
 
 import csv
-import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from retrain_core.data.errors import BadData, DataConfigError, NoFiles, SourceUnavailable
-from retrain_core.policy.schema import Source, SqlQuery
+from retrain_core.data.sql import describe_sql, read_sql
+from retrain_core.policy.locations import Roots, credential_problem, mask
+from retrain_core.policy.schema import Source
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,18 +52,7 @@ class FileSet:
 
 def describe(source: Source) -> str:
     """A short, password-free description of a source for logs and the ledger."""
-    return str(source.path) if source.sql is None else _describe_sql(source.sql)
-
-
-def _describe_sql(sql: SqlQuery) -> str:
-    if sql.url_env is not None:
-        return f"sql on ${sql.url_env}"
-    from sqlalchemy.engine import make_url
-
-    try:
-        return f"sql on {make_url(str(sql.url)).render_as_string(hide_password=True)}"
-    except Exception:  # a description must never fail
-        return "sql on <unparseable url>"
+    return mask(str(source.path)) if source.sql is None else describe_sql(source.sql)
 
 
 def file_format(source: Source) -> str:
@@ -79,24 +70,35 @@ def file_format(source: Source) -> str:
 
 
 def list_files(source: Source, root: Path) -> FileSet:
-    """The files of a path source: a relative path is taken from the project root."""
+    """The files of a path source: a relative path is taken from the project root.
+
+    The path must lie inside `root` or the project's data_roots; every file found is checked
+    again after resolving symlinks, before anything is read.
+    """
     import fsspec
 
     pattern = str(source.path)
     fmt = file_format(source)
+    roots = roots_for(root)
+    problem = credential_problem(pattern) or roots.path_problem(pattern)
+    if problem:
+        raise DataConfigError(f"{mask(pattern)}: {problem}")
     try:
-        fs, stripped = fsspec.core.url_to_fs(_absolute(pattern, root))
+        fs, stripped = fsspec.core.url_to_fs(_target(pattern, roots))
     except (ImportError, ValueError) as exc:
-        raise DataConfigError(f"{pattern}: unsupported location: {exc}") from exc
+        raise DataConfigError(
+            f"{mask(pattern)}: unsupported location ({type(exc).__name__})"
+        ) from None
     is_glob = has_wildcard(stripped)
     try:
         paths = _glob(fs, stripped) if is_glob else _single(fs, stripped)
     except (OSError, RuntimeError) as exc:
-        raise SourceUnavailable(f"{pattern}: cannot list files: {exc}") from exc
+        raise SourceUnavailable(f"{mask(pattern)}: cannot list files: {exc}") from exc
     if not paths and is_glob:
-        raise NoFiles(f"no file matches {pattern}")
+        raise NoFiles(f"no file matches {mask(pattern)}")
     if not paths:
-        raise SourceUnavailable(f"file not found: {pattern}")
+        raise SourceUnavailable(f"file not found: {mask(pattern)}")
+    _confine(pattern, paths, roots)
     base = _fixed_folder(stripped) if is_glob else None
     keys = [_key(path, base) for path in paths]
     ordered = sorted(zip(keys, paths, strict=True))
@@ -108,6 +110,38 @@ def list_files(source: Source, root: Path) -> FileSet:
         keys=tuple(key for key, _ in ordered),
         is_glob=is_glob,
     )
+
+
+def roots_for(root: Path) -> Roots:
+    """Where reads from `root` may go: `root` itself plus the project's data_roots."""
+    from retrain_core.settings import load_settings
+
+    return Roots.of(load_settings(root), root)
+
+
+def _target(pattern: str, roots: Roots) -> str:
+    """What to open: a URL as written, a local path absolute and normalised (no `..` left)."""
+    return pattern if is_remote(pattern) else roots.local_path(pattern)
+
+
+def is_remote(pattern: str) -> bool:
+    """True for a URL other than file:// (s3://, memory://, ...)."""
+    scheme = pattern.partition("://")[0].lower() if "://" in pattern else ""
+    return bool(scheme) and scheme not in ("file", "local")
+
+
+def _confine(pattern: str, paths: Sequence[str], roots: Roots) -> None:
+    """Every file found must still be inside the roots (symlinks resolved for local files)."""
+    if is_remote(pattern):
+        scheme = pattern.partition("://")[0]
+        outside = [p for p in paths if not roots.url_allowed(f"{scheme}://{p.lstrip('/')}")]
+    else:
+        outside = [p for p in paths if not roots.local_allowed(p, real=True)]
+    if outside:
+        raise DataConfigError(
+            f"{mask(pattern)}: {len(outside)} file(s) resolve outside the project and the "
+            f"data_roots (a symlink?), e.g. {mask(outside[0])}; nothing was read"
+        )
 
 
 def read_files(
@@ -134,46 +168,12 @@ def tables_to_frame(tables: Sequence[pa.Table], columns: Sequence[str] | None) -
     return project(frame.drop(columns=hidden), columns)
 
 
-def read_sql(
-    sql: SqlQuery, columns: Sequence[str] | None, params: dict | None = None
-) -> pd.DataFrame:
-    """Run the query with bound parameters (`sql.params`, then `params`) and keep `columns`.
-
-    Values are always bound, never formatted into the query. Runtime `params` (such as the
-    window's ``:watermark``) override the policy's; only the names the query uses are sent, and a
-    name it uses without a value is a `DataConfigError`. The engine is disposed after the read.
-    PostgreSQL sessions run in UTC, so naive timestamp columns compare as UTC like everywhere else.
-    """
-    import pandas as pd
-    from sqlalchemy import exc as sa_exc
-    from sqlalchemy import text
-
-    statement = text(sql.query)
-    values = bind_values(statement, {**sql.params, **(params or {})})
-    engine = _engine(sql)
-    where = _describe_sql(sql)
-    try:
-        with engine.connect() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.exec_driver_sql("SET TIME ZONE 'UTC'")
-            result = connection.execute(statement, values)
-            rows = result.fetchall()
-            names = list(result.keys())
-    except sa_exc.SQLAlchemyError as exc:
-        reason = getattr(exc, "orig", None) or exc
-        raise SourceUnavailable(f"{where}: {str(reason).strip()}") from exc
-    finally:
-        engine.dispose()
-    frame = pd.DataFrame.from_records(rows, columns=names, coerce_float=True)
-    return project(frame, columns)
-
-
 def read_source(
     source: Source, columns: Sequence[str] | None, root: Path, params: dict | None = None
 ) -> pd.DataFrame:
     """Every row of a source with only `columns` (all when None); `params` bind into SQL only."""
     if source.sql is not None:
-        return read_sql(source.sql, columns, params)
+        return read_sql(source.sql, columns, params, roots_for(root))
     files = list_files(source, root)
     return tables_to_frame(read_files(files, files.keys, columns), columns)
 
@@ -181,15 +181,6 @@ def read_source(
 def has_wildcard(path: str) -> bool:
     """True when the path is a glob (holds ``*``, ``?`` or ``[``)."""
     return any(char in path for char in GLOB_CHARS)
-
-
-def bind_values(statement: Any, given: dict[str, Any]) -> dict[str, Any]:
-    """The values for the :names a text() statement uses; a used name without a value fails."""
-    names = set(statement.compile().params)
-    missing = sorted(names - set(given))
-    if missing:
-        raise DataConfigError(f"the query uses :{', :'.join(missing)} but no value is given")
-    return {name: value for name, value in given.items() if name in names}
 
 
 def project(frame: pd.DataFrame, columns: Sequence[str] | None) -> pd.DataFrame:
@@ -202,12 +193,6 @@ def project(frame: pd.DataFrame, columns: Sequence[str] | None) -> pd.DataFrame:
 def unique(columns: Iterable[str]) -> list[str]:
     """Column names without repeats, first occurrence first."""
     return list(dict.fromkeys(columns))
-
-
-def _absolute(pattern: str, root: Path) -> str:
-    if "://" in pattern or os.path.isabs(os.path.expanduser(pattern)):
-        return os.path.expanduser(pattern)
-    return str(root / pattern)
 
 
 def _glob(fs: Any, pattern: str) -> list[str]:
@@ -242,9 +227,24 @@ def _read_one(files: FileSet, path: str, wanted: list[str] | None) -> pa.Table:
     except FileNotFoundError as exc:
         raise SourceUnavailable(f"{path}: file disappeared while reading") from exc
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError, csv.Error) as exc:
-        raise BadData(f"{path}: cannot read as {files.format}: {exc}") from exc
+        raise BadData(f"{path}: cannot read as {files.format}: {_reason(exc)}") from None
     except OSError as exc:
         raise SourceUnavailable(f"{path}: {exc}") from exc
+
+
+# Parser messages worth keeping, cut before any quoted value: an error never shows file contents.
+_SAFE_REASONS = re.compile(
+    r"Expected \d+ columns, got \d+|Empty CSV file|CSV conversion error to \w+|"
+    r"magic bytes not found in footer|smaller than the minimum file footer|"
+    r"Couldn't deserialize thrift|can't decode byte 0x[0-9a-f]+ in position \d+|"
+    r"line contains NUL|field larger than field limit \(\d+\)"
+)
+
+
+def _reason(exc: Exception) -> str:
+    """Why a file did not parse, in words that cannot hold its contents."""
+    match = _SAFE_REASONS.search(str(exc))
+    return match.group(0) if match else f"not a valid file ({type(exc).__name__})"
 
 
 def _read_parquet(fs: Any, path: str, wanted: list[str] | None) -> pa.Table:
@@ -269,31 +269,3 @@ def _read_csv(fs: Any, path: str, wanted: list[str] | None) -> pa.Table:
             return pacsv.read_csv(handle).select([])
         options = pacsv.ConvertOptions(include_columns=present)
         return pacsv.read_csv(handle, convert_options=options)
-
-
-def _engine(sql: SqlQuery) -> Any:
-    """A pool-less engine for one read, from the URL or the variable naming it."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-    from sqlalchemy.pool import NullPool
-
-    url = sql.url if sql.url is not None else os.environ.get(str(sql.url_env))
-    if not url:
-        raise SourceUnavailable(f"environment variable {sql.url_env} (the database URL) is not set")
-    try:
-        return create_engine(_with_installed_driver(make_url(url)), poolclass=NullPool)
-    except (ArgumentError, ImportError) as exc:
-        shown = f"${sql.url_env}" if sql.url_env else "url"
-        raise DataConfigError(f"sql {shown}: not a usable SQLAlchemy URL: {exc}") from exc
-
-
-def _with_installed_driver(url: Any) -> Any:
-    """``postgresql://`` means psycopg 3 in SQLAlchemy 2.1: use psycopg2 when only it is here."""
-    import importlib.util
-
-    if url.drivername != "postgresql" or importlib.util.find_spec("psycopg") is not None:
-        return url
-    if importlib.util.find_spec("psycopg2") is None:
-        return url
-    return url.set(drivername="postgresql+psycopg2")

@@ -21,9 +21,12 @@ ParamValue = str | int | float | bool | None | list[Any]
 
 
 class Strict(BaseModel):
-    """Every policy model: unknown keys are errors (usually typos) and values are frozen."""
+    """Every policy model: unknown keys are errors (usually typos), values are frozen and every
+    number is finite (NaN and infinity are refused everywhere, estimator parameters included)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 def metrics_for(task: str) -> tuple[str, ...]:

@@ -13,7 +13,14 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
-from retrain_core.policy.schema import NAME_PATTERN, Notify, Policy, Window
+from retrain_core.policy.schema import (
+    BLOCK_PATTERN,
+    ENV_PATTERN,
+    NAME_PATTERN,
+    Notify,
+    Policy,
+    Window,
+)
 from retrain_core.policy.yamlio import Path_
 
 
@@ -43,6 +50,8 @@ _PATTERN_HELP = {
     "most 63 characters",
     r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$": "must be a dotted import path such as "
     "sklearn.linear_model.LogisticRegression",
+    ENV_PATTERN: "must be the name of an environment variable (letters, digits and _)",
+    BLOCK_PATTERN: "must be the name of a Prefect block (letters, digits, - and _)",
 }
 _MODEL_SHAPES: dict[type[BaseModel], str] = {
     Window: "since_last_check, all or a mapping such as {last: 7d} or {last_rows: 1000}",
@@ -81,7 +90,7 @@ def describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "...'"
+    return text if len(text) <= 40 else text[:37] + "..." + ("'" if text[0] in "'\"" else "")
 
 
 def key_names(model: type[BaseModel]) -> list[str]:
@@ -105,6 +114,8 @@ def _place(error: ErrorDetails, data: Any) -> Path_:
 
 def _message(place: Path_, errors: list[ErrorDetails]) -> str:
     """One message for all the errors at one place."""
+    if any(e["type"] == "finite_number" for e in errors):  # NaN or infinity, whatever the union
+        return f"must be a finite number, got {describe(errors[0]['input'])}"
     if len(errors) > 1 and all(e["type"] in _NOUNS for e in errors):
         nouns = list(dict.fromkeys(_NOUNS[e["type"]] for e in errors))
         if "a number" in nouns and "an integer" in nouns:

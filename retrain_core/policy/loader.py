@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,27 +21,14 @@ import yaml
 from pydantic import ValidationError
 
 from retrain_core.policy.findings import Finding, validation_findings
+from retrain_core.policy.safefile import FILE_KEY, PolicyError, parse_policy_text, read_policy_text
 from retrain_core.policy.schema import Policy
 from retrain_core.policy.semantics import check_policy
-from retrain_core.policy.yamlio import LocatedYaml, YamlError, read_yaml
+from retrain_core.policy.yamlio import LocatedYaml, YamlError
 from retrain_core.settings import Settings, load_settings
 
 ROOT_KEY = "<root>"
-FILE_KEY = "<file>"
 SUFFIXES = (".yaml", ".yml")
-
-
-@dataclass(frozen=True)
-class PolicyError:
-    """One problem in one policy file, printed as `path:line key.path: message`."""
-
-    path: str
-    line: int
-    key: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line} {self.key}: {self.message}"
 
 
 class PolicyLoadError(Exception):
@@ -80,7 +68,7 @@ def dump_policy(policy: Policy) -> str:
 
 def load_policy(path: str | Path, settings: Settings | None = None) -> LoadedPolicy:
     """Load one policy file; raise PolicyLoadError with every problem in it."""
-    checked = _check_file(Path(path), settings)
+    checked = _check_safely(Path(path), settings)
     if checked.loaded is None:
         raise PolicyLoadError(checked.errors)
     return checked.loaded
@@ -94,7 +82,7 @@ def load_policies(
     errors: list[PolicyError] = []
     names: dict[str, str] = {}
     for path in _expand(paths, errors):
-        checked = _check_file(path, settings)
+        checked = _check_safely(path, settings)
         file_errors = sorted([*checked.errors, *_claim_name(checked, path, names)], key=_order)
         errors += file_errors
         if checked.loaded is not None and not file_errors:
@@ -112,16 +100,25 @@ class _Checked:
     name_line: int = 1
 
 
+def _check_safely(path: Path, settings: Settings | None) -> _Checked:
+    """`_check_file`, with any failure of the checks themselves reported as the file's error."""
+    try:
+        return _check_file(path, settings)
+    except RecursionError:
+        return _Checked(None, [PolicyError(str(path), 1, FILE_KEY, "nesting is too deep")])
+    except Exception as exc:  # a bad file must never stop the other files from being checked
+        message = f"could not be checked ({type(exc).__name__}); please report this policy"
+        return _Checked(None, [PolicyError(str(path), 1, FILE_KEY, message)])
+
+
 def _check_file(path: Path, settings: Settings | None) -> _Checked:
     """Read, parse, validate and check one file, collecting every problem."""
     shown = str(path)
+    text = read_policy_text(path)
+    if isinstance(text, PolicyError):
+        return _Checked(None, [text])
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        return _Checked(None, [PolicyError(shown, 1, FILE_KEY, f"cannot read: {reason}")])
-    try:
-        located = read_yaml(text)
+        located = parse_policy_text(text)
     except YamlError as exc:
         return _Checked(None, [PolicyError(shown, exc.line, FILE_KEY, exc.message)])
     problem = _document_problem(located.data)
@@ -186,17 +183,33 @@ def _order(error: PolicyError) -> tuple[int, str, str]:
 
 
 def _expand(paths: Iterable[str | Path], errors: list[PolicyError]) -> list[Path]:
-    """Files as given and the policy files of folders (sorted), each once; errors for the rest."""
+    """Files as given and the policy files of folders (sorted), each once; errors for the rest.
+
+    Entries of a folder are taken by name: a FIFO, a device or a symlink loop named *.yaml is
+    reported by the reader rather than skipped in silence.
+    """
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file())
+            try:
+                found = sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and not p.is_dir())
+            except OSError as exc:
+                errors.append(PolicyError(str(path), 1, FILE_KEY, f"cannot list: {exc.strerror}"))
+                continue
             if not found:
                 errors.append(PolicyError(str(path), 1, FILE_KEY, "no *.yaml or *.yml files here"))
             files += found
         else:
             files.append(path)
-    unique: dict[Path, Path] = {}
+    unique: dict[str, Path] = {}
     for file in files:
-        unique.setdefault(file.resolve(), file)
+        unique.setdefault(_identity(file), file)
     return list(unique.values())
+
+
+def _identity(path: Path) -> str:
+    """The resolved path, or the absolute one when it cannot be resolved (a symlink loop)."""
+    try:
+        return str(path.resolve())
+    except (OSError, RuntimeError):
+        return os.path.abspath(path)

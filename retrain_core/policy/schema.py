@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from retrain_core.policy.base import MetricName, NotifyEvent, ParamValue, Strict, Task
-from retrain_core.policy.durations import Duration
+from retrain_core.policy.durations import Duration, PositiveDuration, at_most
 from retrain_core.policy.triggers import Triggers
 
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
+ENV_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+BLOCK_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}(/[A-Za-z0-9][A-Za-z0-9_-]{0,127})?$"
 
 
 class Features(Strict):
@@ -59,11 +61,21 @@ class Model(Strict):
 class SqlQuery(Strict):
     """A SQL query on an SQLAlchemy URL, with bound parameters (never string formatting)."""
 
-    url: str | None = Field(None, description="SQLAlchemy URL without a password.")
-    url_env: str | None = Field(
-        None, description="Environment variable holding the SQLAlchemy URL (for credentials)."
+    url: str | None = Field(
+        None,
+        description="SQLAlchemy URL (postgresql or sqlite) without a password or secret "
+        "parameters; an SQLite file must be inside the project or data_roots.",
     )
-    query: str = Field(description="SELECT statement; use :name placeholders for params.")
+    url_env: str | None = Field(
+        None,
+        pattern=ENV_PATTERN,
+        description="Environment variable holding the whole SQLAlchemy URL, credentials "
+        "included (read when the query runs, never printed).",
+    )
+    query: str = Field(
+        description="One SELECT (or WITH) statement, run read-only; use :name placeholders "
+        "for params."
+    )
     params: dict[str, ParamValue] = Field(default_factory=dict, description="Bound parameters.")
 
     @model_validator(mode="after")
@@ -111,7 +123,9 @@ class Window(Strict):
         False, description="All rows newer than the last check's watermark (never judged twice)."
     )
     last_rows: int | None = Field(None, ge=1, description="The newest N rows.")
-    last: Duration | None = Field(None, description="Rows within this duration of the newest one.")
+    last: PositiveDuration | None = Field(
+        None, description="Rows within this duration of the newest one."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -242,8 +256,8 @@ class Schedule(Strict):
     @field_validator("interval")
     @classmethod
     def _positive_interval(cls, value: timedelta | None) -> timedelta | None:
-        if value is not None and value <= timedelta(0):
-            raise ValueError("interval must be longer than 0s")
+        if value is not None and value < timedelta(minutes=1):
+            raise ValueError("interval must be at least 1m (checks more often overload the system)")
         return value
 
 
@@ -251,7 +265,7 @@ class Arrival(Strict):
     """Run the monitor when data arrives: `retrain emit-arrival` sends this Prefect event."""
 
     event: str = Field("retrain.data.arrived", description="Prefect event name to react to.")
-    within: Duration = Field(
+    within: Annotated[Duration, at_most(timedelta(days=1))] = Field(
         "0s", validate_default=True, description="Debounce: collect events for this long."
     )
 
@@ -262,16 +276,22 @@ class Training(Strict):
     source: Source | None = Field(
         None, description="Training data; default: the reference plus labelled current rows."
     )
-    window: Duration | None = Field(
+    window: PositiveDuration | None = Field(
         None, description="Train on rows within this duration of the newest (needs timestamp)."
     )
-    holdout: float = Field(0.2, gt=0, lt=1, description="Share of rows held out for the gate.")
+    holdout: float = Field(
+        0.2, ge=0.05, le=0.5, description="Share of rows held out for the gate (0.05 to 0.5)."
+    )
     retries: int = Field(2, ge=0, le=10, description="Retries of I/O tasks, with backoff.")
-    retry_delay: Duration = Field("10s", validate_default=True, description="First retry delay.")
+    retry_delay: Annotated[Duration, at_most(timedelta(hours=1))] = Field(
+        "10s", validate_default=True, description="First retry delay (at most 1h)."
+    )
     work_pool: str | None = Field(
         None, description="Train on this work pool through the train deployment (default: inline)."
     )
-    random_state: int = Field(0, description="Seed for the holdout split and the estimator.")
+    random_state: int = Field(
+        0, ge=0, le=2**32 - 1, description="Seed for the holdout split and the estimator."
+    )
 
 
 class Gate(Strict):
@@ -294,9 +314,20 @@ class Promotion(Strict):
     approval: Literal["auto", "manual"] = Field(
         "auto", description="manual: a person approves in the Prefect UI before the alias moves."
     )
-    approval_timeout: Duration = Field(
-        "24h", validate_default=True, description="A manual approval not given by then rejects."
+    approval_timeout: Annotated[PositiveDuration, at_most(timedelta(days=30))] = Field(
+        "24h",
+        validate_default=True,
+        description="A manual approval not given by then rejects (at most 30d).",
     )
+
+    @model_validator(mode="after")
+    def _two_aliases(self) -> Promotion:
+        if self.alias == self.previous_alias:
+            raise ValueError(
+                f"alias and previous_alias are both {self.alias!r}: moving the old champion to "
+                "previous_alias would take the alias off the new one"
+            )
+        return self
 
 
 def _default_events() -> list[NotifyEvent]:
@@ -311,17 +342,23 @@ class Notify(Strict):
         description="Events to notify: retrained, promoted, rejected, failed, blocked.",
     )
     urls_secret: str | None = Field(
-        None, description="Prefect Secret block holding apprise URLs (one per line or a list)."
+        None,
+        pattern=BLOCK_PATTERN,
+        description="Prefect Secret block holding apprise URLs (one per line or a list).",
     )
     urls_env: str | None = Field(
-        None, description="Environment variable holding apprise URLs (comma or newline separated)."
+        None,
+        pattern=ENV_PATTERN,
+        description="Environment variable holding apprise URLs (comma or newline separated).",
     )
-    block: str | None = Field(None, description="Name of a Prefect notification block to use.")
+    block: str | None = Field(
+        None, pattern=BLOCK_PATTERN, description="Name of a Prefect notification block to use."
+    )
 
-    @field_validator("urls_secret", "urls_env", "block")
+    @field_validator("urls_secret", "urls_env", "block", mode="before")
     @classmethod
-    def _not_a_url(cls, value: str | None) -> str | None:
-        if value is not None and "://" in value:
+    def _not_a_url(cls, value: Any) -> Any:
+        if isinstance(value, str) and (":" in value or "@" in value):
             raise ValueError(
                 "notify URL written inline: store it in a Prefect Secret block or an "
                 "environment variable and name that here"

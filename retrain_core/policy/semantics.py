@@ -6,7 +6,7 @@ key paths point into the YAML document. Nothing from a policy is evaluated or co
 
 from __future__ import annotations
 
-import re
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,13 +17,20 @@ from retrain_core.policy.base import (
     metrics_for,
 )
 from retrain_core.policy.estimators import estimator_findings
-from retrain_core.policy.expectations import KNOWN_EXPECTATIONS
+from retrain_core.policy.expectations import KNOWN_EXPECTATIONS, argument_problems
 from retrain_core.policy.findings import Finding, did_you_mean
+from retrain_core.policy.locations import Roots, credential_problem
+from retrain_core.policy.sqlcheck import statement_problem, url_problem
 from retrain_core.policy.yamlio import Path_
 from retrain_core.settings import Settings
 
 _TASKS = ("classification", "regression")
-_URL_WITH_PASSWORD = re.compile(r"^[\w+.-]+://[^/@:]*:[^/@]+@")
+_INF = math.inf
+_RANGES = {
+    **{metric: (0.0, 1.0) for metric in ("accuracy", "roc_auc", "f1", "precision", "recall")},
+    "r2": (-_INF, 1.0),
+    **{metric: (0.0, _INF) for metric in ("rmse", "mae", "log_loss")},
+}
 _SOURCES = (("data", "reference"), ("data", "current"), ("data", "labels"), ("training", "source"))
 
 
@@ -35,8 +42,10 @@ def check_policy(data: Any, settings: Settings) -> list[Finding]:
         *feature_findings(data),
         *metric_findings(data),
         *timestamp_findings(data),
+        *column_role_findings(data),
+        *range_findings(data),
         *expectation_findings(data),
-        *sql_findings(data),
+        *source_findings(data, settings),
         *estimator_findings(data, settings),
     ]
 
@@ -100,28 +109,111 @@ def timestamp_findings(data: dict[str, Any]) -> list[Finding]:
     return findings
 
 
+def column_role_findings(data: dict[str, Any]) -> list[Finding]:
+    """The target, the timestamp and the label join key must be three different columns."""
+    target = _get(data, "model", "target")
+    timestamp = _get(data, "data", "timestamp")
+    join_on = _get(data, "data", "labels", "join_on")
+    findings = []
+    if isinstance(timestamp, str) and timestamp == target:
+        findings.append(Finding(("data", "timestamp"), f"{timestamp!r} is also the target"))
+    if isinstance(join_on, str) and join_on in (target, timestamp):
+        role = "the target" if join_on == target else "data.timestamp"
+        findings.append(Finding(("data", "labels", "join_on"), f"{join_on!r} is also {role}"))
+    return findings
+
+
+def range_findings(data: dict[str, Any]) -> list[Finding]:
+    """Thresholds outside the range their metric can take (accuracy above 1, a negative rmse)."""
+    findings = []
+    gate_metric = _get(data, "gate", "metric")
+    findings += _in_range(("gate", "min"), _get(data, "gate", "min"), gate_metric)
+    findings += _step_in_range(
+        ("gate", "min_improvement"), _get(data, "gate", "min_improvement"), gate_metric
+    )
+    for path, trigger in _triggers(data):
+        performance = trigger.get("performance")
+        if isinstance(performance, dict):
+            metric = performance.get("metric")
+            for key in ("below", "above"):
+                findings += _in_range((*path, "performance", key), performance.get(key), metric)
+            findings += _step_in_range(
+                (*path, "performance", "drop"), performance.get("drop"), metric
+            )
+        drift = trigger.get("drift")
+        if isinstance(drift, dict) and drift.get("method", "ks") != "psi":
+            effect = drift.get("min_effect")
+            if isinstance(effect, int | float) and _number(effect) and effect > 1:
+                message = "must be <= 1 (the KS statistic and Cramer's V are at most 1)"
+                findings.append(Finding((*path, "drift", "min_effect"), f"{message}, got {effect}"))
+    return findings
+
+
+def _in_range(path: Path_, value: Any, metric: Any) -> list[Finding]:
+    """A metric value outside [0, 1] (scores), above 1 (r2) or below 0 (errors)."""
+    if not _number(value) or metric not in _RANGES:
+        return []
+    low, high = _RANGES[metric]
+    if low <= value <= high:
+        return []
+    shown = f"between {low:g} and {high:g}" if high != _INF else f">= {low:g}"
+    shown = shown if low != -_INF else f"<= {high:g}"
+    return [Finding(path, f"{metric} is {shown}, got {value:g}")]
+
+
+def _step_in_range(path: Path_, value: Any, metric: Any) -> list[Finding]:
+    """A difference of a metric bounded by 1 must be smaller than 1."""
+    if not _number(value) or metric not in _RANGES or _RANGES[metric][1] != 1:
+        return []
+    if abs(value) < 1:
+        return []
+    return [Finding(path, f"{metric} is at most 1: a difference must be between -1 and 1, got "
+                          f"{value:g}")]  # fmt: skip
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def expectation_findings(data: dict[str, Any]) -> list[Finding]:
-    """Expectation names great-expectations does not know (from a static list: no GE import)."""
+    """Unknown expectations and arguments that are unknown, of the wrong kind or evaluated as
+    code (from a static table of great-expectations' classes: no GE import)."""
     items = data.get("validation")
     findings = []
     for index, item in enumerate(items if isinstance(items, list) else []):
         if not isinstance(item, dict) or len(item) != 1:
             continue
-        name = str(next(iter(item)))
-        if name not in KNOWN_EXPECTATIONS:
-            hint = did_you_mean(name, sorted(KNOWN_EXPECTATIONS))
+        name, kwargs = next(iter(item.items()))
+        if str(name) not in KNOWN_EXPECTATIONS:
+            hint = did_you_mean(str(name), sorted(KNOWN_EXPECTATIONS))
             findings.append(Finding(("validation", index), f"unknown expectation {name!r}{hint}"))
+            continue
+        for key, message in argument_problems(str(name), kwargs):
+            path: Path_ = (
+                ("validation", index, name) if key is None else ("validation", index, name, key)
+            )
+            findings.append(Finding(path, message))
     return findings
 
 
-def sql_findings(data: dict[str, Any]) -> list[Finding]:
-    """SQL URLs holding a password: credentials belong in the environment (url_env)."""
+def source_findings(data: dict[str, Any], settings: Settings) -> list[Finding]:
+    """Sources outside the data roots, credentials in URLs, SQL that is not one SELECT."""
+    roots = Roots.of(settings)
     findings = []
     for source in _SOURCES:
-        url = _get(data, *source, "sql", "url")
-        if isinstance(url, str) and _URL_WITH_PASSWORD.match(url):
-            message = "the URL holds a password: put it in an environment variable named in url_env"
-            findings.append(Finding((*source, "sql", "url"), message))
+        path, sql = _get(data, *source, "path"), _get(data, *source, "sql")
+        if isinstance(path, str):
+            problem = credential_problem(path) or roots.path_problem(path)
+            if problem:
+                findings.append(Finding((*source, "path"), problem))
+        url = sql.get("url") if isinstance(sql, dict) else None
+        problem = url_problem(url, roots) if isinstance(url, str) else None
+        if problem:
+            findings.append(Finding((*source, "sql", "url"), problem))
+        query = sql.get("query") if isinstance(sql, dict) else None
+        problem = statement_problem(query) if isinstance(query, str) else None
+        if problem:
+            findings.append(Finding((*source, "sql", "query"), problem))
     return findings
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from retrain_core.policy.base import MetricName, Strict
-from retrain_core.policy.durations import Duration
+from retrain_core.policy.durations import Duration, PositiveDuration
 
 
 class DriftTrigger(Strict):
@@ -108,7 +108,7 @@ class VolumeTrigger(Strict):
 class FreshnessTrigger(Strict):
     """Age of the newest row (needs `data.timestamp`)."""
 
-    max_delay: Duration = Field(description="Fire when the newest row is older than this.")
+    max_delay: PositiveDuration = Field(description="Fire when the newest row is older than this.")
 
 
 class NewDataTrigger(Strict):
@@ -130,7 +130,7 @@ class Trigger(Strict):
     volume: VolumeTrigger | None = Field(None, description="Row count change.")
     freshness: FreshnessTrigger | None = Field(None, description="Stale data.")
     new_data: NewDataTrigger | None = Field(None, description="New rows since the last check.")
-    max_age: Duration | None = Field(
+    max_age: PositiveDuration | None = Field(
         None, description="Fire when the champion is older than this (e.g. 30d)."
     )
 
@@ -172,7 +172,7 @@ class Budget(Strict):
     """At most `max` retrains in any sliding window of length `per`."""
 
     max: int = Field(ge=1, description="Most retrains allowed in the window.")
-    per: Duration = Field(description="Length of the sliding window, e.g. 7d.")
+    per: PositiveDuration = Field(description="Length of the sliding window, e.g. 7d.")
 
 
 class Triggers(Strict):

@@ -76,7 +76,7 @@ def test_glob_concatenates_files_in_key_order(tmp_path: Path) -> None:
 def test_recursive_glob_keys_are_relative_to_the_fixed_folder(tmp_path: Path) -> None:
     write(sample(), tmp_path / "b" / "2024" / "x.csv")
     write(sample(), tmp_path / "b" / "2025" / "y.csv")
-    files = list_files(Source(path=str(tmp_path / "b" / "**" / "*.csv")), Path("/elsewhere"))
+    files = list_files(Source(path=str(tmp_path / "b" / "**" / "*.csv")), tmp_path)
     assert files.keys == ("2024/x.csv", "2025/y.csv")
 
 
@@ -90,14 +90,17 @@ def test_csv_gz_and_explicit_format(tmp_path: Path) -> None:
         read_source(Source(path="one.data"), ["id"], tmp_path)
 
 
-def test_memory_fsspec_url_glob() -> None:
+def test_memory_fsspec_url_glob(tmp_path: Path) -> None:
     bucket = f"retrain-test-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.retrain]\ndata_roots = ["memory://{bucket}/"]\n'
+    )
     fs = fsspec.filesystem("memory")
     try:
         for name, start in [("b", 3), ("a", 0)]:
             with fs.open(f"/{bucket}/{name}.parquet", "wb") as handle:
                 pq.write_table(pa.Table.from_pandas(sample(start), preserve_index=False), handle)
-        frame = read_source(Source(path=f"memory://{bucket}/*.parquet"), ["id"], Path("/"))
+        frame = read_source(Source(path=f"memory://{bucket}/*.parquet"), ["id"], tmp_path)
         assert frame["id"].tolist() == [0, 1, 2, 3, 4, 5]
         assert list(frame.columns) == ["id"]
     finally:
@@ -178,12 +181,31 @@ def test_sql_missing_table_is_unavailable(sqlite_url: str) -> None:
         read_source(Source(sql=sql), None, Path("/"))
 
 
-def test_refused_database_is_unavailable() -> None:
-    sql = SqlQuery(url="postgresql://postgres:secret@127.0.0.1:1/postgres", query="SELECT 1")
+def test_refused_database_is_unavailable_and_never_shows_the_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RETRAIN_TEST_DB_URL", "postgresql://postgres:s3cr%2Ft@127.0.0.1:1/postgres")
+    sql = SqlQuery(url_env="RETRAIN_TEST_DB_URL", query="SELECT 1")
     with pytest.raises(SourceUnavailable, match="refused") as caught:
         read_source(Source(sql=sql), None, Path("/"))
-    assert "secret" not in str(caught.value)
-    assert "secret" not in describe(Source(sql=sql))
+    assert "s3cr" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://postgres:hunter2@127.0.0.1:1/postgres",
+        "postgresql://postgres:hun/ter2@127.0.0.1:1/postgres",
+        "postgresql://postgres@127.0.0.1:1/postgres?password=hunter2",
+    ],
+)
+def test_a_password_in_a_policy_url_is_refused_and_masked(url: str) -> None:
+    sql = SqlQuery(url=url, query="SELECT 1")
+    with pytest.raises(DataConfigError, match="password") as caught:
+        read_source(Source(sql=sql), None, Path("/"))
+    shown = [str(caught.value), describe(Source(sql=sql))]
+    assert not [text for text in shown if "hunter2" in text or "ter2" in text]
+    assert "hunter2" not in describe(Source(path="s3://key:hunter2@bucket/x.csv"))
 
 
 @pytest.fixture
@@ -271,3 +293,148 @@ def test_postgres_since_last_check_binds_the_watermark(
     create_events(pg_schema, [(3, day.replace(hour=4), "3", "b")])
     third = load_window(source, None, Path("/"), "event_time", mark)
     assert third.frame["id"].tolist() == [3] and third.newest == day.replace(hour=4, tzinfo=UTC)
+
+
+# --- confinement: nothing outside the project and data_roots is read, nothing is written -----
+
+
+SECRET_LINE = "root:x:0:0:TOPSECRET:/root:/bin/bash"
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A project folder, and beside it a file the policy must not read."""
+    secret = tmp_path / "outside" / "passwd.csv"
+    secret.parent.mkdir()
+    secret.write_text(f"line\n{SECRET_LINE}\n")
+    (tmp_path / "project").mkdir()
+    return secret
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["{secret}", "../outside/passwd.csv", "data/../../outside/passwd.csv", "file://{secret}",
+     "~/passwd.csv", "simplecache::file://{secret}"],
+)  # fmt: skip
+def test_paths_outside_the_roots_are_refused_without_reading(outside: Path, path: str) -> None:
+    source = Source(path=path.format(secret=outside), format="csv")
+    with pytest.raises(DataConfigError) as caught:
+        read_source(source, None, outside.parent.parent / "project")
+    assert "TOPSECRET" not in str(caught.value)
+
+
+def test_a_symlink_out_of_the_project_is_refused(outside: Path) -> None:
+    project = outside.parent.parent / "project"
+    (project / "data").mkdir()
+    (project / "data" / "batch.csv").symlink_to(outside)
+    with pytest.raises(DataConfigError, match="resolve outside") as caught:
+        read_source(Source(path="data/batch.csv"), None, project)
+    assert "TOPSECRET" not in str(caught.value)
+
+
+def test_data_roots_allow_a_folder_outside_the_project(outside: Path) -> None:
+    project = outside.parent.parent / "project"
+    (project / "pyproject.toml").write_text('[tool.retrain]\ndata_roots = ["../outside"]\n')
+    frame = read_source(Source(path=str(outside)), None, project)
+    assert frame.columns.tolist() == ["line"]
+
+
+@pytest.mark.parametrize("name", ["bad.csv", "bad.parquet"])
+def test_a_file_that_does_not_parse_is_never_quoted(tmp_path: Path, name: str) -> None:
+    (tmp_path / name).write_text(f"a,b\n{SECRET_LINE},x,y\n{SECRET_LINE}\n")
+    with pytest.raises(BadData, match="cannot read as") as caught:
+        read_source(Source(path=name), None, tmp_path)
+    assert "TOPSECRET" not in str(caught.value) and "root:x" not in str(caught.value)
+
+
+STACKED = "SELECT id FROM t; COMMIT; DROP TABLE t; SELECT 1"
+
+
+def test_stacked_sqlite_statements_are_refused_and_drop_nothing(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(DataConfigError, match="exactly one statement"):
+        read_source(Source(sql=SqlQuery(url=sqlite_url, query=STACKED)), None, Path("/"))
+    # even past the text check, the read-only connection writes nothing
+    monkeypatch.setattr("retrain_core.data.sql.statement_problem", lambda query: None)
+    for query in (STACKED, "DROP TABLE t", "DELETE FROM t"):
+        with pytest.raises(SourceUnavailable):
+            read_source(Source(sql=SqlQuery(url=sqlite_url, query=query)), None, Path("/"))
+    still = read_source(Source(sql=SqlQuery(url=sqlite_url, query="SELECT id FROM t")), None,
+                        Path("/"))  # fmt: skip
+    assert len(still) == 5
+
+
+def test_sqlite_file_outside_the_roots_is_refused(tmp_path: Path, sqlite_url: str) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    sql = SqlQuery(url=sqlite_url, query="SELECT id FROM t")  # sqlite:////abs/warehouse.db
+    with pytest.raises(DataConfigError, match="outside the project"):
+        read_source(Source(sql=sql), None, project)
+    relative = SqlQuery(url="sqlite:///../warehouse.db", query="SELECT id FROM t")
+    with pytest.raises(DataConfigError, match="outside the project"):
+        read_source(Source(sql=relative), None, project)
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database holding t(id), dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    name = f"retrain_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(ADMIN_URL, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    driver_url = url.replace("postgresql://", "postgresql+psycopg2://")
+    engine = create_engine(driver_url, poolclass=NullPool)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t AS SELECT generate_series(1, 5) AS id"))
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_stacked_postgres_statements_are_refused_and_drop_nothing(
+    pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def rows() -> int:
+        sql = SqlQuery(url=pg_database, query="SELECT id FROM t")
+        return len(read_source(Source(sql=sql), None, Path("/")))
+
+    with pytest.raises(DataConfigError, match="exactly one statement"):
+        read_source(Source(sql=SqlQuery(url=pg_database, query=STACKED)), None, Path("/"))
+    writes = ["WITH d AS (DELETE FROM t RETURNING id) SELECT id FROM d",
+              "SELECT id INTO copy_of_t FROM t"]  # fmt: skip
+    for query in writes:  # one statement that writes: the read-only transaction refuses it
+        with pytest.raises(SourceUnavailable, match="read-only"):
+            read_source(Source(sql=SqlQuery(url=pg_database, query=query)), None, Path("/"))
+    monkeypatch.setattr("retrain_core.data.sql.statement_problem", lambda query: None)
+    with pytest.raises(SourceUnavailable):  # past the text check, COMMIT opens no writable one
+        read_source(Source(sql=SqlQuery(url=pg_database, query=STACKED)), None, Path("/"))
+    assert rows() == 5
+
+
+def test_a_query_that_never_ends_is_stopped(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("retrain_core.data.sql.QUERY_TIMEOUT_SECONDS", 1)
+    forever = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT max(i) FROM n"
+    with pytest.raises(SourceUnavailable, match="interrupted"):
+        read_source(Source(sql=SqlQuery(url=sqlite_url, query=forever)), None, Path("/"))
+
+
+@pytest.mark.postgres
+def test_a_postgres_query_that_never_ends_is_stopped(
+    pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("retrain_core.data.sql.QUERY_TIMEOUT_SECONDS", 1)
+    sql = SqlQuery(url=pg_database, query="SELECT pg_sleep(600)")
+    with pytest.raises(SourceUnavailable, match="timeout"):
+        read_source(Source(sql=sql), None, Path("/"))
