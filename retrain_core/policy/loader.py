@@ -24,7 +24,8 @@ from retrain_core.policy.findings import Finding, validation_findings
 from retrain_core.policy.safefile import FILE_KEY, PolicyError, parse_policy_text, read_policy_text
 from retrain_core.policy.schema import Policy
 from retrain_core.policy.semantics import check_policy
-from retrain_core.policy.yamlio import LocatedYaml, YamlError
+from retrain_core.policy.templates import Merged, resolve_extends
+from retrain_core.policy.yamlio import YamlError
 from retrain_core.settings import Settings, load_settings
 
 ROOT_KEY = "<root>"
@@ -124,10 +125,15 @@ def _check_file(path: Path, settings: Settings | None) -> _Checked:
     problem = _document_problem(located.data)
     if problem:
         return _Checked(None, [PolicyError(shown, located.line_of(()), ROOT_KEY, problem)])
+    settings = settings or load_settings(path.parent)
+    merged, template_errors = resolve_extends(path, located, _templates_root(path, settings))
+    if template_errors:
+        return _Checked(None, template_errors)
+    located = merged.located
     policy, findings = _validate(located.data)
-    semantic = check_policy(located.data, settings or load_settings(path.parent))
+    semantic = check_policy(located.data, settings)
     findings += _new_findings(semantic, findings)
-    errors = sorted({_error(shown, located, finding) for finding in findings}, key=_order)
+    errors = sorted({_error(shown, merged, finding) for finding in findings}, key=_order)
     name = located.data.get("name")
     loaded = LoadedPolicy(path, policy, text) if policy is not None and not errors else None
     name_line = located.line_of(("name",))
@@ -171,10 +177,21 @@ def _new_findings(semantic: list[Finding], schema: list[Finding]) -> list[Findin
     return [finding for finding in semantic if finding.path not in taken]
 
 
-def _error(shown: str, located: LocatedYaml, finding: Finding) -> PolicyError:
-    """A finding placed on its line."""
+def _error(shown: str, merged: Merged, finding: Finding) -> PolicyError:
+    """A finding placed on its line, in the file that set the value (the policy or a template)."""
     key = ".".join(str(step) for step in finding.path) or ROOT_KEY
-    return PolicyError(shown, located.line_of(finding.path), key, finding.message)
+    file = merged.origin_of(finding.path) or shown
+    return PolicyError(file, merged.located.line_of(finding.path), key, finding.message)
+
+
+def _templates_root(path: Path, settings: Settings) -> Path:
+    """Where templates may live: the policies folder, or the folder of a policy outside it."""
+    root = settings.policies_path
+    try:
+        inside = path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):
+        inside = False
+    return root if inside else path.parent
 
 
 def _order(error: PolicyError) -> tuple[int, str, str]:

@@ -370,6 +370,13 @@ class Policy(Strict):
     """One model's retraining policy."""
 
     version: Literal[1] = Field(description="Policy format version; always 1.")
+    extends: str | None = Field(
+        None,
+        exclude=True,  # resolved by the loader before validation; not part of the policy's hash
+        description="A template to take defaults from, relative to this file's folder, e.g. "
+        "templates/classifier.yaml: mappings merge key by key (this file wins), other values "
+        "replace the template's. Templates live under the policies folder.",
+    )
     name: str = Field(
         pattern=NAME_PATTERN,
         description="Deployment, experiment and registered model name (lowercase, - and _).",
