@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from retrain_core.checks.outcome import CheckOutcome, Status
 from retrain_core.policy.schema import Policy
 from retrain_core.policy.triggers import Trigger
+
+if TYPE_CHECKING:
+    from retrain_core.checks.profile import ReferenceProfile
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,8 @@ class Windows:
 
     `current` holds the new rows (features); `labelled` the rows whose labels arrived since the
     last check, joined with their features; `new_data` is False when a since-last-check window
-    found nothing new; `problems` are bad-data findings from loading (missing column, ...).
+    found nothing new; `problems` are bad-data findings from loading (missing column, ...);
+    `profile` is the reference's stored profile (`checks.profile`), when there is one.
     """
 
     reference: pd.DataFrame
@@ -43,6 +47,7 @@ class Windows:
     previous_rows: int | None = None
     new_data: bool = True
     problems: tuple[tuple[str, str], ...] = ()
+    profile: ReferenceProfile | None = None
 
 
 def evaluate(
@@ -110,7 +115,7 @@ def _drift(policy: Policy, rule: Trigger, w: Windows) -> list[CheckOutcome]:
     return detect_drift(
         w.reference, w.current, numeric, categorical,
         method=d.method, p_value=d.p_value, correction=d.correction,
-        min_effect=d.min_effect, min_share=d.min_share,
+        min_effect=d.min_effect, min_share=d.min_share, profile=w.profile,
     )  # fmt: skip
 
 

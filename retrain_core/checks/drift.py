@@ -17,6 +17,13 @@ of ``alibi_detect.utils.statstest.fdr``, ``none`` at ``p_value``; the family is 
 feature, numeric and categorical together. Each feature gets its own one-column detector, so NaNs
 are dropped per feature, windows are not copied into one matrix (``tabular`` alone stacks its
 features into a ``TabularDrift``), and the correction is not split across two detectors.
+
+Large windows (more than ``EXACT_MAX_ROWS`` rows on either side) are not tested row by row: each
+current column is binned once against a profile of the reference (`checks.profile`, built once
+per reference content, or passed in as stored with the model version) and KS, chi-square and PSI
+come from the counts (`checks.binned`). The binned KS statistic is at most 1.5 / 1024 below the
+exact one; p-values are the same asymptotic ones alibi-detect computes. ``cvm`` always runs on
+the rows (alibi-detect's ``CVMDrift``).
 """
 
 from __future__ import annotations
@@ -28,7 +35,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from retrain_core.checks.binned import EXACT_MAX_ROWS, cramers_v, psi, score_binned
 from retrain_core.checks.outcome import CheckOutcome, Status
+from retrain_core.checks.profile import ReferenceProfile, cached_profile, float_values
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,7 +45,6 @@ if TYPE_CHECKING:
 METHODS = frozenset({"ks", "cvm", "chi2", "tabular", "psi"})
 CORRECTIONS = frozenset({"bonferroni", "fdr", "none"})
 PSI_BINS = 10
-PSI_EPSILON = 1e-4
 
 
 @dataclass(frozen=True)
@@ -67,8 +75,13 @@ def detect_drift(
     correction: str = "bonferroni",
     min_effect: float = 0.1,
     min_share: float = 0.2,
+    profile: ReferenceProfile | None = None,
 ) -> list[CheckOutcome]:
-    """Compare two windows feature by feature; one outcome per feature plus ``drift.share``."""
+    """Compare two windows feature by feature; one outcome per feature plus ``drift.share``.
+
+    `profile` is the reference's stored profile; without one, a large window profiles the
+    reference itself (once per reference content in this process).
+    """
     if method not in METHODS:
         raise ValueError(f"unknown drift method {method!r}; expected one of {sorted(METHODS)}")
     if correction not in CORRECTIONS:
@@ -79,7 +92,12 @@ def detect_drift(
         reason = f"the {' and '.join(empty)} window is empty"
         per_feature = [CheckOutcome(f"drift.{method}.{n}", Status.ERROR, reason) for n in names]
         return [*per_feature, CheckOutcome("drift.share", Status.ERROR, reason)]
-    scores, errors = _score_features(reference, current, names, categorical, method, p_value)
+    if method != "cvm" and max(len(reference), len(current)) > EXACT_MAX_ROWS:
+        scores, errors = _score_against_profile(
+            reference, current, names, categorical, method, profile
+        )
+    else:
+        scores, errors = _score_features(reference, current, names, categorical, method, p_value)
     tested = [s.p_value for s in scores.values() if s.p_value is not None]
     threshold = _feature_threshold(np.asarray(tested, dtype=float), p_value, correction)
     outcomes = [
@@ -89,6 +107,28 @@ def detect_drift(
         for n in names
     ]
     return [*outcomes, _share_outcome(names, outcomes, min_share)]
+
+
+def _score_against_profile(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    names: list[str],
+    categorical: list[str],
+    method: str,
+    profile: ReferenceProfile | None,
+) -> tuple[dict[str, _Score], dict[str, str]]:
+    """Scores from binning each current column against the reference profile, in threads."""
+    numeric = [n for n in names if n not in categorical]
+    if profile is None or not profile.covers(numeric, categorical):
+        profile = cached_profile(reference, numeric, categorical)
+    scores: dict[str, _Score] = {}
+    errors: dict[str, str] = {}
+    for name, result in score_binned(profile, current, names, categorical, method).items():
+        if isinstance(result, str):
+            errors[name] = result
+        else:
+            scores[name] = _Score(name, *result)
+    return scores, errors
 
 
 def _score_features(
@@ -142,10 +182,7 @@ def _prepare(
 
 def _floats(series: pd.Series) -> np.ndarray:
     """Non-null values as float64; a float64 column without NaNs is used as is, not copied."""
-    if isinstance(series.dtype, np.dtype):
-        values = series.to_numpy(dtype=np.float64)
-    else:  # pandas extension dtypes (Int64, Float64, ...) hold pd.NA rather than NaN
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = float_values(series)
     mask = np.isnan(values)
     return values[~mask] if mask.any() else values
 
@@ -231,9 +268,7 @@ def _score_psi(f: _Feature) -> _Score:
         ref, cur, k = _quantile_codes(f.ref, f.cur)
     else:
         ref, cur, k = f.ref, f.cur, f.categories
-    p_ref = np.bincount(ref, minlength=k) / ref.size + PSI_EPSILON
-    p_cur = np.bincount(cur, minlength=k) / cur.size + PSI_EPSILON
-    return _Score(f.name, float(np.sum((p_cur - p_ref) * np.log(p_cur / p_ref))), "PSI")
+    return _Score(f.name, psi(np.bincount(ref, minlength=k), np.bincount(cur, minlength=k)), "PSI")
 
 
 def _quantile_codes(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -254,15 +289,7 @@ def _ks_statistic(ref: np.ndarray, cur: np.ndarray) -> float:
 
 def _cramers_v(ref: np.ndarray, cur: np.ndarray, k: int) -> float:
     """Cramér's V of the 2 x k table of category proportions, both windows weighted equally."""
-    table = np.vstack(
-        [np.bincount(ref, minlength=k) / ref.size, np.bincount(cur, minlength=k) / cur.size]
-    )
-    table = table[:, table.sum(axis=0) > 0]
-    if table.shape[1] < 2:
-        return 0.0
-    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
-    chi2_per_unit = float(np.sum((table - expected) ** 2 / expected) / table.sum())
-    return float(np.sqrt(chi2_per_unit))  # min(rows, cols) - 1 == 1 for a two-row table
+    return cramers_v(np.bincount(ref, minlength=k), np.bincount(cur, minlength=k))
 
 
 def _feature_threshold(p_values: np.ndarray, p_value: float, correction: str) -> float:

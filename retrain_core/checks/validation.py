@@ -2,8 +2,10 @@
 
 Each expectation becomes one ``quality.<expectation>.<column or 'table'>`` outcome: PASS or FAIL
 as great-expectations judged it, ERROR when the expectation could not be built (unknown name, bad
-arguments) or raised while running (a missing column). The suite runs in a throwaway ephemeral
-context; nothing is written to disk and great-expectations' logging and progress bars stay quiet.
+arguments) or raised while running (a missing column). The common expectations are evaluated
+vectorized with great-expectations' own rules and result documents (`checks.fastexpect`); the
+rest run as one suite in a throwaway ephemeral context, given only the columns they read, once per
+batch. Nothing is written to disk and great-expectations' logging and progress bars stay quiet.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from retrain_core.checks.fastexpect import Result, fast_result
 from retrain_core.checks.outcome import CheckOutcome, Status
 from retrain_core.policy.expectations import argument_refusal
 
@@ -25,6 +28,10 @@ if TYPE_CHECKING:
 _INDEX_KEY = "retrain_index"
 _NULL_EXPECTATIONS = frozenset({"expect_column_values_to_not_be_null"})
 _SAMPLE_SIZE = 3
+# table expectations that read nothing but the row count
+_ROW_COUNT_ONLY = frozenset(
+    {"expect_table_row_count_to_be_between", "expect_table_row_count_to_equal"}
+)
 
 
 def run_expectations(
@@ -35,10 +42,14 @@ def run_expectations(
     unique = list(keyed.values())
     if not unique:
         return []
-    outcomes: dict[int, CheckOutcome] = {}
+    outcomes = _fast_outcomes(df, unique)
+    if len(outcomes) == len(unique):
+        return [outcomes[i] for i in range(len(unique))]
     with _quiet_gx():
         built: dict[int, Expectation] = {}
         for index, (name, kwargs) in enumerate(unique):
+            if index in outcomes:
+                continue
             expectation = _build(index, name, kwargs)
             if isinstance(expectation, CheckOutcome):
                 outcomes[index] = expectation
@@ -51,6 +62,33 @@ def run_expectations(
         outcomes.get(i) or CheckOutcome(check_name(*unique[i]), Status.ERROR, missing)
         for i in range(len(unique))
     ]
+
+
+def _fast_outcomes(
+    df: pd.DataFrame, unique: list[tuple[str, dict[str, Any]]]
+) -> dict[int, CheckOutcome]:
+    """Outcomes of the expectations evaluated without great-expectations, by input index."""
+    outcomes: dict[int, CheckOutcome] = {}
+    memo: dict[str, Any] = {}
+    for index, (name, kwargs) in enumerate(unique):
+        result = fast_result(df, name, kwargs, memo)
+        if result is not None:
+            outcomes[index] = _outcome(name, kwargs, result)
+    return outcomes
+
+
+def _columns_read(df: pd.DataFrame, expectations: list[tuple[str, dict[str, Any]]]) -> pd.DataFrame:
+    """The window with only the columns these expectations name (all, if one reads the table)."""
+    wanted: list[str] = []
+    for name, args in expectations:
+        named = [args.get(k) for k in ("column", "column_A", "column_B")]
+        named += list(args.get("column_list") or [])
+        named = [c for c in named if c is not None]
+        if not named and name not in _ROW_COUNT_ONLY:
+            return df  # reads the table as a whole (its columns, ...): give it everything
+        wanted += [str(c) for c in named]
+    present = [c for c in dict.fromkeys(wanted) if c in df.columns]
+    return df if len(present) == len(df.columns) else df[present]
 
 
 def check_name(name: str, kwargs: dict[str, Any]) -> str:
@@ -107,7 +145,8 @@ def _run_suite(
         validation = context.validation_definitions.add(
             gx.ValidationDefinition(name="retrain-quality", data=batch_definition, suite=suite)
         )
-        results = validation.run(batch_parameters={"dataframe": df}).results
+        frame = _columns_read(df, [unique[i] for i in built])
+        results = validation.run(batch_parameters={"dataframe": frame}).results
     except Exception as exc:  # the suite as a whole could not run
         reason = f"great-expectations failed: {' '.join(str(exc).split())}"
         return {i: CheckOutcome(check_name(*unique[i]), Status.ERROR, reason) for i in built}
@@ -121,7 +160,7 @@ def _run_suite(
 
 
 def _outcome(
-    name: str, kwargs: dict[str, Any], result: ExpectationValidationResult
+    name: str, kwargs: dict[str, Any], result: ExpectationValidationResult | Result
 ) -> CheckOutcome:
     """Translate one great-expectations result into a CheckOutcome with a readable reason."""
     check, target = check_name(name, kwargs), _target(kwargs)

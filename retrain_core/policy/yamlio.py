@@ -23,6 +23,17 @@ _Loader.yaml_implicit_resolvers = {
 }
 _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL, list("tTfF"))
 
+# libyaml's composer, with the same resolvers; nodes keep their line numbers. Its error messages
+# are worded differently, so a document it rejects is parsed again by the Python loader.
+_FastLoader: type | None = None
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _CLoader(yaml.CSafeLoader):
+        """CSafeLoader with the same YAML 1.2 booleans as `_Loader`."""
+
+    _CLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+    _FastLoader = _CLoader
+
 
 class YamlError(Exception):
     """Malformed YAML, with the 1-based line where the problem is."""
@@ -51,7 +62,7 @@ class LocatedYaml:
 def read_yaml(text: str) -> LocatedYaml:
     """Parse one YAML document safely; tabs, bad indentation and duplicate keys raise YamlError."""
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -61,6 +72,19 @@ def read_yaml(text: str) -> LocatedYaml:
     located = LocatedYaml(data=None)
     located.data = _Builder(located.lines).build(node, ())
     return located
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The document's node tree: by libyaml when available, else (or on an error) by Python.
+
+    libyaml accepts some tabs PyYAML refuses, so a text with a tab goes to Python directly.
+    """
+    if _FastLoader is not None and "\t" not in text:
+        try:
+            return yaml.compose(text, Loader=_FastLoader)
+        except yaml.YAMLError:
+            pass  # parsed again below for the Python loader's line and wording
+    return yaml.compose(text, Loader=_Loader)
 
 
 _COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")

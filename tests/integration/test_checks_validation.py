@@ -120,3 +120,17 @@ def test_great_expectations_logging_stays_quiet(
     with caplog.at_level(logging.INFO):
         run_expectations(window, [("expect_column_values_to_not_be_null", {"column": "tenure"})])
     assert [r for r in caplog.records if r.name.startswith("great_expectations")] == []
+
+
+def test_suite_sees_the_columns_it_reads_and_table_expectations_see_the_table(
+    window: pd.DataFrame,
+) -> None:
+    unique, columns = run_expectations(
+        window,
+        [
+            ("expect_column_values_to_be_unique", {"column": "contract"}),
+            ("expect_table_column_count_to_equal", {"value": 3}),
+        ],
+    )
+    assert unique.status is Status.FAIL and "contract:" in unique.reason
+    assert columns.status is Status.PASS and columns.observed == 3.0

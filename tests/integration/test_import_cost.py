@@ -1,4 +1,4 @@
-"""`retrain validate` on 100 policies imports none of prefect, mlflow, great-expectations, alibi."""
+"""`retrain validate` of 100 policies imports no prefect, mlflow, GE, alibi or sklearn."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("prefect", "mlflow", "great_expectations", "alibi_detect")
+HEAVY = ("prefect", "mlflow", "great_expectations", "alibi_detect", "sklearn")
 COUNT = 100
 
 

@@ -1,0 +1,322 @@
+"""A reference profile: what the drift checks need from the reference, small enough to store.
+
+Per numeric feature a fine histogram whose edges are the reference's quantiles (``BINS`` bins of
+equal mass), with every value that repeats often (an atom) in a bin of its own and every distinct
+value in a bin of its own when there are at most ``BINS`` of them; per categorical feature the
+category counts. A window binned against it gives the KS statistic from the binned CDFs, and the
+chi-square and PSI tables from the same counts, without touching the reference rows again.
+
+Error bound. The binned statistic D_b compares the two CDFs at the bin edges, where both are
+exact, so D_b <= D. Inside a bin each CDF rises by at most its own share of the bin, so
+D <= D_b + max over bins of min(ref share, current share); a bin holding one value has no inside,
+so it adds nothing. Non-atom bins hold at most 1.5 / ``BINS`` of the reference (one quantile step
+plus ties below the atom threshold), hence 0 <= D - D_b <= 1.5 / 1024 < 0.0015: far below any
+``min_effect`` worth setting (0.05-0.1). Discrete features (at most ``BINS`` values) are exact.
+Each profile records its own bound (``NumericProfile.bound``), and ``ks_from_counts`` returns the
+bound that holds for a given window.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from retrain_core.policy.schema import Policy
+
+BINS = 1024  # equal-mass bins per numeric feature; the KS error is at most 1.5 / BINS
+DECILES = 10  # the coarse bins of chi2 and PSI on numeric features (reference deciles)
+GRID = 1 << 16  # cells of the uniform lookup grid that replaces most binary searches
+FORMAT = 1  # version of the to_dict layout
+_CACHE_SIZE = 4
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True, eq=False)
+class NumericProfile:
+    """Bin edges (sorted), reference counts per bin (one more than edges) and the decile edges."""
+
+    edges: np.ndarray
+    counts: np.ndarray
+    deciles: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        """Non-null reference values."""
+        return int(self.counts.sum())
+
+    @cached_property
+    def solid(self) -> np.ndarray:
+        """True for bins with an inside: all but the one-value bins [v, nextafter(v))."""
+        solid = np.ones(self.edges.size + 1, dtype=bool)
+        solid[1:-1] = self.edges[1:] != np.nextafter(self.edges[:-1], np.inf)
+        solid[-1] = self.edges.size == 0 or self.edges[-1] != np.inf  # [inf, inf] is one value
+        return solid
+
+    @property
+    def bound(self) -> float:
+        """The most the KS statistic can be underestimated against this reference (any window)."""
+        return float(self.counts[self.solid].max(initial=0) / max(self.rows, 1))
+
+    @cached_property
+    def coarse(self) -> np.ndarray:
+        """For each fine bin, its decile bin (the decile edges are among the fine edges)."""
+        lower = np.concatenate([[-np.inf], self.edges])
+        return np.searchsorted(self.deciles, lower, side="right")
+
+    def bin_counts(self, values: np.ndarray) -> np.ndarray:
+        """Counts of `values` per bin (NaN ignored): one pass, a table lookup for most values."""
+        return np.bincount(self._codes(values), minlength=self.edges.size + 2)[:-1]
+
+    def _codes(self, values: np.ndarray) -> np.ndarray:
+        """Bin of each value as searchsorted(edges, v, 'right'); NaN gets the extra last bin."""
+        if self._grid is None:
+            codes = np.searchsorted(self.edges, values, side="right")
+            codes[np.isnan(values)] = self.edges.size + 1
+            return codes
+        lut, lo, scale = self._grid
+        position = values - lo
+        position *= scale
+        position += 2.0
+        np.clip(position, 0.0, GRID + 3.0, out=position)
+        nan = np.isnan(position)
+        if nan.any():
+            position[nan] = GRID + 4.0
+        codes = lut[position.astype(np.int32)]
+        unsure = np.flatnonzero(codes < 0)  # cells with an edge inside: search exactly
+        if unsure.size:
+            codes[unsure] = np.searchsorted(self.edges, values[unsure], side="right")
+        return codes
+
+    @cached_property
+    def _grid(self) -> tuple[np.ndarray, float, float] | None:
+        """A uniform grid over the finite edges: each cell's bin, or -1 where an edge is inside."""
+        finite = self.edges[np.isfinite(self.edges)]
+        if finite.size < 8 or not finite[-1] > finite[0]:
+            return None  # few edges: a binary search is as fast
+        lo, hi = float(finite[0]), float(finite[-1])
+        width, scale = (hi - lo) / GRID, GRID / (hi - lo)
+        # rounding in (v - lo) * scale + 2 moves a value by far less than this
+        margin = 16 * np.finfo(float).eps * (abs(lo) + abs(hi) + (hi - lo))
+        cell = np.arange(GRID + 5, dtype=float)
+        left, right = lo + (cell - 2) * width - margin, lo + (cell - 1) * width + margin
+        left[0], right[GRID + 3] = -np.inf, np.inf
+        first = np.searchsorted(self.edges, left, side="right")
+        last = np.searchsorted(self.edges, right, side="right")
+        lut = np.where(first == last, first, -1).astype(np.int32)
+        lut[GRID + 4] = self.edges.size + 1  # NaN
+        return lut, lo, scale
+
+
+@dataclass(frozen=True, eq=False)
+class CategoricalProfile:
+    """Reference categories (JSON values, in first-seen order) and their counts."""
+
+    categories: tuple[Any, ...]
+    counts: np.ndarray
+
+    @cached_property
+    def index(self) -> dict[Any, int]:
+        """Position of each category."""
+        return {c: i for i, c in enumerate(self.categories)}
+
+
+@dataclass(frozen=True, eq=False)
+class ReferenceProfile:
+    """Per-feature profiles of one reference, and why any feature could not be profiled.
+
+    `problems` maps a feature to ``missing``, ``all_null`` or ``not_numeric: <message>``.
+    """
+
+    key: str
+    numeric: dict[str, NumericProfile] = field(default_factory=dict)
+    categorical: dict[str, CategoricalProfile] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+
+    def covers(self, numeric: list[str], categorical: list[str]) -> bool:
+        """True when every feature is here, as the same kind (or as a recorded problem)."""
+        return all(n in self.numeric or n in self.problems for n in numeric) and all(
+            c in self.categorical or c in self.problems for c in categorical
+        )
+
+    def to_dict(self) -> Json:
+        """A JSON-safe dict (``json.dumps`` writes infinite edges as Infinity)."""
+        return {
+            "format": FORMAT,
+            "key": self.key,
+            "bins": BINS,
+            "numeric": {
+                name: {
+                    "edges": p.edges.tolist(),
+                    "counts": p.counts.tolist(),
+                    "deciles": p.deciles.tolist(),
+                }
+                for name, p in self.numeric.items()
+            },
+            "categorical": {
+                name: {"categories": list(p.categories), "counts": p.counts.tolist()}
+                for name, p in self.categorical.items()
+            },
+            "problems": dict(self.problems),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Json) -> ReferenceProfile:
+        """The profile `to_dict` wrote; ValueError for another format."""
+        if data.get("format") != FORMAT:
+            raise ValueError(f"unsupported reference profile format {data.get('format')!r}")
+        numeric = {
+            name: NumericProfile(
+                np.asarray(p["edges"], dtype=np.float64),
+                np.asarray(p["counts"], dtype=np.int64),
+                np.asarray(p["deciles"], dtype=np.float64),
+            )
+            for name, p in data["numeric"].items()
+        }
+        categorical = {
+            name: CategoricalProfile(tuple(p["categories"]), np.asarray(p["counts"], np.int64))
+            for name, p in data["categorical"].items()
+        }
+        return cls(str(data["key"]), numeric, categorical, dict(data["problems"]))
+
+
+def profile_from_frame(frame: pd.DataFrame, policy: Policy) -> ReferenceProfile:
+    """The profile of a policy's model features in `frame` (cached by content in this process)."""
+    features = policy.model.features
+    return cached_profile(frame, list(features.numeric), list(features.categorical))
+
+
+_cache: OrderedDict[str, ReferenceProfile] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def cached_profile(
+    frame: pd.DataFrame, numeric: list[str], categorical: list[str]
+) -> ReferenceProfile:
+    """`build_profile`, once per distinct content in this process (a few kept, newest first)."""
+    key = content_key(frame, numeric, categorical)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    profile = build_profile(frame, numeric, categorical, key)
+    with _cache_lock:
+        _cache[key] = profile
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return profile
+
+
+def content_key(frame: pd.DataFrame, numeric: list[str], categorical: list[str]) -> str:
+    """A digest of the features' names, kinds, dtypes and values (not of the index)."""
+    import pandas as pd
+
+    digest = hashlib.blake2b(digest_size=16)
+    for kind, names in (("numeric", numeric), ("categorical", categorical)):
+        for name in names:
+            digest.update(f"\0{kind}\0{name}\0".encode())
+            if name not in frame.columns:
+                continue
+            series = frame[name]
+            digest.update(str(series.dtype).encode())
+            values = series.to_numpy()
+            if values.dtype.kind in "biufcmM":
+                digest.update(np.ascontiguousarray(values).view(np.uint8).data)
+            else:
+                hashed = pd.util.hash_pandas_object(series, index=False).to_numpy()
+                digest.update(hashed.view(np.uint8).data)
+    return digest.hexdigest()
+
+
+def build_profile(
+    frame: pd.DataFrame, numeric: list[str], categorical: list[str], key: str = ""
+) -> ReferenceProfile:
+    """Profile the given features of `frame` (no cache; see `cached_profile`)."""
+    profile = ReferenceProfile(key or content_key(frame, numeric, categorical))
+    for name in dict.fromkeys([*numeric, *categorical]):
+        if name not in frame.columns:
+            profile.problems[name] = "missing"
+        elif name in categorical:
+            cat = categorical_profile(frame[name])
+            if cat.counts.size:
+                profile.categorical[name] = cat
+            else:
+                profile.problems[name] = "all_null"
+        else:
+            try:
+                values = float_values(frame[name])
+            except (TypeError, ValueError) as exc:
+                profile.problems[name] = f"not_numeric: {exc}"
+                continue
+            values = values[~np.isnan(values)]
+            if values.size:
+                profile.numeric[name] = numeric_profile(values)
+            else:
+                profile.problems[name] = "all_null"
+    return profile
+
+
+def float_values(series: pd.Series) -> np.ndarray:
+    """Values as float64 with NaN for nulls; a float64 column is used as is, not copied."""
+    if isinstance(series.dtype, np.dtype):
+        return series.to_numpy(dtype=np.float64)
+    return series.to_numpy(dtype=np.float64, na_value=np.nan)  # Int64, Float64, ...
+
+
+def numeric_profile(values: np.ndarray) -> NumericProfile:
+    """Equal-mass bins over non-null `values`, atoms and decile edges as bin edges of their own."""
+    ordered = np.sort(values)
+    n = ordered.size
+    distinct, counts = _runs(ordered)
+    if distinct.size <= BINS:
+        atoms = distinct
+        steps = np.empty(0)
+    else:
+        atoms = distinct[counts * 2 * BINS >= n]
+        steps = ordered[(np.arange(1, BINS) * n) // BINS]
+    deciles = np.unique(np.quantile(ordered, np.linspace(0, 1, DECILES + 1)[1:-1]))
+    edges = np.unique(
+        np.concatenate([ordered[:1], steps, atoms, np.nextafter(atoms, np.inf), deciles])
+    )
+    below = np.searchsorted(ordered, edges, side="left")  # values < each edge
+    bins = np.diff(np.concatenate([[0], below, [n]]))
+    return NumericProfile(edges, bins.astype(np.int64), deciles)
+
+
+def _runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of a sorted array and how often each occurs."""
+    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+    return ordered[starts], np.diff(np.append(starts, ordered.size))
+
+
+def categorical_profile(series: pd.Series) -> CategoricalProfile:
+    """Category counts of non-null values, categories as plain JSON values in first-seen order."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(series)
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    return CategoricalProfile(tuple(plain(u) for u in uniques), counts.astype(np.int64))
+
+
+def plain(value: Any) -> Any:
+    """A category as a JSON value: numpy scalars become Python ones, anything else its str."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return value if isinstance(value, str | int | float | bool) else str(value)
+
+
+def ks_from_counts(ref: np.ndarray, cur: np.ndarray, solid: np.ndarray) -> tuple[float, float]:
+    """Binned KS statistic D_b and the bound e with D_b <= D <= D_b + e, from per-bin counts."""
+    p_ref, p_cur = ref / max(ref.sum(), 1), cur / max(cur.sum(), 1)
+    gap = np.abs(np.cumsum(p_ref) - np.cumsum(p_cur))
+    inside = np.minimum(p_ref, p_cur)[solid]
+    return float(gap.max(initial=0.0)), float(inside.max(initial=0.0))
