@@ -8,6 +8,7 @@ as a markdown artifact before any training starts.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -18,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.common import IO, resolve_policy_path, retry_options
 from retrain_core import monitor as core
 from retrain_core.checks.outcome import CheckOutcome
-from retrain_core.decision import LedgerEntry, RetrainDecision, decide
+from retrain_core.decision import LedgerEntry, RetrainDecision, blocking_outcomes, decide
 from retrain_core.evaluate import Champion, evaluate
 from retrain_core.ledger import Ledger
 from retrain_core.notify import Notification, send
@@ -43,6 +44,12 @@ def read_ledger(uri: str, name: str) -> tuple[list[LedgerEntry], dict[str, str],
     return ledger.history(name), marks, rows
 
 
+@task(name="read-quarantine", **IO)
+def read_quarantine(uri: str, name: str) -> dict[str, set[str]]:
+    """The batches set aside and not released, by role: no read includes them."""
+    return Ledger(uri).quarantined(name)
+
+
 @task(name="load-champion", **IO)
 def load_champion(uri: str, loaded: LoadedPolicy) -> Champion | None:
     """The model serving now, or None before the first promotion."""
@@ -51,10 +58,17 @@ def load_champion(uri: str, loaded: LoadedPolicy) -> Champion | None:
 
 @task(name="load-windows", **IO)
 def load_windows(
-    loaded: LoadedPolicy, root: str, marks: dict[str, str], rows: int | None
+    loaded: LoadedPolicy,
+    root: str,
+    marks: dict[str, str],
+    rows: int | None,
+    skip: dict[str, set[str]] | None = None,
+    uri: str | None = None,
 ) -> core.Loaded:
     """Reference, current window after the watermark, and newly labelled rows."""
-    return core.load_windows(loaded.policy, Path(root), marks, rows)
+    name = loaded.policy.name
+    earlier = partial(Ledger(uri).earlier_batch, name) if uri else None
+    return core.load_windows(loaded.policy, Path(root), marks, rows, skip, earlier)
 
 
 @task(name="run-checks", cache_policy=NO_CACHE)
@@ -96,7 +110,11 @@ def record_decision(
             description=f"retrain decision for {name}: {decision.verdict}",
         )
 
-    run_id = Ledger(uri).record(name, decision, data.watermarks, rows, None, flow_run.id, publish)
+    settled = core.settle(data, blocking_outcomes(decision.outcomes) if decision.blocked else [])
+    run_id = Ledger(uri).record(
+        name, decision, settled.watermarks, rows, None, flow_run.id, publish,
+        quarantined=settled.quarantined, judged=settled.judged,
+    )  # fmt: skip
     return run_id
 
 
@@ -115,8 +133,9 @@ def monitor(
     retry = retry_options(loaded)
     try:
         history, marks, rows = read_ledger.with_options(**retry)(uri, policy.name)
+        skip = read_quarantine.with_options(**retry)(uri, policy.name)
         champion = load_champion.with_options(**retry)(uri, loaded)
-        data = load_windows.with_options(**retry)(loaded, root, marks, rows)
+        data = load_windows.with_options(**retry)(loaded, root, marks, rows, skip, uri)
         outcomes = run_checks(loaded, data, champion, now)
         has_champion = champion is not None
         decision = decide_task(loaded, outcomes, history, now, has_champion, data.description)

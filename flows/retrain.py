@@ -19,6 +19,7 @@ from prefect.input import RunInput
 
 from flows.common import IO, resolve_policy_path, retry_options
 from retrain_core import monitor as core
+from retrain_core.ledger import Ledger
 from retrain_core.lineage import gate_tags
 from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
@@ -37,9 +38,13 @@ class Approval(RunInput):
 
 
 @task(name="load-training-data", **IO)
-def load_training_data(loaded: LoadedPolicy, root: str) -> Any:
-    """The rows the challenger learns from (training source, or reference + labelled rows)."""
-    return core.load_training_data(loaded.policy, Path(root))
+def load_training_data(loaded: LoadedPolicy, root: str, uri: str) -> Any:
+    """The rows the challenger learns from (training source, or reference + labelled rows).
+
+    Quarantined batches are never part of them.
+    """
+    skip = Ledger(uri).quarantined(loaded.policy.name)
+    return core.load_training_data(loaded.policy, Path(root), skip)
 
 
 @task(name="validate-training-data", cache_policy=NO_CACHE)
@@ -132,7 +137,7 @@ def _run(
     settings = load_settings()
     uri = tracking_uri(settings)
     retry = retry_options(loaded)
-    frame = load_training_data.with_options(**retry)(loaded, data_root or str(settings.root))
+    frame = load_training_data.with_options(**retry)(loaded, data_root or str(settings.root), uri)
     problems = validate_training_data(loaded, frame)
     if problems:
         send(
