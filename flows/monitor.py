@@ -16,7 +16,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import IO, resolve_policy_path, retry_options
+from flows.common import IO, PolicyBusy, policy_lock, resolve_policy_path, retry_options
 from retrain_core import monitor as core
 from retrain_core.checks.outcome import CheckOutcome
 from retrain_core.decision import LedgerEntry, RetrainDecision, blocking_outcomes, decide
@@ -132,14 +132,17 @@ def monitor(
     root = data_root or str(settings.root)
     retry = retry_options(loaded)
     try:
-        history, marks, rows = read_ledger.with_options(**retry)(uri, policy.name)
-        skip = read_quarantine.with_options(**retry)(uri, policy.name)
-        champion = load_champion.with_options(**retry)(uri, loaded)
-        data = load_windows.with_options(**retry)(loaded, root, marks, rows, skip, uri)
-        outcomes = run_checks(loaded, data, champion, now)
-        has_champion = champion is not None
-        decision = decide_task(loaded, outcomes, history, now, has_champion, data.description)
-        run_id = record_decision.with_options(**retry)(uri, loaded, decision, data)
+        with policy_lock(policy.name):  # read the ledger .. record the decision: one at a time
+            history, marks, rows = read_ledger.with_options(**retry)(uri, policy.name)
+            skip = read_quarantine.with_options(**retry)(uri, policy.name)
+            champion = load_champion.with_options(**retry)(uri, loaded)
+            data = load_windows.with_options(**retry)(loaded, root, marks, rows, skip, uri)
+            outcomes = run_checks(loaded, data, champion, now)
+            has_champion = champion is not None
+            decision = decide_task(loaded, outcomes, history, now, has_champion, data.description)
+            run_id = record_decision.with_options(**retry)(uri, loaded, decision, data)
+    except PolicyBusy:
+        raise  # nothing was judged: not a failure to notify
     except Exception as exc:  # the training flow notifies its own failures
         reason = f"the monitor check failed: {type(exc).__name__}: {exc}"
         send(policy.notify, Notification("failed", policy.name, (reason,), decision="failed"))

@@ -17,7 +17,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.input import RunInput
 
-from flows.common import IO, resolve_policy_path, retry_options
+from flows.common import IO, policy_lock, resolve_policy_path, retry_options
 from retrain_core import monitor as core
 from retrain_core.ledger import Ledger
 from retrain_core.lineage import gate_tags
@@ -131,35 +131,35 @@ def train_validate_promote(
 def _run(
     loaded: LoadedPolicy, reason: str, monitor_run_id: str, now: datetime, data_root: str | None
 ) -> dict[str, Any]:
-    """The flow's body: the steps in order, with the policy's retries on I/O."""
+    """The flow's body: the steps in order, with the policy's retries on I/O.
+
+    Training and registering, then moving the alias, each hold the policy's lock; waiting for a
+    reviewer does not, so checks go on meanwhile.
+    """
     logger = get_run_logger()
     policy = loaded.policy
     settings = load_settings()
     uri = tracking_uri(settings)
     retry = retry_options(loaded)
-    frame = load_training_data.with_options(**retry)(loaded, data_root or str(settings.root), uri)
-    problems = validate_training_data(loaded, frame)
-    if problems:
-        send(
-            policy.notify, Notification("blocked", policy.name, tuple(problems), decision="blocked")
-        )
-        logger.warning("training blocked: %s", "; ".join(problems))
-        return {"status": "blocked", "reasons": problems}
-    result = train(loaded, frame)
-    run_id = log_training_run.with_options(**retry)(uri, loaded, result, monitor_run_id, reason)
-    champion_score = score_champion.with_options(**retry)(uri, loaded, result)
-    gate = decide_promotion(policy.gate, result.metrics[policy.gate.metric], champion_score)
-    version = register.with_options(**retry)(uri, loaded, run_id, gate)
+    with policy_lock(policy.name):
+        trained = _train_and_register(loaded, reason, monitor_run_id, data_root, uri)
+    if isinstance(trained, list):
+        note = Notification("blocked", policy.name, tuple(trained), decision="blocked")
+        send(policy.notify, note)
+        logger.warning("training blocked: %s", "; ".join(trained))
+        return {"status": "blocked", "reasons": trained}
+    run_id, gate, version = trained
     links = {"MLflow training run": f"{uri} run {run_id}"}
     send(policy.notify, Notification("retrained", policy.name, (reason,), version, links=links))
     approved, reasons = gate.promote, list(gate.reasons)
     if approved and policy.promotion.approval == "manual":
         approved, note = _ask_for_approval(loaded, version, gate)
         reasons.append(note)
-    if approved:
-        promote.with_options(**retry)(uri, loaded, version, now)
-    else:
-        reject.with_options(**retry)(uri, loaded, version, reasons)
+    with policy_lock(policy.name):
+        if approved:
+            promote.with_options(**retry)(uri, loaded, version, now)
+        else:
+            reject.with_options(**retry)(uri, loaded, version, reasons)
     event = "promoted" if approved else "rejected"
     send(policy.notify, Notification(event, policy.name, tuple(reasons), version, event, links))
     logger.info("%s v%s %s: %s", policy.name, version, event, "; ".join(reasons))
@@ -168,6 +168,25 @@ def _run(
         "challenger_score": _finite(gate.challenger_score),
         "champion_score": _finite(gate.champion_score),
     }  # fmt: skip
+
+
+def _train_and_register(
+    loaded: LoadedPolicy, reason: str, monitor_run_id: str, data_root: str | None, uri: str
+) -> list[str] | tuple[str, PromotionDecision, str]:
+    """Load, validate, train, log, gate and register; the data problems when it cannot train."""
+    policy = loaded.policy
+    retry = retry_options(loaded)
+    root = data_root or str(load_settings().root)
+    frame = load_training_data.with_options(**retry)(loaded, root, uri)
+    problems = validate_training_data(loaded, frame)
+    if problems:
+        return list(problems)
+    result = train(loaded, frame)
+    run_id = log_training_run.with_options(**retry)(uri, loaded, result, monitor_run_id, reason)
+    champion_score = score_champion.with_options(**retry)(uri, loaded, result)
+    gate = decide_promotion(policy.gate, result.metrics[policy.gate.metric], champion_score)
+    version = register.with_options(**retry)(uri, loaded, run_id, gate)
+    return run_id, gate, version
 
 
 def _ask_for_approval(
