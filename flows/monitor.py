@@ -24,6 +24,7 @@ from retrain_core.evaluate import Champion, evaluate
 from retrain_core.ledger import Ledger
 from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
+from retrain_core.quarantine import settle
 from retrain_core.registry import Registry
 from retrain_core.report import artifact_key, decision_markdown, decision_table
 from retrain_core.settings import load_settings
@@ -110,7 +111,7 @@ def record_decision(
             description=f"retrain decision for {name}: {decision.verdict}",
         )
 
-    settled = core.settle(data, blocking_outcomes(decision.outcomes) if decision.blocked else [])
+    settled = settle(data, blocking_outcomes(decision.outcomes) if decision.blocked else [])
     run_id = Ledger(uri).record(
         name, decision, settled.watermarks, rows, None, flow_run.id, publish,
         quarantined=settled.quarantined, judged=settled.judged,

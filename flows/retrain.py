@@ -144,8 +144,8 @@ def _run(
     with policy_lock(policy.name):
         trained = _train_and_register(loaded, reason, monitor_run_id, data_root, uri)
     if isinstance(trained, list):
-        note = Notification("blocked", policy.name, tuple(trained), decision="blocked")
-        send(policy.notify, note)
+        blocked = Notification("blocked", policy.name, tuple(trained), decision="blocked")
+        send(policy.notify, blocked)
         logger.warning("training blocked: %s", "; ".join(trained))
         return {"status": "blocked", "reasons": trained}
     run_id, gate, version = trained

@@ -7,12 +7,11 @@ serving model; `run_cycle_decision` evaluates and decides. The flow wraps each i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
-from retrain_core.checks.outcome import CheckOutcome
 from retrain_core.data import (
     BadData,
     NoFiles,
@@ -24,10 +23,10 @@ from retrain_core.data import (
     read_source,
     required_columns,
 )
-from retrain_core.data.batches import Batch, Quarantined, Rules
-from retrain_core.data.problems import Role, class_names, label_problems
+from retrain_core.data.batches import Quarantined, read_judged
+from retrain_core.data.problems import batch_rules, class_names, reference_classes
 from retrain_core.data.sources import describe
-from retrain_core.data.windows import LoadedWindow, read_judged
+from retrain_core.data.windows import LoadedWindow
 from retrain_core.evaluate import Champion, Windows
 from retrain_core.policy.schema import CurrentSource, Policy, Source, Window
 from retrain_core.registry import serving_since
@@ -37,8 +36,8 @@ if TYPE_CHECKING:
 
     from retrain_core.registry import Registry
 
-LABELS = "labels"
-CURRENT = "current"
+LABELS: Final = "labels"
+CURRENT: Final = "current"
 
 
 @dataclass(frozen=True)
@@ -54,15 +53,6 @@ class Loaded:
     description: str = ""
     quarantined: tuple[Quarantined, ...] = ()
     loaded: dict[str, LoadedWindow] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Settled:
-    """What a check records besides its decision: watermarks, batches set aside, batches judged."""
-
-    watermarks: dict[str, str]
-    quarantined: tuple[Quarantined, ...] = ()
-    judged: tuple[tuple[str, Batch], ...] = ()
 
 
 Earlier = Callable[[str], str | None]
@@ -85,7 +75,7 @@ def load_windows(
     columns = required_columns(policy)
     problems: list[tuple[str, str]] = []
     reference = _reference(policy, root, columns, problems)
-    classes = _classes(policy, reference)
+    classes = reference_classes(policy, reference.frame)
     current = _current(policy, root, columns, watermarks, skip, classes, earlier, problems)
     marks = {CURRENT: _mark_text(current.watermark, watermarks.get(CURRENT))}
     loaded = {CURRENT: current}
@@ -117,58 +107,6 @@ def load_windows(
     )
     marks = {role: mark for role, mark in marks.items() if mark}
     return Loaded(windows, marks, f"{current.window}: {current.source}", quarantined, loaded)
-
-
-def settle(data: Loaded, blockers: Sequence[CheckOutcome]) -> Settled:
-    """The watermarks and quarantine a check records, once its decision is known.
-
-    A blocked check sets aside the new batches of the window it blames (the current window for
-    its column and quality checks, the labels for theirs) and judges no other new batch: those
-    stay new for the next check. Otherwise every batch read is judged once.
-    """
-    quarantined = list(data.quarantined)
-    held_back: set[str] = set()
-    if blockers:
-        blamed = _blamed(blockers)
-        for role, window in data.loaded.items():
-            for batch in window.batches:
-                if not batch.digest:
-                    continue  # read again for a window over old batches, not new
-                held_back.add(batch.key)
-                if role in blamed:
-                    quarantined.append(Quarantined(role, batch.key, batch.path, blamed[role]))
-    marks = dict(data.watermarks)
-    judged: list[tuple[str, Batch]] = []
-    for role, window in data.loaded.items():
-        mark = window.watermark_without(held_back)
-        if mark is not None:
-            marks[role] = mark.to_json()
-        judged += [(role, b) for b in window.batches if b.digest and b.key not in held_back]
-    return Settled(marks, tuple(quarantined), tuple(judged))
-
-
-def _blamed(blockers: Sequence[CheckOutcome]) -> dict[str, str]:
-    """The window each blocking outcome is about, with the reasons, for its new batches."""
-    reasons: dict[str, list[str]] = {}
-    for outcome in blockers:
-        role = {"data.current": CURRENT, "data.labels": LABELS}.get(outcome.check)
-        if outcome.kind == "quality":
-            role = CURRENT
-        if role is not None:
-            reasons.setdefault(role, []).append(outcome.reason)
-    return {role: "the window failed its checks: " + "; ".join(r) for role, r in reasons.items()}
-
-
-def batch_rules(
-    policy: Policy, role: Role, classes: list[str] | None, earlier: Earlier | None = None
-) -> Rules:
-    """How one batch of this role is judged: its columns, its labels, its content's novelty."""
-
-    def problems(name: str, frame: pd.DataFrame) -> list[str]:
-        found = check_columns(frame, policy, role, name)
-        return found or label_problems(frame, policy, name, classes)
-
-    return Rules(role, problems, earlier, policy.data.timestamp if role != LABELS else None)
 
 
 def _reference(
@@ -210,15 +148,6 @@ def _empty(source: Source, columns: list[str], window: str) -> LoadedWindow:
     import pandas as pd
 
     return LoadedWindow(pd.DataFrame(columns=columns), describe(source), window)
-
-
-def _classes(policy: Policy, reference: LoadedWindow) -> list[str] | None:
-    """The reference's classes, for a classifier's unseen-class check (None otherwise)."""
-    target = policy.model.target
-    if policy.model.task != "classification" or target not in reference.frame.columns:
-        return None
-    classes = class_names(reference.frame[target])
-    return classes or None
 
 
 def _mark_text(mark: Watermark | None, previous: str | None) -> str:

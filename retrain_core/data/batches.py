@@ -14,15 +14,19 @@ import csv
 import hashlib
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from retrain_core.data.errors import DataConfigError, SourceUnavailable
-from retrain_core.data.sources import FileSet, read_files, tables_to_frame
+from retrain_core.data.sources import FileSet, list_files, read_files, read_source, tables_to_frame
+from retrain_core.policy.schema import Source
 
 if TYPE_CHECKING:
     import pandas as pd
 
 DELIMITERS = ",;\t|"
+EARLIEST = datetime(1, 1, 1, tzinfo=UTC)  # the :watermark bound when every row is wanted
 TRANSIENT = (FileNotFoundError, PermissionError, ConnectionError, TimeoutError)
 
 
@@ -92,6 +96,50 @@ def read_batches(
         judged.frames.append(frame)
         judged.batches.append(Batch(marks[key], path, digest))
     return judged
+
+
+def judged_file(
+    source: Source, columns: Sequence[str] | None, root: Path, skip: Collection[str], rules: Rules
+) -> tuple[pd.DataFrame, Judged]:
+    """A single file's rows once it passes its rules (no rows while it is set aside)."""
+    files = list_files(source, root)
+    marks = {key: file_mark(files, key) for key in files.keys}
+    keys = [key for key in files.keys if marks[key] not in skip]
+    judged = read_batches(files, keys, marks, columns, rules)
+    frame = concat(judged.frames, columns)
+    if rules.timestamp and rules.timestamp not in frame.columns:
+        frame[rules.timestamp] = _empty_times()
+    return frame, judged
+
+
+def read_judged(
+    source: Source,
+    columns: Sequence[str] | None,
+    root: Path,
+    skip: Collection[str] = (),
+    rules: Rules | None = None,
+) -> tuple[pd.DataFrame, list[Quarantined]]:
+    """Every row of a source except quarantined files and files that fail `rules` (listed)."""
+    if source.sql is not None:
+        return read_source(source, columns, root, {"watermark": EARLIEST}), []
+    files = list_files(source, root)
+    marks = {key: file_mark(files, key) for key in files.keys}
+    keys = [key for key in files.keys if marks[key] not in skip]
+    judged = read_batches(files, keys, marks, columns, rules or Rules())
+    return concat(judged.frames, columns), judged.quarantined
+
+
+def _empty_times() -> pd.Series:
+    import pandas as pd
+
+    return pd.Series([], dtype="datetime64[ns, UTC]")
+
+
+def file_mark(files: FileSet, key: str) -> str:
+    """The watermark key of a file: its glob key, or name@fingerprint for a single file."""
+    if files.is_glob:
+        return key
+    return f"{key}@{files.fs.checksum(files.path_of(key)) % 16**12:012x}"
 
 
 def content_digest(files: FileSet, path: str) -> str:

@@ -6,9 +6,10 @@ window means "no new data", not bad data: the monitor says so before calling `ch
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Literal
 
+from retrain_core.data.batches import Rules
 from retrain_core.data.sources import unique
 from retrain_core.data.timestamps import mixes_zones, parse_timestamps
 from retrain_core.policy.schema import Policy
@@ -159,3 +160,27 @@ def _conflicts(rows: pd.DataFrame, key: str, target: str, name: str) -> list[str
         f"{name}: {len(clashing)} {key!r} values carry conflicting {target!r} labels, "
         f"such as {first!r} with {' and '.join(values)}"
     ]
+
+
+def batch_rules(
+    policy: Policy,
+    role: Role,
+    classes: list[str] | None,
+    earlier: Callable[[str], str | None] | None = None,
+) -> Rules:
+    """How one batch of this role is judged: its columns, its labels, its content's novelty."""
+
+    def problems(name: str, frame: pd.DataFrame) -> list[str]:
+        found = check_columns(frame, policy, role, name)
+        return found or label_problems(frame, policy, name, classes)
+
+    return Rules(role, problems, earlier, policy.data.timestamp if role != "labels" else None)
+
+
+def reference_classes(policy: Policy, reference: pd.DataFrame) -> list[str] | None:
+    """The reference's classes, for a classifier's unseen-class check (None otherwise)."""
+    target = policy.model.target
+    if policy.model.task != "classification" or target not in reference.columns:
+        return None
+    classes = class_names(reference[target])
+    return classes or None

@@ -19,13 +19,23 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from retrain_core.data.batches import Batch, Judged, Quarantined, Rules, concat, read_batches
+from retrain_core.data.batches import (
+    EARLIEST,
+    Batch,
+    Judged,
+    Quarantined,
+    Rules,
+    concat,
+    file_mark,
+    judged_file,
+    read_batches,
+)
 from retrain_core.data.errors import BadData, DataConfigError
-from retrain_core.data.sources import FileSet, describe, has_wildcard, list_files, read_source
+from retrain_core.data.sources import describe, has_wildcard, list_files, read_source
 from retrain_core.data.timestamps import parse_timestamps
 from retrain_core.data.watermark import Watermark
 from retrain_core.policy.durations import format_duration
@@ -33,8 +43,6 @@ from retrain_core.policy.schema import CurrentSource, Source, Window
 
 if TYPE_CHECKING:
     import pandas as pd
-
-EARLIEST = datetime(1, 1, 1, tzinfo=UTC)  # the :watermark bound when every row is wanted
 
 
 @dataclass(frozen=True, eq=False)
@@ -183,7 +191,7 @@ def _from_files(
 ) -> _Candidates:
     """Read the new files (since_last_check) or all files; the next watermark adds the new ones."""
     files = list_files(current, root)
-    marks = {key: _mark(files, key) for key in files.keys}
+    marks = {key: file_mark(files, key) for key in files.keys}
     keys = [key for key in files.keys if marks[key] not in skip]
     unseen = [key for key in keys if not previous.seen(marks[key])]
     read = unseen if new else keys
@@ -205,13 +213,6 @@ def _from_files(
     )
 
 
-def _mark(files: FileSet, key: str) -> str:
-    """The watermark key of a file: its glob key, or name@fingerprint for a single file."""
-    if files.is_glob:
-        return key
-    return f"{key}@{files.fs.checksum(files.path_of(key)) % 16**12:012x}"
-
-
 def _from_rows(
     current: CurrentSource,
     columns: Sequence[str] | None,
@@ -228,7 +229,7 @@ def _from_rows(
     if current.sql is not None:
         frame = read_source(current, columns, root, {"watermark": since})
     else:  # one file cut by time: judged like a batch, so a bad file is set aside too
-        frame, judged = _judged_file(current, columns, root, skip, rules)
+        frame, judged = judged_file(current, columns, root, skip, rules)
     if timestamp is None:
         return _Candidates(frame=frame, new_rows=None, watermark=None, judged=judged)
     stamps = _timestamps(frame, timestamp, needed=True)
@@ -240,43 +241,6 @@ def _from_rows(
     after = previous.after_timestamp(newest)
     frame = frame[fresh] if new else frame
     return _Candidates(frame=frame, new_rows=int(fresh.sum()), watermark=after, judged=judged)
-
-
-def _judged_file(
-    source: Source, columns: Sequence[str] | None, root: Path, skip: Collection[str], rules: Rules
-) -> tuple[pd.DataFrame, Judged]:
-    """A single file's rows once it passes its rules (no rows while it is set aside)."""
-    files = list_files(source, root)
-    marks = {key: _mark(files, key) for key in files.keys}
-    keys = [key for key in files.keys if marks[key] not in skip]
-    judged = read_batches(files, keys, marks, columns, rules)
-    frame = concat(judged.frames, columns)
-    if rules.timestamp and rules.timestamp not in frame.columns:
-        frame[rules.timestamp] = _empty_times()
-    return frame, judged
-
-
-def read_judged(
-    source: Source,
-    columns: Sequence[str] | None,
-    root: Path,
-    skip: Collection[str] = (),
-    rules: Rules | None = None,
-) -> tuple[pd.DataFrame, list[Quarantined]]:
-    """Every row of a source except quarantined files and files that fail `rules` (listed)."""
-    if source.sql is not None:
-        return read_source(source, columns, root, {"watermark": EARLIEST}), []
-    files = list_files(source, root)
-    marks = {key: _mark(files, key) for key in files.keys}
-    keys = [key for key in files.keys if marks[key] not in skip]
-    judged = read_batches(files, keys, marks, columns, rules or Rules())
-    return concat(judged.frames, columns), judged.quarantined
-
-
-def _empty_times() -> pd.Series:
-    import pandas as pd
-
-    return pd.Series([], dtype="datetime64[ns, UTC]")
 
 
 def _timestamps(frame: pd.DataFrame, timestamp: str | None, needed: bool) -> pd.Series | None:

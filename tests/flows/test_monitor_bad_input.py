@@ -113,12 +113,12 @@ def test_an_empty_window_blocks_even_the_first_model(
     features(project, 1).iloc[0:0].to_parquet(batches / "day-01.parquet")
     with notified(project, monkeypatch) as endpoint:
         summary = check(project, at(1))
-    assert_blocked(project, tracking_uri, summary, ["the current window is empty"], [])
+    assert_blocked(project, tracking_uri, summary, ["day-01.parquet: the batch is empty"], [])
     assert summary["rows"] == 0
     assert champion(tracking_uri, project.name) is None
     (message,) = endpoint.messages("blocked")
     assert "Decision: blocked" in message["message"]
-    assert "the current window is empty" in message["message"]
+    assert "day-01.parquet: the batch is empty" in message["message"]
     assert (
         f"MLflow monitor run: {tracking_uri} run {summary['monitor_run_id']}"
         in (message["message"])
