@@ -17,6 +17,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.common import IO, PolicyBusy, policy_lock, resolve_policy_path, retry_options
+from retrain_core import approval
 from retrain_core import monitor as core
 from retrain_core.checks.outcome import CheckOutcome
 from retrain_core.decision import LedgerEntry, RetrainDecision, blocking_outcomes, decide
@@ -94,6 +95,19 @@ def decide_task(
     return decide(triggers, outcomes, history, now, has_champion, loaded.policy_hash, window)
 
 
+@task(name="hold-for-approval", **IO)
+def hold_for_approval(
+    uri: str, loaded: LoadedPolicy, decision: RetrainDecision, now: datetime
+) -> RetrainDecision:
+    """No new training while a challenger of this policy waits for a person's approval."""
+    if not decision.retrain:
+        return decision
+    from mlflow import MlflowClient
+
+    waiting = approval.pending(MlflowClient(tracking_uri=uri), loaded.policy.name, now)
+    return approval.hold_for_approval(decision, waiting)
+
+
 @task(name="record-decision", **IO)
 def record_decision(
     uri: str, loaded: LoadedPolicy, decision: RetrainDecision, data: core.Loaded
@@ -141,6 +155,7 @@ def monitor(
             outcomes = run_checks(loaded, data, champion, now)
             has_champion = champion is not None
             decision = decide_task(loaded, outcomes, history, now, has_champion, data.description)
+            decision = hold_for_approval.with_options(**retry)(uri, loaded, decision, now)
             run_id = record_decision.with_options(**retry)(uri, loaded, decision, data)
     except PolicyBusy:
         raise  # nothing was judged: not a failure to notify

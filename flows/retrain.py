@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.input import RunInput
 
 from flows.common import IO, policy_lock, resolve_policy_path, retry_options
+from retrain_core import approval
 from retrain_core import monitor as core
 from retrain_core.ledger import Ledger
 from retrain_core.lineage import gate_tags
@@ -153,7 +154,7 @@ def _run(
     send(policy.notify, Notification("retrained", policy.name, (reason,), version, links=links))
     approved, reasons = gate.promote, list(gate.reasons)
     if approved and policy.promotion.approval == "manual":
-        approved, note = _ask_for_approval(loaded, version, gate)
+        approved, note = _wait_for_approval(uri, loaded, version, gate, now)
         reasons.append(note)
     with policy_lock(policy.name):
         if approved:
@@ -187,6 +188,35 @@ def _train_and_register(
     gate = decide_promotion(policy.gate, result.metrics[policy.gate.metric], champion_score)
     version = register.with_options(**retry)(uri, loaded, run_id, gate)
     return run_id, gate, version
+
+
+@task(name="mark-approval", **IO)
+def mark_approval(
+    uri: str, name: str, version: str, deadline: datetime | None, answer: str
+) -> None:
+    """Tag the challenger pending until `deadline` (later checks train nothing), or answered."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    if deadline is not None:
+        approval.mark_pending(client, name, version, deadline)
+    else:
+        approval.mark_answered(client, name, version, answer)
+
+
+def _wait_for_approval(
+    uri: str, loaded: LoadedPolicy, version: str, gate: PromotionDecision, now: datetime
+) -> tuple[bool, str]:
+    """Mark the challenger pending, ask a person, then record the answer on the version."""
+    name, retry = loaded.policy.name, retry_options(loaded)
+    deadline = now + loaded.policy.promotion.approval_timeout
+    mark_approval.with_options(**retry)(uri, name, version, deadline, approval.PENDING)
+    approved, note = _ask_for_approval(loaded, version, gate)
+    answer = (
+        "approved" if approved else ("expired" if note.startswith("no approval") else "rejected")
+    )
+    mark_approval.with_options(**retry)(uri, name, version, None, answer)
+    return approved, note
 
 
 def _ask_for_approval(
