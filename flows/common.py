@@ -1,7 +1,10 @@
-"""What both flows share: task options for I/O, retry backoff, and where a policy file is."""
+"""What both flows share: task options for I/O, retry backoff, where a policy file is, its lock."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -28,3 +31,54 @@ def resolve_policy_path(policy_path: str) -> Path:
     if path.is_absolute() or path.exists():
         return path
     return load_settings().root / path
+
+
+LOCK_WAIT_SECONDS = float(os.environ.get("RETRAIN_LOCK_WAIT_SECONDS", "3600"))
+
+
+class PolicyBusy(RuntimeError):
+    """Another check or training of the policy held its lock for longer than this run waits."""
+
+
+def lock_name(policy_name: str) -> str:
+    """The Prefect global concurrency limit that serialises one policy's checks and trainings."""
+    return f"retrain-policy-{policy_name}"
+
+
+@contextmanager
+def policy_lock(policy_name: str, wait: float | None = None) -> Iterator[None]:
+    """Hold the policy's slot (limit 1) for the block: one check or training at a time.
+
+    `retrain run`, deployments, backtests and the training flow all take the same Prefect
+    global concurrency limit, created on first use; a second run waits for it (`wait` seconds,
+    default RETRAIN_LOCK_WAIT_SECONDS or an hour), then ends with `PolicyBusy`.
+    """
+    from prefect.concurrency.sync import concurrency
+
+    name = lock_name(policy_name)
+    _ensure_limit(name)
+    wait = LOCK_WAIT_SECONDS if wait is None else wait
+    try:
+        with concurrency(name, occupy=1, timeout_seconds=wait, strict=True):
+            yield
+    except TimeoutError as exc:
+        raise PolicyBusy(
+            f"policy {policy_name} is busy: another check or training held its lock "
+            f"({name}) for more than {wait:.0f} s, so this run ends without a decision"
+        ) from exc
+
+
+def _ensure_limit(name: str) -> None:
+    """Create the global concurrency limit (one slot) unless it exists."""
+    from prefect import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            with suppress(ObjectAlreadyExists):  # another run created it first
+                client.create_global_concurrency_limit(
+                    GlobalConcurrencyLimitCreate(name=name, limit=1)
+                )

@@ -8,6 +8,7 @@ as a markdown artifact before any training starts.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,14 +16,16 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import IO, resolve_policy_path, retry_options
+from flows.common import IO, PolicyBusy, policy_lock, resolve_policy_path, retry_options
+from retrain_core import approval
 from retrain_core import monitor as core
 from retrain_core.checks.outcome import CheckOutcome
-from retrain_core.decision import LedgerEntry, RetrainDecision, decide
+from retrain_core.decision import LedgerEntry, RetrainDecision, blocking_outcomes, decide
 from retrain_core.evaluate import Champion, evaluate
 from retrain_core.ledger import Ledger
 from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
+from retrain_core.quarantine import settle
 from retrain_core.registry import Registry
 from retrain_core.report import artifact_key, decision_markdown, decision_table
 from retrain_core.settings import load_settings
@@ -43,6 +46,12 @@ def read_ledger(uri: str, name: str) -> tuple[list[LedgerEntry], dict[str, str],
     return ledger.history(name), marks, rows
 
 
+@task(name="read-quarantine", **IO)
+def read_quarantine(uri: str, name: str) -> dict[str, set[str]]:
+    """The batches set aside and not released, by role: no read includes them."""
+    return Ledger(uri).quarantined(name)
+
+
 @task(name="load-champion", **IO)
 def load_champion(uri: str, loaded: LoadedPolicy) -> Champion | None:
     """The model serving now, or None before the first promotion."""
@@ -51,10 +60,17 @@ def load_champion(uri: str, loaded: LoadedPolicy) -> Champion | None:
 
 @task(name="load-windows", **IO)
 def load_windows(
-    loaded: LoadedPolicy, root: str, marks: dict[str, str], rows: int | None
+    loaded: LoadedPolicy,
+    root: str,
+    marks: dict[str, str],
+    rows: int | None,
+    skip: dict[str, set[str]] | None = None,
+    uri: str | None = None,
 ) -> core.Loaded:
     """Reference, current window after the watermark, and newly labelled rows."""
-    return core.load_windows(loaded.policy, Path(root), marks, rows)
+    name = loaded.policy.name
+    earlier = partial(Ledger(uri).earlier_batch, name) if uri else None
+    return core.load_windows(loaded.policy, Path(root), marks, rows, skip, earlier)
 
 
 @task(name="run-checks", cache_policy=NO_CACHE)
@@ -79,6 +95,19 @@ def decide_task(
     return decide(triggers, outcomes, history, now, has_champion, loaded.policy_hash, window)
 
 
+@task(name="hold-for-approval", **IO)
+def hold_for_approval(
+    uri: str, loaded: LoadedPolicy, decision: RetrainDecision, now: datetime
+) -> RetrainDecision:
+    """No new training while a challenger of this policy waits for a person's approval."""
+    if not decision.retrain:
+        return decision
+    from mlflow import MlflowClient
+
+    waiting = approval.pending(MlflowClient(tracking_uri=uri), loaded.policy.name, now)
+    return approval.hold_for_approval(decision, waiting)
+
+
 @task(name="record-decision", **IO)
 def record_decision(
     uri: str, loaded: LoadedPolicy, decision: RetrainDecision, data: core.Loaded
@@ -96,7 +125,11 @@ def record_decision(
             description=f"retrain decision for {name}: {decision.verdict}",
         )
 
-    run_id = Ledger(uri).record(name, decision, data.watermarks, rows, None, flow_run.id, publish)
+    settled = settle(data, blocking_outcomes(decision.outcomes) if decision.blocked else [])
+    run_id = Ledger(uri).record(
+        name, decision, settled.watermarks, rows, None, flow_run.id, publish,
+        quarantined=settled.quarantined, judged=settled.judged,
+    )  # fmt: skip
     return run_id
 
 
@@ -114,13 +147,18 @@ def monitor(
     root = data_root or str(settings.root)
     retry = retry_options(loaded)
     try:
-        history, marks, rows = read_ledger.with_options(**retry)(uri, policy.name)
-        champion = load_champion.with_options(**retry)(uri, loaded)
-        data = load_windows.with_options(**retry)(loaded, root, marks, rows)
-        outcomes = run_checks(loaded, data, champion, now)
-        has_champion = champion is not None
-        decision = decide_task(loaded, outcomes, history, now, has_champion, data.description)
-        run_id = record_decision.with_options(**retry)(uri, loaded, decision, data)
+        with policy_lock(policy.name):  # read the ledger .. record the decision: one at a time
+            history, marks, rows = read_ledger.with_options(**retry)(uri, policy.name)
+            skip = read_quarantine.with_options(**retry)(uri, policy.name)
+            champion = load_champion.with_options(**retry)(uri, loaded)
+            data = load_windows.with_options(**retry)(loaded, root, marks, rows, skip, uri)
+            outcomes = run_checks(loaded, data, champion, now)
+            has_champion = champion is not None
+            decision = decide_task(loaded, outcomes, history, now, has_champion, data.description)
+            decision = hold_for_approval.with_options(**retry)(uri, loaded, decision, now)
+            run_id = record_decision.with_options(**retry)(uri, loaded, decision, data)
+    except PolicyBusy:
+        raise  # nothing was judged: not a failure to notify
     except Exception as exc:  # the training flow notifies its own failures
         reason = f"the monitor check failed: {type(exc).__name__}: {exc}"
         send(policy.notify, Notification("failed", policy.name, (reason,), decision="failed"))

@@ -17,8 +17,10 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.input import RunInput
 
-from flows.common import IO, resolve_policy_path, retry_options
+from flows.common import IO, policy_lock, resolve_policy_path, retry_options
+from retrain_core import approval
 from retrain_core import monitor as core
+from retrain_core.ledger import Ledger
 from retrain_core.lineage import gate_tags
 from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
@@ -37,9 +39,13 @@ class Approval(RunInput):
 
 
 @task(name="load-training-data", **IO)
-def load_training_data(loaded: LoadedPolicy, root: str) -> Any:
-    """The rows the challenger learns from (training source, or reference + labelled rows)."""
-    return core.load_training_data(loaded.policy, Path(root))
+def load_training_data(loaded: LoadedPolicy, root: str, uri: str) -> Any:
+    """The rows the challenger learns from (training source, or reference + labelled rows).
+
+    Quarantined batches are never part of them.
+    """
+    skip = Ledger(uri).quarantined(loaded.policy.name)
+    return core.load_training_data(loaded.policy, Path(root), skip)
 
 
 @task(name="validate-training-data", cache_policy=NO_CACHE)
@@ -126,35 +132,35 @@ def train_validate_promote(
 def _run(
     loaded: LoadedPolicy, reason: str, monitor_run_id: str, now: datetime, data_root: str | None
 ) -> dict[str, Any]:
-    """The flow's body: the steps in order, with the policy's retries on I/O."""
+    """The flow's body: the steps in order, with the policy's retries on I/O.
+
+    Training and registering, then moving the alias, each hold the policy's lock; waiting for a
+    reviewer does not, so checks go on meanwhile.
+    """
     logger = get_run_logger()
     policy = loaded.policy
     settings = load_settings()
     uri = tracking_uri(settings)
     retry = retry_options(loaded)
-    frame = load_training_data.with_options(**retry)(loaded, data_root or str(settings.root))
-    problems = validate_training_data(loaded, frame)
-    if problems:
-        send(
-            policy.notify, Notification("blocked", policy.name, tuple(problems), decision="blocked")
-        )
-        logger.warning("training blocked: %s", "; ".join(problems))
-        return {"status": "blocked", "reasons": problems}
-    result = train(loaded, frame)
-    run_id = log_training_run.with_options(**retry)(uri, loaded, result, monitor_run_id, reason)
-    champion_score = score_champion.with_options(**retry)(uri, loaded, result)
-    gate = decide_promotion(policy.gate, result.metrics[policy.gate.metric], champion_score)
-    version = register.with_options(**retry)(uri, loaded, run_id, gate)
+    with policy_lock(policy.name):
+        trained = _train_and_register(loaded, reason, monitor_run_id, data_root, uri)
+    if isinstance(trained, list):
+        blocked = Notification("blocked", policy.name, tuple(trained), decision="blocked")
+        send(policy.notify, blocked)
+        logger.warning("training blocked: %s", "; ".join(trained))
+        return {"status": "blocked", "reasons": trained}
+    run_id, gate, version = trained
     links = {"MLflow training run": f"{uri} run {run_id}"}
     send(policy.notify, Notification("retrained", policy.name, (reason,), version, links=links))
     approved, reasons = gate.promote, list(gate.reasons)
     if approved and policy.promotion.approval == "manual":
-        approved, note = _ask_for_approval(loaded, version, gate)
+        approved, note = _wait_for_approval(uri, loaded, version, gate, now)
         reasons.append(note)
-    if approved:
-        promote.with_options(**retry)(uri, loaded, version, now)
-    else:
-        reject.with_options(**retry)(uri, loaded, version, reasons)
+    with policy_lock(policy.name):
+        if approved:
+            promote.with_options(**retry)(uri, loaded, version, now)
+        else:
+            reject.with_options(**retry)(uri, loaded, version, reasons)
     event = "promoted" if approved else "rejected"
     send(policy.notify, Notification(event, policy.name, tuple(reasons), version, event, links))
     logger.info("%s v%s %s: %s", policy.name, version, event, "; ".join(reasons))
@@ -163,6 +169,54 @@ def _run(
         "challenger_score": _finite(gate.challenger_score),
         "champion_score": _finite(gate.champion_score),
     }  # fmt: skip
+
+
+def _train_and_register(
+    loaded: LoadedPolicy, reason: str, monitor_run_id: str, data_root: str | None, uri: str
+) -> list[str] | tuple[str, PromotionDecision, str]:
+    """Load, validate, train, log, gate and register; the data problems when it cannot train."""
+    policy = loaded.policy
+    retry = retry_options(loaded)
+    root = data_root or str(load_settings().root)
+    frame = load_training_data.with_options(**retry)(loaded, root, uri)
+    problems = validate_training_data(loaded, frame)
+    if problems:
+        return list(problems)
+    result = train(loaded, frame)
+    run_id = log_training_run.with_options(**retry)(uri, loaded, result, monitor_run_id, reason)
+    champion_score = score_champion.with_options(**retry)(uri, loaded, result)
+    gate = decide_promotion(policy.gate, result.metrics[policy.gate.metric], champion_score)
+    version = register.with_options(**retry)(uri, loaded, run_id, gate)
+    return run_id, gate, version
+
+
+@task(name="mark-approval", **IO)
+def mark_approval(
+    uri: str, name: str, version: str, deadline: datetime | None, answer: str
+) -> None:
+    """Tag the challenger pending until `deadline` (later checks train nothing), or answered."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    if deadline is not None:
+        approval.mark_pending(client, name, version, deadline)
+    else:
+        approval.mark_answered(client, name, version, answer)
+
+
+def _wait_for_approval(
+    uri: str, loaded: LoadedPolicy, version: str, gate: PromotionDecision, now: datetime
+) -> tuple[bool, str]:
+    """Mark the challenger pending, ask a person, then record the answer on the version."""
+    name, retry = loaded.policy.name, retry_options(loaded)
+    deadline = now + loaded.policy.promotion.approval_timeout
+    mark_approval.with_options(**retry)(uri, name, version, deadline, approval.PENDING)
+    approved, note = _ask_for_approval(loaded, version, gate)
+    answer = (
+        "approved" if approved else ("expired" if note.startswith("no approval") else "rejected")
+    )
+    mark_approval.with_options(**retry)(uri, name, version, None, answer)
+    return approved, note
 
 
 def _ask_for_approval(

@@ -293,6 +293,15 @@ COMMANDS: list[Command] = [
         "retrain_core.commands.models:rollback",
     ),
     Command(
+        "quarantine",
+        "list the batches set aside as bad data, or release one to be judged again",
+        "  retrain quarantine list churn\n"
+        "  retrain quarantine list churn --all        # released ones too\n"
+        "  retrain quarantine release churn day-05.parquet",
+        args.add_quarantine_args,
+        "retrain_core.commands.quarantine:quarantine",
+    ),
+    Command(
         "emit-arrival",
         "tell Prefect that data arrived for a policy (starts its monitor deployment)",
         "  retrain emit-arrival churn data/churn/batches/day-05.parquet\n"

@@ -8,12 +8,15 @@ history only reads FINISHED runs, so a crash half-way leaves nothing that counts
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from retrain_core import quarantine
+from retrain_core.data.batches import Batch, Quarantined
 from retrain_core.decision import LedgerEntry, RetrainDecision
+from retrain_core.quarantine import QuarantineRecord
 from retrain_core.tracking import artifact_root, ensure_experiment
 
 if TYPE_CHECKING:
@@ -53,11 +56,15 @@ class Ledger:
         metrics: dict[str, float] | None = None,
         prefect_run_id: str | None = None,
         before_finish: Callable[[str], None] | None = None,
+        quarantined: Sequence[Quarantined] = (),
+        judged: Sequence[tuple[str, Batch]] = (),
     ) -> str:
         """Write one monitor run for this decision and return its MLflow run id.
 
         `before_finish(run_id)` (e.g. publishing the decision artifact) runs before the run is
         FINISHED: when it fails, the run is FAILED, so it neither counts nor moves a watermark.
+        The batches set aside (`quarantined`) get their own runs, finished with this one; the
+        digests of the batches judged are logged as its dataset inputs.
         """
         from mlflow.entities import Metric, RunTag
 
@@ -80,7 +87,10 @@ class Ledger:
         }
         run = self.client.create_run(experiment_id, tags=tags, start_time=_ms(checked_at))
         run_id = run.info.run_id
+        held: list[str] = []
         try:
+            held = quarantine.start_quarantine(self.client, experiment_id, quarantined, run_id)
+            quarantine.log_judged(self.client, run_id, judged)
             values = {"rows": float(rows), **(metrics or {}), **_outcome_metrics(decision)}
             stamp = _ms(checked_at)
             self.client.log_batch(
@@ -94,7 +104,9 @@ class Ledger:
             self.client.set_terminated(run_id, "FINISHED")
         except Exception:
             self.client.set_terminated(run_id, "FAILED")
+            quarantine.finish(self.client, held, "FAILED")
             raise
+        quarantine.finish(self.client, held)  # a crash before this: the batches are judged again
         return str(run_id)
 
     def record_event(self, name: str, kind: str, tags: dict[str, str]) -> str:
@@ -146,6 +158,31 @@ class Ledger:
         prefix = f"{WATERMARK}."
         marks = {k[len(prefix) :]: v for k, v in tags.items() if k.startswith(prefix) and v}
         return marks, int(rows) if rows is not None else None
+
+    def quarantined(self, name: str) -> dict[str, set[str]]:
+        """The keys of the batches set aside and not released, by role (current, labels)."""
+        keys: dict[str, set[str]] = {}
+        for record in self.quarantine(name, quarantine.QUARANTINED):
+            keys.setdefault(record.role, set()).add(record.key)
+        return keys
+
+    def quarantine(self, name: str, status: str | None = None) -> list[QuarantineRecord]:
+        """Quarantine records of a policy, newest first (all, or only those with `status`)."""
+        return quarantine.records(self.client, self._experiment_id(name), status)
+
+    def release(self, name: str, file: str) -> list[QuarantineRecord]:
+        """Release the quarantined batches named `file`; the next check judges them again."""
+        found = quarantine.matching(self.quarantine(name, quarantine.QUARANTINED), file)
+        quarantine.release(self.client, found)
+        return found
+
+    def earlier_batch(self, name: str, digest: str) -> str | None:
+        """The key of an already judged batch with this content digest, or None."""
+        return quarantine.earlier_batch(self.client, self._experiment_id(name), digest)
+
+    def _experiment_id(self, name: str) -> str | None:
+        experiment = self.client.get_experiment_by_name(name)
+        return None if experiment is None else str(experiment.experiment_id)
 
     def last_check(self, name: str) -> CheckRecord | None:
         """The newest finished check, or None before the first one."""

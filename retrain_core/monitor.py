@@ -7,9 +7,10 @@ serving model; `run_cycle_decision` evaluates and decides. The flow wraps each i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from retrain_core.data import (
     BadData,
@@ -17,13 +18,15 @@ from retrain_core.data import (
     Watermark,
     check_columns,
     join_labels,
-    load_labels,
     load_reference,
     load_window,
     read_source,
     required_columns,
 )
-from retrain_core.data.windows import EARLIEST
+from retrain_core.data.batches import Quarantined, read_judged
+from retrain_core.data.problems import batch_rules, class_names, reference_classes
+from retrain_core.data.sources import describe
+from retrain_core.data.windows import LoadedWindow
 from retrain_core.evaluate import Champion, Windows
 from retrain_core.policy.schema import CurrentSource, Policy, Source, Window
 from retrain_core.registry import serving_since
@@ -33,60 +36,132 @@ if TYPE_CHECKING:
 
     from retrain_core.registry import Registry
 
-LABELS = "labels"
-CURRENT = "current"
+LABELS: Final = "labels"
+CURRENT: Final = "current"
 
 
 @dataclass(frozen=True)
 class Loaded:
-    """Windows ready to judge, the watermarks to store once judged, and how to describe them."""
+    """Windows ready to judge, the watermarks to store once judged, and how to describe them.
+
+    `quarantined` are the batches set aside while loading; `loaded` the current and label
+    windows by role, so `settle` can tell, once the decision is known, which batches it judged.
+    """
 
     windows: Windows
     watermarks: dict[str, str] = field(default_factory=dict)
     description: str = ""
+    quarantined: tuple[Quarantined, ...] = ()
+    loaded: dict[str, LoadedWindow] = field(default_factory=dict)
+
+
+Earlier = Callable[[str], str | None]
 
 
 def load_windows(
-    policy: Policy, root: Path, watermarks: dict[str, str], previous_rows: int | None = None
+    policy: Policy,
+    root: Path,
+    watermarks: dict[str, str],
+    previous_rows: int | None = None,
+    skip: dict[str, set[str]] | None = None,
+    earlier: Earlier | None = None,
 ) -> Loaded:
-    """Read the reference, the new current rows and the newly labelled rows of a policy."""
+    """Read the reference, the new current rows and the newly labelled rows of a policy.
+
+    Batches in `skip` (quarantined) are not read; a batch that cannot be judged is set aside and
+    named in the problems, and bad data anywhere becomes a problem (a blocked decision).
+    """
+    skip = skip or {}
     columns = required_columns(policy)
-    stamp = policy.data.timestamp
-    reference = load_reference(policy.data.reference, columns, root, stamp)
-    current = load_window(
-        policy.data.current, columns, root, stamp, _watermark(watermarks.get(CURRENT))
-    )
-    marks = {CURRENT: current.watermark.to_json()} if current.watermark else {}
-    problems = [("reference", p) for p in check_columns(reference.frame, policy, "reference")]
-    # Nothing new is not bad data; a new batch file with no rows is (an empty window).
+    problems: list[tuple[str, str]] = []
+    reference = _reference(policy, root, columns, problems)
+    classes = reference_classes(policy, reference.frame)
+    current = _current(policy, root, columns, watermarks, skip, classes, earlier, problems)
+    marks = {CURRENT: _mark_text(current.watermark, watermarks.get(CURRENT))}
+    loaded = {CURRENT: current}
+    # Nothing new is not bad data; every new batch set aside leaves no window to check.
     nothing_new = current.frame.empty and not current.files
     new_data = not (policy.data.current.window.since_last_check and nothing_new)
-    if new_data:
+    if new_data and (current.batches or not current.files):
         problems += [("current", p) for p in check_columns(current.frame, policy, "current")]
     labelled = None
     if policy.data.labels is not None:
         try:
-            new_labels, label_mark = _new_labels(policy, root, watermarks.get(LABELS))
-            if label_mark:  # stored even when the labels are bad: each file is judged once
-                marks[LABELS] = label_mark
+            new_labels = _new_labels(policy, root, watermarks.get(LABELS), skip, classes)
             if new_labels is not None:
-                labelled = _with_features(policy, root, columns, new_labels)
+                loaded[LABELS] = new_labels
+                marks[LABELS] = _mark_text(new_labels.watermark, watermarks.get(LABELS))
+                labelled = _with_features(policy, root, columns, new_labels.frame, skip)
         except BadData as exc:
             problems.append(("labels", str(exc)))
+    quarantined = tuple(q for window in loaded.values() for q in window.quarantined)
+    problems += [("quarantine", f"quarantined {q.path}: {q.reason}") for q in quarantined]
     windows = Windows(
         reference=reference.frame,
         current=current.frame,
         labelled=labelled,
         newest=current.newest,
         previous_rows=previous_rows,
-        new_data=new_data or bool(labelled is not None and len(labelled)),
+        new_data=new_data or bool(labelled is not None and len(labelled)) or bool(quarantined),
         problems=tuple(problems),
     )
-    return Loaded(windows, marks, f"{current.window}: {current.source}")
+    marks = {role: mark for role, mark in marks.items() if mark}
+    return Loaded(windows, marks, f"{current.window}: {current.source}", quarantined, loaded)
 
 
-def _new_labels(policy: Policy, root: Path, mark: str | None) -> tuple[pd.DataFrame | None, str]:
-    """The label rows that arrived since the last check (None before any), and the next mark."""
+def _reference(
+    policy: Policy, root: Path, columns: list[str], problems: list[tuple[str, str]]
+) -> LoadedWindow:
+    """The reference window; bad reference data is a problem with an empty window."""
+    stamp = policy.data.timestamp
+    try:
+        reference = load_reference(policy.data.reference, columns, root, stamp)
+    except BadData as exc:
+        problems.append(("reference", str(exc)))
+        return _empty(policy.data.reference, columns, "all")
+    problems += [("reference", p) for p in check_columns(reference.frame, policy, "reference")]
+    return reference
+
+
+def _current(
+    policy: Policy,
+    root: Path,
+    columns: list[str],
+    watermarks: dict[str, str],
+    skip: dict[str, set[str]],
+    classes: list[str] | None,
+    earlier: Earlier | None,
+    problems: list[tuple[str, str]],
+) -> LoadedWindow:
+    """The current window after the watermark; content that cannot form it is a problem."""
+    rules = batch_rules(policy, CURRENT, classes, earlier)
+    mark = _watermark(watermarks.get(CURRENT))
+    source, stamp = policy.data.current, policy.data.timestamp
+    try:
+        return load_window(source, columns, root, stamp, mark, skip.get(CURRENT, ()), rules)
+    except BadData as exc:
+        problems.append(("current", str(exc)))
+        return _empty(source, columns, "unreadable")
+
+
+def _empty(source: Source, columns: list[str], window: str) -> LoadedWindow:
+    import pandas as pd
+
+    return LoadedWindow(pd.DataFrame(columns=columns), describe(source), window)
+
+
+def _mark_text(mark: Watermark | None, previous: str | None) -> str:
+    return mark.to_json() if mark is not None else (previous or "")
+
+
+def _new_labels(
+    policy: Policy,
+    root: Path,
+    mark: str | None,
+    skip: dict[str, set[str]],
+    classes: list[str] | None,
+) -> LoadedWindow | None:
+    """The label rows that arrived since the last check (None before any)."""
     labels_source = policy.data.labels
     assert labels_source is not None
     as_window = CurrentSource(
@@ -96,23 +171,24 @@ def _new_labels(policy: Policy, root: Path, mark: str | None) -> tuple[pd.DataFr
         window=Window(since_last_check=True),
     )
     wanted = [labels_source.join_on, policy.model.target]
+    rules = batch_rules(policy, LABELS, classes)
     try:
-        new_labels = load_window(as_window, wanted, root, None, _watermark(mark))
+        return load_window(
+            as_window, wanted, root, None, _watermark(mark), skip.get(LABELS, ()), rules
+        )
     except NoFiles:
-        return None, mark or ""
-    next_mark = new_labels.watermark.to_json() if new_labels.watermark else (mark or "")
-    return new_labels.frame, next_mark
+        return None
 
 
 def _with_features(
-    policy: Policy, root: Path, columns: list[str], labels: pd.DataFrame
+    policy: Policy, root: Path, columns: list[str], labels: pd.DataFrame, skip: dict[str, set[str]]
 ) -> pd.DataFrame:
     """The new labels joined to their feature rows; BadData when none is usable."""
     assert policy.data.labels is not None
     target, key = policy.model.target, policy.data.labels.join_on
     if labels.empty:
         return labels
-    features = _every_current_row(policy, [c for c in columns if c != target], root)
+    features = _every_current_row(policy, [c for c in columns if c != target], root, skip)
     # The rows with a new label, matched as join_labels matches keys (numbers and text alike).
     found = join_labels(features, labels.assign(**{target: True}), key, target)[target].notna()
     joined = join_labels(features[found.to_numpy()], labels, key, target)
@@ -126,11 +202,18 @@ def _with_features(
     return joined
 
 
-def _every_current_row(policy: Policy, columns: list[str], root: Path) -> pd.DataFrame:
-    """Every row of the current source; a query's :watermark gets the earliest moment."""
+def _every_current_row(
+    policy: Policy, columns: list[str], root: Path, skip: dict[str, set[str]]
+) -> pd.DataFrame:
+    """Every row of the current source but quarantined or unreadable batches, one per key."""
     current = policy.data.current
     source = Source(path=current.path, format=current.format, sql=current.sql)
-    return read_source(source, columns, root, {"watermark": EARLIEST})
+    rules = batch_rules(policy, CURRENT, None)
+    frame, _ = read_judged(source, columns, root, skip.get(CURRENT, ()), rules)
+    key = policy.data.labels.join_on if policy.data.labels is not None else None
+    if key is not None and key in frame.columns:  # a batch seen twice adds no second row
+        frame = frame.drop_duplicates(subset=[key], keep="first").reset_index(drop=True)
+    return frame
 
 
 def _watermark(text: str | None) -> Watermark | None:
@@ -152,22 +235,31 @@ def load_champion(registry: Registry, policy: Policy) -> Champion | None:
     return Champion(str(version.version), created, metrics, model)
 
 
-def load_training_data(policy: Policy, root: Path) -> pd.DataFrame:
-    """The challenger's rows: `training.source`, else the reference plus every labelled row."""
+def load_training_data(
+    policy: Policy, root: Path, skip: dict[str, set[str]] | None = None
+) -> pd.DataFrame:
+    """The challenger's rows: `training.source`, else the reference plus every labelled row.
+
+    Quarantined batches (`skip`, by role) and batches that fail their rules are left out.
+    """
     import pandas as pd
 
+    skip = skip or {}
     columns = required_columns(policy)
     if policy.training.source is not None:
         return read_source(policy.training.source, columns, root)
     frames = [read_source(policy.data.reference, columns, root)]
     labels = policy.data.labels
     if labels is not None:
+        classes = class_names(frames[0][policy.model.target])
+        rules = batch_rules(policy, LABELS, classes or None)
         try:
-            label_rows = load_labels(labels, policy.model.target, root)
+            label_rows, _ = read_judged(labels, [labels.join_on, policy.model.target], root,
+                                        skip.get(LABELS, ()), rules)  # fmt: skip
         except NoFiles:  # no label has arrived yet: train on the reference alone
             label_rows = None
-        if label_rows is not None:
-            features = _every_current_row(policy, columns, root)
+        if label_rows is not None and not label_rows.empty:
+            features = _every_current_row(policy, columns, root, skip)
             frames.append(join_labels(features, label_rows, labels.join_on, policy.model.target))
     frame = pd.concat(frames, ignore_index=True)
     return frame[frame[policy.model.target].notna()].reset_index(drop=True)

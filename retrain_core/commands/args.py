@@ -63,3 +63,15 @@ def add_sample_data_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dir", default=None, metavar="DIR", help="folder to write data/ into (default: project)"
     )
+
+
+def add_quarantine_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=["list", "release"], help="what to do")
+    parser.add_argument("policy", metavar="POLICY", help="policy name or file")
+    parser.add_argument(
+        "file", nargs="?", metavar="FILE",
+        help="release: the batch's file name, key or path as `list` shows it",
+    )  # fmt: skip
+    parser.add_argument(
+        "--all", action="store_true", help="list: released batches too, not only quarantined ones"
+    )

@@ -66,6 +66,10 @@ def status(args: argparse.Namespace) -> int:
         )
         if last and last.reasons:
             print(f"{'':<20} why: {last.reasons[0]}")
+        held = ledger.quarantine(name, "quarantined")
+        if held:
+            print(f"{'':<20} quarantined: {len(held)} batch(es), e.g. {held[0].path} "
+                  f"(retrain quarantine list {name})")  # fmt: skip
     return 0
 
 

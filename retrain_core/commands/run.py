@@ -38,13 +38,53 @@ def run_monitor(policy: str, now: Any = None, data_root: str | None = None) -> d
     return result
 
 
+def missing_data(policy_file: str, root: Path) -> str | None:
+    """One line naming the policy's first missing data file and how to get data, or None.
+
+    Only the reference and current sources are needed for a check (labels may come later);
+    SQL sources are left to the run (its retries cover a database that is starting).
+    """
+    from retrain_core.data import DataError, NoFiles, SourceUnavailable
+    from retrain_core.data.sources import list_files
+    from retrain_core.policy.loader import PolicyLoadError, load_policy
+
+    try:
+        policy = load_policy(Path(policy_file)).policy
+    except PolicyLoadError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"{policy_file}: cannot read the policy: {exc.strerror or exc}"
+    for source in (policy.data.reference, policy.data.current):
+        if source.sql is not None:
+            continue
+        try:
+            list_files(source, root)
+        except (NoFiles, SourceUnavailable):
+            return (
+                f"no data at {source.path} (under {root}): `retrain sample-data` writes the "
+                f"demo's stream there, or edit the data paths in {policy_file}"
+            )
+        except DataError as exc:
+            return f"{policy_file}: {exc}"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     """Handler of `retrain run`: print the decision table, exit 1 when the run failed."""
     settings = load_settings(args.project)
+    found = [p for p in (Path(args.policy), settings.root / args.policy) if p.exists()]
+    if not found:
+        print(f"retrain run: no policy file {args.policy}", file=sys.stderr)
+        return 1
+    policy = str(found[0].resolve())
+    root = args.data_root or str(settings.root)
+    problem = missing_data(policy, Path(root))
+    if problem is not None:
+        print(f"retrain run: {problem}", file=sys.stderr)
+        return 1
     embedded_defaults(settings)
-    policy = str(Path(args.policy).resolve()) if Path(args.policy).exists() else args.policy
     try:
-        summary = run_monitor(policy, now=args.now, data_root=args.data_root or str(settings.root))
+        summary = run_monitor(policy, now=args.now, data_root=root)
     except Exception as exc:  # the flow already logged the traceback
         print(f"retrain run: {exc}", file=sys.stderr)
         return 1

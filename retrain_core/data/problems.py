@@ -6,10 +6,12 @@ window means "no new data", not bad data: the monitor says so before calling `ch
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Literal
 
+from retrain_core.data.batches import Rules
 from retrain_core.data.sources import unique
-from retrain_core.data.windows import parse_timestamps
+from retrain_core.data.timestamps import mixes_zones, parse_timestamps
 from retrain_core.policy.schema import Policy
 
 if TYPE_CHECKING:
@@ -48,9 +50,15 @@ def expected_columns(policy: Policy, role: Role = "current") -> list[str]:
     return unique(columns)
 
 
-def check_columns(frame: pd.DataFrame, policy: Policy, role: Role = "current") -> list[str]:
-    """Problems that block a decision: empty window, missing column, wrong type, no labels."""
-    name = _NAMES[role]
+def check_columns(
+    frame: pd.DataFrame, policy: Policy, role: Role = "current", name: str | None = None
+) -> list[str]:
+    """Problems that block a decision: empty window, missing column, wrong type, no labels.
+
+    `name` says what the frame is in the sentences ("the batch day-03.parquet"); by default the
+    role's window.
+    """
+    name = name or _NAMES[role]
     if len(frame) == 0:
         return [f"{name} is empty"]
     problems = [
@@ -67,11 +75,8 @@ def check_columns(frame: pd.DataFrame, policy: Policy, role: Role = "current") -
         if column in frame.columns and (problem := _not_numeric(frame[column], column, name))
     ]
     stamp = policy.data.timestamp
-    if role != "labels" and stamp in frame.columns and parse_timestamps(frame[stamp]) is None:
-        problems.append(
-            f"{name}: the timestamp column {stamp!r} is not parseable as datetimes "
-            "(store a datetime type or ISO 8601 text)"
-        )
+    if role != "labels" and stamp is not None and stamp in frame.columns:
+        problems += _timestamp_problems(frame[stamp], stamp, name)
     target = policy.model.target
     if role != "current" and target in frame.columns and frame[target].isna().all():
         problems.append(f"{name} has no labels: every {target!r} value is null")
@@ -89,3 +94,93 @@ def _not_numeric(values: pd.Series, column: str, name: str) -> str | None:
     bad = values[converted.isna() & values.notna()]
     example = f" such as {bad.iloc[0]!r}" if len(bad) else ""
     return f"{name}: column {column!r} should be numeric but holds {values.dtype} values{example}"
+
+
+def _timestamp_problems(values: pd.Series, stamp: str, name: str) -> list[str]:
+    """Unparseable timestamps, or text that mixes zoned and zone-less times (ambiguous)."""
+    if mixes_zones(values):
+        return [
+            f"{name}: the timestamp column {stamp!r} mixes times with and without a time zone "
+            "(write every time in UTC, or every one with its offset)"
+        ]
+    if parse_timestamps(values) is None:
+        return [
+            f"{name}: the timestamp column {stamp!r} is not parseable as datetimes "
+            "(store a datetime type or ISO 8601 text)"
+        ]
+    return []
+
+
+def label_problems(
+    frame: pd.DataFrame, policy: Policy, name: str, classes: Collection[str] | None = None
+) -> list[str]:
+    """Labels that would poison training: one key with conflicting labels, an unseen class.
+
+    `classes` are the target's classes in the reference data (as `class_names` gives them);
+    None skips that check (regression, or no reference to compare with).
+    """
+    target = policy.model.target
+    if target not in frame.columns:
+        return []
+    labelled = frame[frame[target].notna()]
+    problems = []
+    key = policy.data.labels.join_on if policy.data.labels is not None else None
+    if key is not None and key in labelled.columns:
+        problems += _conflicts(labelled[[key, target]].dropna(subset=[key]), key, target, name)
+    if classes is not None and policy.model.task == "classification":
+        unseen = sorted(set(class_names(labelled[target])) - set(classes))
+        if unseen:
+            shown = ", ".join(repr(value) for value in unseen[:5])
+            problems.append(
+                f"{name}: {target!r} holds a class never seen in the reference data: {shown} "
+                f"(known: {', '.join(sorted(classes))})"
+            )
+    return problems
+
+
+def class_names(values: pd.Series) -> list[str]:
+    """The distinct non-null values as text, whole floats without ``.0`` (1.0 and 1 agree)."""
+    names = set()
+    for value in values.dropna().unique():
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        names.add(str(value))
+    return sorted(names)
+
+
+def _conflicts(rows: pd.DataFrame, key: str, target: str, name: str) -> list[str]:
+    """A sentence when some key carries two different labels in the same frame."""
+    counts = rows.groupby(key, sort=True)[target].nunique()
+    clashing = counts[counts > 1]
+    if clashing.empty:
+        return []
+    first = clashing.index[0]
+    values = sorted(class_names(rows.loc[rows[key] == first, target]))
+    return [
+        f"{name}: {len(clashing)} {key!r} values carry conflicting {target!r} labels, "
+        f"such as {first!r} with {' and '.join(values)}"
+    ]
+
+
+def batch_rules(
+    policy: Policy,
+    role: Role,
+    classes: list[str] | None,
+    earlier: Callable[[str], str | None] | None = None,
+) -> Rules:
+    """How one batch of this role is judged: its columns, its labels, its content's novelty."""
+
+    def problems(name: str, frame: pd.DataFrame) -> list[str]:
+        found = check_columns(frame, policy, role, name)
+        return found or label_problems(frame, policy, name, classes)
+
+    return Rules(role, problems, earlier, policy.data.timestamp if role != "labels" else None)
+
+
+def reference_classes(policy: Policy, reference: pd.DataFrame) -> list[str] | None:
+    """The reference's classes, for a classifier's unseen-class check (None otherwise)."""
+    target = policy.model.target
+    if policy.model.task != "classification" or target not in reference.columns:
+        return None
+    classes = class_names(reference[target])
+    return classes or None

@@ -17,30 +17,32 @@ without a timestamp are left out of windows cut by time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from retrain_core.data.errors import BadData, DataConfigError
-from retrain_core.data.sources import (
-    FileSet,
-    describe,
-    has_wildcard,
-    list_files,
-    read_files,
-    read_source,
-    tables_to_frame,
+from retrain_core.data.batches import (
+    EARLIEST,
+    Batch,
+    Judged,
+    Quarantined,
+    Rules,
+    concat,
+    file_mark,
+    judged_file,
+    read_batches,
 )
+from retrain_core.data.errors import BadData, DataConfigError
+from retrain_core.data.sources import describe, has_wildcard, list_files, read_source
+from retrain_core.data.timestamps import parse_timestamps
 from retrain_core.data.watermark import Watermark
 from retrain_core.policy.durations import format_duration
 from retrain_core.policy.schema import CurrentSource, Source, Window
 
 if TYPE_CHECKING:
     import pandas as pd
-
-EARLIEST = datetime(1, 1, 1, tzinfo=UTC)  # the :watermark bound when every row is wanted
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,6 +62,17 @@ class LoadedWindow:
     newest: datetime | None = None
     oldest: datetime | None = None
     files: tuple[str, ...] = ()
+    batches: tuple[Batch, ...] = ()
+    quarantined: tuple[Quarantined, ...] = ()
+    previous: Watermark | None = None
+    present: tuple[str, ...] = ()
+
+    def watermark_without(self, held_back: Collection[str]) -> Watermark | None:
+        """The files watermark after judging, leaving out the batch keys in `held_back`."""
+        if self.previous is None or self.watermark is None or self.watermark.timestamp:
+            return self.watermark
+        judged = [b.key for b in self.batches if b.key not in held_back and b.digest]
+        return self.previous.after_files(self.present, judged)
 
     @property
     def rows(self) -> int:
@@ -92,6 +105,9 @@ class _Candidates:
     new_rows: int | None
     watermark: Watermark | None
     files: tuple[str, ...] = ()
+    judged: Judged | None = None
+    previous: Watermark | None = None
+    present: tuple[str, ...] = ()
 
 
 def load_window(
@@ -100,16 +116,25 @@ def load_window(
     root: Path,
     timestamp: str | None = None,
     watermark: Watermark | None = None,
+    skip: Collection[str] = (),
+    rules: Rules | None = None,
 ) -> LoadedWindow:
-    """Load the current window (rows, new-row count, bounds) and the watermark after it."""
+    """Load the current window (rows, new-row count, bounds) and the watermark after it.
+
+    Files whose watermark key is in `skip` (quarantined) are not read; each file read is judged
+    by `rules` and set aside (`LoadedWindow.quarantined`) when it cannot be judged.
+    """
     window = current.window
     _check_config(current, timestamp)
     previous = watermark or Watermark()
+    rules = rules or Rules(timestamp=timestamp)
     if tracks_files(current, timestamp):
-        found = _from_files(current, columns, root, previous, window.since_last_check)
+        found = _from_files(current, columns, root, previous, window.since_last_check, skip, rules)
         has_time = _timestamps(found.frame, timestamp, needed=_cut_by_time(window)) is not None
     else:  # the timestamp column, when there is one, is parsed (or refused) while reading
-        found = _from_rows(current, columns, root, timestamp, previous, window.since_last_check)
+        found = _from_rows(
+            current, columns, root, timestamp, previous, window.since_last_check, skip, rules
+        )
         has_time = timestamp is not None
     frame = _cut(found.frame, window, timestamp if has_time else None)
     return _loaded(frame, current, describe_window(window), found, timestamp, has_time)
@@ -143,30 +168,6 @@ def describe_window(window: Window) -> str:
     return "all"
 
 
-def parse_timestamps(values: pd.Series) -> pd.Series | None:
-    """The values as UTC datetime64[ns] (naive ones taken as UTC), or None if unparseable."""
-    import pandas as pd
-    from pandas.api import types
-
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        parsed = values.dt.tz_convert("UTC")
-    elif types.is_datetime64_dtype(values.dtype):
-        parsed = values.dt.tz_localize("UTC")
-    elif values.notna().any() and (types.is_numeric_dtype(values) or types.is_bool_dtype(values)):
-        return None
-    else:
-        try:
-            parsed = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
-        except (ValueError, TypeError, OverflowError):
-            return None
-        if bool((parsed.isna() & values.notna()).any()):
-            return None
-    try:
-        return parsed.dt.as_unit("ns")
-    except (ValueError, OverflowError):  # beyond 2262: keep the coarser unit
-        return parsed
-
-
 def _check_config(current: CurrentSource, timestamp: str | None) -> None:
     window = current.window
     if window.last is not None and timestamp is None:
@@ -185,25 +186,31 @@ def _from_files(
     root: Path,
     previous: Watermark,
     new: bool,
+    skip: Collection[str],
+    rules: Rules,
 ) -> _Candidates:
     """Read the new files (since_last_check) or all files; the next watermark adds the new ones."""
     files = list_files(current, root)
-    marks = {key: _mark(files, key) for key in files.keys}
-    unseen = [key for key in files.keys if not previous.seen(marks[key])]
-    read = unseen if new else list(files.keys)
-    tables = read_files(files, read, columns)
-    fresh = set(unseen)
-    new_rows = sum(table.num_rows for key, table in zip(read, tables, strict=True) if key in fresh)
-    after = previous.after_files(marks.values(), [marks[key] for key in unseen])
-    frame = tables_to_frame(tables, columns)
-    return _Candidates(frame=frame, new_rows=new_rows, watermark=after, files=tuple(read))
-
-
-def _mark(files: FileSet, key: str) -> str:
-    """The watermark key of a file: its glob key, or name@fingerprint for a single file."""
-    if files.is_glob:
-        return key
-    return f"{key}@{files.fs.checksum(files.path_of(key)) % 16**12:012x}"
+    marks = {key: file_mark(files, key) for key in files.keys}
+    keys = [key for key in files.keys if marks[key] not in skip]
+    unseen = [key for key in keys if not previous.seen(marks[key])]
+    read = unseen if new else keys
+    judged = read_batches(files, read, marks, columns, rules, fresh=set(unseen))
+    good = {batch.key for batch in judged.batches}
+    fresh = [key for key in unseen if marks[key] in good]
+    tables_rows = {b.key: len(f) for b, f in zip(judged.batches, judged.frames, strict=True)}
+    new_rows = sum(tables_rows[marks[key]] for key in fresh)
+    present = tuple(marks.values())
+    after = previous.after_files(present, [marks[key] for key in fresh])
+    return _Candidates(
+        frame=concat(judged.frames, columns),
+        new_rows=new_rows,
+        watermark=after,
+        files=tuple(read),
+        judged=judged,
+        previous=previous,
+        present=present,
+    )
 
 
 def _from_rows(
@@ -213,12 +220,18 @@ def _from_rows(
     timestamp: str | None,
     previous: Watermark,
     new: bool,
+    skip: Collection[str],
+    rules: Rules,
 ) -> _Candidates:
     """Read the rows (SQL gets :watermark) and, with a timestamp, keep the new ones if asked."""
     since = previous.timestamp if new and previous.timestamp else EARLIEST
-    frame = read_source(current, columns, root, {"watermark": since})
+    judged = None
+    if current.sql is not None:
+        frame = read_source(current, columns, root, {"watermark": since})
+    else:  # one file cut by time: judged like a batch, so a bad file is set aside too
+        frame, judged = judged_file(current, columns, root, skip, rules)
     if timestamp is None:
-        return _Candidates(frame=frame, new_rows=None, watermark=None)
+        return _Candidates(frame=frame, new_rows=None, watermark=None, judged=judged)
     stamps = _timestamps(frame, timestamp, needed=True)
     assert stamps is not None
     fresh = stamps.notna()
@@ -227,7 +240,7 @@ def _from_rows(
     newest = _pydatetime(stamps.max()) if stamps.notna().any() else None
     after = previous.after_timestamp(newest)
     frame = frame[fresh] if new else frame
-    return _Candidates(frame=frame, new_rows=int(fresh.sum()), watermark=after)
+    return _Candidates(frame=frame, new_rows=int(fresh.sum()), watermark=after, judged=judged)
 
 
 def _timestamps(frame: pd.DataFrame, timestamp: str | None, needed: bool) -> pd.Series | None:
@@ -281,6 +294,10 @@ def _loaded(
         newest=newest,
         oldest=oldest,
         files=found.files,
+        batches=tuple(found.judged.batches) if found.judged else (),
+        quarantined=tuple(found.judged.quarantined) if found.judged else (),
+        previous=found.previous,
+        present=found.present,
     )
 
 

@@ -33,14 +33,13 @@ def negative_charges(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-# (file name, how the batch is spoiled, what the reasons must say). The text column goes last:
-# a file whose types clash with the others also blocks every later read of the whole glob (the
-# label join, training), until someone removes it.
+# (file name, how the batch is spoiled, what the reasons must say). Each bad batch is quarantined:
+# no later read (window, label join, training) includes it.
 BAD_BATCHES: list[tuple[str, Callable[[pd.DataFrame], pd.DataFrame], list[str]]] = [
-    ("empty", lambda f: f.iloc[0:0], ["the current window is empty"]),
-    ("no-tenure", lambda f: f.drop(columns=["tenure"]), ["current window has no column 'tenure'"]),
+    ("empty", lambda f: f.iloc[0:0], ["day-02-empty.parquet: the batch is empty"]),
+    ("no-tenure", lambda f: f.drop(columns=["tenure"]), ["the batch has no column 'tenure'"]),
     ("negative-charges", negative_charges, ["monthly_charges", "12 of 800 values unexpected"]),
-    ("labels-null", lambda f: f, ["no 'churned' values (all null)"]),
+    ("labels-null", lambda f: f, ["labels/day-01.parquet: the batch has no labels"]),
     (
         "text-tenure",
         lambda f: f.assign(tenure="ten"),
@@ -98,7 +97,7 @@ def test_bad_data_is_blocked_and_the_champion_stays(project: Project, tracking_u
     assert after["rows"] == 800
     runs = ledger(tracking_uri, name)
     assert [r.data.tags["retrain.decision"] for r in runs] == ["retrain", *["blocked"] * 5, "hold"]
-    assert [r.data.metrics["rows"] for r in runs] == [800, 0, 800, 800, 0, 800, 800]
+    assert [r.data.metrics["rows"] for r in runs] == [800, 0, 0, 800, 0, 0, 800]
     assert versions(tracking_uri, name) == ["1"] and champion(tracking_uri, name) == "1"
 
 
@@ -114,12 +113,12 @@ def test_an_empty_window_blocks_even_the_first_model(
     features(project, 1).iloc[0:0].to_parquet(batches / "day-01.parquet")
     with notified(project, monkeypatch) as endpoint:
         summary = check(project, at(1))
-    assert_blocked(project, tracking_uri, summary, ["the current window is empty"], [])
+    assert_blocked(project, tracking_uri, summary, ["day-01.parquet: the batch is empty"], [])
     assert summary["rows"] == 0
     assert champion(tracking_uri, project.name) is None
     (message,) = endpoint.messages("blocked")
     assert "Decision: blocked" in message["message"]
-    assert "the current window is empty" in message["message"]
+    assert "day-01.parquet: the batch is empty" in message["message"]
     assert (
         f"MLflow monitor run: {tracking_uri} run {summary['monitor_run_id']}"
         in (message["message"])

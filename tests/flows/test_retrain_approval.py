@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -148,3 +149,30 @@ def test_no_answer_before_the_timeout_rejects(
     assert rejected["retrain.decision"] == "rejected"
     assert "no approval within 0:00:05" in rejected["retrain.decision_reasons"]
     assert endpoint.events()[-1] == "rejected"
+
+
+def test_a_pending_approval_holds_no_lock_and_later_checks_train_nothing(
+    project: Project, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While v2 waits for a person, a check whose trigger fires ends at once and trains nothing."""
+    from test_monitor_support import check
+
+    import flows.common
+
+    monkeypatch.setattr(flows.common, "LOCK_WAIT_SECONDS", 30.0)  # a held lock fails, not hangs
+    manual(project)
+    project.edit(triggers={"any": [{"max_age": "1s"}]})
+    project.write_day(1)
+    with in_background(project) as outcome:
+        flow_run_id = paused_run(project.name, outcome)
+        assert version_tags(tracking_uri, project.name, "2")["retrain.approval"] == "pending"
+        summary = check(project, datetime.now(UTC))
+        assert summary["verdict"] == "suppressed", summary["reasons"]
+        assert summary["suppressed_by"] == "approval-pending"
+        assert summary["reasons"][-1].startswith("v2 is waiting for approval (until ")
+        assert "training" not in summary
+        resume_flow_run(flow_run_id, run_input={"approve": True, "comment": ""})
+
+    assert outcome["state"].is_completed(), outcome["state"]
+    assert aliases(tracking_uri, project.name) == {"champion": "2", "previous": "1"}
+    assert version_tags(tracking_uri, project.name, "2")["retrain.approval"] == "approved"

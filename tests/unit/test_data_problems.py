@@ -18,6 +18,7 @@ from retrain_core.data import (
     load_labels,
     required_columns,
 )
+from retrain_core.data.problems import class_names, label_problems
 from retrain_core.policy.schema import Policy
 
 
@@ -165,3 +166,28 @@ def test_time_columns_stay_comparable_after_checks() -> None:
     frame = window()
     check_columns(frame, policy())
     assert frame["ts"].max() == datetime(2024, 1, 3, tzinfo=UTC)
+
+
+def test_conflicting_labels_for_one_key_and_unseen_classes_are_named() -> None:
+    rules = policy()
+    clean = window()
+    assert label_problems(clean, rules, "the batch", ["0", "1"]) == []
+    clashing = pd.concat([clean, clean.head(1).assign(churned=1)])
+    (problem,) = label_problems(clashing, rules, "the batch", ["0", "1"])
+    assert problem == (
+        "the batch: 1 'customer_id' values carry conflicting 'churned' labels, "
+        "such as 1 with 0 and 1"
+    )
+    same_twice = pd.concat([clean, clean.head(1)])
+    assert label_problems(same_twice, rules, "the batch", ["0", "1"]) == []
+    unseen = clean.assign(churned=[0.0, 1.0, 2.0])
+    (problem,) = label_problems(unseen, rules, "the batch", class_names(clean["churned"]))
+    assert "a class never seen in the reference data: '2'" in problem
+
+
+def test_text_timestamps_that_mix_zoned_and_naive_values_are_named() -> None:
+    stamps = ["2024-01-01T00:00:00+00:00", "2024-01-02T00:00:00", "2024-01-03T00:00:00Z"]
+    (problem,) = check_columns(window(ts=stamps), policy(), "current", "the batch")
+    assert problem.startswith("the batch: the timestamp column 'ts' mixes times with and without")
+    zoned = ["2024-01-01T00:00:00+00:00", "2024-01-02T05:00:00+05:00", "2024-01-03T00:00:00Z"]
+    assert check_columns(window(ts=zoned), policy(), "current") == []

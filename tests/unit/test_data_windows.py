@@ -6,6 +6,7 @@ import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -18,6 +19,7 @@ from retrain_core.data import (
     load_reference,
     load_window,
 )
+from retrain_core.data.batches import Rules
 from retrain_core.data.watermark import MAX_CHARS
 from retrain_core.policy.schema import CurrentSource, SqlQuery, Window
 
@@ -254,3 +256,88 @@ def test_reference_has_bounds_and_no_watermark(tmp_path: Path) -> None:
 def test_window_key_accepts_the_policy_shorthands() -> None:
     assert Window.model_validate("all") == Window()
     assert CurrentSource(path="x.csv").window.since_last_check
+
+
+# ---- batches that cannot be judged are set aside, one file at a time ---------------------------
+
+
+def rules(problems: Any = None, earlier: Any = None) -> Rules:
+    """Batch rules: a column check on 'x' (numeric) unless given, no known digests."""
+
+    def numeric_x(name: str, frame: pd.DataFrame) -> list[str]:
+        if "x" not in frame.columns:
+            return [f"{name} has no column 'x'"]
+        return [] if pd.api.types.is_numeric_dtype(frame["x"]) else [f"{name}: 'x' is text"]
+
+    return Rules("current", problems or numeric_x, earlier, "ts")
+
+
+def test_unreadable_and_failing_batches_are_set_aside_and_the_rest_is_judged(
+    tmp_path: Path,
+) -> None:
+    put(tmp_path, "b1.parquet", batch(0))
+    (tmp_path / "batches" / "b2.parquet").write_bytes(b"")
+    (tmp_path / "batches" / "b3.parquet").write_bytes(b"PAR1 not really parquet PAR1")
+    put(tmp_path, "b4.parquet", batch(10).assign(x="text"))
+    put(tmp_path, "b5.parquet", batch(20).drop(columns=["x"]))
+    loaded = load_window(since(), COLUMNS, tmp_path, "ts", None, rules=rules())
+    assert sorted(loaded.frame["id"]) == [0, 1]
+    reasons = {q.key: q.reason for q in loaded.quarantined}
+    assert set(reasons) == {"b2.parquet", "b3.parquet", "b4.parquet", "b5.parquet"}
+    assert "Parquet file size is 0 bytes" in reasons["b2.parquet"]
+    assert "cannot read it as parquet" in reasons["b3.parquet"]
+    assert reasons["b4.parquet"] == "the batch: 'x' is text"
+    assert reasons["b5.parquet"] == "the batch has no column 'x'"
+    assert loaded.watermark is not None and loaded.watermark.files == ("b1.parquet",)
+
+
+def test_quarantined_batches_are_skipped_and_released_ones_read_again(tmp_path: Path) -> None:
+    put(tmp_path, "b1.parquet", batch(0))
+    put(tmp_path, "b2.parquet", batch(10))
+    skipped = load_window(since(), COLUMNS, tmp_path, "ts", None, {"b2.parquet"}, rules())
+    assert sorted(skipped.frame["id"]) == [0, 1] and skipped.quarantined == ()
+    mark = skipped.watermark
+    released = load_window(since(), COLUMNS, tmp_path, "ts", mark, (), rules())
+    assert sorted(released.frame["id"]) == [10, 11]
+
+
+def test_a_batch_delivered_twice_is_recognised_by_its_content(tmp_path: Path) -> None:
+    put(tmp_path, "b1.parquet", batch(0))
+    (tmp_path / "batches" / "b1-copy.parquet").write_bytes(
+        (tmp_path / "batches" / "b1.parquet").read_bytes()
+    )
+    loaded = load_window(since(), COLUMNS, tmp_path, "ts", None, rules=rules())
+    ((copy,),) = [loaded.quarantined]
+    assert copy.key == "b1.parquet" and "same content as the batch b1-copy.parquet" in copy.reason
+    put(tmp_path, "b3.parquet", batch(30))
+    known = {loaded.batches[0].digest: "b1-copy.parquet"}
+    again = rules(earlier=known.get)
+    (tmp_path / "batches" / "b4.parquet").write_bytes(
+        (tmp_path / "batches" / "b1-copy.parquet").read_bytes()
+    )
+    later = load_window(since(), COLUMNS, tmp_path, "ts", loaded.watermark, {"b1.parquet"}, again)
+    assert [q.key for q in later.quarantined] == ["b4.parquet"]
+    assert sorted(later.frame["id"]) == [30, 31]
+
+
+def test_a_csv_with_another_delimiter_names_the_real_problem(tmp_path: Path) -> None:
+    path = tmp_path / "batches" / "b1.csv"
+    path.parent.mkdir(parents=True)
+    batch(0, rows=600).to_csv(path, index=False, sep=";")
+    loaded = load_window(since("batches/*.csv"), COLUMNS, tmp_path, "ts", None, rules=rules())
+    ((bad,),) = [loaded.quarantined]
+    assert bad.reason.startswith("one column found; is the delimiter ','?"), bad.reason
+    assert "';'-separated" in bad.reason
+
+
+def test_zoned_and_naive_batches_agree_and_a_single_bad_file_is_set_aside(
+    tmp_path: Path,
+) -> None:
+    put(tmp_path, "b1.parquet", batch(0))
+    put(tmp_path, "b2.parquet", batch(10, day=1).assign(ts=lambda f: f["ts"].dt.tz_localize(None)))
+    loaded = load_window(since(), COLUMNS, tmp_path, "ts", None, rules=rules())
+    assert loaded.quarantined == () and len(loaded.frame) == 4
+    (tmp_path / "one.parquet").write_bytes(b"")
+    single = CurrentSource(path="one.parquet", window="since_last_check")
+    alone = load_window(single, COLUMNS, tmp_path, "ts", None, rules=rules())
+    assert alone.frame.empty and [q.key.split("@")[0] for q in alone.quarantined] == ["one.parquet"]
