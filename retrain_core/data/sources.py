@@ -237,7 +237,8 @@ _SAFE_REASONS = re.compile(
     r"Expected \d+ columns, got \d+|Empty CSV file|CSV conversion error to \w+|"
     r"magic bytes not found in footer|smaller than the minimum file footer|"
     r"Couldn't deserialize thrift|can't decode byte 0x[0-9a-f]+ in position \d+|"
-    r"line contains NUL|field larger than field limit \(\d+\)"
+    r"line contains NUL|field larger than field limit \(\d+\)|"
+    r"Parquet file size is 0 bytes"
 )
 
 
