@@ -240,6 +240,7 @@ def make_project(root: Path, story: Story) -> None:
         else:
             shutil.copy2(source, root / name)
     write_reference(root, story)
+    write_day(root, story, 1)  # the scheduled runs start before the tests land their days
     houses = root / "policies" / "house-prices.yaml"
     text = houses.read_text()
     assert "timezone: Europe/London}" in text
@@ -266,7 +267,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     try:
         stack.start(
             "server", str(BIN / "prefect"), "server", "start",
-            "--host", "127.0.0.1", "--port", str(port), "--ui", "--no-scheduler",
+            "--host", "127.0.0.1", "--port", str(port), "--ui",
         )  # fmt: skip
         timings["server"] = stack.wait_for_health()
         stack.prefect("work-pool", "create", "retrain", "--type", "process")
