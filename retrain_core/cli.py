@@ -273,10 +273,14 @@ COMMANDS: list[Command] = [
     ),
     Command(
         "status",
-        "per policy: champion version and age, last check and decision, last retrain",
-        "  retrain status\n  retrain status churn",
+        "the fleet: champion and age, last check and decision, approvals, quarantine, summary",
+        "  retrain status\n  retrain status churn\n"
+        "  retrain status --tag team-growth --sort last-check\n"
+        "  retrain status --verdict blocked --verdict suppressed\n"
+        "  retrain status --stale 2d          # not checked for two days (or never)\n"
+        "  retrain status --json | jq '.summary'",
         args.add_status_args,
-        "retrain_core.commands.models:status",
+        "retrain_core.commands.status:status",
     ),
     Command(
         "explain",

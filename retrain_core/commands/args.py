@@ -38,6 +38,22 @@ def add_demo_args(parser: argparse.ArgumentParser) -> None:
 
 def add_status_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("names", nargs="*", metavar="NAME", help="policies (default: all)")
+    parser.add_argument("--tag", action="append", default=[], help="only policies with this tag")
+    parser.add_argument(
+        "--verdict", action="append", default=[],
+        help="only policies whose last check had this verdict (retrain, hold, suppressed, blocked)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--stale", metavar="DURATION", default=None,
+        help="only policies not checked for this long (wall clock), e.g. 2d; never checked counts",
+    )  # fmt: skip
+    parser.add_argument(
+        "--sort",
+        choices=("name", "last-check", "age", "verdict"),
+        default="name",
+        help="row order (default: name)",
+    )
+    parser.add_argument("--json", action="store_true", help="rows and summary as JSON")
 
 
 def add_explain_args(parser: argparse.ArgumentParser) -> None:

@@ -5,16 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import UTC, datetime
 
 from retrain_core.ledger import Ledger
 from retrain_core.policy.loader import LoadedPolicy, load_policies
-from retrain_core.registry import Registry, RegistryError, serving_since
+from retrain_core.registry import Registry, RegistryError
 from retrain_core.settings import Settings, load_settings
-from retrain_core.tracking import shown_uri, tracking_uri
+from retrain_core.tracking import tracking_uri
 
 TAG = "retrain."
-_EMBEDDED = " (embedded default: MLFLOW_TRACKING_URI is not set in this shell)"
 
 
 def _store(args: argparse.Namespace) -> tuple[Settings, str]:
@@ -25,52 +23,6 @@ def _store(args: argparse.Namespace) -> tuple[Settings, str]:
 def _policies(settings: Settings) -> dict[str, LoadedPolicy]:
     loaded, _ = load_policies([settings.policies_path], settings)
     return {item.policy.name: item for item in loaded}
-
-
-def _age(moment: datetime | None, now: datetime) -> str:
-    if moment is None:
-        return "-"
-    days, seconds = divmod(max(int((now - moment).total_seconds()), 0), 86400)
-    return f"{days}d {seconds // 3600}h" if days else f"{seconds // 3600}h {seconds % 3600 // 60}m"
-
-
-def status(args: argparse.Namespace) -> int:
-    """Print one line per policy: champion, its age, the last check and the last retrain.
-
-    The champion's age is counted on the ledger's clock: at the policy's last check (a replay or
-    the demo records simulated times; mixing them with this machine's clock would mislead).
-    """
-    settings, uri = _store(args)
-    policies = _policies(settings)
-    names = args.names or sorted(policies)
-    registry, ledger = Registry(uri), Ledger(uri)
-    print(f"store: {shown_uri(uri)}" + ("" if os.environ.get("MLFLOW_TRACKING_URI") else _EMBEDDED))
-    header = (
-        f"{'policy':<20} {'champion':<9} {'age':<8} {'last check':<17} {'decision':<11} retrain"
-    )
-    print(header)
-    for name in names:
-        alias = policies[name].policy.promotion.alias if name in policies else "champion"
-        champion = registry.champion(name, alias)
-        born = serving_since(champion) if champion is not None else None
-        checks = ledger.checks(name, limit=200)
-        last = checks[0] if checks else None
-        retrained = next((c for c in checks if c.verdict == "retrain"), None)
-        now = last.checked_at if last else datetime.now(UTC)
-        print(
-            f"{name:<20} {('v' + str(champion.version)) if champion else '-':<9} "
-            f"{_age(born, now):<8} "
-            f"{f'{last.checked_at:%Y-%m-%d %H:%M}' if last else 'never':<17} "
-            f"{last.verdict if last else '-':<11} "
-            f"{f'{retrained.checked_at:%Y-%m-%d %H:%M}' if retrained else 'never'}"
-        )
-        if last and last.reasons:
-            print(f"{'':<20} why: {last.reasons[0]}")
-        held = ledger.quarantine(name, "quarantined")
-        if held:
-            print(f"{'':<20} quarantined: {len(held)} batch(es), e.g. {held[0].path} "
-                  f"(retrain quarantine list {name})")  # fmt: skip
-    return 0
 
 
 def explain(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -37,6 +38,16 @@ def test_run_twice_then_status_explain_and_rollback(
     assert status.startswith(f"store: {os.environ['MLFLOW_TRACKING_URI']}\n")
     # the age is counted on the ledger's clock (the last check, 2026-01-02 01:00), not the wall's
     assert re.search(rf"{project.name}\s+v1\s+2h 0m\s", status), status
+    assert "1 policies: 1 retrains in the last day, 0 blocked" in status
+
+    assert cli.main(["status", "--json", "--verdict", "hold", "--sort", "last-check"]) == 0
+    fleet = json.loads(capsys.readouterr().out)
+    [row] = [r for r in fleet["policies"] if r["policy"] == project.name]
+    assert (row["champion"], row["verdict"], row["champion_age_s"]) == ("v1", "hold", 7200.0)
+    assert row["last_check"] == "2026-01-02T01:00:00+00:00" and row["quarantined"] == 0
+    assert fleet["summary"]["retrains_last_day"] >= 1
+    assert cli.main(["status", "--json", "--verdict", "blocked"]) == 0
+    assert json.loads(capsys.readouterr().out)["policies"] == []
 
     assert cli.main(["explain", project.name, "1"]) == 0
     explained = capsys.readouterr().out

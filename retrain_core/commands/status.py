@@ -1,0 +1,202 @@
+"""`retrain status`: the fleet at a glance, from the ledger (no model is loaded).
+
+One row per policy: champion version and age, last check and its verdict, last retrain, pending
+approval and quarantined batches, and whether the champion is past the policy's `max_age`.
+Filter (`--tag`, `--verdict`, `--stale`), sort (`--sort`), or print JSON (`--json`) for scripts;
+a summary line counts retrains in the last day, blocked checks, pending approvals, quarantined
+batches and champions past their age. Times are on the ledger's clock: a policy's "now" is its
+newest check (a replay or the demo records simulated times).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from retrain_core.policy.loader import LoadedPolicy, load_policies
+from retrain_core.settings import load_settings
+from retrain_core.tracking import shown_uri, tracking_uri
+
+_EMBEDDED = " (embedded default: MLFLOW_TRACKING_URI is not set in this shell)"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One policy's state, as printed and as JSON."""
+
+    policy: str
+    tags: list[str]
+    champion: str | None
+    champion_age_s: float | None
+    last_check: datetime | None
+    verdict: str | None
+    why: str | None
+    last_retrain: datetime | None
+    retrains_last_day: int
+    pending_approval: str | None
+    quarantined: int
+    past_max_age: bool
+
+
+def status(args: argparse.Namespace) -> int:
+    """Handler of `retrain status`."""
+    from retrain_core.policy.durations import parse_duration
+
+    settings = load_settings(args.project)
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or tracking_uri(settings)
+    loaded, _ = load_policies([settings.policies_path], settings)
+    policies = {item.policy.name: item for item in loaded}
+    unknown = [name for name in args.names if name not in policies]
+    names = args.names or sorted(policies)
+    rows = [_row(uri, name, policies.get(name)) for name in names]
+    try:
+        stale = parse_duration(args.stale) if args.stale else None
+    except ValueError as exc:
+        print(f"retrain status: --stale {args.stale}: {exc}", file=sys.stderr)
+        return 2
+    rows = _filtered(rows, args.tag, args.verdict, stale, datetime.now(UTC))
+    rows = _sorted(rows, args.sort)
+    summary = _summary(rows)
+    if args.json:
+        print(json.dumps({"store": shown_uri(uri), "summary": summary,
+                          "policies": [_jsonable(r) for r in rows]}, indent=2))  # fmt: skip
+    else:
+        _print(uri, rows, summary)
+    for name in unknown:
+        print(
+            f"retrain status: no valid policy named {name!r} (shown from the ledger)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _row(uri: str, name: str, loaded: LoadedPolicy | None) -> Row:
+    """Read one policy's state from the ledger and the registry's tags (no model is loaded)."""
+    from mlflow import MlflowClient
+
+    from retrain_core import approval
+    from retrain_core.ledger import Ledger
+    from retrain_core.registry import Registry, serving_since
+
+    policy = loaded.policy if loaded else None
+    ledger, registry = Ledger(uri), Registry(uri)
+    checks = ledger.checks(name, limit=200)
+    last = checks[0] if checks else None
+    now = last.checked_at if last else datetime.now(UTC)
+    champion = registry.champion(name, policy.promotion.alias if policy else "champion")
+    born = serving_since(champion) if champion is not None else None
+    age = max((now - born).total_seconds(), 0.0) if born else None
+    retrains = [c for c in checks if c.verdict == "retrain"]
+    waiting = approval.pending(MlflowClient(tracking_uri=uri), name, now)
+    max_age = _max_age(loaded)
+    return Row(
+        policy=name,
+        tags=list(policy.tags) if policy else [],
+        champion=f"v{champion.version}" if champion else None,
+        champion_age_s=age,
+        last_check=last.checked_at if last else None,
+        verdict=last.verdict if last else None,
+        why=last.reasons[0] if last and last.reasons else None,
+        last_retrain=retrains[0].checked_at if retrains else None,
+        retrains_last_day=sum(c.checked_at > now - timedelta(days=1) for c in retrains),
+        pending_approval=f"v{waiting[0]}" if waiting else None,
+        quarantined=len(ledger.quarantine(name, "quarantined")),
+        past_max_age=bool(max_age and age is not None and age > max_age.total_seconds()),
+    )
+
+
+def _max_age(loaded: LoadedPolicy | None) -> timedelta | None:
+    """The policy's `max_age` trigger, if it has one."""
+    if loaded is None:
+        return None
+    for rule in loaded.policy.triggers.rules:
+        age = getattr(rule, "max_age", None)
+        if isinstance(age, timedelta):
+            return age
+    return None
+
+
+def _filtered(
+    rows: list[Row], tags: list[str], verdicts: list[str], stale: timedelta | None, now: datetime
+) -> list[Row]:
+    """Rows with every asked tag, one of the asked verdicts, and not checked for `stale`."""
+    return [
+        r for r in rows
+        if all(t in r.tags for t in tags)
+        and (not verdicts or (r.verdict or "never") in verdicts)
+        and (stale is None or r.last_check is None or now - r.last_check >= stale)
+    ]  # fmt: skip
+
+
+def _sorted(rows: list[Row], key: str) -> list[Row]:
+    """Rows in the asked order: name; newest check first; oldest champion first; by verdict."""
+    oldest = datetime.min.replace(tzinfo=UTC)
+    orders: dict[str, Any] = {
+        "name": lambda r: r.policy,
+        "last-check": lambda r: (r.last_check or oldest, r.policy),
+        "age": lambda r: (-(r.champion_age_s or -1.0), r.policy),
+        "verdict": lambda r: (r.verdict or "~", r.policy),
+    }
+    return sorted(rows, key=orders[key], reverse=key == "last-check")
+
+
+def _summary(rows: list[Row]) -> dict[str, int]:
+    """Fleet counts for the summary line."""
+    return {
+        "policies": len(rows),
+        "retrains_last_day": sum(r.retrains_last_day for r in rows),
+        "blocked": sum(r.verdict == "blocked" for r in rows),
+        "pending_approvals": sum(r.pending_approval is not None for r in rows),
+        "quarantined_batches": sum(r.quarantined for r in rows),
+        "past_max_age": sum(r.past_max_age for r in rows),
+        "never_checked": sum(r.last_check is None for r in rows),
+    }
+
+
+def _jsonable(row: Row) -> dict[str, Any]:
+    data = asdict(row)
+    for key in ("last_check", "last_retrain"):
+        data[key] = data[key].isoformat() if data[key] else None
+    return data
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    days, rest = divmod(int(seconds), 86400)
+    return f"{days}d {rest // 3600}h" if days else f"{rest // 3600}h {rest % 3600 // 60}m"
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else "never"
+
+
+def _print(uri: str, rows: list[Row], summary: dict[str, int]) -> None:
+    """The table a person reads: a header, one line per policy, notes, then the summary."""
+    embedded = "" if os.environ.get("MLFLOW_TRACKING_URI") else _EMBEDDED
+    print(f"store: {shown_uri(uri)}{embedded}")
+    print(f"{'policy':<20} {'champion':<9} {'age':<8} {'last check':<17} {'decision':<11} retrain")
+    for r in rows:
+        age = _age(r.champion_age_s) + ("!" if r.past_max_age else "")
+        print(
+            f"{r.policy:<20} {r.champion or '-':<9} {age:<8} {_when(r.last_check):<17} "
+            f"{r.verdict or '-':<11} {_when(r.last_retrain)}"
+        )
+        if r.why:
+            print(f"{'':<20} why: {r.why}")
+        if r.pending_approval:
+            print(f"{'':<20} waiting for approval: {r.pending_approval}")
+        if r.quarantined:
+            print(f"{'':<20} quarantined: {r.quarantined} batch(es) "
+                  f"(retrain quarantine list {r.policy})")  # fmt: skip
+    print(
+        f"{summary['policies']} policies: {summary['retrains_last_day']} retrains in the last "
+        f"day, {summary['blocked']} blocked, {summary['pending_approvals']} waiting for approval, "
+        f"{summary['quarantined_batches']} quarantined batches, {summary['past_max_age']} "
+        f"champions past max_age (!), {summary['never_checked']} never checked"
+    )
