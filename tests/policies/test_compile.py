@@ -227,6 +227,8 @@ JOB_VARIABLES = {
     "env": {
         "MLFLOW_TRACKING_URI": "{{ $MLFLOW_TRACKING_URI }}",
         "MKL_NUM_THREADS": "1",
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+        "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
     }
