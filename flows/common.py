@@ -18,11 +18,28 @@ IO: dict[str, Any] = {"cache_policy": NO_CACHE, "retry_jitter_factor": 0.2}
 
 
 def retry_options(loaded: LoadedPolicy) -> dict[str, Any]:
-    """The policy's retry count, with exponential backoff from its first delay: d, 2d, 4d..."""
+    """The policy's retry count, with Prefect's exponential backoff from its first delay."""
+    from prefect.tasks import exponential_backoff
+
     training = loaded.policy.training
     first = training.retry_delay.total_seconds()
-    delays = [first * 2**i for i in range(max(training.retries, 1))]
+    delays = exponential_backoff(backoff_factor=first)(max(training.retries, 1))
     return {"retries": training.retries, "retry_delay_seconds": delays}
+
+
+def run_name(prefix: str) -> Any:
+    """A flow run name such as `check churn 2026-01-05 23:00` (policy file stem and `now`)."""
+
+    def name() -> str:
+        from prefect.runtime import flow_run
+
+        parameters = flow_run.parameters
+        policy = Path(str(parameters.get("policy_path", "?"))).stem
+        now = parameters.get("now")
+        when = f" {now:%Y-%m-%d %H:%M}" if hasattr(now, "strftime") else ""
+        return f"{prefix} {policy}{when}"
+
+    return name
 
 
 def resolve_policy_path(policy_path: str) -> Path:

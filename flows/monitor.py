@@ -16,7 +16,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import IO, PolicyBusy, policy_lock, resolve_policy_path, retry_options
+from flows.common import IO, PolicyBusy, policy_lock, resolve_policy_path, retry_options, run_name
 from retrain_core import approval
 from retrain_core import monitor as core
 from retrain_core.checks.outcome import CheckOutcome
@@ -133,7 +133,7 @@ def record_decision(
     return run_id
 
 
-@flow(name="monitor", log_prints=True)
+@flow(name="monitor", flow_run_name=run_name("check"), log_prints=True)
 def monitor(
     policy_path: str, now: datetime | None = None, data_root: str | None = None
 ) -> dict[str, Any]:

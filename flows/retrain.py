@@ -17,7 +17,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.input import RunInput
 
-from flows.common import IO, policy_lock, resolve_policy_path, retry_options
+from flows.common import IO, policy_lock, resolve_policy_path, retry_options, run_name
 from retrain_core import approval
 from retrain_core import monitor as core
 from retrain_core.ledger import Ledger
@@ -111,7 +111,7 @@ def reject(uri: str, loaded: LoadedPolicy, version: str, reasons: list[str]) -> 
     Registry(uri).tag_rejected(loaded.policy.name, version, reasons)
 
 
-@flow(name="train-validate-promote", log_prints=True)
+@flow(name="train-validate-promote", flow_run_name=run_name("train"), log_prints=True)
 def train_validate_promote(
     policy_path: str,
     reason: str = "",
