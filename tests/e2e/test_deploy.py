@@ -116,7 +116,8 @@ def test_schedule_creates_a_run_that_a_worker_completes(deployed: Deployed) -> N
             run = _first_completed_scheduled_run(deployed, deployment.id)
         finally:
             client.pause_deployment(deployment.id)
-    assert run.auto_scheduled and run.created_by is None, run.created_by  # the scheduler's
+    assert run.auto_scheduled and run.created_by is not None, run  # made by the scheduler
+    assert run.created_by.type == "SCHEDULE", run.created_by
     store = MlflowClient(tracking_uri=deployed.tracking_uri)
     experiment = store.get_experiment_by_name(deployed.scheduled)
     assert experiment is not None, "the scheduled check wrote no ledger entry to the store"
