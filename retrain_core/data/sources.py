@@ -66,7 +66,8 @@ def file_format(source: Source) -> str:
         return "parquet"
     if name.endswith((".csv", ".txt")):
         return "csv"
-    raise DataConfigError(f"{source.path}: cannot tell the format; set format: csv or parquet")
+    shown = mask(str(source.path))
+    raise DataConfigError(f"{shown}: cannot tell the format; set format: csv or parquet")
 
 
 def list_files(source: Source, root: Path) -> FileSet:
@@ -134,7 +135,8 @@ def _confine(pattern: str, paths: Sequence[str], roots: Roots) -> None:
     """Every file found must still be inside the roots (symlinks resolved for local files)."""
     if is_remote(pattern):
         scheme = pattern.partition("://")[0]
-        outside = [p for p in paths if not roots.url_allowed(f"{scheme}://{p.lstrip('/')}")]
+        urls = [p if "://" in p else f"{scheme}://{p.lstrip('/')}" for p in paths]
+        outside = [url for url in urls if not roots.url_allowed(url)]
     else:
         outside = [p for p in paths if not roots.local_allowed(p, real=True)]
     if outside:

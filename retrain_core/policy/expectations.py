@@ -60,7 +60,7 @@ def argument_refusal(name: str, kwargs: Any) -> str | None:
     """Why an expectation must not run (unknown, refused, bad arguments), or None: the run-time
     guard, so a policy that skipped `retrain validate` still cannot pass code to GE."""
     if name not in KNOWN_EXPECTATIONS:
-        return f"unknown expectation {name!r}"
+        return f"expectation {name!r} not found among the great-expectations expectations"
     if not isinstance(kwargs, dict):
         return "the arguments must be a mapping"
     problems = argument_problems(name, kwargs)

@@ -72,6 +72,12 @@ class SqlQuery(Strict):
         description="Environment variable holding the whole SQLAlchemy URL, credentials "
         "included (read when the query runs, never printed).",
     )
+    url_secret: str | None = Field(
+        None,
+        pattern=BLOCK_PATTERN,
+        description="Prefect Secret block holding the whole SQLAlchemy URL, credentials included "
+        "(loaded when the query runs, never printed).",
+    )
     query: str = Field(
         description="One SELECT (or WITH) statement, run read-only; use :name placeholders "
         "for params."
@@ -80,8 +86,9 @@ class SqlQuery(Strict):
 
     @model_validator(mode="after")
     def _one_url(self) -> SqlQuery:
-        if (self.url is None) == (self.url_env is None):
-            raise ValueError("set exactly one of url or url_env")
+        given = [self.url, self.url_env, self.url_secret]
+        if sum(value is not None for value in given) != 1:
+            raise ValueError("set exactly one of url, url_env or url_secret")
         return self
 
 
