@@ -202,7 +202,7 @@ class Schedule(Strict):
         from croniter import croniter
 
         if value is not None and not croniter.is_valid(value):
-            raise ValueError(f"invalid cron expression {value!r}")
+            raise ValueError(f"invalid cron expression {value[:60]!r}")
         return value
 
     @field_validator("rrule")
@@ -210,11 +210,13 @@ class Schedule(Strict):
     def _valid_rrule(cls, value: str | None) -> str | None:
         from dateutil.rrule import rrulestr
 
+        if value is not None and "FREQ=SECONDLY" in value.upper().replace(" ", ""):
+            raise ValueError("an rrule fires at most once a minute (FREQ=SECONDLY overloads)")
         if value is not None:
             try:
                 rrulestr(value)
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"invalid rrule {value!r}: {exc}") from None
+            except (ValueError, TypeError, OverflowError, KeyError, IndexError) as exc:
+                raise ValueError(f"invalid rrule {value[:60]!r}: {str(exc)[:80]}") from None
         return value
 
     @field_validator("timezone")
@@ -222,9 +224,9 @@ class Schedule(Strict):
     def _valid_timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long
             raise ValueError(
-                f"unknown time zone {value!r} (use an IANA name such as UTC)"
+                f"unknown time zone {value[:60]!r} (use an IANA name such as UTC)"
             ) from None
         return value
 
