@@ -76,20 +76,10 @@ def list_files(source: Source, root: Path) -> FileSet:
     The path must lie inside `root` or the project's data_roots; every file found is checked
     again after resolving symlinks, before anything is read.
     """
-    import fsspec
-
     pattern = str(source.path)
     fmt = file_format(source)
     roots = roots_for(root)
-    problem = credential_problem(pattern) or roots.path_problem(pattern)
-    if problem:
-        raise DataConfigError(f"{mask(pattern)}: {problem}")
-    try:
-        fs, stripped = fsspec.core.url_to_fs(_target(pattern, roots))
-    except (ImportError, ValueError) as exc:
-        raise DataConfigError(
-            f"{mask(pattern)}: unsupported location ({type(exc).__name__})"
-        ) from None
+    fs, stripped = _location(pattern, roots)
     is_glob = has_wildcard(stripped)
     try:
         paths = _glob(fs, stripped) if is_glob else _single(fs, stripped)
@@ -118,6 +108,20 @@ def roots_for(root: Path) -> Roots:
     from retrain_core.settings import load_settings
 
     return Roots.of(load_settings(root), root)
+
+
+def _location(pattern: str, roots: Roots) -> tuple[Any, str]:
+    """The filesystem and path to list, once the pattern is known to stay inside the roots."""
+    import fsspec
+
+    problem = credential_problem(pattern) or roots.path_problem(pattern)
+    if problem:
+        raise DataConfigError(f"{mask(pattern)}: {problem}")
+    try:
+        return fsspec.core.url_to_fs(_target(pattern, roots))
+    except (ImportError, ValueError) as exc:
+        reason = type(exc).__name__
+        raise DataConfigError(f"{mask(pattern)}: unsupported location ({reason})") from None
 
 
 def _target(pattern: str, roots: Roots) -> str:

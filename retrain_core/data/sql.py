@@ -135,6 +135,7 @@ def _operator_url(sql: SqlQuery) -> str:
 
 
 def _dialect_problem(url: str) -> str | None:
+    """Why a URL from the environment or a Secret block cannot be used, or None."""
     if sql_dialect(url) in SQL_DIALECTS:
         return None
     return f"unsupported database: use {' or '.join(SQL_DIALECTS)}"

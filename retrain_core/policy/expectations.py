@@ -84,6 +84,7 @@ def value_problem(spec: dict[str, Any], value: Any) -> str | None:
 
 
 def _unknown(name: str, key: str, table: dict[str, Any]) -> str:
+    """`<name> has no argument 'x'` with the closest known argument or the list of them."""
     from retrain_core.policy.findings import did_you_mean
 
     hint = did_you_mean(key, list(table)) or f" (expected one of: {', '.join(table)})"
@@ -126,6 +127,7 @@ def _list_problem(items: list[Any], depth: int) -> str | None:
 
 
 def _bounds_problem(spec: dict[str, Any], number: float) -> str | None:
+    """Why a number is outside the argument's bounds (ge, gt, le, lt), or None."""
     checks = (("ge", ">=", number >= spec.get("ge", -math.inf)),
               ("gt", ">", number > spec.get("gt", -math.inf)),
               ("le", "<=", number <= spec.get("le", math.inf)),
@@ -135,6 +137,7 @@ def _bounds_problem(spec: dict[str, Any], number: float) -> str | None:
 
 
 def _is_date(text: str) -> bool:
+    """True for an ISO date or datetime string."""
     try:
         datetime.fromisoformat(text)
     except ValueError:
@@ -143,6 +146,7 @@ def _is_date(text: str) -> bool:
 
 
 def _shown(value: Any) -> str:
+    """A value as messages show it (NaN and infinity by name)."""
     from retrain_core.policy.findings import describe
 
     if isinstance(value, float) and not math.isfinite(value):
@@ -151,6 +155,7 @@ def _shown(value: Any) -> str:
 
 
 def _or(kinds: list[str]) -> str:
+    """`a string or a finite number` for a list of kinds."""
     words = [_WORDS.get(kind, kind) for kind in kinds if kind != "null"]
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
@@ -242,6 +247,7 @@ def _collect(tp: Any, kinds: set[str], choices: list[Any], spec: dict[str, Any])
 
 
 def _collect_class(tp: type, kinds: set[str], choices: list[Any], spec: dict[str, Any]) -> None:
+    """Kinds, choices and bounds of a plain class in an annotation."""
     if issubclass(tp, Enum):
         kinds.add("string")
         choices.extend(member.value for member in tp)
@@ -261,6 +267,7 @@ def _collect_class(tp: type, kinds: set[str], choices: list[Any], spec: dict[str
 
 
 def _is_sequence(origin: Any) -> bool:
+    """True for collections.abc.Sequence and its subclasses (typing.Sequence[str])."""
     import collections.abc
 
     return isinstance(origin, type) and issubclass(origin, collections.abc.Sequence)

@@ -174,6 +174,7 @@ def _step_in_range(path: Path_, value: Any, metric: Any) -> list[Finding]:
 
 
 def _number(value: Any) -> bool:
+    """True for a finite int or float (not a boolean)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
