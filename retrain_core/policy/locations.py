@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://(.*)$", re.S)
 _LOCAL_SCHEMES = frozenset({"file", "local"})
 # userinfo with a password, as SQLAlchemy and fsspec read it: scheme://user:password@host
-_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://[^:/@?#]*:)([^@]*)(@)")
+_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://[^:/@?#]*:)([^?#]*)(@)")  # to the last @
 _SECRET_PARAM = re.compile(r"pass|pwd|secret|token|key|credential|auth|signature|sig$", re.I)
 _QUERY_PARAM = re.compile(r"([?&;])([^=&;#]+)=([^&;#]*)")
 _SQLITE = re.compile(r"^sqlite(\+\w+)?://(/?)(.*?)(\?.*)?$", re.S)
