@@ -48,7 +48,7 @@ def argument_problems(name: str, kwargs: Any) -> list[tuple[str | None, str]]:
         elif key not in table:
             problems.append((key, _unknown(name, key, table)))
         else:
-            problem = value_problem(table[key], value)
+            problem = value_problem(table[key], value) or _regex_problem(key, value)
             if problem:
                 problems.append((key, problem))
     missing = [key for key, spec in table.items() if spec.get("required") and key not in kwargs]
@@ -81,6 +81,43 @@ def value_problem(spec: dict[str, Any], value: Any) -> str | None:
     if kind in ("number", "integer"):
         return _bounds_problem(spec, float(value))
     return None
+
+
+def _regex_problem(key: str, value: Any) -> str | None:
+    """A pattern argument that does not compile, or whose nested repeats can backtrack for
+    ever on a hostile value (`(a+)+`): the check would hang the monitor."""
+    if "regex" not in key:
+        return None
+    for pattern in value if isinstance(value, list) else [value]:
+        if not isinstance(pattern, str):
+            continue
+        try:
+            import re._parser as parser  # the stdlib's own parse tree of the pattern
+
+            tree = parser.parse(pattern)
+        except re.error as exc:
+            return f"not a valid regular expression ({exc.msg}): {pattern[:40]!r}"
+        if _nested_repeat(list(tree), inside=False):
+            return (
+                f"nested repeats such as (a+)+ can take exponential time: rewrite {pattern[:40]!r}"
+            )
+    return None
+
+
+def _nested_repeat(items: list[Any], inside: bool) -> bool:
+    """True when an unbounded repeat sits inside another repeat in a regex parse tree."""
+    for op, arg in items:
+        name = str(op)
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            repeats = arg[1] > 1  # (min, max, subpattern): a `?` does not count
+            if (inside and repeats) or _nested_repeat(list(arg[2]), inside or repeats):
+                return True
+        elif name == "SUBPATTERN":
+            if _nested_repeat(list(arg[-1]), inside):
+                return True
+        elif name == "BRANCH" and any(_nested_repeat(list(b), inside) for b in arg[1]):
+            return True
+    return False
 
 
 def _unknown(name: str, key: str, table: dict[str, Any]) -> str:
