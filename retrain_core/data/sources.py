@@ -66,7 +66,8 @@ def file_format(source: Source) -> str:
         return "parquet"
     if name.endswith((".csv", ".txt")):
         return "csv"
-    raise DataConfigError(f"{source.path}: cannot tell the format; set format: csv or parquet")
+    shown = mask(str(source.path))
+    raise DataConfigError(f"{shown}: cannot tell the format; set format: csv or parquet")
 
 
 def list_files(source: Source, root: Path) -> FileSet:
@@ -75,20 +76,10 @@ def list_files(source: Source, root: Path) -> FileSet:
     The path must lie inside `root` or the project's data_roots; every file found is checked
     again after resolving symlinks, before anything is read.
     """
-    import fsspec
-
     pattern = str(source.path)
     fmt = file_format(source)
     roots = roots_for(root)
-    problem = credential_problem(pattern) or roots.path_problem(pattern)
-    if problem:
-        raise DataConfigError(f"{mask(pattern)}: {problem}")
-    try:
-        fs, stripped = fsspec.core.url_to_fs(_target(pattern, roots))
-    except (ImportError, ValueError) as exc:
-        raise DataConfigError(
-            f"{mask(pattern)}: unsupported location ({type(exc).__name__})"
-        ) from None
+    fs, stripped = _location(pattern, roots)
     is_glob = has_wildcard(stripped)
     try:
         paths = _glob(fs, stripped) if is_glob else _single(fs, stripped)
@@ -119,6 +110,20 @@ def roots_for(root: Path) -> Roots:
     return Roots.of(load_settings(root), root)
 
 
+def _location(pattern: str, roots: Roots) -> tuple[Any, str]:
+    """The filesystem and path to list, once the pattern is known to stay inside the roots."""
+    import fsspec
+
+    problem = credential_problem(pattern) or roots.path_problem(pattern)
+    if problem:
+        raise DataConfigError(f"{mask(pattern)}: {problem}")
+    try:
+        return fsspec.core.url_to_fs(_target(pattern, roots))
+    except (ImportError, ValueError) as exc:
+        reason = type(exc).__name__
+        raise DataConfigError(f"{mask(pattern)}: unsupported location ({reason})") from None
+
+
 def _target(pattern: str, roots: Roots) -> str:
     """What to open: a URL as written, a local path absolute and normalised (no `..` left)."""
     return pattern if is_remote(pattern) else roots.local_path(pattern)
@@ -134,7 +139,8 @@ def _confine(pattern: str, paths: Sequence[str], roots: Roots) -> None:
     """Every file found must still be inside the roots (symlinks resolved for local files)."""
     if is_remote(pattern):
         scheme = pattern.partition("://")[0]
-        outside = [p for p in paths if not roots.url_allowed(f"{scheme}://{p.lstrip('/')}")]
+        urls = [p if "://" in p else f"{scheme}://{p.lstrip('/')}" for p in paths]
+        outside = [url for url in urls if not roots.url_allowed(url)]
     else:
         outside = [p for p in paths if not roots.local_allowed(p, real=True)]
     if outside:

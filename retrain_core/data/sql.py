@@ -44,6 +44,8 @@ def describe_sql(sql: SqlQuery) -> str:
     """`sql on <url without password>` or `sql on $VARIABLE`."""
     if sql.url_env is not None:
         return f"sql on ${sql.url_env}"
+    if sql.url_secret is not None:
+        return f"sql on secret {sql.url_secret}"
     return f"sql on {mask(str(sql.url))}"
 
 
@@ -98,18 +100,42 @@ def bind_values(statement: Any, given: dict[str, Any]) -> dict[str, Any]:
 
 def _checked_url(sql: SqlQuery, roots: Roots | None) -> str:
     """The URL to connect to, checked like `retrain validate` does; SQLite files made absolute."""
-    url = sql.url if sql.url is not None else os.environ.get(str(sql.url_env))
-    if not url:
-        raise SourceUnavailable(f"environment variable {sql.url_env} (the database URL) is not set")
+    url = sql.url or _operator_url(sql)
     roots = roots or Roots(project=os.getcwd(), folders=(os.getcwd(),), urls=())
-    # the operator's own URL (url_env) may hold credentials; its dialect must still be known
+    # the operator's own URL (url_env, url_secret) may hold credentials; its dialect must be known
     problem = url_problem(url, roots) if sql.url is not None else _dialect_problem(url)
     if problem:
         raise DataConfigError(f"{describe_sql(sql)}: {problem}")
-    return _absolute_sqlite(url, roots)
+    url = _absolute_sqlite(url, roots)
+    database, _ = sqlite_database(url)
+    local = database not in ("", ":memory:")
+    if sql.url is not None and local and not roots.local_allowed(database, real=True):
+        message = "the SQLite file resolves outside the project and the data_roots (a symlink?)"
+        raise DataConfigError(f"{describe_sql(sql)}: {message}")
+    return url
+
+
+def _operator_url(sql: SqlQuery) -> str:
+    """The URL kept outside the policy: an environment variable or a Prefect Secret block."""
+    if sql.url_secret is not None:
+        from prefect.blocks.system import Secret
+
+        try:
+            value = Secret.load(sql.url_secret).get()  # type: ignore[union-attr]
+        except Exception as exc:  # missing block or unreachable API: the message holds no secret
+            message = f"cannot load the Secret block {sql.url_secret}: {type(exc).__name__}"
+            raise SourceUnavailable(message) from None
+        if not isinstance(value, str) or not value:
+            raise DataConfigError(f"the Secret block {sql.url_secret} does not hold a URL")
+        return value
+    url = os.environ.get(str(sql.url_env))
+    if not url:
+        raise SourceUnavailable(f"environment variable {sql.url_env} (the database URL) is not set")
+    return url
 
 
 def _dialect_problem(url: str) -> str | None:
+    """Why a URL from the environment or a Secret block cannot be used, or None."""
     if sql_dialect(url) in SQL_DIALECTS:
         return None
     return f"unsupported database: use {' or '.join(SQL_DIALECTS)}"
@@ -120,8 +146,8 @@ def _absolute_sqlite(url: str, roots: Roots) -> str:
     database, _ = sqlite_database(url)
     if sql_dialect(url) != "sqlite" or database in ("", ":memory:") or os.path.isabs(database):
         return url
-    head = url[: url.index("://") + 3]
-    return f"{head}/{roots.local_path(database).lstrip('/')}" + url[len(head) + len(database) :]
+    head = url[: url.index("://") + 4]  # sqlite:/// then the relative path
+    return f"{head}{roots.local_path(database)}{url[len(head) + len(database) :]}"
 
 
 def _read_only(connection: Any) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import core_schema
 
-from retrain_core.policy.durations import DURATION_REGEX
+from retrain_core.policy.durations import DURATION_REGEX, POSITIVE_DURATION_REGEX
 from retrain_core.policy.schema import Policy
 from retrain_core.settings import Settings
 
@@ -105,6 +105,8 @@ def _type(prop: dict[str, Any]) -> str:
         return f"map of {_type(extra)}" if isinstance(extra, dict) else "mapping"
     if kind == "string" and prop.get("pattern") == DURATION_REGEX:
         return "duration"
+    if kind == "string" and prop.get("pattern") == POSITIVE_DURATION_REGEX:
+        return "duration (> 0)"
     text = str(kind or "value")
     if "pattern" in prop:
         return f"{text} matching `{prop['pattern']}`"

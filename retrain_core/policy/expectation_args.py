@@ -1,4 +1,4 @@
-"""Generated from great-expectations 1.24.1 by `python -m retrain_core.policy.expectations`: do not edit.
+"""Generated from great-expectations 1.24.1 by `python -m retrain_core.policy.expectation_gen`: do not edit.
 
 ARGUMENTS: each usable expectation's arguments (kinds of value, choices, bounds, required).
 REFUSED: expectations a policy cannot use, and why.

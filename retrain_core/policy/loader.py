@@ -209,7 +209,7 @@ def _expand(paths: Iterable[str | Path], errors: list[PolicyError]) -> list[Path
     for path in map(Path, paths):
         if path.is_dir():
             try:
-                found = sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and not p.is_dir())
+                found = sorted(p for p in path.iterdir() if _policy_name(p) and not p.is_dir())
             except OSError as exc:
                 errors.append(PolicyError(str(path), 1, FILE_KEY, f"cannot list: {exc.strerror}"))
                 continue
@@ -222,6 +222,11 @@ def _expand(paths: Iterable[str | Path], errors: list[PolicyError]) -> list[Path
     for file in files:
         unique.setdefault(_identity(file), file)
     return list(unique.values())
+
+
+def _policy_name(path: Path) -> bool:
+    """A *.yaml or *.yml name, other than an editor's lock link (`.#churn.yaml`)."""
+    return path.suffix in SUFFIXES and not path.name.startswith(".#")
 
 
 def _identity(path: Path) -> str:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://(.*)$", re.S)
 _LOCAL_SCHEMES = frozenset({"file", "local"})
 # userinfo with a password, as SQLAlchemy and fsspec read it: scheme://user:password@host
-_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://[^:/@?#]*:)([^@]*)(@)")
+_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://[^:/@?#]*:)([^?#]*)(@)")  # to the last @
 _SECRET_PARAM = re.compile(r"pass|pwd|secret|token|key|credential|auth|signature|sig$", re.I)
 _QUERY_PARAM = re.compile(r"([?&;])([^=&;#]+)=([^&;#]*)")
 _SQLITE = re.compile(r"^sqlite(\+\w+)?://(/?)(.*?)(\?.*)?$", re.S)
@@ -98,6 +98,7 @@ class Roots:
         return None
 
     def _url_problem(self, url: str) -> str | None:
+        """Why a URL may not be read: `..` in it, or no allowed prefix."""
         if ".." in url.split("://", 1)[1].split("/"):
             return "'..' is not allowed in a URL"
         if not self.url_allowed(url):
@@ -108,6 +109,7 @@ class Roots:
         return None
 
     def _hint(self) -> str:
+        """How to allow a folder outside the project."""
         return " (add its folder to data_roots in [tool.retrain] to allow it)"
 
 
@@ -137,6 +139,7 @@ def mask(text: str) -> str:
 
 
 def _mask_param(match: re.Match[str]) -> str:
+    """One query parameter, its value masked when the name says it is a secret."""
     value = MASK if _SECRET_PARAM.search(match.group(2)) else match.group(3)
     return f"{match.group(1)}{match.group(2)}={value}"
 
@@ -155,6 +158,7 @@ def sqlite_database(url: str) -> tuple[str, str]:
 
 
 def _scheme(url: str) -> str:
+    """The lower-cased scheme of a URL, or an empty string."""
     match = _SCHEME.match(url)
     return match.group(1).lower() if match else ""
 
@@ -169,6 +173,7 @@ def _normal_url(url: str) -> str:
 
 
 def _strip_file_scheme(path: str) -> str:
+    """A file:// or local:// URL as a plain path; anything else unchanged."""
     match = _SCHEME.match(path)
     if match and match.group(1).lower() in _LOCAL_SCHEMES:
         return match.group(2)
@@ -176,4 +181,5 @@ def _strip_file_scheme(path: str) -> str:
 
 
 def _within(path: str, folder: str) -> bool:
+    """True when `path` is `folder` or below it (both normalised)."""
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)

@@ -48,6 +48,7 @@ def read_policy_text(path: Path) -> str | PolicyError:
     """The file's text, or why it cannot be a policy (type, size, encoding, OS error)."""
 
     def refuse(message: str) -> PolicyError:
+        """An error for this file, on line 1."""
         return PolicyError(str(path), 1, FILE_KEY, message)
 
     try:
@@ -139,6 +140,7 @@ def _too_deep(data: Any) -> tuple[str | int, ...] | None:
 
 
 def _os_reason(exc: OSError) -> str:
+    """An OSError in a few words (symlink loops by name)."""
     if exc.errno == errno.ELOOP:
         return "symbolic link loop"
     return exc.strerror or type(exc).__name__

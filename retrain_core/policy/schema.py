@@ -72,6 +72,12 @@ class SqlQuery(Strict):
         description="Environment variable holding the whole SQLAlchemy URL, credentials "
         "included (read when the query runs, never printed).",
     )
+    url_secret: str | None = Field(
+        None,
+        pattern=BLOCK_PATTERN,
+        description="Prefect Secret block holding the whole SQLAlchemy URL, credentials included "
+        "(loaded when the query runs, never printed).",
+    )
     query: str = Field(
         description="One SELECT (or WITH) statement, run read-only; use :name placeholders "
         "for params."
@@ -80,8 +86,9 @@ class SqlQuery(Strict):
 
     @model_validator(mode="after")
     def _one_url(self) -> SqlQuery:
-        if (self.url is None) == (self.url_env is None):
-            raise ValueError("set exactly one of url or url_env")
+        given = [self.url, self.url_env, self.url_secret]
+        if sum(value is not None for value in given) != 1:
+            raise ValueError("set exactly one of url, url_env or url_secret")
         return self
 
 
@@ -227,7 +234,7 @@ class Schedule(Strict):
         from croniter import croniter
 
         if value is not None and not croniter.is_valid(value):
-            raise ValueError(f"invalid cron expression {value!r}")
+            raise ValueError(f"invalid cron expression {value[:60]!r}")
         return value
 
     @field_validator("rrule")
@@ -235,11 +242,13 @@ class Schedule(Strict):
     def _valid_rrule(cls, value: str | None) -> str | None:
         from dateutil.rrule import rrulestr
 
+        if value is not None and "FREQ=SECONDLY" in value.upper().replace(" ", ""):
+            raise ValueError("an rrule fires at most once a minute (FREQ=SECONDLY overloads)")
         if value is not None:
             try:
                 rrulestr(value)
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"invalid rrule {value!r}: {exc}") from None
+            except (ValueError, TypeError, OverflowError, KeyError, IndexError) as exc:
+                raise ValueError(f"invalid rrule {value[:60]!r}: {str(exc)[:80]}") from None
         return value
 
     @field_validator("timezone")
@@ -247,9 +256,9 @@ class Schedule(Strict):
     def _valid_timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long
             raise ValueError(
-                f"unknown time zone {value!r} (use an IANA name such as UTC)"
+                f"unknown time zone {value[:60]!r} (use an IANA name such as UTC)"
             ) from None
         return value
 

@@ -151,7 +151,7 @@ def range_findings(data: dict[str, Any]) -> list[Finding]:
 
 def _in_range(path: Path_, value: Any, metric: Any) -> list[Finding]:
     """A metric value outside [0, 1] (scores), above 1 (r2) or below 0 (errors)."""
-    if not _number(value) or metric not in _RANGES:
+    if not _number(value) or not isinstance(metric, str) or metric not in _RANGES:
         return []
     low, high = _RANGES[metric]
     if low <= value <= high:
@@ -163,7 +163,9 @@ def _in_range(path: Path_, value: Any, metric: Any) -> list[Finding]:
 
 def _step_in_range(path: Path_, value: Any, metric: Any) -> list[Finding]:
     """A difference of a metric bounded by 1 must be smaller than 1."""
-    if not _number(value) or metric not in _RANGES or _RANGES[metric][1] != 1:
+    if not _number(value) or not isinstance(metric, str) or metric not in _RANGES:
+        return []
+    if _RANGES[metric][1] != 1:
         return []
     if abs(value) < 1:
         return []
@@ -172,6 +174,7 @@ def _step_in_range(path: Path_, value: Any, metric: Any) -> list[Finding]:
 
 
 def _number(value: Any) -> bool:
+    """True for a finite int or float (not a boolean)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from retrain_core.policy.expectation_args import ARGUMENTS, REFUSED
-from retrain_core.policy.expectations import KNOWN_EXPECTATIONS, generate
+from retrain_core.policy.expectation_gen import generate
+from retrain_core.policy.expectations import KNOWN_EXPECTATIONS
 
 
 @pytest.mark.integration
@@ -24,7 +25,7 @@ def test_static_expectation_names_match_installed_great_expectations() -> None:
 @pytest.mark.integration
 def test_static_argument_table_matches_the_expectation_classes() -> None:
     arguments, refused = generate()
-    hint = "python -m retrain_core.policy.expectations > retrain_core/policy/expectation_args.py"
+    hint = "python -m retrain_core.policy.expectation_gen > retrain_core/policy/expectation_args.py"
     assert (arguments, refused) == (ARGUMENTS, REFUSED), f"regenerate: {hint}"
 
 

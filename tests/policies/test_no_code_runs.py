@@ -46,7 +46,8 @@ def test_a_row_condition_passed_straight_to_the_check_does_not_run(tmp_path: Pat
         ("expect_column_values_to_be_of_type", {"column": "a", "typ": "int"}, "did you mean"),
         ("expect_column_pair_values_to_be_equal",
          {"column_A": "a", "column_B": "b", "ignore_row_if": "sometimes"}, "one of"),
-        ("expect_a_custom_thing", {"column": "a"}, "unknown expectation"),
+        ("expect_a_custom_thing", {"column": "a"}, "not found"),
+        ("expect_column_values_to_match_regex", {"column": "a", "regex": "(a+)+$"}, "exponential"),
     ],
 )  # fmt: skip
 def test_arguments_outside_the_expectation_s_parameters_are_refused(

@@ -438,3 +438,32 @@ def test_a_postgres_query_that_never_ends_is_stopped(
     sql = SqlQuery(url=pg_database, query="SELECT pg_sleep(600)")
     with pytest.raises(SourceUnavailable, match="timeout"):
         read_source(Source(sql=sql), None, Path("/"))
+
+
+def test_a_sqlite_file_linked_from_outside_is_refused(tmp_path: Path, sqlite_url: str) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "link.db").symlink_to(tmp_path / "warehouse.db")
+    sql = SqlQuery(url="sqlite:///link.db", query="SELECT id FROM t")
+    with pytest.raises(DataConfigError, match="resolves outside"):
+        read_source(Source(sql=sql), None, project)
+    (project / "inside.db").write_bytes((tmp_path / "warehouse.db").read_bytes())
+    inside = SqlQuery(url="sqlite:///inside.db", query="SELECT id FROM t")
+    assert len(read_source(Source(sql=inside), None, project)) == 5
+
+
+@pytest.mark.parametrize(
+    ("url", "password"),
+    [
+        ("postgresql://u:pa@ss@host/db", "pa@ss"),
+        ("postgresql://u:p/w@h/d?sslmode=require", "p/w"),
+        ("https://h/x.csv?X-Amz-Signature=abc123&X-Amz-Security-Token=tok456", "abc123"),
+    ],
+)
+def test_descriptions_mask_every_form_of_password(url: str, password: str) -> None:
+    shown = (
+        describe(Source(path=url))
+        if url.startswith("https")
+        else describe(Source(sql=SqlQuery(url=url, query="SELECT 1")))
+    )
+    assert password not in shown and "tok456" not in shown and "***" in shown
