@@ -220,7 +220,7 @@ def content_key(frame: pd.DataFrame, numeric: list[str], categorical: list[str])
     """A digest of the features' names, kinds, dtypes and values (not of the index)."""
     import pandas as pd
 
-    digest = hashlib.blake2b(digest_size=16)
+    digest = hashlib.sha1(usedforsecurity=False)  # a content key, not a signature; SHA-NI fast
     for kind, names in (("numeric", numeric), ("categorical", categorical)):
         for name in names:
             digest.update(f"\0{kind}\0{name}\0".encode())
