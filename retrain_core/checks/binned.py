@@ -22,6 +22,7 @@ from retrain_core.checks.profile import (
     CategoricalProfile,
     NumericProfile,
     ReferenceProfile,
+    factorize,
     float_values,
     ks_from_counts,
     plain,
@@ -103,11 +104,9 @@ def _numeric(
 def _categorical(
     reference: CategoricalProfile | None, series: pd.Series, name: str, method: str
 ) -> Scored | str:
-    import pandas as pd
-
     if reference is None:
         return f"column {name!r} is all null in the reference window"
-    codes, uniques = pd.factorize(series)
+    codes, uniques = factorize(series)
     index, known = reference.index, len(reference.categories)
     new = iter(range(known, known + len(uniques)))
     remap = np.array([_code(index, plain(u), new) for u in uniques] + [0], dtype=np.intp)

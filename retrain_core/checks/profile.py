@@ -37,6 +37,8 @@ DECILES = 10  # the coarse bins of chi2 and PSI on numeric features (reference d
 GRID = 1 << 16  # cells of the uniform lookup grid that replaces most binary searches
 FORMAT = 1  # version of the to_dict layout
 _CACHE_SIZE = 4
+_POINTER_MIN_ROWS = 10_000  # below this a plain hash pass is as fast
+_POINTER_MAX_DISTINCT = 10_000
 
 Json = dict[str, Any]
 
@@ -298,11 +300,32 @@ def _runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ordered[starts], np.diff(np.append(starts, ordered.size))
 
 
-def categorical_profile(series: pd.Series) -> CategoricalProfile:
-    """Category counts of non-null values, categories as plain JSON values in first-seen order."""
+def factorize(series: pd.Series) -> tuple[np.ndarray, Any]:
+    """``pd.factorize(series)`` (codes, -1 for null; distinct values in first-seen order), faster
+    for text columns whose repeated values share objects (as Parquet readers and most producers
+    leave them): the object pointers are factorized as integers, then only one object per
+    pointer is hashed as a value. Columns with many distinct objects take the usual path."""
     import pandas as pd
 
-    codes, uniques = pd.factorize(series)
+    values = series.to_numpy()
+    if values.dtype != object or values.size < _POINTER_MIN_ROWS:
+        return pd.factorize(values)
+    try:
+        pointers = np.frombuffer(values, dtype=np.intp)  # the array's object pointers, no copy
+    except (TypeError, ValueError, BufferError):
+        return pd.factorize(values)
+    pointer_codes, distinct = pd.factorize(pointers)
+    if distinct.size > max(_POINTER_MAX_DISTINCT, values.size // 100):
+        return pd.factorize(values)
+    seen = np.maximum.accumulate(pointer_codes)
+    first = np.flatnonzero(np.diff(seen, prepend=-1) > 0)  # first row of each pointer, in order
+    codes, uniques = pd.factorize(values[first])  # equal values, nulls: as pandas decides
+    return codes[pointer_codes], uniques
+
+
+def categorical_profile(series: pd.Series) -> CategoricalProfile:
+    """Category counts of non-null values, categories as plain JSON values in first-seen order."""
+    codes, uniques = factorize(series)
     counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
     return CategoricalProfile(tuple(plain(u) for u in uniques), counts.astype(np.int64))
 

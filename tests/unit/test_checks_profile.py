@@ -186,3 +186,18 @@ def test_cache_profiles_a_reference_once_per_content() -> None:
     changed.loc[5, "c"] = "z"
     assert cached_profile(changed, ["x"], ["c"]) is not first
     assert cached_profile(reference, ["x", "c"], []) is not first  # another kind, another key
+
+
+def test_factorize_matches_pandas_on_shared_and_distinct_objects() -> None:
+    from retrain_core.checks.profile import factorize
+
+    rng = np.random.default_rng(17)
+    labels = np.array(["a", "b", None, "c", np.nan, 1, 1.0, True, "1"], dtype=object)
+    shared = labels[rng.integers(0, len(labels), 50_000)]
+    copies = np.array([x + "" if isinstance(x, str) else x for x in shared], dtype=object)
+    many = np.array([f"v{i}" for i in rng.integers(0, 40_000, 50_000)], dtype=object)
+    for values in (shared, copies, shared[::3], many, shared[:100]):
+        codes, uniques = factorize(pd.Series(values))
+        expected_codes, expected_uniques = pd.factorize(pd.Series(values))
+        assert np.array_equal(codes, expected_codes)
+        assert list(uniques) == list(expected_uniques)
