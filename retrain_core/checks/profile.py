@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 BINS = 1024  # equal-mass bins per numeric feature; the KS error is at most 1.5 / BINS
 DECILES = 10  # the coarse bins of chi2 and PSI on numeric features (reference deciles)
 GRID = 1 << 16  # cells of the uniform lookup grid that replaces most binary searches
+CHUNK = 1 << 16  # values binned at a time
 FORMAT = 1  # version of the to_dict layout
 _CACHE_SIZE = 4
 _POINTER_MIN_ROWS = 10_000  # below this a plain hash pass is as fast
@@ -76,8 +77,15 @@ class NumericProfile:
         return np.searchsorted(self.deciles, lower, side="right")
 
     def bin_counts(self, values: np.ndarray) -> np.ndarray:
-        """Counts of `values` per bin (NaN ignored): one pass, a table lookup for most values."""
-        return np.bincount(self._codes(values), minlength=self.edges.size + 2)[:-1]
+        """Counts of `values` per bin (NaN ignored): one pass, a table lookup for most values.
+
+        Taken in cache-sized chunks, so the temporaries stay small and in cache.
+        """
+        counts = np.zeros(self.edges.size + 2, dtype=np.int64)
+        for start in range(0, values.size, CHUNK):
+            codes = self._codes(values[start : start + CHUNK])
+            counts += np.bincount(codes, minlength=counts.size)
+        return counts[:-1]
 
     def _codes(self, values: np.ndarray) -> np.ndarray:
         """Bin of each value as searchsorted(edges, v, 'right'); NaN gets the extra last bin."""
@@ -86,9 +94,8 @@ class NumericProfile:
             codes[np.isnan(values)] = self.edges.size + 1
             return codes
         lut, lo, scale = self._grid
-        position = values - lo
-        position *= scale
-        position += 2.0
+        position = values * scale
+        position += 2.0 - lo * scale
         np.clip(position, 0.0, GRID + 3.0, out=position)
         nan = np.isnan(position)
         if nan.any():
@@ -107,7 +114,7 @@ class NumericProfile:
             return None  # few edges: a binary search is as fast
         lo, hi = float(finite[0]), float(finite[-1])
         width, scale = (hi - lo) / GRID, GRID / (hi - lo)
-        # rounding in (v - lo) * scale + 2 moves a value by far less than this
+        # rounding in v * scale + (2 - lo * scale) moves a value by far less than this
         margin = 16 * np.finfo(float).eps * (abs(lo) + abs(hi) + (hi - lo))
         cell = np.arange(GRID + 5, dtype=float)
         left, right = lo + (cell - 2) * width - margin, lo + (cell - 1) * width + margin
