@@ -18,15 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from retrain_core.checks.profile import (
-    CategoricalProfile,
-    NumericProfile,
-    ReferenceProfile,
-    factorize,
-    float_values,
-    ks_from_counts,
-    plain,
-)
+from retrain_core.checks.columns import factorize, float_values, plain
+from retrain_core.checks.profile import CategoricalProfile, NumericProfile, ReferenceProfile
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -174,3 +167,11 @@ def psi(ref: np.ndarray, cur: np.ndarray) -> float:
     p_ref = ref / ref.sum() + PSI_EPSILON
     p_cur = cur / cur.sum() + PSI_EPSILON
     return float(np.sum((p_cur - p_ref) * np.log(p_cur / p_ref)))
+
+
+def ks_from_counts(ref: np.ndarray, cur: np.ndarray, solid: np.ndarray) -> tuple[float, float]:
+    """Binned KS statistic D_b and the bound e with D_b <= D <= D_b + e, from per-bin counts."""
+    p_ref, p_cur = ref / max(ref.sum(), 1), cur / max(cur.sum(), 1)
+    gap = np.abs(np.cumsum(p_ref) - np.cumsum(p_cur))
+    inside = np.minimum(p_ref, p_cur)[solid]
+    return float(gap.max(initial=0.0)), float(inside.max(initial=0.0))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from retrain_core.checks.profile import factorize
+from retrain_core.checks.columns import factorize
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -12,8 +12,8 @@ D <= D_b + max over bins of min(ref share, current share); a bin holding one val
 so it adds nothing. Non-atom bins hold at most 1.5 / ``BINS`` of the reference (one quantile step
 plus ties below the atom threshold), hence 0 <= D - D_b <= 1.5 / 1024 < 0.0015: far below any
 ``min_effect`` worth setting (0.05-0.1). Discrete features (at most ``BINS`` values) are exact.
-Each profile records its own bound (``NumericProfile.bound``), and ``ks_from_counts`` returns the
-bound that holds for a given window.
+Each profile records its own bound (``NumericProfile.bound``), and ``binned.ks_from_counts``
+returns the bound that holds for a given window.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from retrain_core.checks.columns import factorize, float_values, plain
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -38,8 +40,6 @@ GRID = 1 << 16  # cells of the uniform lookup grid that replaces most binary sea
 CHUNK = 1 << 16  # values binned at a time
 FORMAT = 1  # version of the to_dict layout
 _CACHE_SIZE = 4
-_POINTER_MIN_ROWS = 10_000  # below this a plain hash pass is as fast
-_POINTER_MAX_DISTINCT = 10_000
 
 Json = dict[str, Any]
 
@@ -226,9 +226,11 @@ def cached_profile(
 
 
 def content_key(frame: pd.DataFrame, numeric: list[str], categorical: list[str]) -> str:
-    """A digest of the features' names, kinds, dtypes and values (not of the index)."""
-    import pandas as pd
+    """A digest of the features' names, kinds, dtypes and values (not of the index).
 
+    Text is digested as its codes and distinct values (the same sequence, without hashing every
+    string again).
+    """
     digest = hashlib.sha1(usedforsecurity=False)  # a content key, not a signature; SHA-NI fast
     for kind, names in (("numeric", numeric), ("categorical", categorical)):
         for name in names:
@@ -241,8 +243,9 @@ def content_key(frame: pd.DataFrame, numeric: list[str], categorical: list[str])
             if values.dtype.kind in "biufcmM":
                 digest.update(np.ascontiguousarray(values).view(np.uint8).data)
             else:
-                hashed = pd.util.hash_pandas_object(series, index=False).to_numpy()
-                digest.update(hashed.view(np.uint8).data)
+                codes, uniques = factorize(series)
+                digest.update(np.ascontiguousarray(codes).view(np.uint8).data)
+                digest.update(repr([(type(u).__name__, u) for u in uniques]).encode())
     return digest.hexdigest()
 
 
@@ -274,13 +277,6 @@ def build_profile(
     return profile
 
 
-def float_values(series: pd.Series) -> np.ndarray:
-    """Values as float64 with NaN for nulls; a float64 column is used as is, not copied."""
-    if isinstance(series.dtype, np.dtype):
-        return series.to_numpy(dtype=np.float64)
-    return series.to_numpy(dtype=np.float64, na_value=np.nan)  # Int64, Float64, ...
-
-
 def numeric_profile(values: np.ndarray) -> NumericProfile:
     """Equal-mass bins over non-null `values`, atoms and decile edges as bin edges of their own."""
     ordered = np.sort(values)
@@ -307,46 +303,8 @@ def _runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ordered[starts], np.diff(np.append(starts, ordered.size))
 
 
-def factorize(series: pd.Series) -> tuple[np.ndarray, Any]:
-    """``pd.factorize(series)`` (codes, -1 for null; distinct values in first-seen order), faster
-    for text columns whose repeated values share objects (as Parquet readers and most producers
-    leave them): the object pointers are factorized as integers, then only one object per
-    pointer is hashed as a value. Columns with many distinct objects take the usual path."""
-    import pandas as pd
-
-    values = series.to_numpy()
-    if values.dtype != object or values.size < _POINTER_MIN_ROWS:
-        return pd.factorize(values)
-    try:
-        pointers = np.frombuffer(values, dtype=np.intp)  # the array's object pointers, no copy
-    except (TypeError, ValueError, BufferError):
-        return pd.factorize(values)
-    pointer_codes, distinct = pd.factorize(pointers)
-    if distinct.size > max(_POINTER_MAX_DISTINCT, values.size // 100):
-        return pd.factorize(values)
-    seen = np.maximum.accumulate(pointer_codes)
-    first = np.flatnonzero(np.diff(seen, prepend=-1) > 0)  # first row of each pointer, in order
-    codes, uniques = pd.factorize(values[first])  # equal values, nulls: as pandas decides
-    return codes[pointer_codes], uniques
-
-
 def categorical_profile(series: pd.Series) -> CategoricalProfile:
     """Category counts of non-null values, categories as plain JSON values in first-seen order."""
     codes, uniques = factorize(series)
     counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
     return CategoricalProfile(tuple(plain(u) for u in uniques), counts.astype(np.int64))
-
-
-def plain(value: Any) -> Any:
-    """A category as a JSON value: numpy scalars become Python ones, anything else its str."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    return value if isinstance(value, str | int | float | bool) else str(value)
-
-
-def ks_from_counts(ref: np.ndarray, cur: np.ndarray, solid: np.ndarray) -> tuple[float, float]:
-    """Binned KS statistic D_b and the bound e with D_b <= D <= D_b + e, from per-bin counts."""
-    p_ref, p_cur = ref / max(ref.sum(), 1), cur / max(cur.sum(), 1)
-    gap = np.abs(np.cumsum(p_ref) - np.cumsum(p_cur))
-    inside = np.minimum(p_ref, p_cur)[solid]
-    return float(gap.max(initial=0.0)), float(inside.max(initial=0.0))

@@ -11,14 +11,13 @@ import pytest
 from scipy.stats import chi2_contingency, ks_2samp
 
 from retrain_core.checks import binned
-from retrain_core.checks.binned import EXACT_MAX_ROWS, chi2_p_value, ks_p_value
+from retrain_core.checks.binned import EXACT_MAX_ROWS, chi2_p_value, ks_from_counts, ks_p_value
 from retrain_core.checks.drift import detect_drift
 from retrain_core.checks.profile import (
     BINS,
     ReferenceProfile,
     build_profile,
     cached_profile,
-    ks_from_counts,
     numeric_profile,
 )
 
@@ -150,7 +149,7 @@ def test_binned_chi2_and_psi_on_numeric_use_the_same_deciles_as_the_exact_path()
 
 
 def _exact(reference: pd.DataFrame, current: pd.DataFrame, method: str) -> float:
-    from retrain_core.checks.drift import _prepare, _score_one
+    from retrain_core.checks.exact import _prepare, _score_one
 
     feature = _prepare(reference, current, "x", is_numeric=True)
     assert not isinstance(feature, str)
@@ -189,7 +188,7 @@ def test_cache_profiles_a_reference_once_per_content() -> None:
 
 
 def test_factorize_matches_pandas_on_shared_and_distinct_objects() -> None:
-    from retrain_core.checks.profile import factorize
+    from retrain_core.checks.columns import factorize
 
     rng = np.random.default_rng(17)
     labels = np.array(["a", "b", None, "c", np.nan, 1, 1.0, True, "1"], dtype=object)
