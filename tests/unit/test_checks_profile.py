@@ -200,3 +200,22 @@ def test_factorize_matches_pandas_on_shared_and_distinct_objects() -> None:
         expected_codes, expected_uniques = pd.factorize(pd.Series(values))
         assert np.array_equal(codes, expected_codes)
         assert list(uniques) == list(expected_uniques)
+
+
+def test_profile_from_frame_covers_the_policys_features_and_is_cached() -> None:
+    from pathlib import Path
+
+    from retrain_core.checks.profile import profile_from_frame
+    from retrain_core.policy.loader import load_policy
+
+    policy = load_policy(Path(__file__).parents[2] / "policies" / "churn.yaml").policy
+    features = policy.model.features
+    rng = np.random.default_rng(19)
+    frame = pd.DataFrame({name: rng.normal(size=500) for name in features.numeric})
+    for name in features.categorical:
+        frame[name] = rng.choice(["a", "b"], size=500)
+    profile = profile_from_frame(frame, policy)
+    assert set(profile.numeric) == set(features.numeric)
+    assert set(profile.categorical) == set(features.categorical)
+    assert profile.covers(list(features.numeric), list(features.categorical))
+    assert profile_from_frame(frame.copy(), policy) is profile
