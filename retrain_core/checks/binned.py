@@ -43,7 +43,8 @@ def score_binned(
     """Each feature's score against `profile`, or why it cannot be tested (a str)."""
     if not names:
         return {}
-    workers = max(1, min(len(os.sched_getaffinity(0)), len(names), 8))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    workers = max(1, min(cpus or 1, len(names), 8))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = pool.map(
             lambda name: _score(profile, current, name, name in categorical, method), names
