@@ -18,14 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from retrain_core.checks.profile import (
-    CategoricalProfile,
-    NumericProfile,
-    ReferenceProfile,
-    float_values,
-    ks_from_counts,
-    plain,
-)
+from retrain_core.checks.columns import factorize, float_values, plain
+from retrain_core.checks.profile import CategoricalProfile, NumericProfile, ReferenceProfile
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,7 +43,8 @@ def score_binned(
     """Each feature's score against `profile`, or why it cannot be tested (a str)."""
     if not names:
         return {}
-    workers = max(1, min(len(os.sched_getaffinity(0)), len(names), 8))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    workers = max(1, min(cpus or 1, len(names), 8))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = pool.map(
             lambda name: _score(profile, current, name, name in categorical, method), names
@@ -103,11 +98,9 @@ def _numeric(
 def _categorical(
     reference: CategoricalProfile | None, series: pd.Series, name: str, method: str
 ) -> Scored | str:
-    import pandas as pd
-
     if reference is None:
         return f"column {name!r} is all null in the reference window"
-    codes, uniques = pd.factorize(series)
+    codes, uniques = factorize(series)
     index, known = reference.index, len(reference.categories)
     new = iter(range(known, known + len(uniques)))
     remap = np.array([_code(index, plain(u), new) for u in uniques] + [0], dtype=np.intp)
@@ -175,3 +168,11 @@ def psi(ref: np.ndarray, cur: np.ndarray) -> float:
     p_ref = ref / ref.sum() + PSI_EPSILON
     p_cur = cur / cur.sum() + PSI_EPSILON
     return float(np.sum((p_cur - p_ref) * np.log(p_cur / p_ref)))
+
+
+def ks_from_counts(ref: np.ndarray, cur: np.ndarray, solid: np.ndarray) -> tuple[float, float]:
+    """Binned KS statistic D_b and the bound e with D_b <= D <= D_b + e, from per-bin counts."""
+    p_ref, p_cur = ref / max(ref.sum(), 1), cur / max(cur.sum(), 1)
+    gap = np.abs(np.cumsum(p_ref) - np.cumsum(p_cur))
+    inside = np.minimum(p_ref, p_cur)[solid]
+    return float(gap.max(initial=0.0)), float(inside.max(initial=0.0))

@@ -28,41 +28,20 @@ the rows (alibi-detect's ``CVMDrift``).
 
 from __future__ import annotations
 
-import logging
-import sys
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from retrain_core.checks.binned import EXACT_MAX_ROWS, cramers_v, psi, score_binned
+from retrain_core.checks.binned import EXACT_MAX_ROWS, score_binned
+from retrain_core.checks.exact import Score, import_alibi, score_features
 from retrain_core.checks.outcome import CheckOutcome, Status
-from retrain_core.checks.profile import ReferenceProfile, cached_profile, float_values
+from retrain_core.checks.profile import ReferenceProfile, cached_profile
 
 if TYPE_CHECKING:
     import pandas as pd
 
 METHODS = frozenset({"ks", "cvm", "chi2", "tabular", "psi"})
 CORRECTIONS = frozenset({"bonferroni", "fdr", "none"})
-PSI_BINS = 10
-
-
-@dataclass(frozen=True)
-class _Feature:
-    """One feature's clean values: floats for numeric, integer codes (0..k-1) for categorical."""
-
-    name: str
-    ref: np.ndarray
-    cur: np.ndarray
-    categories: int | None  # None for numeric features
-
-
-@dataclass(frozen=True)
-class _Score:
-    name: str
-    effect: float
-    effect_name: str  # "D", "V" or "PSI"
-    p_value: float | None = None
 
 
 def detect_drift(
@@ -97,7 +76,7 @@ def detect_drift(
             reference, current, names, categorical, method, profile
         )
     else:
-        scores, errors = _score_features(reference, current, names, categorical, method, p_value)
+        scores, errors = score_features(reference, current, names, categorical, method, p_value)
     tested = [s.p_value for s in scores.values() if s.p_value is not None]
     threshold = _feature_threshold(np.asarray(tested, dtype=float), p_value, correction)
     outcomes = [
@@ -116,180 +95,19 @@ def _score_against_profile(
     categorical: list[str],
     method: str,
     profile: ReferenceProfile | None,
-) -> tuple[dict[str, _Score], dict[str, str]]:
+) -> tuple[dict[str, Score], dict[str, str]]:
     """Scores from binning each current column against the reference profile, in threads."""
     numeric = [n for n in names if n not in categorical]
     if profile is None or not profile.covers(numeric, categorical):
         profile = cached_profile(reference, numeric, categorical)
-    scores: dict[str, _Score] = {}
+    scores: dict[str, Score] = {}
     errors: dict[str, str] = {}
     for name, result in score_binned(profile, current, names, categorical, method).items():
         if isinstance(result, str):
             errors[name] = result
         else:
-            scores[name] = _Score(name, *result)
+            scores[name] = Score(name, *result)
     return scores, errors
-
-
-def _score_features(
-    reference: pd.DataFrame,
-    current: pd.DataFrame,
-    names: list[str],
-    categorical: list[str],
-    method: str,
-    p_value: float,
-) -> tuple[dict[str, _Score], dict[str, str]]:
-    """Scores of the testable features, and why each of the others cannot be tested."""
-    scores: dict[str, _Score] = {}
-    errors: dict[str, str] = {}
-    stacked: list[_Feature] = []  # tabular scores its features together; others one at a time
-    for name in names:
-        prepared = _prepare(reference, current, name, is_numeric=name not in categorical)
-        if isinstance(prepared, str):
-            errors[name] = prepared
-        elif method == "tabular":
-            stacked.append(prepared)
-        else:
-            scores[name] = _score_one(prepared, method, p_value)
-    scores.update((s.name, s) for s in _score_tabular(stacked, p_value))
-    return scores, errors
-
-
-def _prepare(
-    reference: pd.DataFrame, current: pd.DataFrame, name: str, *, is_numeric: bool
-) -> _Feature | str:
-    """Clean values of one feature in both windows, or the reason it cannot be tested."""
-    missing = [
-        label
-        for label, df in (("reference", reference), ("current", current))
-        if name not in df.columns
-    ]
-    if missing:
-        return f"column {name!r} is missing from the {' and '.join(missing)} window"
-    if is_numeric:
-        try:
-            ref, cur = _floats(reference[name]), _floats(current[name])
-        except (TypeError, ValueError) as exc:
-            return f"column {name!r} is not numeric: {exc}"
-        categories = None
-    else:
-        ref, cur, categories = _encode(reference[name], current[name])
-    for label, values in (("reference", ref), ("current", cur)):
-        if values.size == 0:
-            return f"column {name!r} is all null in the {label} window"
-    return _Feature(name, ref, cur, categories)
-
-
-def _floats(series: pd.Series) -> np.ndarray:
-    """Non-null values as float64; a float64 column without NaNs is used as is, not copied."""
-    values = float_values(series)
-    mask = np.isnan(values)
-    return values[~mask] if mask.any() else values
-
-
-def _encode(ref: pd.Series, cur: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
-    """Integer codes over the union of both windows' categories (one hash pass per window)."""
-    import pandas as pd
-
-    ref_codes, ref_uniques = pd.factorize(ref)  # nulls get -1 and are dropped below
-    cur_codes, cur_uniques = pd.factorize(cur)
-    categories = pd.Index(ref_uniques).append(pd.Index(cur_uniques)).unique()  # ref's come first
-    remap = np.asarray(categories.get_indexer(pd.Index(cur_uniques)), dtype=np.int32)
-    ref_codes = ref_codes[ref_codes >= 0].astype(np.int32)
-    return ref_codes, remap[cur_codes[cur_codes >= 0]], len(categories)
-
-
-def _score_one(f: _Feature, method: str, p_value: float) -> _Score:
-    """Effect size and p-value of one feature under `method` (all but tabular)."""
-    if method == "psi":
-        return _score_psi(f)
-    if f.categories is not None:
-        return _score_chi2(f.name, f.ref, f.cur, f.categories, p_value)
-    if method == "chi2":
-        ref, cur, k = _quantile_codes(f.ref, f.cur)
-        return _score_chi2(f.name, ref, cur, k, p_value)
-    return _score_continuous(f, method, p_value)
-
-
-def _score_continuous(f: _Feature, method: str, p_value: float) -> _Score:
-    """KS (alibi KSDrift) or CVM (alibi CVMDrift, with the KS statistic as the effect size)."""
-    _import_alibi()
-    from alibi_detect.cd import CVMDrift, KSDrift
-
-    ref, cur = f.ref.reshape(-1, 1), f.cur.reshape(-1, 1)
-    if method == "ks":
-        p, d = KSDrift(ref, p_val=p_value).score(cur)
-        return _Score(f.name, float(d[0]), "D", float(p[0]))
-    p, _ = CVMDrift(ref, p_val=p_value).score(cur)
-    return _Score(f.name, _ks_statistic(f.ref, f.cur), "D", float(p[0]))
-
-
-def _score_chi2(name: str, ref: np.ndarray, cur: np.ndarray, k: int, p_value: float) -> _Score:
-    """Chi-square on integer codes (alibi ChiSquareDrift), Cramér's V as the effect size."""
-    _import_alibi()
-    from alibi_detect.cd import ChiSquareDrift
-
-    detector = ChiSquareDrift(ref.reshape(-1, 1), p_val=p_value, categories_per_feature={0: k})
-    p, _ = detector.score(cur.reshape(-1, 1))
-    return _Score(name, _cramers_v(ref, cur, k), "V", float(p[0]))
-
-
-def _score_tabular(features: list[_Feature], p_value: float) -> list[_Score]:
-    """alibi TabularDrift (KS + chi2) over stacked features, one detector per column length.
-
-    Without NaNs that is one detector for everything; the tests are per column, so a feature
-    whose NaNs were dropped simply goes into a detector of its own length.
-    """
-    groups: dict[tuple[int, int], list[_Feature]] = {}
-    for f in features:
-        groups.setdefault((f.ref.size, f.cur.size), []).append(f)
-    return [score for group in groups.values() for score in _tabular_group(group, p_value)]
-
-
-def _tabular_group(group: list[_Feature], p_value: float) -> list[_Score]:
-    _import_alibi()
-    from alibi_detect.cd import TabularDrift
-
-    ref = np.column_stack([f.ref.astype(np.float64) for f in group])
-    cur = np.column_stack([f.cur.astype(np.float64) for f in group])
-    categories = {j: f.categories for j, f in enumerate(group) if f.categories is not None}
-    p, d = TabularDrift(ref, p_val=p_value, categories_per_feature=categories).score(cur)
-    return [
-        _Score(f.name, float(d[j]), "D", float(p[j]))
-        if f.categories is None
-        else _Score(f.name, _cramers_v(f.ref, f.cur, f.categories), "V", float(p[j]))
-        for j, f in enumerate(group)
-    ]
-
-
-def _score_psi(f: _Feature) -> _Score:
-    """Population Stability Index over reference deciles (numeric) or categories."""
-    if f.categories is None:
-        ref, cur, k = _quantile_codes(f.ref, f.cur)
-    else:
-        ref, cur, k = f.ref, f.cur, f.categories
-    return _Score(f.name, psi(np.bincount(ref, minlength=k), np.bincount(cur, minlength=k)), "PSI")
-
-
-def _quantile_codes(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Bin both windows by the reference's deciles (fewer bins when values repeat)."""
-    edges = np.unique(np.quantile(ref, np.linspace(0, 1, PSI_BINS + 1)[1:-1]))
-    codes = [np.searchsorted(edges, v, side="right") for v in (ref, cur)]
-    return codes[0], codes[1], edges.size + 1
-
-
-def _ks_statistic(ref: np.ndarray, cur: np.ndarray) -> float:
-    """The two-sample KS statistic D, without the (slow, unneeded) p-value."""
-    ref, cur = np.sort(ref), np.sort(cur)
-    points = np.concatenate([ref, cur])
-    cdf_ref = np.searchsorted(ref, points, side="right") / ref.size
-    cdf_cur = np.searchsorted(cur, points, side="right") / cur.size
-    return float(np.max(np.abs(cdf_ref - cdf_cur)))
-
-
-def _cramers_v(ref: np.ndarray, cur: np.ndarray, k: int) -> float:
-    """Cramér's V of the 2 x k table of category proportions, both windows weighted equally."""
-    return cramers_v(np.bincount(ref, minlength=k), np.bincount(cur, minlength=k))
 
 
 def _feature_threshold(p_values: np.ndarray, p_value: float, correction: str) -> float:
@@ -298,7 +116,7 @@ def _feature_threshold(p_values: np.ndarray, p_value: float, correction: str) ->
         return p_value
     if correction == "bonferroni":
         return p_value / p_values.size
-    _import_alibi()
+    import_alibi()
     from alibi_detect.utils.statstest import fdr
 
     _, threshold = fdr(p_values, q_val=p_value)
@@ -308,7 +126,7 @@ def _feature_threshold(p_values: np.ndarray, p_value: float, correction: str) ->
 
 
 def _feature_outcome(
-    method: str, score: _Score, threshold: float, correction: str, min_effect: float
+    method: str, score: Score, threshold: float, correction: str, min_effect: float
 ) -> CheckOutcome:
     """PASS/FAIL for one feature, with a reason that shows both the test and the effect size."""
     check, effect = f"drift.{method}.{score.name}", f"{score.effect_name}={score.effect:.3g}"
@@ -354,15 +172,3 @@ def _share_outcome(
     return CheckOutcome(
         "drift.share", Status.FAIL if fails else Status.PASS, reason, share, min_share
     )
-
-
-def _import_alibi() -> None:
-    """Import alibi_detect.cd once, silencing the banner its dependencies log on first import."""
-    if "alibi_detect.cd" in sys.modules:
-        return
-    previous = logging.root.manager.disable
-    logging.disable(logging.WARNING)
-    try:
-        import alibi_detect.cd  # noqa: F401
-    finally:
-        logging.disable(previous)

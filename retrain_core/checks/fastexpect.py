@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from retrain_core.checks.columns import factorize
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -69,10 +71,8 @@ class _Column:
 
     def codes(self) -> tuple[np.ndarray, Any]:
         """Integer codes (-1 for null) and the distinct values: one hash pass for text."""
-        import pandas as pd
-
         if self._codes is None:
-            self._codes = pd.factorize(self.series)
+            self._codes = factorize(self.series)
         return self._codes
 
     def null(self) -> np.ndarray:

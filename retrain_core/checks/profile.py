@@ -12,8 +12,8 @@ D <= D_b + max over bins of min(ref share, current share); a bin holding one val
 so it adds nothing. Non-atom bins hold at most 1.5 / ``BINS`` of the reference (one quantile step
 plus ties below the atom threshold), hence 0 <= D - D_b <= 1.5 / 1024 < 0.0015: far below any
 ``min_effect`` worth setting (0.05-0.1). Discrete features (at most ``BINS`` values) are exact.
-Each profile records its own bound (``NumericProfile.bound``), and ``ks_from_counts`` returns the
-bound that holds for a given window.
+Each profile records its own bound (``NumericProfile.bound``), and ``binned.ks_from_counts``
+returns the bound that holds for a given window.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from retrain_core.checks.columns import factorize, float_values, plain
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 BINS = 1024  # equal-mass bins per numeric feature; the KS error is at most 1.5 / BINS
 DECILES = 10  # the coarse bins of chi2 and PSI on numeric features (reference deciles)
 GRID = 1 << 16  # cells of the uniform lookup grid that replaces most binary searches
+CHUNK = 1 << 16  # values binned at a time
 FORMAT = 1  # version of the to_dict layout
 _CACHE_SIZE = 4
 
@@ -74,8 +77,15 @@ class NumericProfile:
         return np.searchsorted(self.deciles, lower, side="right")
 
     def bin_counts(self, values: np.ndarray) -> np.ndarray:
-        """Counts of `values` per bin (NaN ignored): one pass, a table lookup for most values."""
-        return np.bincount(self._codes(values), minlength=self.edges.size + 2)[:-1]
+        """Counts of `values` per bin (NaN ignored): one pass, a table lookup for most values.
+
+        Taken in cache-sized chunks, so the temporaries stay small and in cache.
+        """
+        counts = np.zeros(self.edges.size + 2, dtype=np.int64)
+        for start in range(0, values.size, CHUNK):
+            codes = self._codes(values[start : start + CHUNK])
+            counts += np.bincount(codes, minlength=counts.size)
+        return counts[:-1]
 
     def _codes(self, values: np.ndarray) -> np.ndarray:
         """Bin of each value as searchsorted(edges, v, 'right'); NaN gets the extra last bin."""
@@ -84,9 +94,8 @@ class NumericProfile:
             codes[np.isnan(values)] = self.edges.size + 1
             return codes
         lut, lo, scale = self._grid
-        position = values - lo
-        position *= scale
-        position += 2.0
+        position = values * scale
+        position += 2.0 - lo * scale
         np.clip(position, 0.0, GRID + 3.0, out=position)
         nan = np.isnan(position)
         if nan.any():
@@ -105,7 +114,7 @@ class NumericProfile:
             return None  # few edges: a binary search is as fast
         lo, hi = float(finite[0]), float(finite[-1])
         width, scale = (hi - lo) / GRID, GRID / (hi - lo)
-        # rounding in (v - lo) * scale + 2 moves a value by far less than this
+        # rounding in v * scale + (2 - lo * scale) moves a value by far less than this
         margin = 16 * np.finfo(float).eps * (abs(lo) + abs(hi) + (hi - lo))
         cell = np.arange(GRID + 5, dtype=float)
         left, right = lo + (cell - 2) * width - margin, lo + (cell - 1) * width + margin
@@ -217,10 +226,12 @@ def cached_profile(
 
 
 def content_key(frame: pd.DataFrame, numeric: list[str], categorical: list[str]) -> str:
-    """A digest of the features' names, kinds, dtypes and values (not of the index)."""
-    import pandas as pd
+    """A digest of the features' names, kinds, dtypes and values (not of the index).
 
-    digest = hashlib.blake2b(digest_size=16)
+    Text is digested as its codes and distinct values (the same sequence, without hashing every
+    string again).
+    """
+    digest = hashlib.sha1(usedforsecurity=False)  # a content key, not a signature; SHA-NI fast
     for kind, names in (("numeric", numeric), ("categorical", categorical)):
         for name in names:
             digest.update(f"\0{kind}\0{name}\0".encode())
@@ -232,8 +243,9 @@ def content_key(frame: pd.DataFrame, numeric: list[str], categorical: list[str])
             if values.dtype.kind in "biufcmM":
                 digest.update(np.ascontiguousarray(values).view(np.uint8).data)
             else:
-                hashed = pd.util.hash_pandas_object(series, index=False).to_numpy()
-                digest.update(hashed.view(np.uint8).data)
+                codes, uniques = factorize(series)
+                digest.update(np.ascontiguousarray(codes).view(np.uint8).data)
+                digest.update(repr([(type(u).__name__, u) for u in uniques]).encode())
     return digest.hexdigest()
 
 
@@ -265,13 +277,6 @@ def build_profile(
     return profile
 
 
-def float_values(series: pd.Series) -> np.ndarray:
-    """Values as float64 with NaN for nulls; a float64 column is used as is, not copied."""
-    if isinstance(series.dtype, np.dtype):
-        return series.to_numpy(dtype=np.float64)
-    return series.to_numpy(dtype=np.float64, na_value=np.nan)  # Int64, Float64, ...
-
-
 def numeric_profile(values: np.ndarray) -> NumericProfile:
     """Equal-mass bins over non-null `values`, atoms and decile edges as bin edges of their own."""
     ordered = np.sort(values)
@@ -300,23 +305,6 @@ def _runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def categorical_profile(series: pd.Series) -> CategoricalProfile:
     """Category counts of non-null values, categories as plain JSON values in first-seen order."""
-    import pandas as pd
-
-    codes, uniques = pd.factorize(series)
+    codes, uniques = factorize(series)
     counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
     return CategoricalProfile(tuple(plain(u) for u in uniques), counts.astype(np.int64))
-
-
-def plain(value: Any) -> Any:
-    """A category as a JSON value: numpy scalars become Python ones, anything else its str."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    return value if isinstance(value, str | int | float | bool) else str(value)
-
-
-def ks_from_counts(ref: np.ndarray, cur: np.ndarray, solid: np.ndarray) -> tuple[float, float]:
-    """Binned KS statistic D_b and the bound e with D_b <= D <= D_b + e, from per-bin counts."""
-    p_ref, p_cur = ref / max(ref.sum(), 1), cur / max(cur.sum(), 1)
-    gap = np.abs(np.cumsum(p_ref) - np.cumsum(p_cur))
-    inside = np.minimum(p_ref, p_cur)[solid]
-    return float(gap.max(initial=0.0)), float(inside.max(initial=0.0))

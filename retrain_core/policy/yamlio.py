@@ -87,6 +87,7 @@ def _compose(text: str) -> yaml.Node | None:
     return yaml.compose(text, Loader=_Loader)
 
 
+_STR = "tag:yaml.org,2002:str"
 _COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 _ALIAS = "aliases (*name) are not supported in policies: write the value out"
 
@@ -125,6 +126,8 @@ class _Builder:
         """The value of a scalar node (a key must be one)."""
         if not isinstance(node, yaml.ScalarNode):
             raise YamlError(node.start_mark.line + 1, "a key must be a plain value")
+        if node.tag == _STR:
+            return node.value  # what the constructor returns for a string, without its bookkeeping
         try:
             return self.constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:

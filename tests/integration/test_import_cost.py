@@ -67,3 +67,19 @@ def test_validate_100_policies_imports_no_heavy_library(hundred_policies: Path, 
     with capsys.disabled():
         print(f"\n`retrain validate` on {COUNT} policies: {seconds:.2f}s wall, heavy modules: none")
     assert seconds < 60
+
+
+@pytest.mark.parametrize("command", [["status"], ["explain", "churn-000", "1"]])
+def test_status_and_explain_import_no_scikit_learn(
+    hundred_policies: Path, command: list[str]
+) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    traced = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "retrain_core.cli", *command],
+        cwd=hundred_policies, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    modules = _imported(traced.stderr)
+    assert "retrain_core.registry" in modules, traced.stdout + traced.stderr
+    assert "mlflow" in modules  # reading the registry and the ledger needs MLflow
+    assert sorted(m for m in modules if m.split(".")[0] == "sklearn") == []

@@ -11,14 +11,13 @@ import pytest
 from scipy.stats import chi2_contingency, ks_2samp
 
 from retrain_core.checks import binned
-from retrain_core.checks.binned import EXACT_MAX_ROWS, chi2_p_value, ks_p_value
+from retrain_core.checks.binned import EXACT_MAX_ROWS, chi2_p_value, ks_from_counts, ks_p_value
 from retrain_core.checks.drift import detect_drift
 from retrain_core.checks.profile import (
     BINS,
     ReferenceProfile,
     build_profile,
     cached_profile,
-    ks_from_counts,
     numeric_profile,
 )
 
@@ -150,7 +149,7 @@ def test_binned_chi2_and_psi_on_numeric_use_the_same_deciles_as_the_exact_path()
 
 
 def _exact(reference: pd.DataFrame, current: pd.DataFrame, method: str) -> float:
-    from retrain_core.checks.drift import _prepare, _score_one
+    from retrain_core.checks.exact import _prepare, _score_one
 
     feature = _prepare(reference, current, "x", is_numeric=True)
     assert not isinstance(feature, str)
@@ -186,3 +185,37 @@ def test_cache_profiles_a_reference_once_per_content() -> None:
     changed.loc[5, "c"] = "z"
     assert cached_profile(changed, ["x"], ["c"]) is not first
     assert cached_profile(reference, ["x", "c"], []) is not first  # another kind, another key
+
+
+def test_factorize_matches_pandas_on_shared_and_distinct_objects() -> None:
+    from retrain_core.checks.columns import factorize
+
+    rng = np.random.default_rng(17)
+    labels = np.array(["a", "b", None, "c", np.nan, 1, 1.0, True, "1"], dtype=object)
+    shared = labels[rng.integers(0, len(labels), 50_000)]
+    copies = np.array([x + "" if isinstance(x, str) else x for x in shared], dtype=object)
+    many = np.array([f"v{i}" for i in rng.integers(0, 40_000, 50_000)], dtype=object)
+    for values in (shared, copies, shared[::3], many, shared[:100]):
+        codes, uniques = factorize(pd.Series(values))
+        expected_codes, expected_uniques = pd.factorize(pd.Series(values))
+        assert np.array_equal(codes, expected_codes)
+        assert list(uniques) == list(expected_uniques)
+
+
+def test_profile_from_frame_covers_the_policys_features_and_is_cached() -> None:
+    from pathlib import Path
+
+    from retrain_core.checks.profile import profile_from_frame
+    from retrain_core.policy.loader import load_policy
+
+    policy = load_policy(Path(__file__).parents[2] / "policies" / "churn.yaml").policy
+    features = policy.model.features
+    rng = np.random.default_rng(19)
+    frame = pd.DataFrame({name: rng.normal(size=500) for name in features.numeric})
+    for name in features.categorical:
+        frame[name] = rng.choice(["a", "b"], size=500)
+    profile = profile_from_frame(frame, policy)
+    assert set(profile.numeric) == set(features.numeric)
+    assert set(profile.categorical) == set(features.categorical)
+    assert profile.covers(list(features.numeric), list(features.categorical))
+    assert profile_from_frame(frame.copy(), policy) is profile
