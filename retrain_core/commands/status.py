@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from retrain_core.ledger_view import Check, PolicyState, View, view_for
 from retrain_core.policy.loader import LoadedPolicy, load_policies
 from retrain_core.settings import load_settings
 from retrain_core.tracking import shown_uri, tracking_uri
@@ -53,7 +54,8 @@ def status(args: argparse.Namespace) -> int:
     policies = {item.policy.name: item for item in loaded}
     unknown = [name for name in args.names if name not in policies]
     names = args.names or sorted(policies)
-    rows = [_row(uri, name, policies.get(name)) for name in names]
+    view = view_for(uri)
+    rows = [_row(uri, name, policies.get(name), view) for name in names]
     try:
         stale = parse_duration(args.stale) if args.stale else None
     except ValueError as exc:
@@ -75,38 +77,53 @@ def status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _row(uri: str, name: str, loaded: LoadedPolicy | None) -> Row:
-    """Read one policy's state from the ledger and the registry's tags (no model is loaded)."""
-    from mlflow import MlflowClient
-
-    from retrain_core import approval
-    from retrain_core.ledger import Ledger
-    from retrain_core.registry import Registry, serving_since
-
+def _row(uri: str, name: str, loaded: LoadedPolicy | None, view: View | None) -> Row:
+    """One policy's state from the ledger and the registry's tags (no model is loaded)."""
     policy = loaded.policy if loaded else None
-    ledger, registry = Ledger(uri), Registry(uri)
-    checks = ledger.checks(name, limit=200)
+    alias = policy.promotion.alias if policy else "champion"
+    state = view.state(name, alias) if view else _state_via_mlflow(uri, name, alias)
+    checks = state.checks
     last = checks[0] if checks else None
     now = last.checked_at if last else datetime.now(UTC)
-    champion = registry.champion(name, policy.promotion.alias if policy else "champion")
-    born = serving_since(champion) if champion is not None else None
-    age = max((now - born).total_seconds(), 0.0) if born else None
+    age = max((now - state.serving_since).total_seconds(), 0.0) if state.serving_since else None
     retrains = [c for c in checks if c.verdict == "retrain"]
-    waiting = approval.pending(MlflowClient(tracking_uri=uri), name, now)
+    waiting = [version for version, deadline in state.pending if deadline > now]
     max_age = _max_age(loaded)
     return Row(
         policy=name,
         tags=list(policy.tags) if policy else [],
-        champion=f"v{champion.version}" if champion else None,
+        champion=f"v{state.champion}" if state.champion else None,
         champion_age_s=age,
         last_check=last.checked_at if last else None,
         verdict=last.verdict if last else None,
         why=last.reasons[0] if last and last.reasons else None,
         last_retrain=retrains[0].checked_at if retrains else None,
         retrains_last_day=sum(c.checked_at > now - timedelta(days=1) for c in retrains),
-        pending_approval=f"v{waiting[0]}" if waiting else None,
-        quarantined=len(ledger.quarantine(name, "quarantined")),
+        pending_approval=f"v{max(waiting, key=int)}" if waiting else None,
+        quarantined=state.quarantined,
         past_max_age=bool(max_age and age is not None and age > max_age.total_seconds()),
+    )
+
+
+def _state_via_mlflow(uri: str, name: str, alias: str) -> PolicyState:
+    """The same state read with MLflow's client, for stores `ledger_view` does not read."""
+    from mlflow import MlflowClient
+
+    from retrain_core import approval
+    from retrain_core.ledger import Ledger
+    from retrain_core.registry import Registry, serving_since
+
+    ledger = Ledger(uri)
+    checks = [Check(c.checked_at, c.verdict, c.reasons) for c in ledger.checks(name, limit=200)]
+    champion = Registry(uri).champion(name, alias)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)  # every pending version; _row compares deadlines
+    waiting = approval.pending(MlflowClient(tracking_uri=uri), name, epoch)
+    return PolicyState(
+        checks=checks,
+        champion=str(champion.version) if champion else None,
+        serving_since=serving_since(champion) if champion else None,
+        pending=[waiting] if waiting else [],
+        quarantined=len(ledger.quarantine(name, "quarantined")),
     )
 
 

@@ -150,7 +150,9 @@ def check_outcome(root: Path, output: str, ports: dict[str, int]) -> None:
     from mlflow import MlflowClient
     from prefect.client.orchestration import SyncPrefectClient
 
+    from retrain_core.commands.status import _state_via_mlflow
     from retrain_core.ledger import Ledger
+    from retrain_core.ledger_view import RestView
 
     assert '"predictions"' in output, output[-3000:]
     assert not (root / ".retrain" / "mlflow.db").exists(), "a run wrote to the embedded store"
@@ -160,6 +162,10 @@ def check_outcome(root: Path, output: str, ports: dict[str, int]) -> None:
     assert client.get_model_version_by_alias("churn", "champion") is not None
     checks = Ledger(f"http://127.0.0.1:{ports['5000']}").checks("churn")
     assert len(checks) >= 2, f"{len(checks)} churn checks in the ledger"
+    server = f"http://127.0.0.1:{ports['5000']}"  # status reads it over REST, without MLflow
+    assert RestView(server).state("churn", "champion") == _state_via_mlflow(
+        server, "churn", "champion"
+    )
     with SyncPrefectClient(api) as prefect:
         deployments = {d.id: d.name for d in prefect.read_deployments()}
     # The scheduler works (with SQLAlchemy 2.1 it created nothing): house-prices' weekly runs

@@ -10,6 +10,8 @@ import pytest
 from conftest import Project
 
 from retrain_core import cli
+from retrain_core.commands.status import _state_via_mlflow
+from retrain_core.ledger_view import view_for
 
 
 def run(project: Project, *extra: str) -> int:
@@ -40,14 +42,20 @@ def test_run_twice_then_status_explain_and_rollback(
     assert re.search(rf"{project.name}\s+v1\s+2h 0m\s", status), status
     assert "1 policies: 1 retrains in the last day, 0 blocked" in status
 
-    assert cli.main(["status", "--json", "--verdict", "hold", "--sort", "last-check"]) == 0
+    assert cli.main(["status", project.name, "--json", "--verdict", "hold", "--sort", "age"]) == 0
     fleet = json.loads(capsys.readouterr().out)
     [row] = [r for r in fleet["policies"] if r["policy"] == project.name]
     assert (row["champion"], row["verdict"], row["champion_age_s"]) == ("v1", "hold", 7200.0)
     assert row["last_check"] == "2026-01-02T01:00:00+00:00" and row["quarantined"] == 0
     assert fleet["summary"]["retrains_last_day"] >= 1
-    assert cli.main(["status", "--json", "--verdict", "blocked"]) == 0
+    assert cli.main(["status", project.name, "--json", "--verdict", "blocked"]) == 0
     assert json.loads(capsys.readouterr().out)["policies"] == []
+
+    # status reads the SQLite store directly (no MLflow import): the same state as MLflow's client
+    uri = os.environ["MLFLOW_TRACKING_URI"]
+    view = view_for(uri)
+    assert view is not None
+    assert view.state(project.name, "champion") == _state_via_mlflow(uri, project.name, "champion")
 
     assert cli.main(["explain", project.name, "1"]) == 0
     explained = capsys.readouterr().out

@@ -114,11 +114,12 @@ def test_mlflow_unreachable_retries_then_fails_and_keeps_the_champion(
 
     assert state.is_failed(), state
     runs = task_runs(state)
-    assert runs["train-challenger"].state.is_completed()  # MLflow went away mid-run
-    logging = runs["log-training-run"]
-    assert logging.state.is_failed()
-    assert logging.run_count == 1 + FAST_RETRIES["retries"]  # retried, then gave up
-    assert "move-champion-alias" not in runs
+    # The first task that needs MLflow (it is unreachable from the start of the run)
+    # retried with the policy's count, then gave up; nothing after it ran.
+    failed = [name for name, task in runs.items() if task.state.is_failed()]
+    assert len(failed) == 1, failed
+    assert runs[failed[0]].run_count == 1 + FAST_RETRIES["retries"]  # retried, then gave up
+    assert "move-champion-alias" not in runs and "register-challenger" not in runs
     assert versions(tracking_uri, project.name) == ["1"]
     assert len(training_runs(tracking_uri, project.name)) == 1
     champion_serves(tracking_uri, project, "1")

@@ -1,0 +1,218 @@
+"""A read-only view of the ledger for `retrain status`, without importing MLflow (~2 s saved).
+
+`retrain status` must answer in about a second for a fleet: it reads what the monitor and the
+training flow wrote (checks, the champion alias and its promotion time, pending approvals,
+quarantined batches) straight from the store. Two stores are read directly: MLflow's SQLite
+file (the embedded default; opened read-only) and an MLflow tracking server (its REST API). Any
+other URI returns no view, and the caller uses MLflow's client (`retrain_core.ledger`).
+
+The names read here are those the writers use: `ledger.KIND` etc. are repeated as plain strings
+because importing the writer modules would import MLflow; `tests/integration/test_ledger_view.py`
+checks every answer against the MLflow-based readers on real stores.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+KIND, CHECKED_AT, DECISION, REASONS = (
+    "retrain.kind", "retrain.checked_at", "retrain.decision", "retrain.reasons"
+)  # fmt: skip
+PROMOTED_AT, APPROVAL, DEADLINE = (
+    "retrain.promoted_at", "retrain.approval", "retrain.approval_deadline"
+)  # fmt: skip
+QUARANTINE_STATUS = "retrain.quarantine.status"
+EPOCH = "1970-01-01T00:00:00+00:00"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One finished monitor run: when it judged, its verdict and its reasons."""
+
+    checked_at: datetime
+    verdict: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PolicyState:
+    """What `retrain status` shows of one policy."""
+
+    checks: list[Check]  # newest first
+    champion: str | None
+    serving_since: datetime | None
+    pending: list[tuple[str, datetime]]  # versions waiting for approval, with their deadlines
+    quarantined: int
+
+
+class View(Protocol):
+    def state(self, name: str, alias: str, limit: int = 200) -> PolicyState: ...
+
+
+def view_for(uri: str) -> View | None:
+    """A direct reader for this tracking URI, or None when only MLflow's client can read it."""
+    if uri.startswith("sqlite:///"):
+        return SqliteView(uri[len("sqlite:///") :])
+    if uri.startswith(("http://", "https://")):
+        return RestView(uri.rstrip("/"))
+    return None
+
+
+def _time(text: str | None) -> datetime:
+    moment = datetime.fromisoformat(text or EPOCH)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _check(tags: dict[str, str]) -> Check:
+    reasons = tuple(filter(None, tags.get(REASONS, "").split("\n")))
+    return Check(_time(tags.get(CHECKED_AT)), tags.get(DECISION, "?"), reasons)
+
+
+def _serving(tags: dict[str, str], created_ms: int) -> datetime:
+    stamp = tags.get(PROMOTED_AT)
+    return _time(stamp) if stamp else datetime.fromtimestamp(created_ms / 1000, tz=UTC)
+
+
+def _pending(found: list[tuple[str, dict[str, str]]]) -> list[tuple[str, datetime]]:
+    waiting = []
+    for version, tags in found:
+        if tags.get(APPROVAL) == "pending":
+            try:
+                waiting.append((version, _time(tags.get(DEADLINE))))
+            except ValueError:
+                continue
+    return waiting
+
+
+class SqliteView:
+    """MLflow's SQLite store, opened read-only (a missing file is an empty ledger)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def _rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        try:
+            db = sqlite3.connect(f"file:{urllib.parse.quote(self.path)}?mode=ro", uri=True)
+        except sqlite3.OperationalError:  # no store yet
+            return []
+        try:
+            return db.execute(sql, params).fetchall()
+        except sqlite3.OperationalError:  # no tables yet
+            return []
+        finally:
+            db.close()
+
+    def _run_tags(self, name: str, kind: str, limit: int) -> list[dict[str, str]]:
+        """Tags of the newest finished runs of one kind in the policy's experiment."""
+        runs = self._rows(
+            "SELECT r.run_uuid FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id"
+            " JOIN tags k ON k.run_uuid = r.run_uuid AND k.key = ? AND k.value = ?"
+            " WHERE e.name = ? AND r.status = 'FINISHED' AND r.lifecycle_stage = 'active'"
+            " ORDER BY r.start_time DESC LIMIT ?",
+            KIND, kind, name, limit,
+        )  # fmt: skip
+        ids = [run for (run,) in runs]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        tags: dict[str, dict[str, str]] = {run: {} for run in ids}
+        for key, value, run in self._rows(
+            f"SELECT key, value, run_uuid FROM tags WHERE run_uuid IN ({marks})", *ids
+        ):
+            tags[run][key] = value
+        return [tags[run] for run in ids]
+
+    def _version_tags(self, name: str, version: str) -> dict[str, str]:
+        rows = self._rows(
+            "SELECT key, value FROM model_version_tags WHERE name = ? AND version = ?",
+            name, int(version),
+        )  # fmt: skip
+        return dict(rows)
+
+    def state(self, name: str, alias: str, limit: int = 200) -> PolicyState:
+        checks = sorted(
+            (_check(t) for t in self._run_tags(name, "monitor", limit)),
+            key=lambda c: c.checked_at, reverse=True,
+        )  # fmt: skip
+        held = [t for t in self._run_tags(name, "quarantine", 10_000) if
+                t.get(QUARANTINE_STATUS) == "quarantined"]  # fmt: skip
+        found = self._rows(
+            "SELECT a.version, v.creation_time FROM registered_model_aliases a JOIN model_versions"
+            " v ON v.name = a.name AND v.version = a.version WHERE a.name = ? AND a.alias = ?",
+            name, alias,
+        )  # fmt: skip
+        champion, since = None, None
+        if found:
+            version, created = found[0]
+            champion, since = str(version), _serving(self._version_tags(name, version), created)
+        candidates = self._rows(
+            "SELECT version FROM model_version_tags WHERE name = ? AND key = ? AND value = ?",
+            name, APPROVAL, "pending",
+        )  # fmt: skip
+        pending = _pending([(str(v), self._version_tags(name, v)) for (v,) in candidates])
+        return PolicyState(checks, champion, since, pending, len(held))
+
+
+class RestView:
+    """An MLflow tracking server, read through its REST API (JSON over HTTP)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def _call(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        url = f"{self.base}/api/2.0/mlflow/{path}"
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"}
+        request = urllib.request.Request(url, data=data, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return dict(json.load(response))
+        except urllib.error.HTTPError as exc:
+            if exc.code in (400, 404):  # no such experiment, model or alias
+                return {}
+            raise
+
+    def _run_tags(self, name: str, kind: str, limit: int) -> list[dict[str, str]]:
+        query = urllib.parse.urlencode({"experiment_name": name})
+        experiment = self._call(f"experiments/get-by-name?{query}").get("experiment")
+        if not experiment:
+            return []
+        body = {
+            "experiment_ids": [experiment["experiment_id"]],
+            "filter": f"tags.`{KIND}` = '{kind}' and attributes.status = 'FINISHED'",
+            "order_by": ["attributes.start_time DESC"],
+            "max_results": limit,
+        }
+        runs = self._call("runs/search", body).get("runs", [])
+        return [{t["key"]: t.get("value", "") for t in r["data"].get("tags", [])} for r in runs]
+
+    def state(self, name: str, alias: str, limit: int = 200) -> PolicyState:
+        checks = sorted(
+            (_check(t) for t in self._run_tags(name, "monitor", limit)),
+            key=lambda c: c.checked_at, reverse=True,
+        )  # fmt: skip
+        held = [t for t in self._run_tags(name, "quarantine", 1000) if
+                t.get(QUARANTINE_STATUS) == "quarantined"]  # fmt: skip
+        query = urllib.parse.urlencode({"name": name, "alias": alias})
+        version = self._call(f"registered-models/alias?{query}").get("model_version")
+        champion, since = None, None
+        if version:
+            tags = {t["key"]: t.get("value", "") for t in version.get("tags", [])}
+            champion = str(version["version"])
+            since = _serving(tags, int(version.get("creation_timestamp", 0)))
+        quoted = name.replace("'", "\\'")
+        search = urllib.parse.urlencode(
+            {"filter": f"name = '{quoted}' and tags.`{APPROVAL}` = 'pending'"}
+        )
+        found = self._call(f"model-versions/search?{search}").get("model_versions", [])
+        pending = _pending(
+            [(str(v["version"]), {t["key"]: t.get("value", "") for t in v.get("tags", [])})
+             for v in found]
+        )  # fmt: skip
+        return PolicyState(checks, champion, since, pending, len(held))
