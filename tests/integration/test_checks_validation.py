@@ -95,7 +95,7 @@ def test_unknown_expectation_and_bad_arguments_are_error_outcomes(window: pd.Dat
             ("expect_column_values_to_not_be_null", {"column": "contract"}),
         ],
     )
-    assert unknown.status is Status.ERROR and "unknown expectation" in unknown.reason
+    assert unknown.status is Status.ERROR and "not found" in unknown.reason
     assert bad.status is Status.ERROR and bad.reason.startswith("invalid expectation:")
     assert good.status is Status.PASS
 
