@@ -24,7 +24,7 @@ from retrain_core.data import (
     required_columns,
 )
 from retrain_core.data.batches import Quarantined, read_judged
-from retrain_core.data.problems import batch_rules, class_names, reference_classes
+from retrain_core.data.problems import batch_rules
 from retrain_core.data.sources import describe
 from retrain_core.data.windows import LoadedWindow
 from retrain_core.evaluate import Champion, Windows
@@ -75,8 +75,8 @@ def load_windows(
     columns = required_columns(policy)
     problems: list[tuple[str, str]] = []
     reference = _reference(policy, root, columns, problems)
-    classes = reference_classes(policy, reference.frame)
-    current = _current(policy, root, columns, watermarks, skip, classes, earlier, problems)
+    known = reference.frame if len(reference.frame) else None
+    current = _current(policy, root, columns, watermarks, skip, known, earlier, problems)
     marks = {CURRENT: _mark_text(current.watermark, watermarks.get(CURRENT))}
     loaded = {CURRENT: current}
     # Nothing new is not bad data; every new batch set aside leaves no window to check.
@@ -87,7 +87,7 @@ def load_windows(
     labelled = None
     if policy.data.labels is not None:
         try:
-            new_labels = _new_labels(policy, root, watermarks.get(LABELS), skip, classes)
+            new_labels = _new_labels(policy, root, watermarks.get(LABELS), skip, known)
             if new_labels is not None:
                 loaded[LABELS] = new_labels
                 marks[LABELS] = _mark_text(new_labels.watermark, watermarks.get(LABELS))
@@ -129,12 +129,12 @@ def _current(
     columns: list[str],
     watermarks: dict[str, str],
     skip: dict[str, set[str]],
-    classes: list[str] | None,
+    known: pd.DataFrame | None,
     earlier: Earlier | None,
     problems: list[tuple[str, str]],
 ) -> LoadedWindow:
     """The current window after the watermark; content that cannot form it is a problem."""
-    rules = batch_rules(policy, CURRENT, classes, earlier)
+    rules = batch_rules(policy, CURRENT, known, earlier)
     mark = _watermark(watermarks.get(CURRENT))
     source, stamp = policy.data.current, policy.data.timestamp
     try:
@@ -159,7 +159,7 @@ def _new_labels(
     root: Path,
     mark: str | None,
     skip: dict[str, set[str]],
-    classes: list[str] | None,
+    known: pd.DataFrame | None,
 ) -> LoadedWindow | None:
     """The label rows that arrived since the last check (None before any)."""
     labels_source = policy.data.labels
@@ -171,7 +171,7 @@ def _new_labels(
         window=Window(since_last_check=True),
     )
     wanted = [labels_source.join_on, policy.model.target]
-    rules = batch_rules(policy, LABELS, classes)
+    rules = batch_rules(policy, LABELS, known)
     try:
         return load_window(
             as_window, wanted, root, None, _watermark(mark), skip.get(LABELS, ()), rules
@@ -251,8 +251,7 @@ def load_training_data(
     frames = [read_source(policy.data.reference, columns, root)]
     labels = policy.data.labels
     if labels is not None:
-        classes = class_names(frames[0][policy.model.target])
-        rules = batch_rules(policy, LABELS, classes or None)
+        rules = batch_rules(policy, LABELS, frames[0])
         try:
             label_rows, _ = read_judged(labels, [labels.join_on, policy.model.target], root,
                                         skip.get(LABELS, ()), rules)  # fmt: skip
