@@ -192,6 +192,8 @@ def _with_features(
     # The rows with a new label, matched as join_labels matches keys (numbers and text alike).
     found = join_labels(features, labels.assign(**{target: True}), key, target)[target].notna()
     joined = join_labels(features[found.to_numpy()], labels, key, target)
+    if joined.empty and skip.get(CURRENT):  # labels of quarantined batches: nothing to join
+        return joined
     if joined.empty:  # not "all null": the keys are wrong, or their feature rows are missing
         raise BadData(
             f"none of the {len(labels)} labels that arrived matches a row of the current source "
