@@ -1,8 +1,11 @@
 """One monitor cycle's I/O, as plain functions the flow's tasks call: load, then decide, then act.
 
 `load_windows` reads the policy's sources (reference, the current window after the watermark,
-the labels that arrived since the last check joined to their features); `load_champion` reads the
-serving model; `run_cycle_decision` evaluates and decides. The flow wraps each in a Prefect task.
+the labels that arrived since the last check joined to their features), judging each batch file
+on its own and setting aside (quarantining) the ones that cannot be judged; `load_champion` reads
+the serving model; `load_training_data` the challenger's rows, never from a quarantined batch.
+The flow wraps each in a Prefect task; `retrain_core.quarantine.settle` says, once the decision
+is known, which batches were judged and which are quarantined.
 """
 
 from __future__ import annotations
