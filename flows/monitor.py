@@ -19,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.common import IO, PolicyBusy, policy_lock, resolve_policy_path, retry_options, run_name
 from retrain_core import approval
 from retrain_core import monitor as core
-from retrain_core.checks.outcome import CheckOutcome
+from retrain_core.checks.outcome import CheckOutcome, Status
 from retrain_core.decision import LedgerEntry, RetrainDecision, blocking_outcomes, decide
 from retrain_core.evaluate import Champion, evaluate
 from retrain_core.ledger import Ledger
@@ -77,8 +77,17 @@ def load_windows(
 def run_checks(
     loaded: LoadedPolicy, data: core.Loaded, champion: Champion | None, now: datetime
 ) -> list[CheckOutcome]:
-    """Quality, drift, performance, volume, freshness and age, as CheckOutcome values."""
-    return evaluate(loaded.policy, data.windows, champion, now)
+    """Quality, drift, performance, volume, freshness and age, as CheckOutcome values.
+
+    Data the checks cannot run on is bad data, not a crash: the check records a blocked decision
+    (and quarantines the window's new batches) instead of failing on the same rows forever.
+    """
+    try:
+        return evaluate(loaded.policy, data.windows, champion, now)
+    except Exception as exc:
+        get_run_logger().exception("the checks could not run on this window")
+        reason = f"the checks could not run on this window: {type(exc).__name__}: {exc}"
+        return [CheckOutcome("data.current", Status.ERROR, reason[:1000])]
 
 
 @task(name="decide", cache_policy=NO_CACHE)

@@ -46,6 +46,7 @@ class Ledger:
 
         self.uri = uri
         self.client: MlflowClient = MlflowClient(tracking_uri=uri)
+        self._experiments: dict[str, str] = {}
 
     def record(
         self,
@@ -181,8 +182,13 @@ class Ledger:
         return quarantine.earlier_batch(self.client, self._experiment_id(name), digest)
 
     def _experiment_id(self, name: str) -> str | None:
-        experiment = self.client.get_experiment_by_name(name)
-        return None if experiment is None else str(experiment.experiment_id)
+        """The policy's experiment id (remembered once found: a check asks once per batch)."""
+        if name not in self._experiments:
+            experiment = self.client.get_experiment_by_name(name)
+            if experiment is None:
+                return None
+            self._experiments[name] = str(experiment.experiment_id)
+        return self._experiments[name]
 
     def last_check(self, name: str) -> CheckRecord | None:
         """The newest finished check, or None before the first one."""

@@ -1,8 +1,11 @@
 """One monitor cycle's I/O, as plain functions the flow's tasks call: load, then decide, then act.
 
 `load_windows` reads the policy's sources (reference, the current window after the watermark,
-the labels that arrived since the last check joined to their features); `load_champion` reads the
-serving model; `run_cycle_decision` evaluates and decides. The flow wraps each in a Prefect task.
+the labels that arrived since the last check joined to their features), judging each batch file
+on its own and setting aside (quarantining) the ones that cannot be judged; `load_champion` reads
+the serving model; `load_training_data` the challenger's rows, never from a quarantined batch.
+The flow wraps each in a Prefect task; `retrain_core.quarantine.settle` says, once the decision
+is known, which batches were judged and which are quarantined.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from retrain_core.data import (
     required_columns,
 )
 from retrain_core.data.batches import Quarantined, read_judged
-from retrain_core.data.problems import batch_rules, class_names, reference_classes
+from retrain_core.data.problems import batch_rules
 from retrain_core.data.sources import describe
 from retrain_core.data.windows import LoadedWindow
 from retrain_core.evaluate import Champion, Windows
@@ -75,8 +78,8 @@ def load_windows(
     columns = required_columns(policy)
     problems: list[tuple[str, str]] = []
     reference = _reference(policy, root, columns, problems)
-    classes = reference_classes(policy, reference.frame)
-    current = _current(policy, root, columns, watermarks, skip, classes, earlier, problems)
+    known = reference.frame if len(reference.frame) else None
+    current = _current(policy, root, columns, watermarks, skip, known, earlier, problems)
     marks = {CURRENT: _mark_text(current.watermark, watermarks.get(CURRENT))}
     loaded = {CURRENT: current}
     # Nothing new is not bad data; every new batch set aside leaves no window to check.
@@ -87,7 +90,7 @@ def load_windows(
     labelled = None
     if policy.data.labels is not None:
         try:
-            new_labels = _new_labels(policy, root, watermarks.get(LABELS), skip, classes)
+            new_labels = _new_labels(policy, root, watermarks.get(LABELS), skip, known)
             if new_labels is not None:
                 loaded[LABELS] = new_labels
                 marks[LABELS] = _mark_text(new_labels.watermark, watermarks.get(LABELS))
@@ -129,12 +132,12 @@ def _current(
     columns: list[str],
     watermarks: dict[str, str],
     skip: dict[str, set[str]],
-    classes: list[str] | None,
+    known: pd.DataFrame | None,
     earlier: Earlier | None,
     problems: list[tuple[str, str]],
 ) -> LoadedWindow:
     """The current window after the watermark; content that cannot form it is a problem."""
-    rules = batch_rules(policy, CURRENT, classes, earlier)
+    rules = batch_rules(policy, CURRENT, known, earlier)
     mark = _watermark(watermarks.get(CURRENT))
     source, stamp = policy.data.current, policy.data.timestamp
     try:
@@ -159,7 +162,7 @@ def _new_labels(
     root: Path,
     mark: str | None,
     skip: dict[str, set[str]],
-    classes: list[str] | None,
+    known: pd.DataFrame | None,
 ) -> LoadedWindow | None:
     """The label rows that arrived since the last check (None before any)."""
     labels_source = policy.data.labels
@@ -171,7 +174,7 @@ def _new_labels(
         window=Window(since_last_check=True),
     )
     wanted = [labels_source.join_on, policy.model.target]
-    rules = batch_rules(policy, LABELS, classes)
+    rules = batch_rules(policy, LABELS, known)
     try:
         return load_window(
             as_window, wanted, root, None, _watermark(mark), skip.get(LABELS, ()), rules
@@ -192,6 +195,8 @@ def _with_features(
     # The rows with a new label, matched as join_labels matches keys (numbers and text alike).
     found = join_labels(features, labels.assign(**{target: True}), key, target)[target].notna()
     joined = join_labels(features[found.to_numpy()], labels, key, target)
+    if joined.empty and skip.get(CURRENT):  # labels of quarantined batches: nothing to join
+        return joined
     if joined.empty:  # not "all null": the keys are wrong, or their feature rows are missing
         raise BadData(
             f"none of the {len(labels)} labels that arrived matches a row of the current source "
@@ -251,8 +256,7 @@ def load_training_data(
     frames = [read_source(policy.data.reference, columns, root)]
     labels = policy.data.labels
     if labels is not None:
-        classes = class_names(frames[0][policy.model.target])
-        rules = batch_rules(policy, LABELS, classes or None)
+        rules = batch_rules(policy, LABELS, frames[0])
         try:
             label_rows, _ = read_judged(labels, [labels.join_on, policy.model.target], root,
                                         skip.get(LABELS, ()), rules)  # fmt: skip

@@ -86,7 +86,8 @@ def add_quarantine_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("policy", metavar="POLICY", help="policy name or file")
     parser.add_argument(
         "file", nargs="?", metavar="FILE",
-        help="release: the batch's file name, key or path as `list` shows it",
+        help="release: the file name or path as `list` shows it (labels/day-01.parquet "
+        "when a name repeats)",
     )  # fmt: skip
     parser.add_argument(
         "--all", action="store_true", help="list: released batches too, not only quarantined ones"

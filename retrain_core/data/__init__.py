@@ -11,7 +11,8 @@ that use them. The monitor's sequence is::
     problems = check_columns(reference.frame, policy, "reference") + check_columns(frame, policy)
 
 `SourceUnavailable` fails the task (after retries); `BadData` and a non-empty problems list block
-the decision; `DataConfigError` is a policy mistake. See `errors`, `watermark` and `windows`.
+the decision; `DataConfigError` is a policy mistake. Each batch file is judged on its own and set
+aside (quarantined) when it cannot be judged. See `errors`, `batches`, `watermark` and `windows`.
 """
 
 from retrain_core.data.errors import (

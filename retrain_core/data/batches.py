@@ -77,25 +77,43 @@ def read_batches(
     rules: Rules,
     fresh: Collection[str] = (),
 ) -> Judged:
-    """Read and judge each file; `fresh` keys (new ones) are also checked for repeated content."""
+    """Read and judge each file; `fresh` keys (new ones) are also checked for repeated data."""
     judged = Judged()
     digests: dict[str, str] = {}
     for key in keys:
         path = files.path_of(key)
-        digest = content_digest(files, path) if key in fresh else ""
-        reason = _repeated(digest, digests, rules) if digest else None
-        frame = None
-        if reason is None:
-            frame, reason = _read_and_judge(files, key, columns, rules)
-        if reason is not None:
+        frame, reason = _read_and_judge(files, key, columns, rules)
+        digest = ""
+        if frame is not None and key in fresh:
+            digest = data_digest(frame) or content_digest(files, path)
+            reason = _repeated(digest, digests, rules)
+        if frame is None or reason is not None:
+            reason = reason or "cannot be judged"
             judged.quarantined.append(Quarantined(rules.role, marks[key], path, reason, digest))
             continue
-        assert frame is not None
         if digest:
             digests[digest] = key
         judged.frames.append(frame)
         judged.batches.append(Batch(marks[key], path, digest))
     return judged
+
+
+def data_digest(frame: pd.DataFrame) -> str:
+    """A digest of the rows whatever their order, file format or compression ("" if unhashable).
+
+    The same batch delivered again, even rewritten by another tool, has the same digest.
+    """
+    import pandas as pd
+
+    try:
+        ordered = frame[sorted(map(str, frame.columns))]
+        rows = pd.util.hash_pandas_object(ordered, index=False).to_numpy().copy()
+    except (TypeError, ValueError):
+        return ""
+    rows.sort()
+    sha = hashlib.sha256("\x1f".join(ordered.columns).encode())
+    sha.update(rows.tobytes())
+    return sha.hexdigest()
 
 
 def judged_file(

@@ -4,9 +4,10 @@
   or failing database, unset URL variable). Transient or operational: the task retries, then the
   flow run fails with this message and no ledger entry is written.
 - `BadData`: the source was reached but its content cannot form the window (a corrupt or
-  unparseable file, batches with incompatible column types, a timestamp column the window needs
-  that is missing or unparseable, labels without their key). The monitor records a blocked
-  decision with `str(error)` as the reason; nothing is retrained.
+  unparseable file, a timestamp column the window needs that is missing or unparseable, labels
+  without their key). The monitor records a blocked decision with `str(error)` as the reason;
+  nothing is retrained. Inside a window of files, a bad file is quarantined instead (see
+  `retrain_core.data.batches`) and the other files are judged.
 - `DataConfigError`: the policy asks for something its source cannot give (a `last: 7d` window
   without `data.timestamp`, an unknown file format, a query parameter with no value). Not
   transient and not the data's fault: the run fails; `retrain validate` should catch it earlier.

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 from retrain_core.data.batches import Rules
 from retrain_core.data.sources import unique
 from retrain_core.data.timestamps import mixes_zones, parse_timestamps
+from retrain_core.data.values import reference_kinds, value_problems
 from retrain_core.policy.schema import Policy
 
 if TYPE_CHECKING:
@@ -165,13 +166,17 @@ def _conflicts(rows: pd.DataFrame, key: str, target: str, name: str) -> list[str
 def batch_rules(
     policy: Policy,
     role: Role,
-    classes: list[str] | None,
+    reference: pd.DataFrame | None = None,
     earlier: Callable[[str], str | None] | None = None,
 ) -> Rules:
-    """How one batch of this role is judged: its columns, its labels, its content's novelty."""
+    """How one batch of this role is judged: its columns, values and labels (against the
+    reference data's kinds and classes when given), and whether its content is new."""
+    classes = reference_classes(policy, reference) if reference is not None else None
+    kinds = reference_kinds(policy, reference) if reference is not None else {}
 
     def problems(name: str, frame: pd.DataFrame) -> list[str]:
         found = check_columns(frame, policy, role, name)
+        found = found or value_problems(frame, policy, name, kinds)
         return found or label_problems(frame, policy, name, classes)
 
     return Rules(role, problems, earlier, policy.data.timestamp if role != "labels" else None)

@@ -10,7 +10,11 @@ How `since_last_check` knows what is new (see `retrain_core.data.watermark`):
   the previous watermark for `since_last_check`, the earliest datetime otherwise) to filter in
   the database; rows are filtered again in pandas, so the pushdown only saves work.
 
-The caller stores `LoadedWindow.watermark` in the ledger once the window has been judged; a run
+Files are read one by one and judged by the caller's `Rules` (see `retrain_core.data.batches`):
+a file that cannot be judged is set aside in `LoadedWindow.quarantined`, never part of the frame
+and never added to the watermark; files whose keys are in `skip` (quarantined earlier) are not
+read at all. The caller stores `LoadedWindow.watermark` (or `watermark_without(...)`, holding
+back batches a blocked check did not judge) in the ledger once the window has been judged; a run
 that fails before that reads the same rows again. Naive timestamps are taken as UTC, and rows
 without a timestamp are left out of windows cut by time.
 """

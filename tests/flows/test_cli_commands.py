@@ -72,3 +72,20 @@ def test_run_reports_a_failed_run(project: Project, capsys: pytest.CaptureFixtur
                  training={"retries": 0})  # fmt: skip
     assert run(project) == 1
     assert "missing.parquet" in capsys.readouterr().err
+
+
+def test_run_without_the_policy_data_says_so_in_one_line(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fresh clone has no data/: one line naming the path and how to get data, exit 1."""
+    import shutil
+
+    shutil.rmtree(project.root / "data")
+    assert run(project) == 1
+    captured = capsys.readouterr()
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith("retrain run: no data at data/churn/reference.parquet"), line
+    assert "`make demo` then `cp -r .retrain/demo/data .`" in line
+    assert "edit the data paths in" in line and "Traceback" not in captured.out + captured.err
+    assert cli.main(["run", str(project.root / "no-such-policy.yaml")]) == 1
+    assert "no policy file" in capsys.readouterr().err

@@ -151,3 +151,31 @@ def test_a_check_that_cannot_get_the_lock_ends_with_the_reason_and_records_nothi
     assert f"policy {project.name} is busy" in str(state.message), state.message
     assert ledger(tracking_uri, project.name, finished_only=False) == []
     assert check(project, at(1, hours=2))["rows"] == 800  # the next check judges the batch
+
+
+def test_data_the_checks_cannot_run_on_is_blocked_and_quarantined_not_a_crash(
+    project: Project, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever breaks a check on a window, the check is recorded and the batch set aside."""
+    import flows.monitor
+
+    real_evaluate = flows.monitor.evaluate
+
+    def evaluate_or_break(policy: Any, windows: Any, champion: Any, now: Any) -> Any:
+        if len(windows.current) and windows.current["tenure"].max() > 1000:
+            raise ValueError("Input contains a value too large for dtype('float32')")
+        return real_evaluate(policy, windows, champion, now)
+
+    monkeypatch.setattr(flows.monitor, "evaluate", evaluate_or_break)
+    fast(project)
+    project.write_day(1)
+    assert check(project, at(1))["verdict"] == "retrain"
+    huge = rng_day(project.story, 2).drop(columns=["churned"]).assign(tenure=1e30)
+    huge.to_parquet(project.root / "data" / "churn" / "batches" / "day-02.parquet")
+    blocked = check(project, at(2))
+    assert blocked["verdict"] == "blocked", blocked["reasons"]
+    assert "the checks could not run on this window: ValueError" in blocked["reasons"][1]
+    held = Ledger(tracking_uri).quarantine(project.name, "quarantined")
+    assert [(r.key, r.role) for r in held] == [("day-02.parquet", "current")]
+    project.write_day(3)
+    assert check(project, at(3))["rows"] == 800  # the next batch is judged as usual

@@ -1,12 +1,14 @@
 """Bad input and faults: production is never left worse off, and people hear about it.
 
 Each test first gives the policy a champion (version 1), then breaks one thing: the training
-data fails validation, the estimator cannot fit, MLflow goes away, or the process crashes
-between registering the challenger and moving the alias. The champion must still serve.
+data fails validation, the estimator cannot fit, MLflow goes away, the artifact store cannot be
+written, or the process crashes between registering the challenger and moving the alias. The
+champion must still serve. (Faults during a check: test_monitor_faults.py.)
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -114,12 +116,11 @@ def test_mlflow_unreachable_retries_then_fails_and_keeps_the_champion(
 
     assert state.is_failed(), state
     runs = task_runs(state)
-    # The first task that needs MLflow (it is unreachable from the start of the run)
-    # retried with the policy's count, then gave up; nothing after it ran.
-    failed = [name for name, task in runs.items() if task.state.is_failed()]
-    assert len(failed) == 1, failed
-    assert runs[failed[0]].run_count == 1 + FAST_RETRIES["retries"]  # retried, then gave up
-    assert "move-champion-alias" not in runs and "register-challenger" not in runs
+    # The quarantine list lives in MLflow: without it no batch is known safe to train on.
+    loading = runs["load-training-data"]
+    assert loading.state.is_failed()
+    assert loading.run_count == 1 + FAST_RETRIES["retries"]  # retried, then gave up
+    assert "train-challenger" not in runs and "move-champion-alias" not in runs
     assert versions(tracking_uri, project.name) == ["1"]
     assert len(training_runs(tracking_uri, project.name)) == 1
     champion_serves(tracking_uri, project, "1")
@@ -166,3 +167,38 @@ def test_a_crash_before_the_alias_moves_leaves_the_old_champion_and_the_next_run
     assert "interrupted before its promotion finished" in superseded["retrain.decision_reasons"]
     assert Registry(tracking_uri).client.get_model_version(project.name, "2").aliases == []
     assert endpoint.events()[-4:] == ["retrained", "failed", "retrained", "promoted"]
+
+
+def test_artifact_storage_failing_while_logging_the_model_moves_no_alias(
+    project: Project, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The experiment's artifact folder is replaced by a file: the model cannot be written."""
+    from urllib.parse import urlparse
+
+    with notified(project, monkeypatch) as endpoint:
+        bootstrap(project, GOOD)
+        use(project, GOOD, training=FAST_RETRIES)
+        client = Registry(tracking_uri).client
+        experiment = client.get_experiment_by_name(project.name)
+        assert experiment is not None
+        folder = Path(urlparse(experiment.artifact_location).path)
+        kept = folder.with_name(folder.name + ".kept")
+        folder.rename(kept)
+        folder.write_text("not a folder: every artifact write fails")
+        try:
+            state = run(project, return_state=True)
+        finally:
+            folder.unlink()
+            kept.rename(folder)
+
+    assert state.is_failed(), state
+    runs = task_runs(state)
+    assert runs["log-training-run"].state.is_failed()
+    assert runs["log-training-run"].run_count == 1 + FAST_RETRIES["retries"]
+    assert "register-challenger" not in runs and "move-champion-alias" not in runs
+    statuses = sorted(r.info.status for r in training_runs(tracking_uri, project.name))
+    assert statuses == ["FAILED", "FAILED", "FINISHED"]  # each attempt marked failed
+    assert versions(tracking_uri, project.name) == ["1"]
+    assert aliases(tracking_uri, project.name) == {"champion": "1"}
+    champion_serves(tracking_uri, project, "1")
+    assert endpoint.events()[-1] == "failed"

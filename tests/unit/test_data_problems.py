@@ -18,7 +18,7 @@ from retrain_core.data import (
     load_labels,
     required_columns,
 )
-from retrain_core.data.problems import class_names, label_problems
+from retrain_core.data.problems import batch_rules, class_names, label_problems
 from retrain_core.policy.schema import Policy
 
 
@@ -191,3 +191,20 @@ def test_text_timestamps_that_mix_zoned_and_naive_values_are_named() -> None:
     assert problem.startswith("the batch: the timestamp column 'ts' mixes times with and without")
     zoned = ["2024-01-01T00:00:00+00:00", "2024-01-02T05:00:00+05:00", "2024-01-03T00:00:00Z"]
     assert check_columns(window(ts=zoned), policy(), "current") == []
+
+
+def test_values_that_poison_a_model_are_named() -> None:
+    reference = window()
+    rules = batch_rules(policy(), "current", reference)
+    assert rules.problems is not None
+    assert rules.problems("the batch", window()) == []
+    (inf,) = rules.problems("the batch", window(tenure=[1.0, np.inf, 3.0]))
+    assert inf == "the batch: column 'tenure' holds infinite values (1 of 3)"
+    (empty,) = rules.problems("the batch", window(plan=[None, None, None]))
+    assert empty == "the batch: column 'plan' has no values (all null)"
+    (kind,) = rules.problems("the batch", window(plan=[1, 2, 1]))
+    assert kind == "the batch: column 'plan' holds number values where the reference has text"
+    (mixed,) = rules.problems("the batch", window(plan=["a", 2, "b"]))
+    assert "column 'plan' mixes kinds of values" in mixed
+    (unseen,) = rules.problems("the batch", window(churned=[0, 1, 5]))
+    assert "a class never seen in the reference data: '5'" in unseen

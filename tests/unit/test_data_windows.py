@@ -341,3 +341,12 @@ def test_zoned_and_naive_batches_agree_and_a_single_bad_file_is_set_aside(
     single = CurrentSource(path="one.parquet", window="since_last_check")
     alone = load_window(single, COLUMNS, tmp_path, "ts", None, rules=rules())
     assert alone.frame.empty and [q.key.split("@")[0] for q in alone.quarantined] == ["one.parquet"]
+
+
+def test_a_batch_rewritten_in_another_row_order_is_still_a_repeat(tmp_path: Path) -> None:
+    put(tmp_path, "b1.parquet", batch(0, rows=5))
+    shuffled = batch(0, rows=5).iloc[::-1]
+    shuffled.to_parquet(tmp_path / "batches" / "b2.parquet", compression="gzip")
+    loaded = load_window(since(), COLUMNS, tmp_path, "ts", None, rules=rules())
+    assert [q.key for q in loaded.quarantined] == ["b2.parquet"]
+    assert "same content as the batch b1.parquet" in loaded.quarantined[0].reason
