@@ -85,7 +85,7 @@ def test_run_without_the_policy_data_says_so_in_one_line(
     captured = capsys.readouterr()
     (line,) = captured.err.strip().splitlines()
     assert line.startswith("retrain run: no data at data/churn/reference.parquet"), line
-    assert "`make demo` then `cp -r .retrain/demo/data .`" in line
+    assert "`retrain sample-data` writes the demo's stream there" in line
     assert "edit the data paths in" in line and "Traceback" not in captured.out + captured.err
     assert cli.main(["run", str(project.root / "no-such-policy.yaml")]) == 1
     assert "no policy file" in capsys.readouterr().err
