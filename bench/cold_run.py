@@ -48,6 +48,7 @@ def project(folder: Path) -> Path:
 
 def clean_env(folder: Path, api: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MLFLOW_"))}
+    (folder / "prefect-home").mkdir(parents=True, exist_ok=True)  # Prefect does not create it
     env.update(PREFECT_HOME=str(folder / "prefect-home"), OMP_NUM_THREADS="1")
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     if api:
