@@ -262,6 +262,19 @@ COMMANDS: list[Command] = [
         "retrain_core.commands.demo:demo",
     ),
     Command(
+        "backtest",
+        "replay history through a policy's checks, decisions and gate, beside baselines",
+        "  retrain backtest policies/churn.yaml\n"
+        "  retrain backtest policies/churn.yaml --data /backups/churn --label-lag 1d\n"
+        "  retrain backtest policies/churn.yaml --from 2026-01-02 --to 2026-01-14 --every 1d\n\n"
+        "Prints the per-step trace (signals, verdict, reasons, trained, promoted, the serving\n"
+        "model's metric on each batch as it arrived) and a summary beside never retraining,\n"
+        "retraining every K steps, a naive metric-drop trigger and persistence, on the same\n"
+        "batches and label lag; writes backtest.json and backtest.png. No server is needed.",
+        args.add_backtest_args,
+        "retrain_core.commands.backtest:backtest",
+    ),
+    Command(
         "status",
         "per policy: champion version and age, last check and decision, last retrain",
         "  retrain status\n  retrain status churn",

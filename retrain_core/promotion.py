@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from retrain_core.policy.base import greater_is_better
-from retrain_core.policy.schema import Gate
+from retrain_core.policy.schema import Gate, Policy
+
+if TYPE_CHECKING:
+    from retrain_core.training import TrainingResult
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,35 @@ def decide_promotion(
         challenger_score=challenger_score,
         champion_score=champion_score,
     )
+
+
+def gate_challenger(
+    policy: Policy, result: TrainingResult, champion: Any, trained_until: datetime | None
+) -> PromotionDecision:
+    """Gate a challenger against the champion on the newest rows neither was trained on.
+
+    Those are the challenger's holdout rows newer than the champion's training data; fewer than
+    `gate.min_rows` of them cannot tell the two apart, so the champion stays.
+    """
+    from retrain_core.training import evaluate, unseen_rows
+
+    gate, metric = policy.gate, policy.gate.metric
+    if champion is None:
+        return decide_promotion(gate, result.metrics[metric], None)
+    rows = unseen_rows(result.holdout, policy.data.timestamp, trained_until)
+    if len(rows) < gate.min_rows:
+        reason = (
+            f"only {len(rows)} holdout rows neither model was trained on (< gate.min_rows "
+            f"{gate.min_rows}): too few to tell them apart, the champion stays"
+        )
+        return PromotionDecision(False, (reason,), metric, result.metrics[metric], None)
+    scores = [
+        evaluate(m, rows, policy.model, [metric])[metric]
+        for m in (result.fitted.pipeline, champion)
+    ]
+    decision = decide_promotion(gate, scores[0], scores[1])
+    note = f"compared on the {len(rows)} newest rows neither model was trained on"
+    return replace(decision, reasons=(*decision.reasons, note))
 
 
 def _check_floor(

@@ -7,7 +7,7 @@ import inspect
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from retrain_core.policy.schema import Model, Policy
 
 ALWAYS_ALLOWED = ("sklearn",)
+REFERENCE_ROWS = 5000  # rows of a champion's training data kept as its drift reference
 
 
 class TrainingError(RuntimeError):
@@ -57,14 +58,23 @@ class TrainingResult:
     window: tuple[str, str] | None
     n_train: int
     n_holdout: int
+    rows: pd.DataFrame | None = None  # the rows the challenger was fit on (its drift reference)
 
 
 def train_challenger(
-    policy: Policy, frame: pd.DataFrame, allowed_modules: Iterable[str] = ()
+    policy: Policy,
+    frame: pd.DataFrame,
+    allowed_modules: Iterable[str] = (),
+    since: datetime | None = None,
 ) -> TrainingResult:
-    """Window, split, fit and score: a policy's whole training step on its loaded data."""
+    """Window, split, fit and score: a policy's whole training step on its loaded data.
+
+    `since` is the change the retrain answers (`RetrainDecision.train_since`): with
+    `training.from_change`, only rows from then on are used when enough of them are labelled.
+    """
     model, training, stamp = policy.model, policy.training, policy.data.timestamp
     rows = labelled(select_window(frame, training.window, stamp), model.target)
+    rows = since_change(rows, stamp, since, training.min_change_rows if training.from_change else 0)
     stratify = model.target if model.task == "classification" else None
     train, holdout = split_holdout(rows, training.holdout, stamp, training.random_state, stratify)
     fitted = fit(
@@ -82,7 +92,22 @@ def train_challenger(
         window=window_bounds(rows, stamp),
         n_train=len(train),
         n_holdout=len(holdout),
+        rows=train,
     )
+
+
+def reference_sample(
+    policy: Policy, rows: pd.DataFrame | None, max_rows: int = REFERENCE_ROWS
+) -> pd.DataFrame:
+    """A bounded sample of a model's training rows (the newest), kept as its drift reference."""
+    if rows is None:
+        raise TrainingError("the training result carries no training rows")
+    columns = [c for c in (*policy.model.features.all, policy.model.target) if c in rows.columns]
+    stamp = policy.data.timestamp
+    if stamp is not None and stamp in rows.columns:
+        columns.append(stamp)
+        rows = rows.sort_values(stamp, kind="stable")
+    return rows[columns].tail(max_rows).reset_index(drop=True)
 
 
 def resolve_estimator(path: str, allowed_modules: Iterable[str] = ()) -> type:
@@ -193,6 +218,26 @@ def split_holdout(
         frame, test_size=n_holdout, random_state=random_state, stratify=labels
     )
     return train, test
+
+
+def since_change(
+    rows: pd.DataFrame, timestamp: str | None, since: datetime | None, min_rows: int
+) -> pd.DataFrame:
+    """The rows from `since` on when at least `min_rows` (> 0) of them exist, else all rows."""
+    if since is None or min_rows <= 0 or timestamp is None or timestamp not in rows.columns:
+        return rows
+    recent = rows.loc[pd.to_datetime(rows[timestamp], utc=True) >= pd.Timestamp(since)]
+    return recent if len(recent) >= min_rows else rows
+
+
+def unseen_rows(
+    holdout: pd.DataFrame, timestamp: str | None, trained_until: datetime | None
+) -> pd.DataFrame:
+    """The holdout rows newer than a champion's training data (all of them without timestamps)."""
+    if timestamp is None or trained_until is None or timestamp not in holdout.columns:
+        return holdout
+    stamps = pd.to_datetime(holdout[timestamp], utc=True)
+    return holdout.loc[stamps > pd.Timestamp(trained_until)]
 
 
 def labelled(frame: pd.DataFrame, target: str) -> pd.DataFrame:
