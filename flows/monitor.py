@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.common import IO, resolve_policy_path, retry_options
 from retrain_core import monitor as core
 from retrain_core.checks.outcome import CheckOutcome
-from retrain_core.decision import LedgerEntry, RetrainDecision, decide
+from retrain_core.decision import Fresh, LedgerEntry, RetrainDecision, decide
 from retrain_core.evaluate import Champion, evaluate
 from retrain_core.ledger import Ledger
 from retrain_core.notify import Notification, send
@@ -57,6 +57,22 @@ def load_windows(
     return core.load_windows(loaded.policy, Path(root), marks, rows)
 
 
+@task(name="load-label-context", **IO)
+def load_label_context(
+    uri: str,
+    loaded: LoadedPolicy,
+    root: str,
+    data: core.Loaded,
+    champion: Champion | None,
+    history: list[LedgerEntry],
+    now: datetime,
+) -> tuple[core.Loaded, Fresh | None]:
+    """The champion's drift reference and live rows, and the labels from after a change."""
+    policy = loaded.policy
+    data = core.follow_champion(Registry(uri), policy, data, champion)
+    return core.label_context(policy, Path(root), data, champion, history, now)
+
+
 @task(name="run-checks", cache_policy=NO_CACHE)
 def run_checks(
     loaded: LoadedPolicy, data: core.Loaded, champion: Champion | None, now: datetime
@@ -73,10 +89,11 @@ def decide_task(
     now: datetime,
     has_champion: bool,
     window: str,
+    fresh: Fresh | None = None,
 ) -> RetrainDecision:
     """Combine the signals under the policy's rules (pure)."""
     triggers = loaded.policy.triggers
-    return decide(triggers, outcomes, history, now, has_champion, loaded.policy_hash, window)
+    return decide(triggers, outcomes, history, now, has_champion, loaded.policy_hash, window, fresh)
 
 
 @task(name="record-decision", **IO)
@@ -117,9 +134,14 @@ def monitor(
         history, marks, rows = read_ledger.with_options(**retry)(uri, policy.name)
         champion = load_champion.with_options(**retry)(uri, loaded)
         data = load_windows.with_options(**retry)(loaded, root, marks, rows)
+        data, fresh = load_label_context.with_options(**retry)(
+            uri, loaded, root, data, champion, history, now
+        )
         outcomes = run_checks(loaded, data, champion, now)
         has_champion = champion is not None
-        decision = decide_task(loaded, outcomes, history, now, has_champion, data.description)
+        decision = decide_task(
+            loaded, outcomes, history, now, has_champion, data.description, fresh
+        )
         run_id = record_decision.with_options(**retry)(uri, loaded, decision, data)
     except Exception as exc:  # the training flow notifies its own failures
         reason = f"the monitor check failed: {type(exc).__name__}: {exc}"
@@ -143,6 +165,7 @@ def monitor(
         send(policy.notify, note)
     if decision.retrain:
         summary["training"] = _retrain(policy_path, loaded, decision, run_id, now, root)
+        Ledger(uri).record_training(run_id, str(summary["training"].get("status", "")))
     return summary
 
 
@@ -158,7 +181,7 @@ def _retrain(
     reason = "; ".join(decision.reasons)
     params: dict[str, Any] = {
         "policy_path": policy_path, "reason": reason, "monitor_run_id": run_id,
-        "now": now, "data_root": root,
+        "now": now, "data_root": root, "train_since": decision.train_since,
     }  # fmt: skip
     if loaded.policy.training.work_pool:
         from prefect.client.schemas.objects import FlowRun

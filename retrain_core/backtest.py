@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -173,7 +174,7 @@ def replay(
         context = Context(
             policy, index, now, windows, served, ledger,
             measured=score(policy, served, new_labels, metric),
-            fresh_labels=lambda since, now=now: _count(times, since, now - label_lag),
+            fresh_labels=partial(_count, times, until=now - label_lag),
         )  # fmt: skip
         call = strategy(context)
         step = Step(
@@ -252,13 +253,13 @@ def _known(history: History, stamp: str, until: datetime) -> pd.DataFrame:
     return pd.concat([history.reference, rows], ignore_index=True)
 
 
-def _count(times: np.ndarray, since: datetime, until: datetime) -> int:
+def _count(times: np.ndarray, since: datetime, *, until: datetime) -> int:
     """How many rows have a timestamp in [since, until]."""
     from retrain_core.backtest_steps import naive
 
-    lo = np.searchsorted(times, naive(since), "left")
-    hi = np.searchsorted(times, naive(until), "right")
-    return int(max(hi - lo, 0))
+    lo = int(np.searchsorted(times, naive(since), "left"))
+    hi = int(np.searchsorted(times, naive(until), "right"))
+    return max(hi - lo, 0)
 
 
 def _timestamp(policy: Policy) -> str:

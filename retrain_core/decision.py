@@ -49,13 +49,13 @@ class LedgerEntry:
     fired: frozenset[str] = frozenset()
     retrained: bool = False
     judged: bool = True  # False: no new data or bad data; such a check leaves a streak as it is
-    training: str = ""  # what the retrain came to: promoted, rejected, failed ("" = unknown)
+    training: str = ""  # promoted, rejected, failed or blocked ("": not known)
     pending_since: datetime | None = None  # a retrain waits for labels of rows from then on
 
     @property
     def trained(self) -> bool:
         """True when this check started a training that produced a model (spends budget)."""
-        return self.retrained and self.training != "failed"
+        return self.retrained and self.training in ("", "promoted", "rejected")
 
     @property
     def replaced(self) -> bool:
@@ -93,7 +93,7 @@ class RetrainDecision:
     def ledger_entry(self, training: str = "") -> LedgerEntry:
         """What the ledger remembers of this decision and its training's outcome, if any."""
         assert self.decided_at is not None, "a recorded decision has its moment"
-        failed = training == "failed"
+        failed = training in ("failed", "blocked")  # no model: the change is still unanswered
         return LedgerEntry(
             checked_at=self.decided_at,
             fired=self.fired,

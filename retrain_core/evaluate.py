@@ -29,6 +29,7 @@ class Champion:
     model: Any = None
     trained_until: datetime | None = None  # its newest training row: later rows are unseen
     holdout_rows: int = 0  # how many rows its holdout metrics were measured on
+    run_id: str | None = None  # its training run (holds its reference sample)
 
 
 @dataclass(frozen=True)

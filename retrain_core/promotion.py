@@ -69,8 +69,10 @@ def gate_challenger(
 ) -> PromotionDecision:
     """Gate a challenger against the champion on the newest rows neither was trained on.
 
-    Those are the challenger's holdout rows newer than the champion's training data; fewer than
-    `gate.min_rows` of them cannot tell the two apart, so the champion stays.
+    Those are the challenger's holdout rows newer than the champion's training data. With fewer
+    than `gate.min_rows` of them, both are scored on the whole holdout instead and the reasons
+    say so: the champion may have trained on some of those rows, which only favours it, so a
+    challenger that still wins is better.
     """
     from retrain_core.training import evaluate, unseen_rows
 
@@ -78,18 +80,17 @@ def gate_challenger(
     if champion is None:
         return decide_promotion(gate, result.metrics[metric], None)
     rows = unseen_rows(result.holdout, policy.data.timestamp, trained_until)
-    if len(rows) < gate.min_rows:
-        reason = (
-            f"only {len(rows)} holdout rows neither model was trained on (< gate.min_rows "
-            f"{gate.min_rows}): too few to tell them apart, the champion stays"
-        )
-        return PromotionDecision(False, (reason,), metric, result.metrics[metric], None)
-    scores = [
-        evaluate(m, rows, policy.model, [metric])[metric]
-        for m in (result.fitted.pipeline, champion)
-    ]
-    decision = decide_promotion(gate, scores[0], scores[1])
     note = f"compared on the {len(rows)} newest rows neither model was trained on"
+    if len(rows) < gate.min_rows:
+        note = (
+            f"only {len(rows)} holdout rows are newer than the champion's training data "
+            f"(< gate.min_rows {gate.min_rows}): compared on all {len(result.holdout)} holdout "
+            "rows, some of which the champion may have trained on (that favours the champion)"
+        )
+        rows = result.holdout
+    models = (result.fitted.pipeline, champion)
+    scores = [evaluate(m, rows, policy.model, [metric])[metric] for m in models]
+    decision = decide_promotion(gate, scores[0], scores[1])
     return replace(decision, reasons=(*decision.reasons, note))
 
 

@@ -8,12 +8,13 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from retrain_core.policy.base import metrics_for
+from retrain_core.policy.base import greater_is_better, metrics_for
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -69,31 +70,65 @@ def train_challenger(
 ) -> TrainingResult:
     """Window, split, fit and score: a policy's whole training step on its loaded data.
 
-    `since` is the change the retrain answers (`RetrainDecision.train_since`): with
-    `training.from_change`, only rows from then on are used when enough of them are labelled.
+    `since` is the change the retrain answers (`RetrainDecision.train_since`). With
+    `training.from_change` and at least `min_change_rows` labelled rows from then on, a second
+    candidate is fit on those rows alone, and the one scoring better on the shared holdout (the
+    newest rows, which neither saw) is the challenger: after an abrupt change the old rows
+    mislead, on a noisy stream they help, and the holdout tells which.
     """
     model, training, stamp = policy.model, policy.training, policy.data.timestamp
     rows = labelled(select_window(frame, training.window, stamp), model.target)
-    rows = since_change(rows, stamp, since, training.min_change_rows if training.from_change else 0)
     stratify = model.target if model.task == "classification" else None
     train, holdout = split_holdout(rows, training.holdout, stamp, training.random_state, stratify)
-    fitted = fit(
-        model,
-        train,
-        name=policy.name,
-        random_state=training.random_state,
+    names = list(dict.fromkeys([policy.gate.metric, *metrics_for(model.task)]))
+    fit_on = partial(
+        _candidate, policy, holdout, names, random_state=training.random_state,
         allowed_modules=allowed_modules,
-    )
-    names = dict.fromkeys([*metrics_for(model.task), policy.gate.metric])
+    )  # fmt: skip
+    best = fit_on(train)
+    minimum = training.min_change_rows if training.from_change else 0
+    recent = since_change(train, stamp, since, minimum, stratify)
+    if len(recent) < len(train):
+        with suppress(TrainingError):  # the whole window's candidate still stands
+            best = _better(policy.gate.metric, best, fit_on(recent))
+    fitted, metrics, used = best
     return TrainingResult(
         fitted=fitted,
         holdout=holdout,
-        metrics=evaluate(fitted.pipeline, holdout, model, list(names)),
-        window=window_bounds(rows, stamp),
-        n_train=len(train),
+        metrics=metrics,
+        window=window_bounds(pd.concat([used, holdout]), stamp),
+        n_train=len(used),
         n_holdout=len(holdout),
-        rows=train,
+        rows=used,
     )
+
+
+Candidate = tuple["FittedModel", dict[str, float], pd.DataFrame]
+
+
+def _candidate(
+    policy: Policy,
+    holdout: pd.DataFrame,
+    names: list[str],
+    rows: pd.DataFrame,
+    *,
+    random_state: int,
+    allowed_modules: Iterable[str],
+) -> Candidate:
+    """Fit on `rows` and score on the holdout."""
+    fitted = fit(
+        policy.model, rows, name=policy.name, random_state=random_state,
+        allowed_modules=allowed_modules,
+    )  # fmt: skip
+    return fitted, evaluate(fitted.pipeline, holdout, policy.model, names), rows
+
+
+def _better(metric: str, first: Candidate, second: Candidate) -> Candidate:
+    """The candidate with the better holdout score (the first on ties or NaN)."""
+    a, b = first[1][metric], second[1][metric]
+    if math.isnan(b) or (not math.isnan(a) and (a >= b if greater_is_better(metric) else a <= b)):
+        return first
+    return second
 
 
 def reference_sample(
@@ -221,13 +256,20 @@ def split_holdout(
 
 
 def since_change(
-    rows: pd.DataFrame, timestamp: str | None, since: datetime | None, min_rows: int
+    rows: pd.DataFrame,
+    timestamp: str | None,
+    since: datetime | None,
+    min_rows: int,
+    classes_of: str | None = None,
 ) -> pd.DataFrame:
-    """The rows from `since` on when at least `min_rows` (> 0) of them exist, else all rows."""
+    """The rows from `since` on when at least `min_rows` (> 0) of them exist (and, for a
+    classifier's target `classes_of`, at least two classes), else all rows."""
     if since is None or min_rows <= 0 or timestamp is None or timestamp not in rows.columns:
         return rows
     recent = rows.loc[pd.to_datetime(rows[timestamp], utc=True) >= pd.Timestamp(since)]
-    return recent if len(recent) >= min_rows else rows
+    if len(recent) < min_rows or (classes_of is not None and recent[classes_of].nunique() < 2):
+        return rows
+    return recent
 
 
 def unseen_rows(
@@ -296,15 +338,16 @@ def evaluate(
     proba = None
     if model.task == "classification" and hasattr(pipeline, "predict_proba"):
         proba = pipeline.predict_proba(X)
-    return {name: _score(name, y_true, y_pred, proba) for name in names}
+    classes = getattr(pipeline, "classes_", None)
+    return {name: _score(name, y_true, y_pred, proba, classes) for name in names}
 
 
-def _score(name: str, y_true: Any, y_pred: Any, proba: Any) -> float:
+def _score(name: str, y_true: Any, y_pred: Any, proba: Any, classes: Any = None) -> float:
     """One metric, NaN when it cannot be computed (a single class in the holdout, say)."""
     from retrain_core.checks.performance import compute_metric
 
     try:
-        return compute_metric(name, y_true, y_pred, proba)
+        return compute_metric(name, y_true, y_pred, proba, classes)
     except ValueError:
         return math.nan
 

@@ -59,8 +59,15 @@ def metric_direction(name: str) -> bool:
     return _metric(name).greater_is_better
 
 
-def compute_metric(name: str, y_true: Any, y_pred: Any, y_proba: Any = None) -> float:
-    """The metric on labelled rows; raises ValueError when it cannot be computed."""
+def compute_metric(
+    name: str, y_true: Any, y_pred: Any, y_proba: Any = None, classes: Any = None
+) -> float:
+    """The metric on labelled rows; raises ValueError when it cannot be computed.
+
+    `classes` names the probability columns (the model's `classes_`); with it, a multi-class
+    ROC AUC is computed over the classes present among the labels (one-vs-rest, macro), so a
+    batch or holdout without some class can still be scored.
+    """
     from sklearn import metrics as skm
 
     metric, y_true = _metric(name), np.asarray(y_true)
@@ -69,11 +76,13 @@ def compute_metric(name: str, y_true: Any, y_pred: Any, y_proba: Any = None) -> 
             raise ValueError(f"{name} needs predicted probabilities")
         proba = np.asarray(y_proba, dtype=float)
         if name == "log_loss":
-            return float(skm.log_loss(y_true, proba))
-        if proba.ndim == 2 and proba.shape[1] == 2:
-            proba = proba[:, 1]
+            return float(skm.log_loss(y_true, proba, labels=classes))
         if np.unique(y_true).size < 2:
             raise ValueError("only one class among the labels: ROC AUC is undefined")
+        if classes is not None and proba.ndim == 2 and proba.shape[1] > 2:
+            return _present_class_auc(y_true, proba, list(classes))
+        if proba.ndim == 2 and proba.shape[1] == 2:
+            proba = proba[:, 1]
         return float(skm.roc_auc_score(y_true, proba, multi_class="ovr"))
     if y_pred is None:
         raise ValueError(f"{name} needs predictions")
@@ -90,6 +99,17 @@ def compute_metric(name: str, y_true: Any, y_pred: Any, y_proba: Any = None) -> 
         "r2": skm.r2_score,
     }
     return float(scorers[name](y_true, y_pred))
+
+
+def _present_class_auc(y_true: np.ndarray, proba: np.ndarray, classes: list[Any]) -> float:
+    """Macro one-vs-rest ROC AUC over the classes present among the labels."""
+    from sklearn.metrics import roc_auc_score
+
+    present = [i for i, c in enumerate(classes) if np.any(y_true == c)]
+    if len(present) < 2:
+        raise ValueError("fewer than two of the model's classes among the labels")
+    scores = [roc_auc_score(y_true == classes[i], proba[:, i]) for i in present]
+    return float(np.mean(scores))
 
 
 def check_performance(

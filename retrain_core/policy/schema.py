@@ -269,8 +269,9 @@ class Gate(Strict):
     min_rows: int = Field(
         100,
         ge=1,
-        description="Fewest holdout rows neither model was trained on (newer than the champion's "
-        "training data) needed to compare challenger and champion; fewer keep the champion.",
+        description="Challenger and champion are compared on the holdout rows neither was "
+        "trained on (newer than the champion's training data) when at least this many exist; "
+        "otherwise on the whole holdout, which can only favour the champion.",
     )
 
 
