@@ -17,8 +17,10 @@ How a decision is reached, in order:
 6. Labels: when every counted signal is label-blind (drift, estimated performance, volume,
    freshness: the data changed, but no label of the changed rows is known yet), the retrain is
    *pending* until `await_labels` labelled rows from after the change exist (`Fresh`, counted by
-   the caller from `change_start`); it then trains, even if the signal has gone quiet. A measured
-   performance drop, `max_age` and `new_data` train at once.
+   the caller from `change_start`); it then trains, even if the signal has gone quiet, unless
+   `confirm_with_labels` finds the champion measuring no worse than its baseline on them (the
+   pending retrain is then dismissed). A measured performance drop, `max_age` and `new_data`
+   train at once.
 7. cooldown (since the last retrain that may have changed the champion: not a rejected or failed
    one), then budget (retrains that produced a model, in the sliding window). A training that
    failed is recorded with its reason and neither starts a cooldown nor spends budget.
@@ -32,6 +34,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from retrain_core.checks.outcome import CheckOutcome, Status
+from retrain_core.policy.base import greater_is_better
 from retrain_core.policy.triggers import Trigger, Triggers
 
 UNSMOOTHED = frozenset({"max_age", "new_data"})
@@ -220,7 +223,7 @@ def _judge(
             return _apply_limits(triggers, history, now, signal_reasons, verdict)
         if not signal:
             signal_reasons = [f"a retrain has been pending since {pending:%Y-%m-%d %H:%M} UTC"]
-        return _await_labels(triggers, history, now, signal_reasons, verdict, fresh)
+        return _await_labels(triggers, history, now, signal_reasons, verdict, fresh, outcomes)
     if waiting:
         reasons = [
             f"{rule_id} fired on {streak} of {needed} consecutive checks: waiting"
@@ -261,8 +264,10 @@ def _await_labels(
     signal_reasons: list[str],
     verdict: Verdict,
     fresh: Fresh | None,
+    outcomes: Sequence[CheckOutcome] = (),
 ) -> RetrainDecision:
-    """A label-blind signal retrains once enough labelled rows from after the change exist."""
+    """A label-blind signal retrains once enough labelled rows from after the change exist
+    (with `confirm_with_labels`, only if the champion measures worse than its baseline there)."""
     needed = triggers.await_labels
     if fresh is None or needed == 0:
         return _apply_limits(triggers, history, now, signal_reasons, verdict)
@@ -270,14 +275,42 @@ def _await_labels(
     verdict = partial(verdict, pending_since=fresh.since)
     if fresh.rows >= needed:
         note = f"{fresh.rows} labelled rows from after {since} have arrived (>= {needed})"
+        harmed, measured = _confirmation(triggers, outcomes)
+        if harmed is False:
+            dismissed = f"{note}; {measured}: no harm, the pending retrain is dismissed"
+            return verdict(retrain=False, reasons=(*signal_reasons, dismissed), pending_since=None)
         verdict = partial(verdict, train_since=fresh.since)
-        return _apply_limits(triggers, history, now, [*signal_reasons, note], verdict)
+        notes = [note, measured] if measured else [note]
+        return _apply_limits(triggers, history, now, [*signal_reasons, *notes], verdict)
     late = f"; labels arrive about {_ago(fresh.lag)} late" if fresh.lag else ""
     reason = (
         f"pending retrain: waiting for {needed} labelled rows from after {since} "
         f"(have {fresh.rows}{late}); training before they arrive cannot learn the change"
     )
     return verdict(retrain=False, reasons=(*signal_reasons, reason), suppressed_by=AWAITING_LABELS)
+
+
+def _confirmation(triggers: Triggers, outcomes: Sequence[CheckOutcome]) -> tuple[bool | None, str]:
+    """Whether the newly labelled rows show harm: the measured metric below its baseline.
+
+    None when the policy measures no performance (or could not): nothing can confirm then.
+    """
+    if not triggers.confirm_with_labels:
+        return None, ""
+    for rule in triggers.rules:
+        p = rule.performance
+        if p is None or p.drop is None:
+            continue
+        found = [o for o in outcomes if o.check == rule.rule_id and o.status is not Status.ERROR]
+        if not found or found[0].observed is None or found[0].threshold is None:
+            continue
+        observed, threshold = found[0].observed, found[0].threshold
+        higher = greater_is_better(p.metric)
+        baseline = threshold + p.drop if higher else threshold - p.drop
+        harmed = observed < baseline if higher else observed > baseline
+        sign = ("<" if higher else ">") if harmed else (">=" if higher else "<=")
+        return harmed, f"measured {p.metric} {observed:.4g} {sign} baseline {baseline:.4g}"
+    return None, ""
 
 
 def _kind(triggers: Triggers, rule_id: str) -> str:

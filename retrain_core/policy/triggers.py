@@ -220,6 +220,13 @@ class Triggers(Strict):
         "labelled rows from after the change exist, then trains: a model trained before then "
         "has not seen the change. 0 trains at once.",
     )
+    confirm_with_labels: bool = Field(
+        True,
+        description="When the awaited labels arrive and the policy measures performance, train "
+        "only if the champion measures worse than its baseline on them (any fall, not just "
+        "`drop`); otherwise the pending retrain is dismissed: the inputs moved, the model copes. "
+        "false trains whenever the labels arrive.",
+    )
 
     @model_validator(mode="after")
     def _any_or_all(self) -> Triggers:

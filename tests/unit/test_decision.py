@@ -188,11 +188,12 @@ def test_drift_before_labels_of_the_change_is_a_pending_retrain() -> None:
 def test_a_pending_retrain_trains_when_the_labels_arrive_even_if_drift_went_quiet() -> None:
     pending = decide(rules(), [DRIFT], [], NOW - DAY, has_champion=True, fresh=labels(0))
     history = [pending.ledger_entry()]
-    decision = decide(rules(), CLEAN, history, NOW, has_champion=True, fresh=labels(300))
+    quiet = [out("drift.share", Status.PASS)]  # and no performance measured to confirm with
+    decision = decide(rules(), quiet, history, NOW, has_champion=True, fresh=labels(300))
     assert decision.retrain
     assert decision.train_since == CHANGE
     assert "300 labelled rows from after" in decision.reasons[-1]
-    still = decide(rules(), CLEAN, history, NOW, has_champion=True, fresh=labels(10))
+    still = decide(rules(), quiet, history, NOW, has_champion=True, fresh=labels(10))
     assert still.verdict == "pending"
 
 
@@ -219,7 +220,8 @@ def test_a_failed_training_starts_no_cooldown_and_keeps_the_pending_retrain() ->
     assert retrain.retrain
     history = [pending.ledger_entry(), retrain.ledger_entry("failed")]
     assert history[-1].pending_since == CHANGE and not history[-1].trained
-    again = decide(triggers, CLEAN, history, NOW, has_champion=True, fresh=labels(900))
+    quiet = [out("drift.share", Status.PASS)]
+    again = decide(triggers, quiet, history, NOW, has_champion=True, fresh=labels(900))
     assert again.retrain  # no cooldown from the failure, the change still unanswered
     promoted = [*history[:1], retrain.ledger_entry("promoted")]
     assert decide(triggers, [DRIFT], promoted, NOW, has_champion=True).suppressed_by == "cooldown"
@@ -232,3 +234,22 @@ def test_a_rejected_challenger_spends_budget_but_starts_no_cooldown() -> None:
     assert held.suppressed_by == "budget"
     roomy = rules(cooldown="3d", budget={"max": 2, "per": "7d"})
     assert decide(roomy, [DRIFT], rejected, NOW, has_champion=True).retrain
+
+
+def perf(observed: float, status: Status = Status.PASS) -> CheckOutcome:
+    """A performance outcome whose baseline is 0.80 (threshold 0.75 + drop 0.05)."""
+    return CheckOutcome("performance.accuracy", status, "r", observed=observed, threshold=0.75)
+
+
+def test_awaited_labels_that_show_no_harm_dismiss_the_pending_retrain() -> None:
+    pending = decide(rules(), [DRIFT], [], NOW - DAY, has_champion=True, fresh=labels(0))
+    history = [pending.ledger_entry()]
+    fine = decide(rules(), [perf(0.82)], history, NOW, has_champion=True, fresh=labels(300))
+    assert not fine.retrain and fine.pending_since is None and fine.verdict == "hold"
+    assert fine.reasons[-1].endswith(
+        "measured accuracy 0.82 >= baseline 0.8: no harm, the pending retrain is dismissed"
+    )
+    worse = decide(rules(), [perf(0.78)], history, NOW, has_champion=True, fresh=labels(300))
+    assert worse.retrain and "measured accuracy 0.78 < baseline 0.8" in worse.reasons
+    blind = rules(confirm_with_labels=False)
+    assert decide(blind, [perf(0.82)], history, NOW, has_champion=True, fresh=labels(300)).retrain
