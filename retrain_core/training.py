@@ -124,12 +124,13 @@ def _candidate(
     return fitted, evaluate(fitted.pipeline, holdout, policy.model, names), rows
 
 
-def _better(metric: str, first: Candidate, second: Candidate) -> Candidate:
-    """The candidate with the better holdout score (the first on ties or NaN)."""
-    a, b = first[1][metric], second[1][metric]
-    if math.isnan(b) or (not math.isnan(a) and (a >= b if greater_is_better(metric) else a <= b)):
-        return first
-    return second
+def _better(metric: str, window: Candidate, recent: Candidate) -> Candidate:
+    """The candidate with the better holdout score; a tie goes to the one trained on the recent
+    rows alone (it knows the data as it is now, and becomes the drift reference)."""
+    a, b = window[1][metric], recent[1][metric]
+    if math.isnan(b) or (not math.isnan(a) and (a > b if greater_is_better(metric) else a < b)):
+        return window
+    return recent
 
 
 def reference_sample(

@@ -254,7 +254,7 @@ class Training(Strict):
         "trains on the whole window.",
     )
     min_change_rows: int = Field(
-        200, ge=2, description="Labelled rows from after a change needed to train on them alone."
+        100, ge=2, description="Labelled rows from after a change needed to train on them alone."
     )
 
 
