@@ -275,6 +275,17 @@ COMMANDS: list[Command] = [
         "retrain_core.commands.backtest:backtest",
     ),
     Command(
+        "tune",
+        "propose drift and drop thresholds that rarely fire on a stable stretch of history",
+        "  retrain tune policies/churn.yaml --data /backups/churn\n"
+        "  retrain tune policies/churn.yaml --stable-from 2026-01-02 --stable-to 2026-01-20 "
+        "--rate 0.05\n\n"
+        "Prints, per drift and performance rule, the current threshold and the smallest one that\n"
+        "fires on at most --rate of the stable checks, as a diff to apply to the policy.",
+        args.add_tune_args,
+        "retrain_core.commands.backtest:tune_command",
+    ),
+    Command(
         "status",
         "per policy: champion version and age, last check and decision, last retrain",
         "  retrain status\n  retrain status churn",

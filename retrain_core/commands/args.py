@@ -87,3 +87,16 @@ def add_backtest_args(parser: argparse.ArgumentParser) -> None:
         "--out", default=None, metavar="DIR",
         help="where backtest.json and the plot go (default: .retrain/backtest/NAME)",
     )  # fmt: skip
+
+
+def add_tune_args(parser: argparse.ArgumentParser) -> None:
+    add_backtest_args(parser)
+    parser.add_argument(
+        "--stable-from", default=None, metavar="ISO",
+        help="start of a period that should not retrain (default: the first third of the steps)",
+    )  # fmt: skip
+    parser.add_argument("--stable-to", default=None, metavar="ISO", help="its end")
+    parser.add_argument(
+        "--rate", type=float, default=0.05,
+        help="largest share of stable checks a rule may fire on (default: 0.05)",
+    )  # fmt: skip

@@ -192,3 +192,44 @@ def plot(folder: Path, replays: list[Any]) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def tune_command(args: argparse.Namespace) -> int:
+    """Handler of `retrain tune`: propose thresholds from a stable stretch of history."""
+    from retrain_core.commands.args import moment
+    from retrain_core.data import DataError
+    from retrain_core.policy.durations import parse_duration
+    from retrain_core.policy.loader import PolicyLoadError, load_policy
+    from retrain_core.tune import tune
+
+    settings = load_settings(args.project)
+    try:
+        policy = load_policy(Path(args.policy)).policy
+    except PolicyLoadError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    try:
+        every = parse_duration(args.every)
+        history = load_history(policy, Path(args.data) if args.data else settings.root)
+        steps = _steps(policy, history, args, every)
+        if args.stable_from or args.stable_to:
+            lo = moment(args.stable_from) if args.stable_from else steps[0]
+            hi = moment(args.stable_to) if args.stable_to else steps[-1]
+            steps = [s for s in steps if lo <= s <= hi]
+        else:
+            steps = steps[: max(2, len(steps) // 3)]
+        if len(steps) < 2:
+            raise ValueError("the stable period needs at least two steps")
+        proposals = tune(policy, history, steps, _lag(policy, args.label_lag), args.rate)
+    except (ValueError, DataError) as exc:
+        print(f"retrain tune: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"stable period: {steps[0]:%Y-%m-%d %H:%M} .. {steps[-1]:%Y-%m-%d %H:%M} "
+          f"({len(steps)} checks), target false-alarm rate {args.rate:.0%}")  # fmt: skip
+    for proposal in proposals:
+        print(proposal.diff())
+    if proposals and len(steps) < 10:
+        print(f"(only {len(steps)} stable checks: a longer stable period gives firmer values)")
+    if not proposals:
+        print("no drift or performance drop threshold to tune in this policy")
+    return 0
