@@ -191,7 +191,10 @@ def label_context(
     labels, stamp, w = policy.data.labels, policy.data.timestamp, data.windows
     if labels is None or stamp is None or w.problems:
         return data, None
-    rows = load_training_data(policy, root)
+    try:
+        rows = load_training_data(policy, root)
+    except BadData:  # an older file is bad: the checks judge this window; nothing to count by
+        return data, None
     rows = rows.assign(**{stamp: parse_timestamps(rows[stamp])}).dropna(subset=[stamp])
     start = _oldest(w.current, stamp) or now
     since = change_start(history, start)
