@@ -20,7 +20,7 @@ from flows.common import IO, PolicyBusy, policy_lock, resolve_policy_path, retry
 from retrain_core import approval
 from retrain_core import monitor as core
 from retrain_core.checks.outcome import CheckOutcome, Status
-from retrain_core.decision import LedgerEntry, RetrainDecision, blocking_outcomes, decide
+from retrain_core.decision import Fresh, LedgerEntry, RetrainDecision, blocking_outcomes, decide
 from retrain_core.evaluate import Champion, evaluate
 from retrain_core.ledger import Ledger
 from retrain_core.notify import Notification, send
@@ -73,6 +73,23 @@ def load_windows(
     return core.load_windows(loaded.policy, Path(root), marks, rows, skip, earlier)
 
 
+@task(name="load-label-context", **IO)
+def load_label_context(
+    uri: str,
+    loaded: LoadedPolicy,
+    root: str,
+    data: core.Loaded,
+    champion: Champion | None,
+    history: list[LedgerEntry],
+    now: datetime,
+    skip: dict[str, set[str]] | None = None,
+) -> tuple[core.Loaded, Fresh | None]:
+    """The champion's drift reference and live rows, and the labels from after a change."""
+    policy = loaded.policy
+    data = core.follow_champion(Registry(uri), policy, data, champion)
+    return core.label_context(policy, Path(root), data, champion, history, now, skip)
+
+
 @task(name="run-checks", cache_policy=NO_CACHE)
 def run_checks(
     loaded: LoadedPolicy, data: core.Loaded, champion: Champion | None, now: datetime
@@ -98,10 +115,11 @@ def decide_task(
     now: datetime,
     has_champion: bool,
     window: str,
+    fresh: Fresh | None = None,
 ) -> RetrainDecision:
     """Combine the signals under the policy's rules (pure)."""
     triggers = loaded.policy.triggers
-    return decide(triggers, outcomes, history, now, has_champion, loaded.policy_hash, window)
+    return decide(triggers, outcomes, history, now, has_champion, loaded.policy_hash, window, fresh)
 
 
 @task(name="hold-for-approval", **IO)
@@ -161,9 +179,14 @@ def monitor(
             skip = read_quarantine.with_options(**retry)(uri, policy.name)
             champion = load_champion.with_options(**retry)(uri, loaded)
             data = load_windows.with_options(**retry)(loaded, root, marks, rows, skip, uri)
+            data, fresh = load_label_context.with_options(**retry)(
+                uri, loaded, root, data, champion, history, now, skip
+            )
             outcomes = run_checks(loaded, data, champion, now)
             has_champion = champion is not None
-            decision = decide_task(loaded, outcomes, history, now, has_champion, data.description)
+            decision = decide_task(
+                loaded, outcomes, history, now, has_champion, data.description, fresh
+            )
             decision = hold_for_approval.with_options(**retry)(uri, loaded, decision, now)
             run_id = record_decision.with_options(**retry)(uri, loaded, decision, data)
     except PolicyBusy:
@@ -190,6 +213,7 @@ def monitor(
         send(policy.notify, note)
     if decision.retrain:
         summary["training"] = _retrain(policy_path, loaded, decision, run_id, now, root)
+        Ledger(uri).record_training(run_id, str(summary["training"].get("status", "")))
     return summary
 
 
@@ -205,7 +229,7 @@ def _retrain(
     reason = "; ".join(decision.reasons)
     params: dict[str, Any] = {
         "policy_path": policy_path, "reason": reason, "monitor_run_id": run_id,
-        "now": now, "data_root": root,
+        "now": now, "data_root": root, "train_since": decision.train_since,
     }  # fmt: skip
     if loaded.policy.training.work_pool:
         from prefect.client.schemas.objects import FlowRun

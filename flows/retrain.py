@@ -24,11 +24,16 @@ from retrain_core.ledger import Ledger
 from retrain_core.lineage import gate_tags
 from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
-from retrain_core.promotion import PromotionDecision, decide_promotion
-from retrain_core.registry import PROMOTED_AT, Registry
+from retrain_core.promotion import PromotionDecision, gate_challenger
+from retrain_core.registry import PROMOTED_AT, Registry, trained_until
 from retrain_core.settings import load_settings
 from retrain_core.tracking import tracking_uri
-from retrain_core.training import TrainingResult, evaluate, train_challenger
+from retrain_core.training import (
+    TrainingError,
+    TrainingResult,
+    reference_sample,
+    train_challenger,
+)
 
 
 class Approval(RunInput):
@@ -55,10 +60,13 @@ def validate_training_data(loaded: LoadedPolicy, frame: Any) -> list[str]:
 
 
 @task(name="train-challenger", cache_policy=NO_CACHE)
-def train(loaded: LoadedPolicy, frame: Any) -> TrainingResult:
-    """Fit the policy's pipeline and score it on the holdout (a fit failure fails the run)."""
+def train(loaded: LoadedPolicy, frame: Any, since: datetime | None = None) -> TrainingResult | str:
+    """Fit the policy's pipeline and score it on the holdout; why it cannot, as an outcome."""
     allowed = load_settings().allowed_estimator_modules
-    return train_challenger(loaded.policy, frame, allowed)
+    try:
+        return train_challenger(loaded.policy, frame, allowed, since)
+    except TrainingError as exc:  # a window that cannot be trained on is a failed training
+        return f"{type(exc).__name__}: {exc}"
 
 
 @task(name="log-training-run", **IO)
@@ -66,23 +74,28 @@ def log_training_run(
     uri: str, loaded: LoadedPolicy, result: TrainingResult, monitor_run_id: str, reason: str
 ) -> str:
     """Log params, holdout metrics and the model to MLflow; link the monitor run."""
-    return Registry(uri).log_training_run(
+    registry = Registry(uri)
+    run_id = registry.log_training_run(
         loaded.policy, result, monitor_run_id=monitor_run_id or None,
         policy_hash=loaded.policy_hash, trigger=[reason] if reason else [],
         allowed_modules=load_settings().allowed_estimator_modules,
     )  # fmt: skip
+    registry.log_reference(run_id, reference_sample(loaded.policy, result.rows))
+    return run_id
 
 
-@task(name="score-champion", **IO)
-def score_champion(uri: str, loaded: LoadedPolicy, result: TrainingResult) -> float | None:
-    """The champion's gate metric on the challenger's holdout, or None without a champion."""
+@task(name="gate-challenger", **IO)
+def gate_against_champion(
+    uri: str, loaded: LoadedPolicy, result: TrainingResult
+) -> PromotionDecision:
+    """The gate: challenger vs champion on the newest holdout rows neither was trained on."""
     policy = loaded.policy
     registry = Registry(uri)
-    if registry.champion(policy.name, policy.promotion.alias) is None:
-        return None
+    version = registry.champion(policy.name, policy.promotion.alias)
+    if version is None:
+        return gate_challenger(policy, result, None, None)
     champion = registry.load_model(policy.name, policy.promotion.alias)
-    scores = evaluate(champion, result.holdout, policy.model, [policy.gate.metric])
-    return scores[policy.gate.metric]
+    return gate_challenger(policy, result, champion, trained_until(version))
 
 
 @task(name="register-challenger", **IO)
@@ -118,11 +131,16 @@ def train_validate_promote(
     monitor_run_id: str = "",
     now: datetime | None = None,
     data_root: str | None = None,
+    train_since: datetime | None = None,
 ) -> dict[str, Any]:
-    """Train a challenger, gate it against the champion, and promote it only if it passes."""
+    """Train a challenger, gate it against the champion, and promote it only if it passes.
+
+    `train_since` is the change the retrain answers (see `training.from_change`).
+    """
     loaded = load_policy(resolve_policy_path(policy_path))
     try:
-        return _run(loaded, reason, monitor_run_id, now or datetime.now(UTC), data_root)
+        moment = now or datetime.now(UTC)
+        return _run(loaded, reason, monitor_run_id, moment, data_root, train_since)
     except Exception as exc:
         note = Notification("failed", loaded.policy.name, (f"{type(exc).__name__}: {exc}",))
         send(loaded.policy.notify, note)
@@ -130,7 +148,12 @@ def train_validate_promote(
 
 
 def _run(
-    loaded: LoadedPolicy, reason: str, monitor_run_id: str, now: datetime, data_root: str | None
+    loaded: LoadedPolicy,
+    reason: str,
+    monitor_run_id: str,
+    now: datetime,
+    data_root: str | None,
+    train_since: datetime | None = None,
 ) -> dict[str, Any]:
     """The flow's body: the steps in order, with the policy's retries on I/O.
 
@@ -143,7 +166,9 @@ def _run(
     uri = tracking_uri(settings)
     retry = retry_options(loaded)
     with policy_lock(policy.name):
-        trained = _train_and_register(loaded, reason, monitor_run_id, data_root, uri)
+        trained = _train_and_register(loaded, reason, monitor_run_id, data_root, uri, train_since)
+    if isinstance(trained, str):
+        return _failed_training(loaded, trained)
     if isinstance(trained, list):
         blocked = Notification("blocked", policy.name, tuple(trained), decision="blocked")
         send(policy.notify, blocked)
@@ -172,20 +197,28 @@ def _run(
 
 
 def _train_and_register(
-    loaded: LoadedPolicy, reason: str, monitor_run_id: str, data_root: str | None, uri: str
-) -> list[str] | tuple[str, PromotionDecision, str]:
-    """Load, validate, train, log, gate and register; the data problems when it cannot train."""
-    policy = loaded.policy
+    loaded: LoadedPolicy,
+    reason: str,
+    monitor_run_id: str,
+    data_root: str | None,
+    uri: str,
+    train_since: datetime | None,
+) -> str | list[str] | tuple[str, PromotionDecision, str]:
+    """Load, validate, train, log, gate and register.
+
+    Returns the data problems when the rows must not be trained on, or why the training failed.
+    """
     retry = retry_options(loaded)
     root = data_root or str(load_settings().root)
     frame = load_training_data.with_options(**retry)(loaded, root, uri)
     problems = validate_training_data(loaded, frame)
     if problems:
         return list(problems)
-    result = train(loaded, frame)
+    result = train(loaded, frame, train_since)
+    if isinstance(result, str):
+        return result
     run_id = log_training_run.with_options(**retry)(uri, loaded, result, monitor_run_id, reason)
-    champion_score = score_champion.with_options(**retry)(uri, loaded, result)
-    gate = decide_promotion(policy.gate, result.metrics[policy.gate.metric], champion_score)
+    gate = gate_against_champion.with_options(**retry)(uri, loaded, result)
     version = register.with_options(**retry)(uri, loaded, run_id, gate)
     return run_id, gate, version
 
@@ -217,6 +250,13 @@ def _wait_for_approval(
     )
     mark_approval.with_options(**retry)(uri, name, version, None, answer)
     return approved, note
+
+def _failed_training(loaded: LoadedPolicy, reason: str) -> dict[str, Any]:
+    """A training that produced no model: notified and returned as an outcome, not raised."""
+    policy = loaded.policy
+    send(policy.notify, Notification("failed", policy.name, (reason,), decision="failed"))
+    get_run_logger().warning("training failed: %s", reason)
+    return {"status": "failed", "reasons": [reason]}
 
 
 def _ask_for_approval(

@@ -272,6 +272,30 @@ COMMANDS: list[Command] = [
         "retrain_core.commands.demo:sample_data",
     ),
     Command(
+        "backtest",
+        "replay history through a policy's checks, decisions and gate, beside baselines",
+        "  retrain backtest policies/churn.yaml\n"
+        "  retrain backtest policies/churn.yaml --data /backups/churn --label-lag 1d\n"
+        "  retrain backtest policies/churn.yaml --from 2026-01-02 --to 2026-01-14 --every 1d\n\n"
+        "Prints the per-step trace (signals, verdict, reasons, trained, promoted, the serving\n"
+        "model's metric on each batch as it arrived) and a summary beside never retraining,\n"
+        "retraining every K steps, a naive metric-drop trigger and persistence, on the same\n"
+        "batches and label lag; writes backtest.json and backtest.png. No server is needed.",
+        args.add_backtest_args,
+        "retrain_core.commands.backtest:backtest",
+    ),
+    Command(
+        "tune",
+        "propose drift and drop thresholds that rarely fire on a stable stretch of history",
+        "  retrain tune policies/churn.yaml --data /backups/churn\n"
+        "  retrain tune policies/churn.yaml --stable-from 2026-01-02 --stable-to 2026-01-20 "
+        "--rate 0.05\n\n"
+        "Prints, per drift and performance rule, the current threshold and the smallest one that\n"
+        "fires on at most --rate of the stable checks, as a diff to apply to the policy.",
+        args.add_tune_args,
+        "retrain_core.commands.backtest:tune_command",
+    ),
+    Command(
         "status",
         "the fleet: champion and age, last check and decision, approvals, quarantine, summary",
         "  retrain status\n  retrain status churn\n"

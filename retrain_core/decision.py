@@ -6,15 +6,24 @@ How a decision is reached, in order:
 1. Bad data blocks: any ``data.*`` outcome in ERROR (empty window, missing column, wrong type,
    all-null labels) or any ``quality.*`` outcome not PASS (a failed expectation) suppresses the
    retrain with suppressed_by="data-quality". A model is never trained on data that failed checks.
-2. No champion yet: train the first model (a failed or rejected attempt still counts for the
-   cooldown and the budget, so a model that cannot pass its gate is not retrained every check).
+2. No champion yet: train the first model (a rejected attempt spends budget, so a model that
+   cannot pass its gate is not retrained on every check when the policy sets a budget).
 3. No new data since the last check (a ``data.no_new_data`` outcome): nothing to judge.
 4. Each trigger rule fires when its governing outcome FAILs (see `governing_check`).
    `consecutive` hysteresis: a data signal (drift, performance, estimated performance, volume,
    freshness) counts only after it fired on that many checks in a row since the last retrain.
    `max_age` and `new_data` are facts, not noisy signals: they count at once.
 5. any / all composition over the rules that count.
-6. cooldown (time since the last retrain), then budget (retrains in the sliding window).
+6. Labels: when every counted signal is label-blind (drift, estimated performance, volume,
+   freshness: the data changed, but no label of the changed rows is known yet), the retrain is
+   *pending* until `await_labels` labelled rows from after the change exist (`Fresh`, counted by
+   the caller from `change_start`); it then trains, even if the signal has gone quiet, unless
+   `confirm_with_labels` finds the champion measuring no worse than its baseline on them (the
+   pending retrain is then dismissed). A measured performance drop, `max_age` and `new_data`
+   train at once.
+7. cooldown (since the last retrain that may have changed the champion: not a rejected or failed
+   one), then budget (retrains that produced a model, in the sliding window). A training that
+   failed is recorded with its reason and neither starts a cooldown nor spends budget.
 """
 
 from __future__ import annotations
@@ -25,9 +34,14 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from retrain_core.checks.outcome import CheckOutcome, Status
+from retrain_core.policy.base import greater_is_better
 from retrain_core.policy.triggers import Trigger, Triggers
 
 UNSMOOTHED = frozenset({"max_age", "new_data"})
+# Signals that say the data changed but carry no label of the changed rows: training on them
+# before those labels arrive teaches the model nothing about the change.
+LABEL_BLIND = frozenset({"drift", "estimated_performance", "volume", "freshness"})
+AWAITING_LABELS = "awaiting-labels"
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,28 @@ class LedgerEntry:
     fired: frozenset[str] = frozenset()
     retrained: bool = False
     judged: bool = True  # False: no new data or bad data; such a check leaves a streak as it is
+    training: str = ""  # promoted, rejected, failed or blocked ("": not known)
+    pending_since: datetime | None = None  # a retrain waits for labels of rows from then on
+
+    @property
+    def trained(self) -> bool:
+        """True when this check started a training that produced a model (spends budget)."""
+        return self.retrained and self.training in ("", "promoted", "rejected")
+
+    @property
+    def replaced(self) -> bool:
+        """True when this check's retrain may have changed the champion (starts a cooldown)."""
+        return self.retrained and self.training in ("", "promoted")
+
+
+@dataclass(frozen=True)
+class Fresh:
+    """Labelled rows from after a change: how many are known now, and since when they count."""
+
+    since: datetime
+    rows: int
+    lag: timedelta | None = None  # how late labels usually arrive (data.labels.lag)
+    measured_since: datetime | None = None  # oldest of the rows performance was measured on
 
 
 @dataclass(frozen=True)
@@ -53,7 +89,22 @@ class RetrainDecision:
     window: str = ""
     decided_at: datetime | None = None
     first_model: bool = False
+    pending_since: datetime | None = None
+    train_since: datetime | None = None  # the change a retrain answers: train on rows from then
     extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def ledger_entry(self, training: str = "") -> LedgerEntry:
+        """What the ledger remembers of this decision and its training's outcome, if any."""
+        assert self.decided_at is not None, "a recorded decision has its moment"
+        failed = training in ("failed", "blocked")  # no model: the change is still unanswered
+        return LedgerEntry(
+            checked_at=self.decided_at,
+            fired=self.fired,
+            retrained=self.retrain,
+            judged=self.judged,
+            training=training if self.retrain else "",
+            pending_since=self.pending_since if failed or not self.retrain else None,
+        )
 
     @property
     def blocked(self) -> bool:
@@ -72,6 +123,8 @@ class RetrainDecision:
             return "retrain"
         if self.blocked:
             return "blocked"
+        if self.suppressed_by == AWAITING_LABELS:
+            return "pending"
         return "suppressed" if self.suppressed_by else "hold"
 
 
@@ -98,8 +151,13 @@ def decide(
     has_champion: bool,
     policy_hash: str = "",
     window: str = "",
+    fresh: Fresh | None = None,
 ) -> RetrainDecision:
-    """Decide whether to retrain now; `history` is the ledger, oldest first."""
+    """Decide whether to retrain now; `history` is the ledger, oldest first.
+
+    `fresh` counts the labelled rows from after the change (see `change_start`); None means the
+    policy has no late labels to wait for.
+    """
     history = [entry for entry in history if entry.checked_at <= now]  # replays see the past
     fired = _fired_rules(triggers, outcomes)
     verdict: Verdict = partial(
@@ -109,21 +167,35 @@ def decide(
         policy_hash=policy_hash,
         window=window,
         decided_at=now,
+        pending_since=pending_change(history),
     )
     blockers = blocking_outcomes(outcomes)
     if blockers:
         reasons = ["retraining blocked: the data failed its checks"] + [o.reason for o in blockers]
         return verdict(retrain=False, reasons=tuple(reasons), suppressed_by="data-quality")
-    if not has_champion:  # a rejected or failed first model still counts for cooldown and budget
+    if not has_champion:  # a rejected first model spends budget
         reason = "no champion yet: training the first model"
         return _apply_limits(triggers, history, now, [reason], partial(verdict, first_model=True))
     no_new = [o for o in outcomes if o.check == "data.no_new_data"]
     if no_new:
         return verdict(retrain=False, reasons=(no_new[0].reason,))
-    return _judge(triggers, outcomes, history, now, fired, verdict)
+    return _judge(triggers, outcomes, history, now, fired, verdict, fresh)
 
 
 Verdict = Callable[..., RetrainDecision]
+
+
+def pending_change(history: Sequence[LedgerEntry]) -> datetime | None:
+    """Since when an open pending retrain waits for labels (None when none is open)."""
+    if not history:
+        return None
+    newest = max(history, key=lambda e: e.checked_at)
+    return None if newest.trained else newest.pending_since
+
+
+def change_start(history: Sequence[LedgerEntry], window_start: datetime) -> datetime:
+    """Where the labels a retrain needs start: the open pending change, else this window."""
+    return pending_change(history) or window_start
 
 
 def _judge(
@@ -133,8 +205,45 @@ def _judge(
     now: datetime,
     fired: frozenset[str],
     verdict: Verdict,
+    fresh: Fresh | None,
 ) -> RetrainDecision:
-    """Steps 4-6 of the module docstring: hysteresis, composition, cooldown, budget."""
+    """Steps 4-7 of the module docstring: hysteresis, composition, labels, cooldown, budget."""
+    counted, waiting = _counted(triggers, history, fired)
+    signal_reasons = [_reason_for(rule_id, outcomes) for rule_id, _, _ in counted]
+    if triggers.combine == "any":
+        signal = bool(counted)
+    else:
+        signal = len(counted) == len(triggers.rules)
+    pending = pending_change(history)
+    if signal or pending is not None:
+        kinds = {_kind(triggers, rule_id) for rule_id, _, _ in counted} if signal else set()
+        if kinds and not kinds <= LABEL_BLIND:
+            if "performance" in kinds and fresh is not None:  # the drop shows in these rows
+                verdict = partial(verdict, train_since=fresh.measured_since)
+            return _apply_limits(triggers, history, now, signal_reasons, verdict)
+        if not signal:
+            signal_reasons = [f"a retrain has been pending since {pending:%Y-%m-%d %H:%M} UTC"]
+        return _await_labels(triggers, history, now, signal_reasons, verdict, fresh, outcomes)
+    if waiting:
+        reasons = [
+            f"{rule_id} fired on {streak} of {needed} consecutive checks: waiting"
+            for rule_id, streak, needed in waiting
+        ]
+        return verdict(
+            retrain=False, reasons=(*reasons, *signal_reasons), suppressed_by="hysteresis"
+        )
+    if counted:  # all: some but not every rule fired
+        missing = [governing_check(r) for r in triggers.rules]
+        missing = [rule_id for rule_id in missing if rule_id not in fired]
+        reason = f"not every trigger fired: {', '.join(missing)} did not"
+        return verdict(retrain=False, reasons=(*signal_reasons, reason))
+    return verdict(retrain=False, reasons=("no trigger fired",))
+
+
+def _counted(
+    triggers: Triggers, history: Sequence[LedgerEntry], fired: frozenset[str]
+) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int]]]:
+    """The fired rules that count (streak long enough) and those still waiting, with streaks."""
     since_retrain = _since_last_retrain(history)
     counted: list[tuple[str, int, int]] = []
     waiting: list[tuple[str, int, int]] = []
@@ -145,27 +254,68 @@ def _judge(
         streak = 1 + _streak(rule_id, since_retrain)
         needed = 1 if rule.kind in UNSMOOTHED else triggers.consecutive
         (counted if streak >= needed else waiting).append((rule_id, streak, needed))
-    signal_reasons = [_reason_for(rule_id, outcomes) for rule_id, _, _ in counted]
-    if triggers.combine == "any":
-        signal = bool(counted)
-    else:
-        signal = len(counted) == len(triggers.rules)
-    if not signal:
-        if waiting:
-            reasons = [
-                f"{rule_id} fired on {streak} of {needed} consecutive checks: waiting"
-                for rule_id, streak, needed in waiting
-            ]
-            return verdict(
-                retrain=False, reasons=(*reasons, *signal_reasons), suppressed_by="hysteresis"
-            )
-        if counted:  # all: some but not every rule fired
-            missing = [governing_check(r) for r in triggers.rules]
-            missing = [rule_id for rule_id in missing if rule_id not in fired]
-            reason = f"not every trigger fired: {', '.join(missing)} did not"
-            return verdict(retrain=False, reasons=(*signal_reasons, reason))
-        return verdict(retrain=False, reasons=("no trigger fired",))
-    return _apply_limits(triggers, history, now, signal_reasons, verdict)
+    return counted, waiting
+
+
+def _await_labels(
+    triggers: Triggers,
+    history: Sequence[LedgerEntry],
+    now: datetime,
+    signal_reasons: list[str],
+    verdict: Verdict,
+    fresh: Fresh | None,
+    outcomes: Sequence[CheckOutcome] = (),
+) -> RetrainDecision:
+    """A label-blind signal retrains once enough labelled rows from after the change exist
+    (with `confirm_with_labels`, only if the champion measures worse than its baseline there)."""
+    needed = triggers.await_labels
+    if fresh is None or needed == 0:
+        return _apply_limits(triggers, history, now, signal_reasons, verdict)
+    since = f"{fresh.since:%Y-%m-%d %H:%M} UTC"
+    verdict = partial(verdict, pending_since=fresh.since)
+    if fresh.rows >= needed:
+        note = f"{fresh.rows} labelled rows from after {since} have arrived (>= {needed})"
+        harmed, measured = _confirmation(triggers, outcomes)
+        if harmed is False:
+            dismissed = f"{note}; {measured}: no harm, the pending retrain is dismissed"
+            return verdict(retrain=False, reasons=(*signal_reasons, dismissed), pending_since=None)
+        verdict = partial(verdict, train_since=fresh.since)
+        notes = [note, measured] if measured else [note]
+        return _apply_limits(triggers, history, now, [*signal_reasons, *notes], verdict)
+    late = f"; labels arrive about {_ago(fresh.lag)} late" if fresh.lag else ""
+    reason = (
+        f"pending retrain: waiting for {needed} labelled rows from after {since} "
+        f"(have {fresh.rows}{late}); training before they arrive cannot learn the change"
+    )
+    return verdict(retrain=False, reasons=(*signal_reasons, reason), suppressed_by=AWAITING_LABELS)
+
+
+def _confirmation(triggers: Triggers, outcomes: Sequence[CheckOutcome]) -> tuple[bool | None, str]:
+    """Whether the newly labelled rows show harm: the measured metric below its baseline.
+
+    None when the policy measures no performance (or could not): nothing can confirm then.
+    """
+    if not triggers.confirm_with_labels:
+        return None, ""
+    for rule in triggers.rules:
+        p = rule.performance
+        if p is None or p.drop is None:
+            continue
+        found = [o for o in outcomes if o.check == rule.rule_id and o.status is not Status.ERROR]
+        if not found or found[0].observed is None or found[0].threshold is None:
+            continue
+        observed, threshold = found[0].observed, found[0].threshold
+        higher = greater_is_better(p.metric)
+        baseline = threshold + p.drop if higher else threshold - p.drop
+        harmed = observed < baseline if higher else observed > baseline
+        sign = ("<" if higher else ">") if harmed else (">=" if higher else "<=")
+        return harmed, f"measured {p.metric} {observed:.4g} {sign} baseline {baseline:.4g}"
+    return None, ""
+
+
+def _kind(triggers: Triggers, rule_id: str) -> str:
+    """The kind of the rule with this id (drift, performance, ...)."""
+    return next(rule.kind for rule in triggers.rules if governing_check(rule) == rule_id)
 
 
 def _apply_limits(
@@ -175,10 +325,16 @@ def _apply_limits(
     signal_reasons: list[str],
     verdict: Verdict,
 ) -> RetrainDecision:
-    """Cooldown first, then budget: a confirmed signal may still wait."""
-    retrains = [e.checked_at for e in history if e.retrained]
-    if triggers.cooldown and retrains:
-        last = max(retrains)
+    """Cooldown first, then budget: a confirmed signal may still wait.
+
+    The cooldown runs from the last retrain that may have changed the champion (a rejected or
+    failed challenger changed nothing to settle); the budget counts every training that produced
+    a model, promoted or rejected (a failed one produced nothing).
+    """
+    retrains = [e.checked_at for e in history if e.trained]
+    replaced = [e.checked_at for e in history if e.replaced]
+    if triggers.cooldown and replaced:
+        last = max(replaced)
         if now - last < triggers.cooldown:
             until = last + triggers.cooldown
             reason = (
@@ -210,7 +366,7 @@ def _since_last_retrain(history: Sequence[LedgerEntry]) -> list[LedgerEntry]:
     newest_first = sorted(history, key=lambda e: e.checked_at, reverse=True)
     result: list[LedgerEntry] = []
     for entry in newest_first:
-        if entry.retrained:
+        if entry.replaced:
             break
         result.append(entry)
     return result

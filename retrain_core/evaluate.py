@@ -19,6 +19,8 @@ from retrain_core.policy.triggers import Trigger
 if TYPE_CHECKING:
     from retrain_core.checks.profile import ReferenceProfile
 
+MIN_LIVE_ROWS = 100  # live rows needed before they replace the reference as a CBPE baseline
+
 
 @dataclass(frozen=True)
 class Champion:
@@ -28,6 +30,9 @@ class Champion:
     created_at: datetime
     metrics: dict[str, float] = field(default_factory=dict)
     model: Any = None
+    trained_until: datetime | None = None  # its newest training row: later rows are unseen
+    holdout_rows: int = 0  # how many rows its holdout metrics were measured on
+    run_id: str | None = None  # its training run (holds its reference sample)
 
 
 @dataclass(frozen=True)
@@ -35,8 +40,10 @@ class Windows:
     """The frames one check looks at.
 
     `current` holds the new rows (features); `labelled` the rows whose labels arrived since the
-    last check, joined with their features; `new_data` is False when a since-last-check window
-    found nothing new; `problems` are bad-data findings from loading (missing column, ...);
+    last check, joined with their features; `live` the earlier labelled rows the champion served
+    and was not trained on, oldest first (its live baseline); `new_data` is False when a
+    since-last-check window found nothing new; `problems` are bad-data findings from loading.
+    `reference` is what drift compares with: the champion's training sample or the fixed file;
     `profile` is the reference's stored profile (`checks.profile`), when there is one.
     """
 
@@ -48,6 +55,7 @@ class Windows:
     new_data: bool = True
     problems: tuple[tuple[str, str], ...] = ()
     profile: ReferenceProfile | None = None
+    live: pd.DataFrame | None = None
 
 
 def evaluate(
@@ -112,11 +120,44 @@ def _drift(policy: Policy, rule: Trigger, w: Windows) -> list[CheckOutcome]:
     wanted = set(d.features or policy.model.features.all)
     numeric = [f for f in policy.model.features.numeric if f in wanted]
     categorical = [f for f in policy.model.features.categorical if f in wanted]
-    return detect_drift(
+    excluded: list[CheckOutcome] = []
+    if d.time_like == "exclude":
+        moving = time_like_features(w.reference, numeric, policy.data.timestamp)
+        numeric = [f for f in numeric if f not in moving]
+        if moving:
+            reason = (
+                f"not tested for drift: {', '.join(moving)} only move one way in time in the "
+                "reference (dates, counters drift against any past data); set time_like: keep "
+                "to test them"
+            )
+            excluded.append(CheckOutcome("drift.time_like", Status.PASS, reason, len(moving)))
+    return excluded + detect_drift(
         w.reference, w.current, numeric, categorical,
         method=d.method, p_value=d.p_value, correction=d.correction,
         min_effect=d.min_effect, min_share=d.min_share, profile=w.profile,
     )  # fmt: skip
+
+
+def time_like_features(
+    reference: pd.DataFrame, numeric: list[str], timestamp: str | None, min_rows: int = 20
+) -> list[str]:
+    """Numeric features that never go back in time in the reference (and take several values)."""
+    if len(reference) < min_rows:
+        return []
+    frame = reference
+    if timestamp is not None and timestamp in reference.columns:
+        frame = reference.sort_values(timestamp, kind="stable")
+    moving = []
+    for name in numeric:
+        if name not in frame.columns:
+            continue
+        values = pd.to_numeric(frame[name], errors="coerce").dropna().to_numpy()
+        if len(values) < min_rows or len(set(values[:1000].tolist())) < 2:
+            continue
+        steps = values[1:] - values[:-1]
+        if (steps >= 0).all() or (steps <= 0).all():
+            moving.append(name)
+    return moving
 
 
 def _performance(
@@ -137,18 +178,54 @@ def _performance(
     if len(rows) < p.min_rows:
         reason = f"only {len(rows)} labelled rows (< {p.min_rows}): too few to judge"
         return CheckOutcome(name, Status.ERROR, reason, observed=float(len(rows)))
+    predicted = _predictions(policy, champion, rows)
+    reference, n_reference, label = _baseline(policy, rule, w, champion)
+    return check_performance(
+        p.metric, rows[policy.model.target].to_numpy(), *predicted,
+        below=p.below, above=p.above, reference=reference, drop=p.drop,
+        reference_rows=n_reference, confidence=p.confidence, reference_label=label,
+    )  # fmt: skip
+
+
+def _baseline(
+    policy: Policy, rule: Trigger, w: Windows, champion: Champion
+) -> tuple[float | None, int | None, str]:
+    """What `drop` is measured from: the champion's first live rows, else its holdout score."""
+    assert rule.performance is not None
+    p = rule.performance
+    live = w.live
+    if p.baseline == "live" and live is not None:
+        live = live[live[policy.model.target].notna()].head(p.baseline_rows)
+        if len(live) >= p.baseline_rows:
+            from retrain_core.checks.performance import compute_metric
+
+            y_pred, proba = _predictions(policy, champion, live)
+            truth = live[policy.model.target].to_numpy()
+            try:
+                value = compute_metric(p.metric, truth, y_pred, proba)
+            except ValueError:
+                value = None
+            if value is not None:
+                return value, len(live), f"live baseline (first {len(live)} rows served)"
+    holdout = champion.metrics.get(p.metric)
+    return holdout, champion.holdout_rows or None, "holdout"
+
+
+def _predictions(policy: Policy, champion: Champion, rows: pd.DataFrame) -> tuple[Any, Any]:
+    """The champion's predictions and (for classifiers) probabilities on labelled rows."""
     features = rows[policy.model.features.all]
     proba = _proba(champion.model, features) if policy.model.task == "classification" else None
-    return check_performance(
-        p.metric, rows[policy.model.target].to_numpy(), champion.model.predict(features), proba,
-        below=p.below, above=p.above, reference=champion.metrics.get(p.metric), drop=p.drop,
-    )  # fmt: skip
+    return champion.model.predict(features), proba
 
 
 def _estimated(
     policy: Policy, rule: Trigger, w: Windows, champion: Champion | None
 ) -> CheckOutcome:
-    """CBPE: the champion's expected metric on the current window against the reference."""
+    """CBPE: the champion's expected metric on the current window against its live rows.
+
+    The baseline is the same estimate on rows the champion served and was not trained on (a
+    model is overconfident on its own training rows); the reference until enough exist.
+    """
     from retrain_core.checks.performance import check_estimated_performance
 
     assert rule.estimated_performance is not None
@@ -160,7 +237,10 @@ def _estimated(
         return CheckOutcome(name, Status.ERROR, "the champion gives no probabilities")
     features = policy.model.features.all
     current = _proba(champion.model, w.current[features])
-    reference = _proba(champion.model, w.reference[features])
+    baseline = w.reference
+    if w.live is not None and len(w.live) >= MIN_LIVE_ROWS:
+        baseline = w.live.head(MIN_LIVE_ROWS * 5)
+    reference = _proba(champion.model, baseline[features])
     return check_estimated_performance(e.metric, current, reference, e.drop)
 
 

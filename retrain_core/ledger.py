@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 KIND = "retrain.kind"
 WATERMARK = "retrain.watermark"
+TRAINING = "retrain.training"
 MAX_TAG = 4900  # MLflow tag values hold 5000 characters (8000 on newer stores)
 
 
@@ -81,6 +82,8 @@ class Ledger:
             "retrain.suppressed_by": decision.suppressed_by or "",
             "retrain.fired": ",".join(sorted(decision.fired)),
             "retrain.judged": str(decision.judged).lower(),
+            "retrain.pending_since": _iso(decision.pending_since),
+            "retrain.train_since": _iso(decision.train_since),
             "retrain.policy_hash": decision.policy_hash,
             "retrain.window": _clip(decision.window),
             "retrain.prefect_run_id": prefect_run_id or "",
@@ -109,6 +112,14 @@ class Ledger:
             raise
         quarantine.finish(self.client, held)  # a crash before this: the batches are judged again
         return str(run_id)
+
+    def record_training(self, run_id: str, status: str) -> None:
+        """Note what a check's retrain came to (promoted, rejected, failed) on its ledger run.
+
+        `decide()` reads it back: a failed training starts no cooldown and keeps a pending
+        retrain open; a rejected one spends budget but starts no cooldown.
+        """
+        self.client.set_tag(run_id, TRAINING, status)
 
     def record_event(self, name: str, kind: str, tags: dict[str, str]) -> str:
         """Write a finished run for an operator action (e.g. a rollback) in the ledger."""
@@ -140,6 +151,8 @@ class Ledger:
                 fired=frozenset(filter(None, run.data.tags.get("retrain.fired", "").split(","))),
                 retrained=run.data.tags.get("retrain.retrain") == "true",
                 judged=run.data.tags.get("retrain.judged") != "false",
+                training=run.data.tags.get(TRAINING, ""),
+                pending_since=_optional_time(run.data.tags.get("retrain.pending_since", "")),
             )
             for run in self._runs(name, limit)
             if "retrain.checked_at" in run.data.tags
@@ -232,6 +245,14 @@ def _clip(text: str) -> str:
 
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.isoformat() if moment is not None else ""
+
+
+def _optional_time(text: str) -> datetime | None:
+    return _parse_time(text) if text else None
 
 
 def _parse_time(text: str) -> datetime:

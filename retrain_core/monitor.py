@@ -11,7 +11,8 @@ is known, which batches were judged and which are quarantined.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -29,10 +30,11 @@ from retrain_core.data import (
 from retrain_core.data.batches import Quarantined, read_judged
 from retrain_core.data.problems import batch_rules
 from retrain_core.data.sources import describe
-from retrain_core.data.windows import LoadedWindow
+from retrain_core.data.windows import LoadedWindow, parse_timestamps
+from retrain_core.decision import Fresh, LedgerEntry, change_start
 from retrain_core.evaluate import Champion, Windows
 from retrain_core.policy.schema import CurrentSource, Policy, Source, Window
-from retrain_core.registry import serving_since
+from retrain_core.registry import serving_since, trained_until
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -237,7 +239,73 @@ def load_champion(registry: Registry, policy: Policy) -> Champion | None:
         metrics = {k[len(prefix) :]: v for k, v in run.data.metrics.items() if k.startswith(prefix)}
     created = serving_since(version)
     model = registry.load_model(policy.name, policy.promotion.alias)
-    return Champion(str(version.version), created, metrics, model)
+    holdout_rows = 0
+    if version.run_id:
+        holdout_rows = int(
+            registry.client.get_run(version.run_id).data.params.get("rows.holdout", 0)
+        )
+    return Champion(
+        str(version.version), created, metrics, model,
+        trained_until=trained_until(version), holdout_rows=holdout_rows, run_id=version.run_id,
+    )  # fmt: skip
+
+
+def follow_champion(
+    registry: Registry, policy: Policy, data: Loaded, champion: Champion | None
+) -> Loaded:
+    """With `data.drift_reference: champion`, drift compares with the champion's training sample."""
+    if policy.data.drift_reference != "champion" or champion is None or not champion.run_id:
+        return data
+    sample = registry.load_reference(champion.run_id)
+    if sample is None or sample.empty:  # a version trained before samples were stored
+        return data
+    return replace(data, windows=replace(data.windows, reference=sample))
+
+
+def label_context(
+    policy: Policy,
+    root: Path,
+    data: Loaded,
+    champion: Champion | None,
+    history: list[LedgerEntry],
+    now: datetime,
+    skip: dict[str, set[str]] | None = None,
+) -> tuple[Loaded, Fresh | None]:
+    """The champion's earlier live labelled rows, and the labelled rows from after the change.
+
+    Live rows (newer than the champion's training data, labelled before this check) give the
+    performance trigger its live baseline; `Fresh` tells `decide()` whether labels of the changed
+    rows have arrived. Without late labels or a timestamp there is nothing to wait for.
+    """
+    labels, stamp, w = policy.data.labels, policy.data.timestamp, data.windows
+    if labels is None or stamp is None or w.problems:
+        return data, None
+    try:
+        rows = load_training_data(policy, root, skip)
+    except BadData:  # an older file is bad: the checks judge this window; nothing to count by
+        return data, None
+    rows = rows.assign(**{stamp: parse_timestamps(rows[stamp])}).dropna(subset=[stamp])
+    start = _oldest(w.current, stamp) or now
+    since = change_start(history, start)
+    measured = _oldest(w.labelled, stamp) if w.labelled is not None else None
+    fresh = Fresh(since, int((rows[stamp] >= since).sum()), labels.lag, measured)
+    if champion is None or champion.trained_until is None:
+        return data, fresh
+    live = rows[rows[stamp] > champion.trained_until]
+    if w.labelled is not None and labels.join_on in live.columns:
+        live = live[~live[labels.join_on].isin(w.labelled[labels.join_on])]
+    live = live.sort_values(stamp, kind="stable").reset_index(drop=True)
+    return replace(data, windows=replace(w, live=live)), fresh
+
+
+def _oldest(frame: pd.DataFrame | None, stamp: str) -> datetime | None:
+    """The oldest timestamp of a frame, or None when it has none."""
+    if frame is None or frame.empty or stamp not in frame.columns:
+        return None
+    stamps = parse_timestamps(frame[stamp])
+    if stamps is None or stamps.isna().all():
+        return None
+    return stamps.min().floor("us").to_pydatetime()
 
 
 def load_training_data(

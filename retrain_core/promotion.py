@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from retrain_core.policy.base import greater_is_better
-from retrain_core.policy.schema import Gate
+from retrain_core.policy.schema import Gate, Policy
+
+if TYPE_CHECKING:
+    from retrain_core.training import TrainingResult
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,36 @@ def decide_promotion(
         challenger_score=challenger_score,
         champion_score=champion_score,
     )
+
+
+def gate_challenger(
+    policy: Policy, result: TrainingResult, champion: Any, trained_until: datetime | None
+) -> PromotionDecision:
+    """Gate a challenger against the champion on the newest rows neither was trained on.
+
+    Those are the challenger's holdout rows newer than the champion's training data. With fewer
+    than `gate.min_rows` of them, both are scored on the whole holdout instead and the reasons
+    say so: the champion may have trained on some of those rows, which only favours it, so a
+    challenger that still wins is better.
+    """
+    from retrain_core.training import evaluate, unseen_rows
+
+    gate, metric = policy.gate, policy.gate.metric
+    if champion is None:
+        return decide_promotion(gate, result.metrics[metric], None)
+    rows = unseen_rows(result.holdout, policy.data.timestamp, trained_until)
+    note = f"compared on the {len(rows)} newest rows neither model was trained on"
+    if len(rows) < gate.min_rows:
+        note = (
+            f"only {len(rows)} holdout rows are newer than the champion's training data "
+            f"(< gate.min_rows {gate.min_rows}): compared on all {len(result.holdout)} holdout "
+            "rows, some of which the champion may have trained on (that favours the champion)"
+        )
+        rows = result.holdout
+    models = (result.fitted.pipeline, champion)
+    scores = [evaluate(m, rows, policy.model, [metric])[metric] for m in models]
+    decision = decide_promotion(gate, scores[0], scores[1])
+    return replace(decision, reasons=(*decision.reasons, note))
 
 
 def _check_floor(

@@ -54,6 +54,18 @@ def serving_since(version: ModelVersion) -> datetime:
     return datetime.fromtimestamp(int(version.creation_timestamp) / 1000, tz=UTC)
 
 
+def trained_until(version: ModelVersion) -> datetime | None:
+    """The newest row a version was trained on (its training window's end), when recorded."""
+    stamp = version.tags.get(f"{TAG}window_end")
+    if not stamp:
+        return None
+    moment = datetime.fromisoformat(stamp)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+REFERENCE_ARTIFACT = "reference/training_sample.parquet"
+
+
 class RegistryError(RuntimeError):
     """The registry is not in a state that allows the requested change."""
 
@@ -173,6 +185,26 @@ class Registry:
         self.client.set_tag(run_id, f"{TAG}serialization", fmt)
         if note:
             self.client.set_tag(run_id, f"{TAG}serialization_note", clip(note))
+
+    def log_reference(self, run_id: str, sample: Any) -> None:
+        """Store a sample of the training rows with the run: the version's drift reference."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / Path(REFERENCE_ARTIFACT).name
+            sample.to_parquet(path, index=False)
+            self.client.log_artifact(run_id, str(path), str(Path(REFERENCE_ARTIFACT).parent))
+
+    def load_reference(self, run_id: str) -> Any:
+        """The training sample stored with a run, or None when the run has none."""
+        import pandas as pd
+        from mlflow.exceptions import MlflowException
+
+        try:
+            path = self.client.download_artifacts(run_id, REFERENCE_ARTIFACT)
+        except (MlflowException, OSError):
+            return None
+        return pd.read_parquet(path)
 
     def champion(self, name: str, alias: str = "champion") -> ModelVersion | None:
         """The version holding `alias`, or None when the model or the alias does not exist."""

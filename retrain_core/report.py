@@ -34,6 +34,7 @@ def decision_markdown(
         "retrain": "Retrain",
         "blocked": "Blocked: the data failed its checks",
         "suppressed": f"Signal held back by {decision.suppressed_by}",
+        "pending": "Retrain pending: waiting for labels of the changed data",
         "hold": "No retrain",
     }[decision.verdict]
     lines = [

@@ -6,14 +6,16 @@ import importlib
 import inspect
 import math
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from retrain_core.policy.base import metrics_for
+from retrain_core.policy.base import greater_is_better, metrics_for
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from retrain_core.policy.schema import Model, Policy
 
 ALWAYS_ALLOWED = ("sklearn",)
+REFERENCE_ROWS = 5000  # rows of a champion's training data kept as its drift reference
 
 
 class TrainingError(RuntimeError):
@@ -57,32 +60,91 @@ class TrainingResult:
     window: tuple[str, str] | None
     n_train: int
     n_holdout: int
+    rows: pd.DataFrame | None = None  # the rows the challenger was fit on (its drift reference)
 
 
 def train_challenger(
-    policy: Policy, frame: pd.DataFrame, allowed_modules: Iterable[str] = ()
+    policy: Policy,
+    frame: pd.DataFrame,
+    allowed_modules: Iterable[str] = (),
+    since: datetime | None = None,
 ) -> TrainingResult:
-    """Window, split, fit and score: a policy's whole training step on its loaded data."""
+    """Window, split, fit and score: a policy's whole training step on its loaded data.
+
+    `since` is the change the retrain answers (`RetrainDecision.train_since`). With
+    `training.from_change` and at least `min_change_rows` labelled rows from then on, a second
+    candidate is fit on those rows alone, and the one scoring better on the shared holdout (the
+    newest rows, which neither saw) is the challenger: after an abrupt change the old rows
+    mislead, on a noisy stream they help, and the holdout tells which.
+    """
     model, training, stamp = policy.model, policy.training, policy.data.timestamp
     rows = labelled(select_window(frame, training.window, stamp), model.target)
     stratify = model.target if model.task == "classification" else None
     train, holdout = split_holdout(rows, training.holdout, stamp, training.random_state, stratify)
-    fitted = fit(
-        model,
-        train,
-        name=policy.name,
-        random_state=training.random_state,
+    names = list(dict.fromkeys([policy.gate.metric, *metrics_for(model.task)]))
+    fit_on = partial(
+        _candidate, policy, holdout, names, random_state=training.random_state,
         allowed_modules=allowed_modules,
-    )
-    names = dict.fromkeys([*metrics_for(model.task), policy.gate.metric])
+    )  # fmt: skip
+    best = fit_on(train)
+    minimum = training.min_change_rows if training.from_change else 0
+    recent = since_change(train, stamp, since, minimum, stratify)
+    if len(recent) < len(train):
+        with suppress(TrainingError):  # the whole window's candidate still stands
+            best = _better(policy.gate.metric, best, fit_on(recent))
+    fitted, metrics, used = best
     return TrainingResult(
         fitted=fitted,
         holdout=holdout,
-        metrics=evaluate(fitted.pipeline, holdout, model, list(names)),
-        window=window_bounds(rows, stamp),
-        n_train=len(train),
+        metrics=metrics,
+        window=window_bounds(pd.concat([used, holdout]), stamp),
+        n_train=len(used),
         n_holdout=len(holdout),
+        rows=used,
     )
+
+
+Candidate = tuple["FittedModel", dict[str, float], pd.DataFrame]
+
+
+def _candidate(
+    policy: Policy,
+    holdout: pd.DataFrame,
+    names: list[str],
+    rows: pd.DataFrame,
+    *,
+    random_state: int,
+    allowed_modules: Iterable[str],
+) -> Candidate:
+    """Fit on `rows` and score on the holdout."""
+    fitted = fit(
+        policy.model, rows, name=policy.name, random_state=random_state,
+        allowed_modules=allowed_modules,
+    )  # fmt: skip
+    return fitted, evaluate(fitted.pipeline, holdout, policy.model, names), rows
+
+
+def _better(metric: str, window: Candidate, recent: Candidate) -> Candidate:
+    """The candidate with the better holdout score; a tie goes to the one trained on the recent
+    rows alone (it knows the data as it is now, and becomes the drift reference)."""
+    a, b = window[1][metric], recent[1][metric]
+    if math.isnan(b) or (not math.isnan(a) and (a > b if greater_is_better(metric) else a < b)):
+        return window
+    return recent
+
+
+def reference_sample(
+    policy: Policy, rows: pd.DataFrame | None, max_rows: int = REFERENCE_ROWS
+) -> pd.DataFrame:
+    """A bounded sample of a model's training rows (the newest), kept as its drift reference."""
+    if rows is None:
+        raise TrainingError("the training result carries no training rows")
+    columns = [c for c in (*policy.model.features.all, policy.model.target) if c in rows.columns]
+    stamp = policy.data.timestamp
+    if stamp is not None and stamp in rows.columns:
+        columns.append(stamp)
+        rows = rows.sort_values(stamp, kind="stable")
+    return rows[columns].tail(max_rows).reset_index(drop=True)
 
 
 def resolve_estimator(path: str, allowed_modules: Iterable[str] = ()) -> type:
@@ -195,6 +257,33 @@ def split_holdout(
     return train, test
 
 
+def since_change(
+    rows: pd.DataFrame,
+    timestamp: str | None,
+    since: datetime | None,
+    min_rows: int,
+    classes_of: str | None = None,
+) -> pd.DataFrame:
+    """The rows from `since` on when at least `min_rows` (> 0) of them exist (and, for a
+    classifier's target `classes_of`, at least two classes), else all rows."""
+    if since is None or min_rows <= 0 or timestamp is None or timestamp not in rows.columns:
+        return rows
+    recent = rows.loc[pd.to_datetime(rows[timestamp], utc=True) >= pd.Timestamp(since)]
+    if len(recent) < min_rows or (classes_of is not None and recent[classes_of].nunique() < 2):
+        return rows
+    return recent
+
+
+def unseen_rows(
+    holdout: pd.DataFrame, timestamp: str | None, trained_until: datetime | None
+) -> pd.DataFrame:
+    """The holdout rows newer than a champion's training data (all of them without timestamps)."""
+    if timestamp is None or trained_until is None or timestamp not in holdout.columns:
+        return holdout
+    stamps = pd.to_datetime(holdout[timestamp], utc=True)
+    return holdout.loc[stamps > pd.Timestamp(trained_until)]
+
+
 def labelled(frame: pd.DataFrame, target: str) -> pd.DataFrame:
     """The rows whose label has arrived (labels may lag the features)."""
     if target not in frame.columns:
@@ -251,15 +340,16 @@ def evaluate(
     proba = None
     if model.task == "classification" and hasattr(pipeline, "predict_proba"):
         proba = pipeline.predict_proba(X)
-    return {name: _score(name, y_true, y_pred, proba) for name in names}
+    classes = getattr(pipeline, "classes_", None)
+    return {name: _score(name, y_true, y_pred, proba, classes) for name in names}
 
 
-def _score(name: str, y_true: Any, y_pred: Any, proba: Any) -> float:
+def _score(name: str, y_true: Any, y_pred: Any, proba: Any, classes: Any = None) -> float:
     """One metric, NaN when it cannot be computed (a single class in the holdout, say)."""
     from retrain_core.checks.performance import compute_metric
 
     try:
-        return compute_metric(name, y_true, y_pred, proba)
+        return compute_metric(name, y_true, y_pred, proba, classes)
     except ValueError:
         return math.nan
 

@@ -12,8 +12,9 @@ positive with weight p and a negative with weight 1 - p.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -58,8 +59,15 @@ def metric_direction(name: str) -> bool:
     return _metric(name).greater_is_better
 
 
-def compute_metric(name: str, y_true: Any, y_pred: Any, y_proba: Any = None) -> float:
-    """The metric on labelled rows; raises ValueError when it cannot be computed."""
+def compute_metric(
+    name: str, y_true: Any, y_pred: Any, y_proba: Any = None, classes: Any = None
+) -> float:
+    """The metric on labelled rows; raises ValueError when it cannot be computed.
+
+    `classes` names the probability columns (the model's `classes_`); with it, a multi-class
+    ROC AUC is computed over the classes present among the labels (one-vs-rest, macro), so a
+    batch or holdout without some class can still be scored.
+    """
     from sklearn import metrics as skm
 
     metric, y_true = _metric(name), np.asarray(y_true)
@@ -68,11 +76,13 @@ def compute_metric(name: str, y_true: Any, y_pred: Any, y_proba: Any = None) -> 
             raise ValueError(f"{name} needs predicted probabilities")
         proba = np.asarray(y_proba, dtype=float)
         if name == "log_loss":
-            return float(skm.log_loss(y_true, proba))
-        if proba.ndim == 2 and proba.shape[1] == 2:
-            proba = proba[:, 1]
+            return float(skm.log_loss(y_true, proba, labels=classes))
         if np.unique(y_true).size < 2:
             raise ValueError("only one class among the labels: ROC AUC is undefined")
+        if classes is not None and proba.ndim == 2 and proba.shape[1] > 2:
+            return _present_class_auc(y_true, proba, list(classes))
+        if proba.ndim == 2 and proba.shape[1] == 2:
+            proba = proba[:, 1]
         return float(skm.roc_auc_score(y_true, proba, multi_class="ovr"))
     if y_pred is None:
         raise ValueError(f"{name} needs predictions")
@@ -91,6 +101,17 @@ def compute_metric(name: str, y_true: Any, y_pred: Any, y_proba: Any = None) -> 
     return float(scorers[name](y_true, y_pred))
 
 
+def _present_class_auc(y_true: np.ndarray, proba: np.ndarray, classes: list[Any]) -> float:
+    """Macro one-vs-rest ROC AUC over the classes present among the labels."""
+    from sklearn.metrics import roc_auc_score
+
+    present = [i for i, c in enumerate(classes) if np.any(y_true == c)]
+    if len(present) < 2:
+        raise ValueError("fewer than two of the model's classes among the labels")
+    scores = [roc_auc_score(y_true == classes[i], proba[:, i]) for i in present]
+    return float(np.mean(scores))
+
+
 def check_performance(
     name: str,
     y_true: Any,
@@ -100,8 +121,16 @@ def check_performance(
     above: float | None = None,
     reference: float | None = None,
     drop: float | None = None,
+    reference_rows: int | None = None,
+    confidence: float | None = None,
+    reference_label: str = "reference",
 ) -> CheckOutcome:
-    """Measure `name` on the labelled rows and compare it with the policy's bounds."""
+    """Measure `name` on the labelled rows and compare it with the policy's bounds.
+
+    With `confidence`, a fall of at least `drop` from `reference` fails only when it is also
+    significant for the sample sizes (one-sided, at 1 - confidence): a two-proportion z-test for
+    accuracy (against `reference_rows` rows), a bootstrap of the labelled rows for other metrics.
+    """
     check, higher = f"performance.{name}", metric_direction(name)
     if (below is not None and not higher) or (above is not None and higher):
         direction = "higher" if higher else "lower"
@@ -113,7 +142,65 @@ def check_performance(
         value = compute_metric(name, *labelled)
     except (TypeError, ValueError) as exc:
         return CheckOutcome(check, Status.ERROR, f"{name} could not be computed: {exc}")
-    return _judge(check, name, value, higher, below if higher else above, reference, drop)
+    bound = below if higher else above
+    outcome = _judge(check, name, value, higher, bound, reference, drop, reference_label)
+    beyond_bound = bound is not None and (value < bound if higher else value > bound)
+    if confidence is None or not outcome.failed or reference is None or beyond_bound:
+        return outcome  # an absolute bound the policy set is not a statistical claim
+    return _significance(outcome, name, labelled, reference, reference_rows, confidence, higher)
+
+
+def _significance(
+    outcome: CheckOutcome,
+    name: str,
+    labelled: tuple[Any, Any, Any],
+    reference: float,
+    reference_rows: int | None,
+    confidence: float,
+    higher: bool,
+) -> CheckOutcome:
+    """Keep a FAIL only when the change from the reference is significant for the sample size."""
+    p = drop_p_value(name, labelled, reference, reference_rows, higher)
+    alpha = 1 - confidence
+    if p < alpha:
+        return replace(outcome, reason=f"{outcome.reason}; significant: p={p:.2g} < {alpha:.2g}")
+    reason = (
+        f"{outcome.reason}, but not significant for {len(labelled[0])} rows "
+        f"(p={p:.2g} >= {alpha:.2g})"
+    )
+    return replace(outcome, status=Status.PASS, reason=reason)
+
+
+def drop_p_value(
+    name: str,
+    labelled: tuple[Any, Any, Any],
+    reference: float,
+    reference_rows: int | None,
+    higher: bool,
+    resamples: int = 200,
+) -> float:
+    """One-sided p-value that the metric on these rows is worse than `reference` by chance."""
+    y_true, y_pred, y_proba = labelled
+    n = len(y_true)
+    if name == "accuracy" and reference_rows:
+        current = float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
+        pooled = (reference * reference_rows + current * n) / (reference_rows + n)
+        se = math.sqrt(pooled * (1 - pooled) * (1 / reference_rows + 1 / n))
+        if se == 0:
+            return 1.0 if current >= reference else 0.0
+        return 0.5 * math.erfc((reference - current) / se / math.sqrt(2))
+    rng = np.random.default_rng(0)
+    worse = total = 0
+    for _ in range(resamples):
+        idx = rng.integers(0, n, n)
+        sample = [None if v is None else np.asarray(v)[idx] for v in (y_pred, y_proba)]
+        try:
+            value = compute_metric(name, np.asarray(y_true)[idx], *sample)
+        except ValueError:
+            continue
+        total += 1
+        worse += value >= reference if higher else value <= reference
+    return (worse + 1) / (total + 1)
 
 
 def _labelled(y_true: Any, y_pred: Any, y_proba: Any) -> tuple[Any, Any, Any] | str:
@@ -142,6 +229,7 @@ def _judge(
     bound: float | None,
     reference: float | None,
     drop: float | None,
+    reference_label: str = "reference",
 ) -> CheckOutcome:
     """Compare a metric value with an absolute bound and a largest change from the reference."""
     bounds: list[tuple[float, str]] = []
@@ -152,7 +240,7 @@ def _judge(
         bounds.append(
             (
                 reference - drop if higher else reference + drop,
-                f"reference {reference:.4g} with max {moved} {drop:g}",
+                f"{reference_label} {reference:.4g} with max {moved} {drop:g}",
             )
         )
     if not bounds:

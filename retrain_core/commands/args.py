@@ -6,7 +6,7 @@ import argparse
 from datetime import UTC, datetime
 
 
-def _moment(text: str) -> datetime:
+def moment(text: str) -> datetime:
     """An ISO 8601 date or datetime; naive means UTC."""
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -15,7 +15,7 @@ def _moment(text: str) -> datetime:
 def add_run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("policy", metavar="POLICY", help="policy file, e.g. policies/churn.yaml")
     parser.add_argument(
-        "--now", type=_moment, default=None, metavar="ISO",
+        "--now", type=moment, default=None, metavar="ISO",
         help="judge as if it were this moment (replays, tests); default: now",
     )  # fmt: skip
     parser.add_argument(
@@ -92,3 +92,51 @@ def add_quarantine_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--all", action="store_true", help="list: released batches too, not only quarantined ones"
     )
+
+
+def add_backtest_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("policy", metavar="POLICY", help="policy file, e.g. policies/churn.yaml")
+    parser.add_argument(
+        "--data", default=None, metavar="DIR",
+        help="replay the files under DIR, laid out as the policy's sources (default: the "
+        "policy's own sources, relative to the project)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--from", dest="start", default=None, metavar="ISO",
+        help="first step (default: one --every after the first row)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--to", dest="end", default=None, metavar="ISO", help="last step (default: the last row)"
+    )
+    parser.add_argument(
+        "--every", default="1d", metavar="DURATION", help="time between steps (default: 1d)"
+    )
+    parser.add_argument(
+        "--label-lag", default=None, metavar="DURATION",
+        help="how late labels arrive (default: the policy's data.labels.lag, else 0)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--metric", default=None,
+        help="metric to score the serving model with (default: the performance trigger's)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--periodic", type=int, default=5, metavar="K",
+        help="the periodic baseline retrains every K steps (default: 5)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--out", default=None, metavar="DIR",
+        help="where backtest.json and the plot go (default: .retrain/backtest/NAME)",
+    )  # fmt: skip
+
+
+def add_tune_args(parser: argparse.ArgumentParser) -> None:
+    add_backtest_args(parser)
+    parser.add_argument(
+        "--stable-from", default=None, metavar="ISO",
+        help="start of a period that should not retrain (default: the first third of the steps)",
+    )  # fmt: skip
+    parser.add_argument("--stable-to", default=None, metavar="ISO", help="its end")
+    parser.add_argument(
+        "--rate", type=float, default=0.05,
+        help="largest share of stable checks a rule may fire on (default: 0.05)",
+    )  # fmt: skip

@@ -176,6 +176,12 @@ class Data(Strict):
     timestamp: str | None = Field(
         None, description="Timestamp column: watermarks, time windows, freshness, holdouts."
     )
+    drift_reference: Literal["champion", "reference"] = Field(
+        "champion",
+        description="What drift and estimated performance compare the current window with: "
+        "champion (a sample of the serving champion's training rows, stored with its version; "
+        "`reference` until the first promotion) or reference (always the fixed reference).",
+    )
 
 
 class Schedule(Strict):
@@ -301,6 +307,16 @@ class Training(Strict):
     random_state: int = Field(
         0, ge=0, le=2**32 - 1, description="Seed for the holdout split and the estimator."
     )
+    from_change: bool = Field(
+        True,
+        description="A retrain answering a change (a measured drop, or drift once its labels "
+        "arrived) trains only on rows from the change on when at least `min_change_rows` of "
+        "them are labelled, so the old behaviour does not outvote the new one; false always "
+        "trains on the whole window.",
+    )
+    min_change_rows: int = Field(
+        100, ge=2, description="Labelled rows from after a change needed to train on them alone."
+    )
 
 
 class Gate(Strict):
@@ -310,6 +326,13 @@ class Gate(Strict):
     min: float | None = Field(None, description="Absolute floor (ceiling for rmse/mae/log_loss).")
     min_improvement: float = Field(
         0.0, description="Required improvement over the champion (absolute; 0 = at least as good)."
+    )
+    min_rows: int = Field(
+        100,
+        ge=1,
+        description="Challenger and champion are compared on the holdout rows neither was "
+        "trained on (newer than the champion's training data) when at least this many exist; "
+        "otherwise on the whole holdout, which can only favour the champion.",
     )
 
 

@@ -41,6 +41,12 @@ class DriftTrigger(Strict):
     features: list[str] | None = Field(
         None, description="Monitor only these features (default: every feature of the model)."
     )
+    time_like: Literal["exclude", "keep"] = Field(
+        "exclude",
+        description="Numeric features that only move one way in time in the reference (dates, "
+        "counters) drift on every check against any past data: exclude (default) reports and "
+        "skips them; keep tests them anyway.",
+    )
 
 
 class PerformanceTrigger(Strict):
@@ -61,6 +67,25 @@ class PerformanceTrigger(Strict):
     )
     min_rows: int = Field(
         50, ge=1, description="Fewer labelled rows than this make the check an error, not a signal."
+    )
+    baseline: Literal["live", "holdout"] = Field(
+        "live",
+        description="What `drop` is measured from: live (the champion's metric on the first "
+        "`baseline_rows` labelled rows it served that it was not trained on; the holdout until "
+        "that many exist) or holdout (its score on its own training holdout).",
+    )
+    baseline_rows: int = Field(
+        500,
+        ge=1,
+        description="Labelled live rows needed before the live baseline replaces the holdout.",
+    )
+    confidence: float | None = Field(
+        0.99,
+        gt=0,
+        lt=1,
+        description="A fall of at least `drop` fires only when it is significant at this "
+        "confidence for the sample sizes (one-sided two-proportion z-test for accuracy, bootstrap "
+        "otherwise); null compares the point values.",
     )
 
     @model_validator(mode="after")
@@ -187,6 +212,21 @@ class Triggers(Strict):
         1, ge=1, description="A signal must hold on this many checks in a row before it counts."
     )
     budget: Budget | None = Field(None, description="Cap on retrains per sliding window.")
+    await_labels: int = Field(
+        200,
+        ge=0,
+        description="When only label-blind signals fire (drift, estimated_performance, volume, "
+        "freshness) and the policy has late labels, the retrain waits (pending) until this many "
+        "labelled rows from after the change exist, then trains: a model trained before then "
+        "has not seen the change. 0 trains at once.",
+    )
+    confirm_with_labels: bool = Field(
+        True,
+        description="When the awaited labels arrive and the policy measures performance, train "
+        "only if the champion measures worse than its baseline on them (any fall, not just "
+        "`drop`); otherwise the pending retrain is dismissed: the inputs moved, the model copes. "
+        "false trains whenever the labels arrive.",
+    )
 
     @model_validator(mode="after")
     def _any_or_all(self) -> Triggers:

@@ -1,8 +1,9 @@
 """The monitor on the demo stream with a covariate shift injected on days 5-6.
 
 One story, checked day by day as a scheduler would: the first model, a second run with no new
-data, three clean days that hold, then the shifted day that retrains, naming the shifted
-features. Along the way: the ledger (one MLflow run per check, tags and a metric per signal),
+data, three clean days that hold, then the shifted day, whose drift names the shifted features
+and opens a pending retrain (its labels arrive a day later), and the next day, when they have
+arrived, trains. Along the way: the ledger (one MLflow run per check, tags and a metric per signal),
 the watermark (each batch judged once) and the decision artifact in the Prefect API.
 """
 
@@ -28,10 +29,10 @@ from retrain_core.cli import main
 ROWS = 800  # conftest's Story(rows_per_day=800)
 
 
-def test_drift_on_the_shifted_day_retrains_and_clean_days_hold(
+def test_drift_on_the_shifted_day_waits_for_its_labels_then_retrains_and_clean_days_hold(
     project: Project, tracking_uri: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fast(project)
+    fast(project, confirm_with_labels=False)  # train when the labels arrive, whatever they show
     name = project.name
     project.write_day(1)
     first = check(project, at(1))
@@ -61,7 +62,9 @@ def test_drift_on_the_shifted_day_retrains_and_clean_days_hold(
 
     project.write_day(5)
     drifted = check(project, at(5))
-    assert drifted["verdict"] == "retrain", drifted["reasons"]
+    assert drifted["verdict"] == "pending", drifted["reasons"]
+    assert drifted["reasons"][-1].startswith("pending retrain: waiting for 200 labelled rows")
+    assert "training" not in drifted
     assert drifted["rows"] == ROWS
     share_reason = next(r for r in drifted["reasons"] if r.startswith("drift.share:"))
     assert drifted_features(share_reason) == set(SHIFTED), share_reason
@@ -72,26 +75,26 @@ def test_drift_on_the_shifted_day_retrains_and_clean_days_hold(
     for feature in UNSHIFTED:
         assert by_check[f"drift.ks.{feature}"]["status"] == "pass"
         assert feature not in share_reason
-    assert drifted["training"]["status"] in {"promoted", "rejected"}
-    assert versions(tracking_uri, name) == ["1", "2"]
+    assert versions(tracking_uri, name) == ["1"]
 
     # The ledger: one finished monitor run per check, the decision as tags, signals as metrics.
     runs = ledger(tracking_uri, name)
     assert [r.data.tags["retrain.decision"] for r in runs] == [
-        "retrain", "hold", "hold", "hold", "hold", "retrain",
+        "retrain", "hold", "hold", "hold", "hold", "pending",
     ]  # fmt: skip
     assert [r.data.metrics["rows"] for r in runs] == [ROWS, 0, ROWS, ROWS, ROWS, ROWS]
     last = runs[-1]
     assert last.info.run_id == drifted["monitor_run_id"]
     tags, metrics = last.data.tags, last.data.metrics
-    assert tags["retrain.retrain"] == "true"
+    assert tags["retrain.retrain"] == "false"
     assert tags["retrain.fired"].split(",")[0] == "drift.share"
     assert "drift.share" in tags["retrain.reasons"]
-    assert tags["retrain.suppressed_by"] == ""
+    assert tags["retrain.suppressed_by"] == "awaiting-labels"
+    assert tags["retrain.pending_since"].startswith("2026-01-06")
     assert len(tags["retrain.policy_hash"]) >= 8
     assert tags["retrain.window"].startswith("since_last_check")
     assert '"day-05.parquet"' in tags["retrain.watermark.current"]
-    assert metrics["decision.retrain"] == 1.0
+    assert metrics["decision.retrain"] == 0.0
     assert metrics["drift.share"] == pytest.approx(4 / 6)
     for feature in SHIFTED:
         assert metrics[f"drift.ks.{feature}"] >= 0.1  # the KS statistic D, above min_effect
@@ -103,7 +106,7 @@ def test_drift_on_the_shifted_day_retrains_and_clean_days_hold(
     artifact = decision_artifact(name)
     assert str(artifact.flow_run_id) == tags["retrain.prefect_run_id"]
     markdown = str(artifact.data)
-    assert markdown.startswith(f"# {name}: Retrain")
+    assert markdown.startswith(f"# {name}: Retrain pending: waiting for labels of the changed data")
     assert "| check | status | observed | threshold | reason |" in markdown
     assert "| `drift.share` | **FAIL** |" in markdown
     for feature in SHIFTED:
@@ -111,3 +114,13 @@ def test_drift_on_the_shifted_day_retrains_and_clean_days_hold(
     for feature in UNSHIFTED:
         assert f"| `drift.ks.{feature}` | pass |" in markdown
     assert drifted["monitor_run_id"] in markdown
+
+    # Day 6: the shifted day's labels have arrived, so the pending retrain trains now, on the
+    # rows from the change on (whether the labels show harm is tested in test_decision.py).
+    project.write_day(6)
+    labelled = check(project, at(6))
+    assert labelled["verdict"] == "retrain", labelled["reasons"]
+    assert any("labelled rows from after 2026-01-06" in r for r in labelled["reasons"])
+    assert labelled["training"]["status"] in {"promoted", "rejected"}
+    assert versions(tracking_uri, name) == ["1", "2"]
+    assert ledger(tracking_uri, name)[-1].data.tags["retrain.training"] in {"promoted", "rejected"}

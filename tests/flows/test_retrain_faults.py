@@ -83,7 +83,7 @@ def test_training_data_failing_validation_blocks_training(
     assert "monthly_charges" in message["message"]
 
 
-def test_an_estimator_that_cannot_fit_fails_the_run_and_keeps_the_champion(
+def test_a_window_that_cannot_be_trained_is_a_failed_training_and_keeps_the_champion(
     project: Project, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with notified(project, monkeypatch) as endpoint:
@@ -91,9 +91,11 @@ def test_an_estimator_that_cannot_fit_fails_the_run_and_keeps_the_champion(
         rewrite_reference(project, lambda frame: frame.assign(churned=0))
         state = run(project, return_state=True)
 
-    assert state.is_failed(), state
-    assert "the training window has a single class (0)" in state.message
-    assert task_runs(state)["train-challenger"].state.is_failed()
+    assert state.is_completed(), state  # a failed training is an outcome, not a failed run
+    result = state.result()
+    assert result["status"] == "failed", result
+    assert "the training window has a single class (0)" in result["reasons"][0]
+    assert task_runs(state)["train-challenger"].state.is_completed()
     assert versions(tracking_uri, project.name) == ["1"]
     assert aliases(tracking_uri, project.name) == {"champion": "1"}
     champion_serves(tracking_uri, project, "1")

@@ -89,8 +89,9 @@ def test_promoted_notification_names_the_model_version_and_reasons(
     body = message["message"]
     assert f"Model {project.name} version 2" in body
     assert "Decision: promoted" in body
-    (reason,) = result["reasons"]
+    reason, compared = result["reasons"]
     assert reason.startswith("roc_auc 0.8") and "vs champion 0.5: +0.3" in reason, reason
+    assert "holdout rows" in compared and "compared on" in compared, compared
     assert f"- {reason}" in body
     assert result["training_run_id"] in body  # the link to the MLflow training run
 

@@ -148,3 +148,48 @@ def test_check_estimated_performance_detects_a_confidence_drop(model: LogisticRe
     assert failing.observed < failing.threshold
     error = check_estimated_performance("accuracy", np.empty((0, 2)), reference, drop=0.05)
     assert error.status is Status.ERROR
+
+
+def _predictions(n: int, accuracy: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Binary labels and predictions that agree on exactly `accuracy` of n rows."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    wrong = rng.permutation(n)[: round(n * (1 - accuracy))]
+    pred = y.copy()
+    pred[wrong] = 1 - pred[wrong]
+    return y, pred
+
+
+def test_a_drop_must_be_significant_for_the_sample_size() -> None:
+    small = _predictions(40, 0.75)
+    noisy = check_performance(
+        "accuracy", *small, reference=0.85, drop=0.05, reference_rows=40, confidence=0.99
+    )
+    assert noisy.status is Status.PASS and "but not significant for 40 rows" in noisy.reason
+    large = _predictions(4000, 0.75)
+    real = check_performance(
+        "accuracy", *large, reference=0.85, drop=0.05, reference_rows=4000, confidence=0.99
+    )
+    assert real.status is Status.FAIL and "significant: p=" in real.reason
+    # a significant fall smaller than `drop` does not fire: drop is the effect that matters
+    tiny = check_performance(
+        "accuracy", *large, reference=0.77, drop=0.05, reference_rows=4000, confidence=0.99
+    )
+    assert tiny.status is Status.PASS
+
+
+def test_an_absolute_floor_stays_a_point_comparison() -> None:
+    y, pred = _predictions(40, 0.75)
+    floor = check_performance("accuracy", y, pred, below=0.8, confidence=0.99)
+    assert floor.status is Status.FAIL and floor.reason.endswith("(floor)")
+
+
+def test_other_metrics_are_tested_by_bootstrap() -> None:
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 3000)
+    proba = np.clip(y * 0.3 + rng.uniform(0, 0.7, 3000), 0, 1)  # AUC well below 0.99
+    real = check_performance(
+        "roc_auc", y, None, np.column_stack([1 - proba, proba]), reference=0.99, drop=0.02,
+        confidence=0.95,
+    )  # fmt: skip
+    assert real.status is Status.FAIL and "significant" in real.reason

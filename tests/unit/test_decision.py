@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from retrain_core.checks.outcome import CheckOutcome, Status
-from retrain_core.decision import LedgerEntry, decide
+from retrain_core.decision import Fresh, LedgerEntry, decide
 from retrain_core.policy.triggers import Triggers
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -164,3 +164,92 @@ def test_checks_with_nothing_to_judge_neither_extend_nor_break_a_streak() -> Non
 def test_checks_recorded_after_now_are_ignored() -> None:
     later = [LedgerEntry(NOW + DAY, retrained=True)]
     assert decide(rules(cooldown="7d"), [DRIFT], later, NOW, has_champion=True).retrain
+
+
+# ---- label-aware decisions and training outcomes --------------------------------------------
+
+CHANGE = NOW - timedelta(hours=20)
+
+
+def labels(rows: int, measured: datetime | None = None) -> Fresh:
+    return Fresh(since=CHANGE, rows=rows, lag=DAY, measured_since=measured)
+
+
+def test_drift_before_labels_of_the_change_is_a_pending_retrain() -> None:
+    decision = decide(rules(), [DRIFT], [], NOW, has_champion=True, fresh=labels(0))
+    assert not decision.retrain and decision.verdict == "pending"
+    assert decision.suppressed_by == "awaiting-labels"
+    assert decision.pending_since == CHANGE
+    assert decision.reasons[-1].startswith("pending retrain: waiting for 200 labelled rows")
+    assert "labels arrive about 1d late" in decision.reasons[-1]
+    assert decision.ledger_entry().pending_since == CHANGE
+
+
+def test_a_pending_retrain_trains_when_the_labels_arrive_even_if_drift_went_quiet() -> None:
+    pending = decide(rules(), [DRIFT], [], NOW - DAY, has_champion=True, fresh=labels(0))
+    history = [pending.ledger_entry()]
+    quiet = [out("drift.share", Status.PASS)]  # and no performance measured to confirm with
+    decision = decide(rules(), quiet, history, NOW, has_champion=True, fresh=labels(300))
+    assert decision.retrain
+    assert decision.train_since == CHANGE
+    assert "300 labelled rows from after" in decision.reasons[-1]
+    still = decide(rules(), quiet, history, NOW, has_champion=True, fresh=labels(10))
+    assert still.verdict == "pending"
+
+
+def test_without_late_labels_drift_trains_at_once() -> None:
+    assert decide(rules(), [DRIFT], [], NOW, has_champion=True).retrain
+    no_wait = rules(await_labels=0)
+    assert decide(no_wait, [DRIFT], [], NOW, has_champion=True, fresh=labels(0)).retrain
+
+
+def test_a_measured_drop_trains_at_once_on_the_rows_that_showed_it() -> None:
+    drop = out("performance.accuracy", Status.FAIL, "accuracy=0.6 < 0.7")
+    measured = NOW - 2 * DAY
+    decision = decide(rules(), [drop], [], NOW, has_champion=True, fresh=labels(0, measured))
+    assert decision.retrain and decision.train_since == measured
+
+
+def test_a_failed_training_starts_no_cooldown_and_keeps_the_pending_retrain() -> None:
+    triggers = rules(cooldown="3d")
+    pending = decide(triggers, [DRIFT], [], NOW - 2 * DAY, has_champion=True, fresh=labels(0))
+    retrain = decide(
+        triggers, [DRIFT], [pending.ledger_entry()], NOW - DAY, has_champion=True,
+        fresh=labels(500),
+    )  # fmt: skip
+    assert retrain.retrain
+    history = [pending.ledger_entry(), retrain.ledger_entry("failed")]
+    assert history[-1].pending_since == CHANGE and not history[-1].trained
+    quiet = [out("drift.share", Status.PASS)]
+    again = decide(triggers, quiet, history, NOW, has_champion=True, fresh=labels(900))
+    assert again.retrain  # no cooldown from the failure, the change still unanswered
+    promoted = [*history[:1], retrain.ledger_entry("promoted")]
+    assert decide(triggers, [DRIFT], promoted, NOW, has_champion=True).suppressed_by == "cooldown"
+
+
+def test_a_rejected_challenger_spends_budget_but_starts_no_cooldown() -> None:
+    triggers = rules(cooldown="3d", budget={"max": 1, "per": "7d"})
+    rejected = [LedgerEntry(NOW - DAY, frozenset({"drift.share"}), True, training="rejected")]
+    held = decide(triggers, [DRIFT], rejected, NOW, has_champion=True)
+    assert held.suppressed_by == "budget"
+    roomy = rules(cooldown="3d", budget={"max": 2, "per": "7d"})
+    assert decide(roomy, [DRIFT], rejected, NOW, has_champion=True).retrain
+
+
+def perf(observed: float, status: Status = Status.PASS) -> CheckOutcome:
+    """A performance outcome whose baseline is 0.80 (threshold 0.75 + drop 0.05)."""
+    return CheckOutcome("performance.accuracy", status, "r", observed=observed, threshold=0.75)
+
+
+def test_awaited_labels_that_show_no_harm_dismiss_the_pending_retrain() -> None:
+    pending = decide(rules(), [DRIFT], [], NOW - DAY, has_champion=True, fresh=labels(0))
+    history = [pending.ledger_entry()]
+    fine = decide(rules(), [perf(0.82)], history, NOW, has_champion=True, fresh=labels(300))
+    assert not fine.retrain and fine.pending_since is None and fine.verdict == "hold"
+    assert fine.reasons[-1].endswith(
+        "measured accuracy 0.82 >= baseline 0.8: no harm, the pending retrain is dismissed"
+    )
+    worse = decide(rules(), [perf(0.78)], history, NOW, has_champion=True, fresh=labels(300))
+    assert worse.retrain and "measured accuracy 0.78 < baseline 0.8" in worse.reasons
+    blind = rules(confirm_with_labels=False)
+    assert decide(blind, [perf(0.82)], history, NOW, has_champion=True, fresh=labels(300)).retrain

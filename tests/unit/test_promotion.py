@@ -147,3 +147,27 @@ def test_matches_mlflow_metric_threshold(
         mlflow_passes = False
     ours = decide_promotion(gate(metric, floor, improvement), challenger, champion)
     assert ours.promote is mlflow_passes
+
+
+def test_the_gate_compares_on_rows_neither_model_was_trained_on() -> None:
+    from datetime import timedelta
+
+    from _data import churn_frame, churn_policy
+
+    from retrain_core.promotion import gate_challenger
+    from retrain_core.training import train_challenger
+
+    policy = churn_policy(gate={"metric": "accuracy", "min_rows": 30})
+    frame = churn_frame(400)
+    old = train_challenger(policy, frame.iloc[:200])
+    new = train_challenger(policy, frame)
+    newest = frame["event_time"].max()
+    compared = gate_challenger(policy, new, old.fitted.pipeline, newest - timedelta(hours=60))
+    assert compared.champion_score is not None
+    assert compared.reasons[-1] == "compared on the 60 newest rows neither model was trained on"
+    too_few = gate_challenger(policy, new, old.fitted.pipeline, newest - timedelta(hours=20))
+    assert too_few.champion_score is not None
+    assert too_few.reasons[-1].startswith(
+        "only 20 holdout rows are newer than the champion's training data (< gate.min_rows 30): "
+        "compared on all 100 holdout rows"
+    )

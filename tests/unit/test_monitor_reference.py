@@ -1,0 +1,85 @@
+"""The monitor's view of the champion: its stored training sample as the drift reference, its
+live labelled rows, and the labelled rows from after a change (real files, real MLflow)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from _data import churn_frame, churn_policy
+
+from retrain_core.decision import LedgerEntry
+from retrain_core.evaluate import Champion, Windows
+from retrain_core.monitor import Loaded, follow_champion, label_context
+from retrain_core.policy.schema import Policy
+from retrain_core.registry import Registry
+from retrain_core.training import reference_sample, train_challenger
+
+
+def labelled_policy(**data: object) -> Policy:
+    spec = churn_policy().model_dump(by_alias=True, exclude_none=True)
+    spec["data"] = {
+        "timestamp": "event_time",
+        "reference": {"path": "ref.parquet"},
+        "current": {"path": "cur/*.parquet"},
+        "labels": {"path": "labels/*.parquet", "join_on": "id", "lag": "1d"},
+        **data,
+    }
+    return Policy.model_validate(spec)
+
+
+def test_the_champion_s_training_sample_becomes_the_drift_reference(tmp_path: Path) -> None:
+    registry = Registry(f"sqlite:///{tmp_path}/mlflow.db")
+    policy = labelled_policy()
+    result = train_challenger(policy, churn_frame(300))
+    run_id = registry.log_training_run(policy, result, monitor_run_id=None, policy_hash="h")
+    registry.log_reference(run_id, reference_sample(policy, result.rows))
+    fixed = pd.DataFrame({"tenure": [1.0]})
+    data = Loaded(Windows(reference=fixed, current=fixed))
+    champion = Champion("1", datetime.now(UTC), run_id=run_id)
+    followed = follow_champion(registry, policy, data, champion)
+    assert len(followed.windows.reference) == result.n_train
+    assert set(followed.windows.reference.columns) >= {"tenure", "churned", "event_time"}
+    pinned = labelled_policy(drift_reference="reference")
+    assert follow_champion(registry, pinned, data, champion).windows.reference is fixed
+    assert follow_champion(registry, policy, data, None).windows.reference is fixed
+
+
+@pytest.fixture()
+def stream(tmp_path: Path) -> Path:
+    """Three days of rows (files per day) with labels for the first two."""
+    frame = churn_frame(72, start="2026-01-01").sort_values("event_time").reset_index(drop=True)
+    frame["id"] = range(len(frame))
+    for sub in ("cur", "labels"):
+        (tmp_path / sub).mkdir()
+    frame.head(10).to_parquet(tmp_path / "ref.parquet")
+    for day in range(3):
+        rows = frame[frame["event_time"].dt.day == day + 1]
+        rows.drop(columns=["churned"]).to_parquet(tmp_path / "cur" / f"d{day}.parquet")
+        if day < 2:
+            rows[["id", "churned"]].to_parquet(tmp_path / "labels" / f"d{day}.parquet")
+    return tmp_path
+
+
+def test_label_context_counts_labels_after_the_change_and_finds_live_rows(stream: Path) -> None:
+    policy = labelled_policy()
+    day2 = datetime(2026, 1, 2, tzinfo=UTC)
+    current = pd.read_parquet(stream / "cur" / "d2.parquet")
+    newly = pd.read_parquet(stream / "cur" / "d1.parquet")
+    data = Loaded(Windows(reference=current, current=current, labelled=newly))
+    champion = Champion("1", day2, trained_until=day2 - timedelta(hours=12))
+    now = datetime(2026, 1, 3, 23, tzinfo=UTC)
+    pending = [LedgerEntry(now - timedelta(days=1), pending_since=day2)]
+    with_live, fresh = label_context(policy, stream, data, champion, pending, now)
+    assert fresh is not None and fresh.since == day2
+    assert fresh.rows == 24  # day 2's labelled rows (day 3 has no labels yet)
+    assert fresh.lag == timedelta(days=1)
+    assert fresh.measured_since == newly["event_time"].min().to_pydatetime()
+    live = with_live.windows.live
+    assert live is not None and len(live) == 11  # day 1 after 12:00, not this check's labels
+    assert live["event_time"].is_monotonic_increasing
+    _, no_pending = label_context(policy, stream, data, champion, [], now)
+    assert no_pending is not None and no_pending.since == current["event_time"].min()
+    assert no_pending.rows == 0
