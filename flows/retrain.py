@@ -251,6 +251,7 @@ def _wait_for_approval(
     mark_approval.with_options(**retry)(uri, name, version, None, answer)
     return approved, note
 
+
 def _failed_training(loaded: LoadedPolicy, reason: str) -> dict[str, Any]:
     """A training that produced no model: notified and returned as an outcome, not raised."""
     policy = loaded.policy
