@@ -190,25 +190,40 @@ def _performance(
 def _baseline(
     policy: Policy, rule: Trigger, w: Windows, champion: Champion
 ) -> tuple[float | None, int | None, str]:
-    """What `drop` is measured from: the champion's first live rows, else its holdout score."""
+    """What `drop` is measured from: the champion's measured performance on its live rows.
+
+    Every labelled row it served and was not trained on, before this check, once there are
+    `baseline_rows` of them; its holdout score until then. Not only its first live rows: a
+    transient bad stretch right after a promotion (a covariate shift that passed) would anchor
+    the floor so low that a later, real drop never looks like one.
+    """
     assert rule.performance is not None
     p = rule.performance
-    live = w.live
-    if p.baseline == "live" and live is not None:
-        live = live[live[policy.model.target].notna()].head(p.baseline_rows)
-        if len(live) >= p.baseline_rows:
-            from retrain_core.checks.performance import compute_metric
+    live = _live_baseline(policy, rule, w, champion) if p.baseline == "live" else None
+    if live is not None:
+        return live
+    return champion.metrics.get(p.metric), champion.holdout_rows or None, "holdout"
 
-            y_pred, proba = _predictions(policy, champion, live)
-            truth = live[policy.model.target].to_numpy()
-            try:
-                value = compute_metric(p.metric, truth, y_pred, proba)
-            except ValueError:
-                value = None
-            if value is not None:
-                return value, len(live), f"live baseline (first {len(live)} rows served)"
-    holdout = champion.metrics.get(p.metric)
-    return holdout, champion.holdout_rows or None, "holdout"
+
+def _live_baseline(
+    policy: Policy, rule: Trigger, w: Windows, champion: Champion
+) -> tuple[float, int, str] | None:
+    """The champion's metric on all its live labelled rows, once there are `baseline_rows`."""
+    assert rule.performance is not None
+    p = rule.performance
+    if w.live is None:
+        return None
+    live = w.live[w.live[policy.model.target].notna()]
+    if len(live) < p.baseline_rows:
+        return None
+    from retrain_core.checks.performance import compute_metric
+
+    y_pred, proba = _predictions(policy, champion, live)
+    try:
+        value = compute_metric(p.metric, live[policy.model.target].to_numpy(), y_pred, proba)
+    except ValueError:
+        return None
+    return value, len(live), f"live baseline ({len(live)} rows served)"
 
 
 def _predictions(policy: Policy, champion: Champion, rows: pd.DataFrame) -> tuple[Any, Any]:

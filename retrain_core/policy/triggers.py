@@ -70,14 +70,15 @@ class PerformanceTrigger(Strict):
     )
     baseline: Literal["live", "holdout"] = Field(
         "live",
-        description="What `drop` is measured from: live (the champion's metric on the first "
-        "`baseline_rows` labelled rows it served that it was not trained on; the holdout until "
-        "that many exist) or holdout (its score on its own training holdout).",
+        description="What `drop` is measured from: live (the champion's metric on every "
+        "labelled row it served and was not trained on, before this check; its holdout score "
+        "until there are `baseline_rows` of them) or holdout (its score on its own training "
+        "holdout).",
     )
     baseline_rows: int = Field(
         500,
         ge=1,
-        description="Labelled live rows needed before the live baseline replaces the holdout.",
+        description="Labelled live rows needed before the live level counts in the baseline.",
     )
     confidence: float | None = Field(
         0.99,

@@ -14,16 +14,22 @@ from retrain_core.settings import load_settings
 ROOT = Path(__file__).resolve().parents[2]
 CHURN = ROOT / "policies" / "churn.yaml"
 
-TEMPLATE = """\
-# shared by every churn-like classifier
-triggers:
-  any:
-    - drift: {method: ks, p_value: 0.01, correction: bonferroni, min_effect: 0.1, min_share: 0.3}
-  cooldown: 3d
-  consecutive: 1
-gate: {metric: roc_auc, min: 0.70, min_improvement: 0.0}
-training: {window: 7d, holdout: 0.2, retries: 2}
-"""
+
+def _template() -> str:
+    """A template holding churn's own gate, training and trigger settings (so they stay equal)."""
+    churn = read_yaml(CHURN.read_text()).data
+    shared = {
+        "triggers": {
+            "any": churn["triggers"]["any"][:1],
+            **{k: v for k, v in churn["triggers"].items() if k not in ("any", "budget")},
+        },
+        "gate": churn["gate"],
+        "training": {**churn["training"], "holdout": 0.2},
+    }
+    return "# shared by every churn-like classifier\n" + yaml.safe_dump(shared, sort_keys=False)
+
+
+TEMPLATE = _template()
 
 
 def project(tmp_path: Path, template: str = TEMPLATE) -> Path:
@@ -66,13 +72,15 @@ def test_a_policy_that_extends_a_template_is_the_policy_written_out(tmp_path: Pa
 
 
 def test_an_error_in_a_template_value_points_at_the_template(tmp_path: Path) -> None:
-    folder = project(tmp_path, TEMPLATE.replace("holdout: 0.2", "holdout: 7"))
+    template = TEMPLATE.replace("holdout: 0.2", "holdout: 7")
+    folder = project(tmp_path, template)
     path = write(folder, "churn.yaml", churn_without("gate", "training"), "templates/base.yaml")
     with pytest.raises(PolicyLoadError) as info:
         load_policy(path, load_settings(tmp_path))
     [error] = info.value.errors
     assert error.path == str(folder / "templates" / "base.yaml")
-    assert (error.line, error.key) == (8, "training.holdout"), error
+    line = template.splitlines()[error.line - 1]
+    assert error.key == "training.holdout" and line.strip() == "holdout: 7", (error, line)
 
 
 def test_a_value_the_policy_overrides_is_reported_in_the_policy(tmp_path: Path) -> None:
@@ -137,5 +145,5 @@ def test_a_template_change_changes_the_policy_hash(tmp_path: Path) -> None:
     folder = project(tmp_path)
     path = write(folder, "churn.yaml", churn_without("gate", "training"), "templates/base.yaml")
     before = load_policy(path, load_settings(tmp_path)).policy_hash
-    (folder / "templates" / "base.yaml").write_text(TEMPLATE.replace("min: 0.70", "min: 0.72"))
+    (folder / "templates" / "base.yaml").write_text(TEMPLATE.replace("min: 0.7\n", "min: 0.72\n"))
     assert load_policy(path, load_settings(tmp_path)).policy_hash != before
