@@ -145,7 +145,7 @@ def wait_until_settled(api: str, deadline: float) -> list[Any]:
             time.sleep(2.0)
 
 
-def check_outcome(root: Path, output: str, ports: dict[str, int]) -> None:
+def check_outcome(root: Path, output: str, ports: dict[str, int], served: bool = True) -> None:
     """What the guide promises: one store, a champion, two checks, a prediction, a schedule."""
     from mlflow import MlflowClient
     from prefect.client.orchestration import SyncPrefectClient
@@ -154,7 +154,7 @@ def check_outcome(root: Path, output: str, ports: dict[str, int]) -> None:
     from retrain_core.ledger import Ledger
     from retrain_core.ledger_view import RestView
 
-    assert '"predictions"' in output, output[-3000:]
+    assert not served or '"predictions"' in output, output[-3000:]
     assert not (root / ".retrain" / "mlflow.db").exists(), "a run wrote to the embedded store"
     api = f"http://127.0.0.1:{ports['4200']}/api"
     runs = wait_until_settled(api, time.monotonic() + SETTLE_SECONDS)
@@ -194,7 +194,11 @@ def test_deploy_guide_as_written(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_scale_out_guide_on_postgresql(tmp_path: Path) -> None:
-    """Step 0, the scale-out block (both servers on PostgreSQL), then steps 3-5."""
+    """Step 0, the scale-out block (both servers on PostgreSQL), then steps 3-4.
+
+    Step 5 (serving) reads the same registry through the same server as the SQLite variant, which
+    runs it; leaving it out here keeps the suite inside CI's time.
+    """
     guide = steps(readme_block("Deploy to a work pool"))
     scale_out = readme_block("Scale out")
     names = {}
@@ -206,11 +210,11 @@ def test_scale_out_guide_on_postgresql(tmp_path: Path) -> None:
     assert set(names) == {"prefect", "mlflow"}, scale_out
     root = tmp_path / "project"
     project_copy(root)
-    script, ports = with_ports(guide["0"] + scale_out + guide["3"] + guide["4"] + guide["5"])
+    script, ports = with_ports(guide["0"] + scale_out + guide["3"] + guide["4"])
     try:
         proc, output = run_script(root, script, environment(tmp_path / "home"))
         try:
-            check_outcome(root, output, ports)
+            check_outcome(root, output, ports, served=False)
         finally:
             stop_session(proc)
     finally:
