@@ -27,29 +27,6 @@ def embedded_defaults(settings: Settings) -> None:
         os.environ["MLFLOW_TRACKING_URI"] = tracking_uri(settings)
 
 
-# What a monitor run imports besides Prefect: warmed in a thread while the first flow call waits
-# for the ephemeral API to start (a subprocess), so the two overlap instead of adding up.
-WARM_MODULES = ("pandas", "pyarrow.parquet", "scipy.stats", "sklearn.pipeline", "mlflow")
-
-
-def warm_imports() -> None:
-    """Import the monitor's heavy libraries in a background thread (RETRAIN_WARM_IMPORTS=0: off)."""
-    import importlib
-    import threading
-
-    if os.environ.get("RETRAIN_WARM_IMPORTS", "1") == "0" or os.environ.get("PREFECT_API_URL"):
-        return  # with a server there is no start to overlap
-
-    def load() -> None:
-        for name in WARM_MODULES:
-            try:
-                importlib.import_module(name)
-            except Exception:  # the run imports it again and reports the problem itself
-                return
-
-    threading.Thread(target=load, name="retrain-warm-imports", daemon=True).start()
-
-
 def run_monitor(policy: str, now: Any = None, data_root: str | None = None) -> dict[str, Any]:
     """Run the monitor flow once and return its summary; raise when the flow run fails."""
     from flows.monitor import monitor
@@ -106,7 +83,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"retrain run: {problem}", file=sys.stderr)
         return 1
     embedded_defaults(settings)
-    warm_imports()
     try:
         summary = run_monitor(policy, now=args.now, data_root=root)
     except Exception as exc:  # the flow already logged the traceback
