@@ -17,6 +17,7 @@ import json
 import sqlite3
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -90,6 +91,20 @@ def _pending(found: list[tuple[str, dict[str, str]]]) -> list[tuple[str, datetim
     return waiting
 
 
+RunTags = Callable[[str, str, int], list[dict[str, str]]]
+MAX_QUARANTINE = 10_000
+
+
+def _checks_and_held(run_tags: RunTags, name: str, limit: int) -> tuple[list[Check], int]:
+    """The policy's checks, newest first, and how many of its batches are quarantined."""
+    checks = sorted(
+        (_check(t) for t in run_tags(name, "monitor", limit)),
+        key=lambda c: c.checked_at, reverse=True,
+    )  # fmt: skip
+    held = run_tags(name, "quarantine", MAX_QUARANTINE)
+    return checks, sum(t.get(QUARANTINE_STATUS) == "quarantined" for t in held)
+
+
 class SqliteView:
     """MLflow's SQLite store, opened read-only (a missing file is an empty ledger)."""
 
@@ -136,12 +151,7 @@ class SqliteView:
         return dict(rows)
 
     def state(self, name: str, alias: str, limit: int = 200) -> PolicyState:
-        checks = sorted(
-            (_check(t) for t in self._run_tags(name, "monitor", limit)),
-            key=lambda c: c.checked_at, reverse=True,
-        )  # fmt: skip
-        held = [t for t in self._run_tags(name, "quarantine", 10_000) if
-                t.get(QUARANTINE_STATUS) == "quarantined"]  # fmt: skip
+        checks, held = _checks_and_held(self._run_tags, name, limit)
         found = self._rows(
             "SELECT a.version, v.creation_time FROM registered_model_aliases a JOIN model_versions"
             " v ON v.name = a.name AND v.version = a.version WHERE a.name = ? AND a.alias = ?",
@@ -156,7 +166,7 @@ class SqliteView:
             name, APPROVAL, "pending",
         )  # fmt: skip
         pending = _pending([(str(v), self._version_tags(name, v)) for (v,) in candidates])
-        return PolicyState(checks, champion, since, pending, len(held))
+        return PolicyState(checks, champion, since, pending, held)
 
 
 class RestView:
@@ -193,12 +203,7 @@ class RestView:
         return [{t["key"]: t.get("value", "") for t in r["data"].get("tags", [])} for r in runs]
 
     def state(self, name: str, alias: str, limit: int = 200) -> PolicyState:
-        checks = sorted(
-            (_check(t) for t in self._run_tags(name, "monitor", limit)),
-            key=lambda c: c.checked_at, reverse=True,
-        )  # fmt: skip
-        held = [t for t in self._run_tags(name, "quarantine", 1000) if
-                t.get(QUARANTINE_STATUS) == "quarantined"]  # fmt: skip
+        checks, held = _checks_and_held(self._run_tags, name, limit)
         query = urllib.parse.urlencode({"name": name, "alias": alias})
         version = self._call(f"registered-models/alias?{query}").get("model_version")
         champion, since = None, None
@@ -215,4 +220,4 @@ class RestView:
             [(str(v["version"]), {t["key"]: t.get("value", "") for t in v.get("tags", [])})
              for v in found]
         )  # fmt: skip
-        return PolicyState(checks, champion, since, pending, len(held))
+        return PolicyState(checks, champion, since, pending, held)
