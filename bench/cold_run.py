@@ -3,11 +3,14 @@
 Each repetition makes a fresh project (the shipped churn policy, `retrain sample-data --days 1`,
 an empty MLflow store and an empty PREFECT_HOME) and times `retrain run` as a new process:
 
-- ephemeral:       no server; the first flow call starts Prefect's ephemeral API (baseline)
+- ephemeral:       no server; the first flow call starts Prefect's ephemeral API and waits for
+                   it, then the run imports what it needs (baseline; RETRAIN_EARLY_API=0)
+- early ephemeral: what `retrain run` does: the ephemeral API process is launched first and
+                   starts while the run imports its libraries and creates the MLflow store
+- early, Prefect DB exists: the same, with a PREFECT_HOME whose database an earlier (untimed)
+                   run created, as on any run after a machine's first (the API then skips
+                   creating its tables)
 - local server:    PREFECT_API_URL points at a `prefect server start` that was already running
-
-(Warming the heavy imports in a thread while the ephemeral API starts was measured too and
-gained nothing: 60.9 s against 57.4 s, so `retrain run` does not do it.)
 
 The variants alternate within each repetition. The first day trains the first model, so the
 time covers reading, checking, deciding, training, registering and promoting.
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -57,7 +61,9 @@ def clean_env(folder: Path, api: str | None = None) -> dict[str, str]:
     return env
 
 
-def timed_run(folder: Path, env: dict[str, str]) -> float:
+def timed_run(folder: Path, env: dict[str, str], cpu: list[float]) -> float:
+    """Wall seconds of one `retrain run`; its CPU seconds (with the API process) go to `cpu`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
     result = subprocess.run(
         [str(BIN / "retrain"), "-C", str(folder), "run", str(folder / "policies" / "churn.yaml"),
@@ -65,6 +71,8 @@ def timed_run(folder: Path, env: dict[str, str]) -> float:
         env=env, capture_output=True, text=True,
     )  # fmt: skip
     seconds = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     if result.returncode != 0 or "RETRAIN" not in result.stdout:
         raise SystemExit(f"retrain run failed:\n{result.stdout}\n{result.stderr[-3000:]}")
     return seconds
@@ -99,15 +107,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=2)
     args = parser.parse_args()
-    times: dict[str, list[float]] = {"ephemeral": [], "local server": []}
+    variants = ("ephemeral", "early ephemeral", "early, Prefect DB exists", "local server")
+    times: dict[str, list[float]] = {variant: [] for variant in variants}
+    cpus: dict[str, list[float]] = {variant: [] for variant in times}
     with tempfile.TemporaryDirectory() as tmp:
         server, api = start_server(Path(tmp) / "server")
+        shared_home = Path(tmp) / "shared" / "prefect-home"
+        shared_home.mkdir(parents=True)
+        warm_up = project(Path(tmp) / "warm-up")
+        timed_run(warm_up, {**clean_env(warm_up), "PREFECT_HOME": str(shared_home)}, [])
         try:
             for rep in range(args.reps):
                 for variant in times:
-                    folder = project(Path(tmp) / f"{rep}-{variant.replace(' ', '-')}")
+                    folder = project(
+                        Path(tmp) / f"{rep}-{variant.replace(' ', '-').replace(',', '')}"
+                    )
                     env = clean_env(folder, api if variant == "local server" else None)
-                    times[variant].append(timed_run(folder, env))
+                    env["RETRAIN_EARLY_API"] = "0" if variant == "ephemeral" else "1"
+                    if variant == "early, Prefect DB exists":
+                        env["PREFECT_HOME"] = str(shared_home)
+                    times[variant].append(timed_run(folder, env, cpus[variant]))
         finally:
             os.killpg(server.pid, 15)
     base = statistics.median(times["ephemeral"])
@@ -115,10 +134,16 @@ def main() -> None:
     for variant, values in times.items():
         median = statistics.median(values)
         verdict = "meets" if median < GOAL_SECONDS else "misses"
-        print(f"  {variant:<15} {median:6.1f} s  ratio {median / base:4.2f}  {verdict} the goal")
+        cpu = statistics.median(cpus[variant])
+        print(
+            f"  {variant:<25} {median:6.1f} s  ratio {median / base:4.2f}  {verdict} the goal"
+            f"  (CPU {cpu:5.1f} s, with the API process it started)"
+        )
     out = ROOT / "bench" / "results" / "cold_run.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"seconds": times, "goal_seconds": GOAL_SECONDS}, indent=2))
+    out.write_text(
+        json.dumps({"seconds": times, "cpu_seconds": cpus, "goal_seconds": GOAL_SECONDS}, indent=2)
+    )
 
 
 if __name__ == "__main__":

@@ -22,6 +22,10 @@ DEFAULT_JOB_ENV = {
 }
 
 
+# How a worker starts a flow run: the command `retrain compile` writes (None: Prefect's).
+ENGINES = {"warm": "retrain-engine", "prefect": None}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Settings shared by every policy of a project.
@@ -31,7 +35,9 @@ class Settings:
     besides scikit-learn, that a policy may name an estimator from; `pull` the Prefect pull steps
     written into prefect.yaml; `data_dir` where the embedded defaults keep their state;
     `data_roots` the folders (absolute or relative to `root`) and URL prefixes (`s3://bucket/`)
-    that policies may read from besides the project folder.
+    that policies may read from besides the project folder; `engine` how a worker starts each
+    flow run: "warm" (`retrain-engine`, forked from a process that imported the heavy libraries
+    once, see retrain_core/engine.py) or "prefect" (Prefect's own `python -m prefect.engine`).
     """
 
     root: Path
@@ -42,6 +48,7 @@ class Settings:
     data_dir: str = ".retrain"
     job_env: tuple[tuple[str, str], ...] = tuple(sorted(DEFAULT_JOB_ENV.items()))
     data_roots: tuple[str, ...] = ()
+    engine: str = "warm"
 
     @property
     def policies_path(self) -> Path:
@@ -78,6 +85,7 @@ def load_settings(root: Path | None = None) -> Settings:
         "data_dir",
         "job_env",
         "data_roots",
+        "engine",
     }
     if unknown:
         raise ValueError(
@@ -92,7 +100,17 @@ def load_settings(root: Path | None = None) -> Settings:
         data_dir=table.get("data_dir", ".retrain"),
         job_env=_job_env(pyproject, table.get("job_env", DEFAULT_JOB_ENV)),
         data_roots=_strings(table.get("data_roots", ()), pyproject, "data_roots"),
+        engine=_engine(pyproject, table.get("engine", "warm")),
     )
+
+
+def _engine(pyproject: Path, value: Any) -> str:
+    if value not in ENGINES:
+        raise ValueError(
+            f"{pyproject}: [tool.retrain] engine must be one of {', '.join(map(repr, ENGINES))}"
+            f", not {value!r}"
+        )
+    return str(value)
 
 
 def _job_env(pyproject: Path, table: Any) -> tuple[tuple[str, str], ...]:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from retrain_core.checks.binned import EXACT_MAX_ROWS, score_binned
-from retrain_core.checks.exact import Score, import_alibi, score_features
+from retrain_core.checks.exact import Score, score_features
 from retrain_core.checks.outcome import CheckOutcome, Status
 from retrain_core.checks.profile import ReferenceProfile, cached_profile
 
@@ -116,13 +116,11 @@ def _feature_threshold(p_values: np.ndarray, p_value: float, correction: str) ->
         return p_value
     if correction == "bonferroni":
         return p_value / p_values.size
-    import_alibi()
-    from alibi_detect.utils.statstest import fdr
-
-    _, threshold = fdr(p_values, q_val=p_value)
-    # alibi returns every rank's threshold when nothing is significant; the smallest, q / n,
-    # is then the bar no p-value cleared.
-    return float(np.min(threshold))
+    # Benjamini-Hochberg, as alibi-detect's `fdr`: the largest rank threshold q * i / n that its
+    # sorted p-value falls below; when none does, the smallest, q / n, is the bar none cleared.
+    q_threshold = p_value * np.arange(1, p_values.size + 1) / p_values.size
+    below = np.flatnonzero(np.sort(p_values) < q_threshold)
+    return float(q_threshold[below.max()] if below.size else q_threshold[0])
 
 
 def _feature_outcome(

@@ -11,7 +11,7 @@ import yaml
 
 from retrain_core.policy.durations import format_duration
 from retrain_core.policy.schema import Arrival, Policy, Schedule
-from retrain_core.settings import Settings
+from retrain_core.settings import ENGINES, Settings
 
 if TYPE_CHECKING:
     from retrain_core.policy.loader import LoadedPolicy
@@ -130,9 +130,10 @@ def _arrival_trigger(name: str, arrival: Arrival) -> dict[str, Any]:
 
 
 def job_variables(settings: Settings) -> dict[str, Any]:
-    """What every flow run of a deployment needs from its environment: the store, thread caps."""
+    """What every flow run of a deployment needs: the store, thread caps, the engine command."""
     env = {"MLFLOW_TRACKING_URI": TRACKING_URI_FROM_DEPLOYER, **dict(settings.job_env)}
-    return {"env": env}
+    command = ENGINES[settings.engine]
+    return {"env": env} if command is None else {"command": command, "env": env}
 
 
 def monitor_deployment(loaded: LoadedPolicy, settings: Settings) -> dict[str, Any]:

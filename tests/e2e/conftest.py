@@ -87,6 +87,8 @@ def _clean_env(state: Path, port: int) -> dict[str, str]:
         PREFECT_CLI_COLORS="false",
         PREFECT_CLI_WRAP_LINES="false",
         MLFLOW_TRACKING_URI=f"sqlite:///{state / 'mlflow.db'}",
+        RETRAIN_ENGINE_DIR=str(state / "engine"),  # this stack's warm engine, stopped with it
+        RETRAIN_ENGINE_IDLE_SECONDS="120",
         PYTHONUNBUFFERED="1",
         COLUMNS="200",
     )
@@ -217,10 +219,14 @@ class Deployed:
 
     def stop(self) -> None:
         """Stop the worker first (it may be running a flow), then the server; close logs."""
+        from retrain_core.engine import stop_all
+
         for name in ("worker", *[n for n in self.processes if n != "worker"]):
             proc = self.processes.get(name)
             if proc is not None:
                 stop_session(proc)
+            if name == "worker":
+                stop_all(self.state / "engine")
         for out in self.log_files:
             out.close()
 

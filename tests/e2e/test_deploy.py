@@ -192,6 +192,9 @@ def test_drifted_data_retrains_and_promotes(deployed: Deployed, drift_run: dict[
     assert newest > first
     assert champion_version(deployed.tracking_uri) == newest
     assert champion_version(deployed.tracking_uri, "previous") == first
+    # the worker started these runs with `retrain-engine`, forked from one warm engine
+    logs = [log.read_text() for log in (deployed.state / "engine").glob("engine-*.log")]
+    assert len(logs) == 1 and "serving on" in logs[0], logs
 
 
 def _decision_artifacts(deployed: Deployed, run_id: UUID) -> list[Any]:

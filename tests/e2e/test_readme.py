@@ -27,6 +27,8 @@ from typing import Any
 import pytest
 from processes import free_port, stop_session
 
+from retrain_core.engine import stop_all
+
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +79,8 @@ def environment(home: Path) -> dict[str, str]:
     env.pop("RETRAIN_NOTIFY_URLS", None)
     home.mkdir(parents=True)
     env.update(HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", COLUMNS="160")
+    env["RETRAIN_ENGINE_DIR"] = str(home / "engine")  # the workers' warm engine: ours to stop
+    env["RETRAIN_ENGINE_IDLE_SECONDS"] = "120"  # and gone soon even when a test fails early
     return env
 
 
@@ -190,6 +194,7 @@ def test_deploy_guide_as_written(tmp_path: Path) -> None:
         check_outcome(root, output, ports)
     finally:
         stop_session(proc)
+        stop_all(tmp_path / "home" / "engine")
 
 
 @pytest.mark.postgres
@@ -217,6 +222,7 @@ def test_scale_out_guide_on_postgresql(tmp_path: Path) -> None:
             check_outcome(root, output, ports, served=False)
         finally:
             stop_session(proc)
+            stop_all(tmp_path / "home" / "engine")
     finally:
         for name in names.values():
             subprocess.run(

@@ -218,3 +218,28 @@ def test_nullable_integer_columns_are_numeric() -> None:
     current.loc[:99, "tenure"] = pd.NA
     outcome = detect_drift(reference, current, ["tenure"], [])[0]
     assert outcome.status is Status.FAIL and "D=" in outcome.reason
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_chi2_p_values_match_alibis_chisquare_detector(seed: int) -> None:
+    """chi2 on codes makes alibi-detect's ChiSquareDrift call without importing alibi."""
+    from alibi_detect.cd import ChiSquareDrift
+
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(2, 12))
+    ref = rng.choice(k, size=int(rng.integers(50, 3_000)), p=rng.dirichlet(np.ones(k)))
+    cur = rng.choice(k, size=int(rng.integers(50, 3_000)), p=rng.dirichlet(np.ones(k)))
+    ours = _score_one(_Feature("c", ref, cur, k), "chi2", 0.05).p_value
+    detector = ChiSquareDrift(ref.reshape(-1, 1), p_val=0.05)  # categories from the data, as ours
+    p_alibi, _ = detector.score(cur.reshape(-1, 1))
+    assert ours == pytest.approx(float(p_alibi[0]), rel=1e-4, abs=1e-30)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fdr_threshold_matches_alibi_on_random_p_values(seed: int) -> None:
+    from alibi_detect.utils.statstest import fdr
+
+    rng = np.random.default_rng(seed)
+    p_values = rng.uniform(0, 0.2, size=int(rng.integers(1, 30))) ** rng.uniform(1, 4)
+    _, expected = fdr(p_values, q_val=0.05)
+    assert _feature_threshold(p_values, 0.05, "fdr") == pytest.approx(float(np.min(expected)))

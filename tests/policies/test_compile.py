@@ -224,6 +224,7 @@ def test_an_arrival_for_one_policy_never_starts_another(shipped, settings: Setti
 
 
 JOB_VARIABLES = {
+    "command": "retrain-engine",
     "env": {
         "MLFLOW_TRACKING_URI": "{{ $MLFLOW_TRACKING_URI }}",
         "MKL_NUM_THREADS": "1",
@@ -231,7 +232,7 @@ JOB_VARIABLES = {
         "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
-    }
+    },
 }
 
 
@@ -241,8 +242,27 @@ def test_job_env_from_settings_replaces_the_default(
     custom = dataclasses.replace(settings, job_env=(("OMP_NUM_THREADS", "2"),))
     churn = _deployment(_document(shipped, custom), compiler.MONITOR_ENTRYPOINT, "churn")
     assert churn["work_pool"]["job_variables"] == {
-        "env": {"MLFLOW_TRACKING_URI": "{{ $MLFLOW_TRACKING_URI }}", "OMP_NUM_THREADS": "2"}
+        "command": "retrain-engine",
+        "env": {"MLFLOW_TRACKING_URI": "{{ $MLFLOW_TRACKING_URI }}", "OMP_NUM_THREADS": "2"},
     }
+
+
+def test_engine_prefect_leaves_prefects_own_command(
+    shipped: list[LoadedPolicy], settings: Settings, tmp_path: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.retrain]\nengine = "prefect"\n')
+    assert load_settings(tmp_path).engine == "prefect"
+    custom = dataclasses.replace(settings, engine="prefect")
+    churn = _deployment(_document(shipped, custom), compiler.MONITOR_ENTRYPOINT, "churn")
+    assert "command" not in churn["work_pool"]["job_variables"]
+
+
+def test_engine_must_be_warm_or_prefect(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.retrain]\nengine = "forkserver"\n')
+    with pytest.raises(
+        ValueError, match="engine must be one of 'warm', 'prefect', not 'forkserver'"
+    ):
+        load_settings(tmp_path)
 
 
 def test_job_env_must_be_a_table_of_strings(tmp_path: Path) -> None:
