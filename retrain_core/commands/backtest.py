@@ -113,9 +113,12 @@ def _lag(policy: Any, text: str | None) -> timedelta:
 
 def _default_metric(policy: Any) -> str:
     """The first performance trigger's metric, else accuracy or rmse."""
+    from retrain_core.kinds.performance import PerformanceTrigger
+
     for rule in policy.triggers.rules:
-        if rule.performance is not None:
-            return str(rule.performance.metric)
+        performance = rule.get(PerformanceTrigger)
+        if performance is not None:
+            return str(performance.metric)
     return "accuracy" if policy.model.task == "classification" else "rmse"
 
 

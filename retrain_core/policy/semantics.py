@@ -10,12 +10,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from retrain_core.policy.base import (
-    CLASSIFICATION_METRICS,
-    REGRESSION_METRICS,
-    greater_is_better,
-    metrics_for,
-)
+from retrain_core.policy.base import METRICS, greater_is_better, metrics_for
 from retrain_core.policy.estimators import estimator_findings
 from retrain_core.policy.expectations import KNOWN_EXPECTATIONS, argument_problems
 from retrain_core.policy.findings import Finding, did_you_mean
@@ -26,11 +21,7 @@ from retrain_core.settings import Settings
 
 _TASKS = ("classification", "regression")
 _INF = math.inf
-_RANGES = {
-    **{metric: (0.0, 1.0) for metric in ("accuracy", "roc_auc", "f1", "precision", "recall")},
-    "r2": (-_INF, 1.0),
-    **{metric: (0.0, _INF) for metric in ("rmse", "mae", "log_loss")},
-}
+_RANGES = {metric.name: (metric.low, metric.high) for metric in METRICS.values()}
 _SOURCES = (("data", "reference"), ("data", "current"), ("data", "labels"), ("training", "source"))
 
 
@@ -239,8 +230,7 @@ def _performance_findings(path: Path_, trigger: dict[str, Any], task: str) -> li
 
 def _unfit_metric(metric: Any, task: str) -> str | None:
     """Why a known metric does not fit the task, or None."""
-    known = (*CLASSIFICATION_METRICS, *REGRESSION_METRICS)
-    if not isinstance(metric, str) or metric not in known or metric in metrics_for(task):
+    if not isinstance(metric, str) or metric not in METRICS or metric in metrics_for(task):
         return None
     return f"metric {metric!r} does not fit a {task} model (use {', '.join(metrics_for(task))})"
 
