@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -12,6 +12,9 @@ from retrain_core.policy.base import DriftCorrection, DriftMethod, Strict
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from retrain_core.policy.findings import Finding
+    from retrain_core.policy.yamlio import Path_
 
 
 class DriftTrigger(Strict):
@@ -103,6 +106,32 @@ def time_like_features(
     return moving
 
 
+def findings(drift: Any, data: dict[str, Any], path: Path_) -> list[Finding]:
+    """Drift features the model lacks; a min_effect above 1 where the effect is at most 1."""
+    from retrain_core.policy.findings import Finding, did_you_mean
+    from retrain_core.policy.semantics import get, is_number, strings
+
+    if not isinstance(drift, dict):
+        return []
+    known = [
+        n
+        for kind in ("numeric", "categorical")
+        for _, n in strings(get(data, "model", "features", kind))
+    ]
+    found = []
+    names = list(dict.fromkeys(known))
+    for index, name in strings(drift.get("features") if known else None):
+        if name not in names:
+            message = f"{name!r} is not a feature of the model{did_you_mean(name, names)}"
+            found.append(Finding((*path, "features", index), message))
+    effect = drift.get("min_effect")
+    too_big = isinstance(effect, int | float) and is_number(effect) and effect > 1
+    if drift.get("method", "ks") != "psi" and too_big:
+        message = "must be <= 1 (the KS statistic and Cramer's V are at most 1)"
+        found.append(Finding((*path, "min_effect"), f"{message}, got {effect}"))
+    return found
+
+
 KIND = CheckKind(
     key="drift",
     model=DriftTrigger,
@@ -110,4 +139,5 @@ KIND = CheckKind(
     evaluate=evaluate,
     outcome="share",
     label_blind=True,
+    findings=findings,
 )

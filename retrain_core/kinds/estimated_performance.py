@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from pydantic import Field
 
 from retrain_core.checks.outcome import CheckOutcome, Status
 from retrain_core.kinds.performance import probabilities
 from retrain_core.kinds.registry import CheckKind, Context
 from retrain_core.policy.base import ESTIMABLE_METRICS, EstimableMetric, Strict
+
+if TYPE_CHECKING:
+    from retrain_core.policy.findings import Finding
+    from retrain_core.policy.yamlio import Path_
 
 MIN_LIVE_ROWS = 100  # live rows needed before they replace the reference as a CBPE baseline
 
@@ -49,6 +55,17 @@ def evaluate(e: EstimatedPerformanceTrigger, ctx: Context) -> list[CheckOutcome]
     return [check_estimated_performance(e.metric, current, reference, e.drop, check=name)]
 
 
+def findings(settings: Any, data: dict[str, Any], path: Path_) -> list[Finding]:
+    """A regression model has no probabilities to estimate from."""
+    from retrain_core.policy.findings import Finding
+
+    model = data.get("model")
+    if isinstance(model, dict) and model.get("task") == "regression":
+        message = "estimated_performance needs a classification model (it reads probabilities)"
+        return [Finding(path, message)]
+    return []
+
+
 KIND = CheckKind(
     key="estimated_performance",
     model=EstimatedPerformanceTrigger,
@@ -56,4 +73,5 @@ KIND = CheckKind(
     evaluate=evaluate,
     label_blind=True,
     metrics=ESTIMABLE_METRICS,
+    findings=findings,
 )

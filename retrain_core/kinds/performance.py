@@ -8,13 +8,15 @@ from pydantic import Field, model_validator
 
 from retrain_core.checks.outcome import CheckOutcome, Status
 from retrain_core.kinds.registry import CheckKind, Context
-from retrain_core.policy.base import METRICS, MetricName, Strict
+from retrain_core.policy.base import METRICS, MetricName, Strict, greater_is_better, metrics_for
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from retrain_core.evaluate import Champion
+    from retrain_core.policy.findings import Finding
     from retrain_core.policy.schema import Policy
+    from retrain_core.policy.yamlio import Path_
 
 
 class PerformanceTrigger(Strict):
@@ -137,10 +139,45 @@ def probabilities(model: Any, features: pd.DataFrame) -> Any:
     return model.predict_proba(features) if hasattr(model, "predict_proba") else None
 
 
+def findings(performance: Any, data: dict[str, Any], path: Path_) -> list[Finding]:
+    """The metric against model.task, below/above against its direction, values in range."""
+    from retrain_core.policy.semantics import get, in_range, step_in_range
+
+    if not isinstance(performance, dict):
+        return []
+    metric, task = performance.get("metric"), get(data, "model", "task")
+    found = (
+        _fit(performance, metric, task, path) if task in ("classification", "regression") else []
+    )
+    for key in ("below", "above"):
+        found += in_range((*path, key), performance.get(key), metric)
+    return found + step_in_range((*path, "drop"), performance.get("drop"), metric)
+
+
+def _fit(performance: dict[str, Any], metric: Any, task: str, path: Path_) -> list[Finding]:
+    """A metric that does not fit the task, or a bound on the side that never fires."""
+    from retrain_core.policy.findings import Finding
+    from retrain_core.policy.semantics import unfit_metric
+
+    unfit = unfit_metric(metric, task)
+    if unfit:
+        return [Finding((*path, "metric"), unfit)]
+    if not isinstance(metric, str) or metric not in metrics_for(task):
+        return []
+    if greater_is_better(metric) and performance.get("above") is not None:
+        return [
+            Finding((*path, "above"), f"higher {metric} is better: use below to fire on a fall")
+        ]
+    if not greater_is_better(metric) and performance.get("below") is not None:
+        return [Finding((*path, "below"), f"lower {metric} is better: use above to fire on a rise")]
+    return []
+
+
 KIND = CheckKind(
     key="performance",
     model=PerformanceTrigger,
     description="Measured performance on labelled rows.",
     evaluate=evaluate,
     metrics=tuple(METRICS),
+    findings=findings,
 )

@@ -24,7 +24,9 @@ from retrain_core.checks.outcome import CheckOutcome
 
 if TYPE_CHECKING:
     from retrain_core.evaluate import Champion, Windows
+    from retrain_core.policy.findings import Finding
     from retrain_core.policy.schema import Policy
+    from retrain_core.policy.yamlio import Path_
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Context:
 
 
 Evaluator = Callable[[Any, Context], list[CheckOutcome]]
+# (the trigger's raw settings, the raw policy document, the settings' key path) -> findings
+SemanticCheck = Callable[[Any, dict[str, Any], "Path_"], list["Finding"]]
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class CheckKind:
     when `outcome` is None. `smoothed`: `consecutive` applies (a noisy signal); False for facts
     that count at once. `label_blind`: the signal says the data changed without any label of the
     changed rows (a retrain waits for them). `metrics`: the metric names its settings accept.
+    `findings`: checks of its settings against the rest of the policy that pydantic cannot do
+    (run by `retrain validate` on the raw YAML, tolerating any shape; see `policy.semantics`).
     """
 
     key: str
@@ -62,6 +68,7 @@ class CheckKind:
     smoothed: bool = True
     label_blind: bool = False
     metrics: tuple[str, ...] = ()
+    findings: SemanticCheck | None = None
 
     def rule_id(self, config: Any) -> str:
         """The id of a rule of this kind: its governing outcome's name (also its ledger id)."""

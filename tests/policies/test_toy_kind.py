@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -18,7 +19,9 @@ from retrain_core.kinds import CheckKind, Context, registered
 from retrain_core.policy import docs
 from retrain_core.policy.base import Strict
 from retrain_core.policy.compile import render_prefect_yaml
+from retrain_core.policy.findings import Finding
 from retrain_core.policy.loader import load_policies
+from retrain_core.policy.yamlio import Path_
 from retrain_core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,8 +40,18 @@ def null_rows(toy: ToyTrigger, ctx: Context) -> list[CheckOutcome]:
     return [CheckOutcome(ctx.rule_id, status, f"{nulls} null rows", nulls, toy.max_nulls)]
 
 
+def needs_tenure(settings: Any, data: dict[str, Any], path: Path_) -> list[Finding]:
+    numeric = (data.get("model") or {}).get("features", {}).get("numeric") or []
+    return [] if "tenure" in numeric else [Finding(path, "counts nulls of tenure: not a feature")]
+
+
 TOY = CheckKind(
-    key="toy", model=ToyTrigger, description="Null rows.", evaluate=null_rows, outcome="nulls"
+    key="toy",
+    model=ToyTrigger,
+    description="Null rows.",
+    evaluate=null_rows,
+    outcome="nulls",
+    findings=needs_tenure,
 )
 
 POLICY = """\
@@ -67,9 +80,10 @@ def toy() -> Iterator[CheckKind]:
         yield kind
 
 
-def _load(tmp_path: Path, max_nulls: str) -> tuple[list, list[str]]:
+def _load(tmp_path: Path, max_nulls: str, feature: str = "tenure") -> tuple[list, list[str]]:
     path = tmp_path / "toy.yaml"
-    path.write_text(POLICY.replace("MAX", max_nulls), encoding="utf-8")
+    text = POLICY.replace("MAX", max_nulls).replace("[tenure]", f"[{feature}]")
+    path.write_text(text, encoding="utf-8")
     loaded, errors = load_policies([path], Settings(root=tmp_path))
     return loaded, [str(error).replace(f"{tmp_path}/", "") for error in errors]
 
@@ -81,6 +95,8 @@ def test_a_toy_kind_validates_and_reports_its_errors_with_lines(
     assert errors == [] and loaded[0].policy.triggers.rules[0].rule_id == "toy.nulls"
     _, errors = _load(tmp_path, "-1")
     assert errors == ["toy.yaml:14 triggers.any.0.toy.max_nulls: must be >= 0, got -1"]
+    _, errors = _load(tmp_path, "2", feature="age")  # the kind's own semantic check
+    assert errors == ["toy.yaml:14 triggers.any.0.toy: counts nulls of tenure: not a feature"]
 
 
 def test_a_toy_kind_is_in_the_one_of_message(toy: CheckKind, tmp_path: Path) -> None:
