@@ -60,16 +60,13 @@ def load_history(policy: Any, root: Path) -> Any:
     from retrain_core.backtest import History
     from retrain_core.data import join_labels, load_labels, read_source, required_columns
     from retrain_core.data.windows import parse_timestamps
-    from retrain_core.policy.schema import Source
 
     stamp, target = policy.data.timestamp, policy.model.target
     if stamp is None:
         raise ValueError("a backtest replays by time: set data.timestamp in the policy")
     columns = required_columns(policy)
     reference = read_source(policy.data.reference, columns, root)
-    current = policy.data.current
-    source = Source(path=current.path, format=current.format, sql=current.sql)
-    rows = read_source(source, [c for c in columns if c != target], root)
+    rows = read_source(policy.data.current, [c for c in columns if c != target], root)
     if policy.data.labels is not None:
         labels = load_labels(policy.data.labels, target, root)
         rows = join_labels(rows, labels, policy.data.labels.join_on, target)
