@@ -52,10 +52,11 @@ class CheckKind:
 
     `key` is the policy key and the outcome family; `model` the type of its settings (a policy
     model, or a plain type such as a duration); `description` the key's line in the docs.
-    The governing outcome is ``<key>.<outcome>``, or ``<key>.<metric>`` (the setting's metric)
-    when `outcome` is None. `smoothed`: `consecutive` applies (a noisy signal); False for facts
-    that count at once. `label_blind`: the signal says the data changed without any label of the
-    changed rows (a retrain waits for them). `metrics`: the metric names its settings accept.
+    The governing outcome is ``<key>.<outcome>``, or, for a kind configured with one of
+    `metrics` (the metric names its settings accept; set one of the two), ``<key>.<metric>``.
+    `smoothed`: `consecutive` applies (a noisy signal); False for facts that count at once.
+    `label_blind`: the signal says the data changed without any label of the changed rows (a
+    retrain waits for them).
     `findings`: checks of its settings against the rest of the policy that pydantic cannot do
     (run by `retrain validate` on the raw YAML, tolerating any shape; see `policy.semantics`).
     """
@@ -70,10 +71,18 @@ class CheckKind:
     metrics: tuple[str, ...] = ()
     findings: SemanticCheck | None = None
 
+    def __post_init__(self) -> None:
+        if (self.outcome is None) == (not self.metrics):
+            raise ValueError(f"check kind {self.key!r}: set exactly one of outcome or metrics")
+
     def rule_id(self, config: Any) -> str:
         """The id of a rule of this kind: its governing outcome's name (also its ledger id)."""
-        suffix = self.outcome if self.outcome is not None else str(config.metric)
-        return f"{self.key}.{suffix}"
+        if self.outcome is not None:
+            return f"{self.key}.{self.outcome}"
+        metric = str(config.metric)
+        if metric not in self.metrics:  # the settings' model admits only these
+            raise ValueError(f"{self.key} does not measure {metric!r}")
+        return f"{self.key}.{metric}"
 
 
 _KINDS: dict[str, CheckKind] = {}
@@ -85,7 +94,12 @@ def register(kind: CheckKind) -> CheckKind:
     if kind.key in _KINDS:
         raise ValueError(f"check kind {kind.key!r} is already registered")
     _KINDS[kind.key] = kind
-    _rebuild_policy_models()
+    try:
+        _rebuild_policy_models()
+    except Exception:
+        del _KINDS[kind.key]
+        _rebuild_policy_models()
+        raise
     return kind
 
 

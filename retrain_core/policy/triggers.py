@@ -138,6 +138,9 @@ class Triggers(Strict):
 
 def sync_kinds() -> None:
     """Give `Trigger` one optional field per registered kind and rebuild the models using it."""
+    taken = [key for key in KINDS if not key.isidentifier() or hasattr(Trigger, key)]
+    if taken:
+        raise ValueError(f"a check kind cannot be named {', '.join(taken)}")
     fields = Trigger.__pydantic_fields__
     fields.clear()
     for key, kind in KINDS.items():

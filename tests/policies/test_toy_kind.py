@@ -15,7 +15,7 @@ from pydantic import Field
 from retrain_core.checks.outcome import CheckOutcome, Status
 from retrain_core.decision import LedgerEntry, decide
 from retrain_core.evaluate import Windows, evaluate
-from retrain_core.kinds import CheckKind, Context, registered
+from retrain_core.kinds import KINDS, CheckKind, Context, register, registered
 from retrain_core.policy import docs
 from retrain_core.policy.base import Strict
 from retrain_core.policy.compile import render_prefect_yaml
@@ -143,3 +143,12 @@ def test_a_toy_kind_is_documented_and_leaves_no_trace(tmp_path: Path) -> None:
         "toy.yaml:14 triggers.any.0.toy: unknown key 'toy' (expected one of: drift, performance, "
         "estimated_performance, volume, freshness, new_data, max_age)"
     ]
+
+
+def test_a_kind_cannot_take_a_name_the_trigger_uses() -> None:
+    with pytest.raises(ValueError, match="cannot be named config"):
+        register(CheckKind("config", ToyTrigger, "", null_rows, outcome="nulls"))
+    assert (
+        "config" not in KINDS
+        and "config" not in docs.policy_schema()["$defs"]["Trigger"]["properties"]
+    )
