@@ -18,6 +18,11 @@ from retrain_core.policy.base import Strict
 from retrain_core.policy.durations import Duration, PositiveDuration
 
 T = TypeVar("T")
+AWAIT_LABELS = (
+    "When only label-blind signals fire ({kinds}) and the policy has late labels, the retrain "
+    "waits (pending) until this many labelled rows from after the change exist, then trains: a "
+    "model trained before then has not seen the change. 0 trains at once."
+)
 
 
 class Trigger(Strict):
@@ -93,10 +98,7 @@ class Triggers(Strict):
     await_labels: int = Field(
         200,
         ge=0,
-        description="When only label-blind signals fire (drift, estimated_performance, volume, "
-        "freshness) and the policy has late labels, the retrain waits (pending) until this many "
-        "labelled rows from after the change exist, then trains: a model trained before then "
-        "has not seen the change. 0 trains at once.",
+        description="",  # AWAIT_LABELS with the label-blind kinds, set by `sync_kinds`
     )
     confirm_with_labels: bool = Field(
         True,
@@ -137,7 +139,8 @@ class Triggers(Strict):
 
 
 def sync_kinds() -> None:
-    """Give `Trigger` one optional field per registered kind and rebuild the models using it."""
+    """Give `Trigger` one optional field per registered kind (and `await_labels` the list of the
+    label-blind ones), then rebuild the models using them."""
     taken = [key for key in KINDS if not key.isidentifier() or hasattr(Trigger, key)]
     if taken:
         raise ValueError(f"a check kind cannot be named {', '.join(taken)}")
@@ -148,6 +151,8 @@ def sync_kinds() -> None:
             kind.model | None,
             Field(None, description=kind.description),
         )
+    blind = ", ".join(key for key, kind in KINDS.items() if kind.label_blind)
+    Triggers.__pydantic_fields__["await_labels"].description = AWAIT_LABELS.format(kinds=blind)
     Trigger.model_rebuild(force=True)
     Triggers.model_rebuild(force=True)
     schema = sys.modules.get("retrain_core.policy.schema")
