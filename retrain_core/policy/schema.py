@@ -109,6 +109,11 @@ class Source(Strict):
             raise ValueError("set exactly one of path or sql")
         return self
 
+    @property
+    def kind(self) -> Literal["files", "sql"]:
+        """Which kind of source this is: the discriminator of `retrain_core.data.sources.typed`."""
+        return "sql" if self.sql is not None else "files"
+
 
 def _window_shorthand(schema: dict[str, Any]) -> None:
     """Publish the string shorthands beside the mapping form, so editors accept both."""
