@@ -14,7 +14,7 @@ MetricName = Literal[
     "accuracy", "roc_auc", "f1", "precision", "recall", "log_loss", "rmse", "mae", "r2"
 ]
 Task = Literal["classification", "regression"]
-NotifyEvent = Literal["retrained", "promoted", "rejected", "failed", "blocked"]
+NotifyEvent = Literal["retrained", "promoted", "rejected", "failed", "blocked", "rolled_back"]
 
 # Estimator parameters are plain YAML values: nothing in a policy is ever evaluated or constructed.
 ParamValue = str | int | float | bool | None | list[Any]
