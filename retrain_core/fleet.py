@@ -50,9 +50,9 @@ class BudgetState:
 
     def describe(self) -> str:
         """One line for status: "5 of 20 per 1d used" (and when the next slot frees)."""
-        text = f"{self.used} of {self.max} per {_duration(self.per)} used"
+        text = f"{self.used} of {self.max} per {duration_text(self.per)} used"
         if self.next_slot is not None:
-            text += f"; next slot in {_duration(self.next_slot)}"
+            text += f"; next slot in {duration_text(self.next_slot)}"
         return text
 
 
@@ -76,17 +76,17 @@ def budget_state(
     updated = _time(limit.get("updated")) or read_at
     decayed = decay * max((read_at - updated).total_seconds(), 0.0)
     needed = used - max_ + 1 - (decayed - math.floor(decayed))
-    return BudgetState(max_, per, used, timedelta(seconds=math.ceil(max(needed, 0.0) / decay)))
+    return BudgetState(max_, per, used, timedelta(seconds=round(max(needed, 0.0) / decay)))
 
 
 def budget_reason(state: BudgetState) -> str:
     """Why a retrain waits: the budget, what is used, and when the next slot frees."""
     reason = (
-        f"fleet training budget of {state.max} per {_duration(state.per)} is used up "
+        f"fleet training budget of {state.max} per {duration_text(state.per)} is used up "
         f"({state.used} used)"
     )
     if state.next_slot is not None:
-        reason += f"; next slot in {_duration(state.next_slot)}"
+        reason += f"; next slot in {duration_text(state.next_slot)}"
     return reason
 
 
@@ -131,7 +131,7 @@ def _time(text: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _duration(delta: timedelta) -> str:
+def duration_text(delta: timedelta) -> str:
     """1d, 2h, 1h 12m, 45s: the units a person reads."""
     seconds = int(delta.total_seconds())
     days, rest = divmod(seconds, 86400)

@@ -9,12 +9,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+from prefect.settings import PREFECT_API_URL
 
 from flows.common import take_budget_slot
 from flows.monitor import monitor
+from retrain_core.commands.status import fleet_limits, fleet_line
 from retrain_core.demo_data import day_start
 from retrain_core.fleet import BUDGET_LIMIT, CONCURRENCY_LIMIT
 from retrain_core.ledger import Ledger
+from retrain_core.settings import load_settings
 
 if TYPE_CHECKING:
     from conftest import Project
@@ -46,9 +49,14 @@ def test_a_used_up_budget_holds_the_retrain_with_the_reason(
     assert result["verdict"] == "suppressed" and result["suppressed_by"] == "fleet-budget"
     assert "training" not in result
     held = result["reasons"][-1]
-    assert held.startswith("fleet training budget of 1 per 1d is used up (1 used); next slot in ")
+    assert held.startswith("fleet training budget of 1 per 1d is used up (")
+    assert "used); next slot in " in held
     (check,) = Ledger(tracking_uri).checks(project.name)
     assert check.verdict == "suppressed" and held in check.reasons
+    # `retrain status` reads the same state over Prefect's REST API
+    limits = fleet_limits(load_settings(project.root), PREFECT_API_URL.value())
+    assert limits["budget"]["used"] >= 1 and limits["budget"]["next_slot_s"] > 0
+    assert "training budget " in fleet_line(limits) and "next slot in" in fleet_line(limits)
 
 
 def test_a_training_takes_a_slot_of_the_fleet_limit_and_spends_budget(
