@@ -1,5 +1,5 @@
 """Probation on real MLflow and Prefect: a champion serving worse than its predecessor did is
-rolled back (alias, tag, ledger, notification); one serving as well keeps the alias.
+rolled back by the monitor (alias, tag, ledger, notification); one serving as well keeps it.
 
 Two versions are trained on the reference (day 0), promoted at day 1 and day 3, and serve the
 clean days 1-4 of the demo stream: each has 1,600 labelled live rows to be judged on.
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from test_retrain_support import GOOD, URLS_ENV, WEAK, aliases, bootstrap, notified, run, tags, use
 
-from flows.monitor import watch_probation
+from flows.monitor import monitor, watch_probation
 from retrain_core import monitor as core
 from retrain_core.demo_data import day_start
 from retrain_core.policy.loader import load_policy
@@ -60,9 +60,10 @@ def test_a_worse_champion_on_probation_is_rolled_back(
     with notified(project, monkeypatch) as endpoint:
         two_champions(project, tracking_uri, GOOD, BAD)
         assert aliases(tracking_uri, project.name) == {"champion": "2", "previous": "1"}
-        assert watch(project, tracking_uri) is True
+        result = monitor(str(project.policy_path), now=day_start(5), data_root=str(project.root))
 
     assert aliases(tracking_uri, project.name) == {"champion": "1"}
+    assert "training" not in result, result  # the check went on with v1, which serves well
     withdrawn = tags(tracking_uri, project.name, "2")
     assert withdrawn["retrain.decision"] == "rolled_back"
     assert "probation: v2 on 1600 live rows: accuracy=" in withdrawn["retrain.decision_reasons"]
