@@ -6,16 +6,17 @@ in); the limits are global to the session's Prefect API, so each test reads what
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from prefect.settings import PREFECT_API_URL
+from test_retrain_support import bootstrap
 
-from flows.common import take_budget_slot
+from flows.common import fleet_training_slot, take_budget_slot
 from flows.monitor import monitor
 from retrain_core.commands.status import fleet_limits, fleet_line
 from retrain_core.demo_data import day_start
-from retrain_core.fleet import BUDGET_LIMIT, CONCURRENCY_LIMIT
+from retrain_core.fleet import CONCURRENCY_LIMIT
 from retrain_core.ledger import Ledger
 from retrain_core.settings import load_settings
 
@@ -29,7 +30,7 @@ def fleet(project: Project, monkeypatch: pytest.MonkeyPatch, settings: str) -> N
     monkeypatch.chdir(project.root)
 
 
-def limit(name: str) -> object:
+def limit(name: str) -> Any:
     from prefect import get_client
 
     with get_client(sync_client=True) as client:
@@ -59,21 +60,15 @@ def test_a_used_up_budget_holds_the_retrain_with_the_reason(
     assert "training budget " in fleet_line(limits) and "next slot in" in fleet_line(limits)
 
 
-def test_a_training_takes_a_slot_of_the_fleet_limit_and_spends_budget(
+def test_a_training_takes_a_slot_of_the_fleet_limit(
     project: Project, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fleet(
-        project,
-        monkeypatch,
-        'max_concurrent_trainings = 3\ntraining_budget = {max = 50, per = "1d"}',
-    )
-    project.write_day(1)
+    fleet(project, monkeypatch, "max_concurrent_trainings = 3")
 
-    result = monitor(str(project.policy_path), now=day_start(1), data_root=str(project.root))
+    bootstrap(project)  # one train-validate-promote run
 
-    assert result["training"]["status"] == "promoted", result
     slots = limit(CONCURRENCY_LIMIT)
     assert (slots.limit, slots.active_slots) == (3, 0)  # taken while training, then released
-    budget = limit(BUDGET_LIMIT)
-    assert budget.limit == 50 and budget.active_slots >= 1
-    assert budget.slot_decay_per_second == pytest.approx(50 / 86400)
+    fleet(project, monkeypatch, "max_concurrent_trainings = 2")
+    with fleet_training_slot():  # a changed setting resizes the limit at the next training
+        assert (limit(CONCURRENCY_LIMIT).limit, limit(CONCURRENCY_LIMIT).active_slots) == (2, 1)
