@@ -36,6 +36,7 @@ def check_policy(data: Any, settings: Settings) -> list[Finding]:
         *trigger_findings(data),
         *metric_findings(data),
         *timestamp_findings(data),
+        *probation_findings(data),
         *column_role_findings(data),
         *range_findings(data),
         *expectation_findings(data),
@@ -95,6 +96,19 @@ def timestamp_findings(data: dict[str, Any]) -> list[Finding]:
         findings.append(Finding(("training", "window"), f"a training window {needs}"))
     if get(data, "data", "current", "window", "last") is not None:
         findings.append(Finding(("data", "current", "window", "last"), f"a last: window {needs}"))
+    return findings
+
+
+def probation_findings(data: dict[str, Any]) -> list[Finding]:
+    """Probation compares live labelled rows by time: it needs labels and `data.timestamp`."""
+    if get(data, "promotion", "probation") is None:
+        return []
+    path: Path_ = ("promotion", "probation")
+    findings = []
+    if not get(data, "data", "timestamp"):
+        findings.append(Finding(path, "probation needs data.timestamp (when each row was served)"))
+    if get(data, "data", "labels") is None:
+        findings.append(Finding(path, "probation needs data.labels (the live rows' outcomes)"))
     return findings
 
 
