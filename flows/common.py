@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -85,17 +87,118 @@ def policy_lock(policy_name: str, wait: float | None = None) -> Iterator[None]:
         ) from exc
 
 
-def _ensure_limit(name: str) -> None:
-    """Create the global concurrency limit (one slot) unless it exists."""
+def _ensure_limit(name: str, limit: int = 1, decay: float = 0.0) -> None:
+    """Create the global concurrency limit (`limit` slots, `decay` slots freed per second)
+    unless it exists; resize one whose slots or decay differ (a changed fleet setting)."""
     from prefect import get_client
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.client.schemas.actions import (
+        GlobalConcurrencyLimitCreate,
+        GlobalConcurrencyLimitUpdate,
+    )
     from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
     with get_client(sync_client=True) as client:
         try:
-            client.read_global_concurrency_limit_by_name(name)
+            found = client.read_global_concurrency_limit_by_name(name)
         except ObjectNotFound:
             with suppress(ObjectAlreadyExists):  # another run created it first
                 client.create_global_concurrency_limit(
-                    GlobalConcurrencyLimitCreate(name=name, limit=1)
+                    GlobalConcurrencyLimitCreate(
+                        name=name, limit=limit, slot_decay_per_second=decay
+                    )
                 )
+            return
+        if found.limit != limit or not math.isclose(found.slot_decay_per_second or 0.0, decay):
+            client.update_global_concurrency_limit(
+                name, GlobalConcurrencyLimitUpdate(limit=limit, slot_decay_per_second=decay)
+            )
+
+
+class FleetBusy(RuntimeError):
+    """No fleet training slot freed within the wait (`max_concurrent_trainings` in use)."""
+
+
+@contextmanager
+def fleet_training_slot(wait: float | None = None) -> Iterator[None]:
+    """Hold one of the fleet's `max_concurrent_trainings` slots for the block (none when unset).
+
+    The Prefect global concurrency limit `retrain-fleet-trainings` is created, or resized to the
+    setting, on first use; a training waits for a slot (`wait` seconds, as for the policy lock).
+    """
+    from prefect.concurrency.sync import concurrency
+
+    from retrain_core.fleet import CONCURRENCY_LIMIT
+
+    slots = load_settings().max_concurrent_trainings
+    if slots is None:
+        yield
+        return
+    _ensure_limit(CONCURRENCY_LIMIT, slots)
+    wait = LOCK_WAIT_SECONDS if wait is None else wait
+    try:
+        with concurrency(CONCURRENCY_LIMIT, occupy=1, timeout_seconds=wait, strict=True):
+            yield
+    except TimeoutError as exc:
+        raise FleetBusy(
+            f"all {slots} fleet training slots ({CONCURRENCY_LIMIT}) stayed taken for more "
+            f"than {wait:.0f} s (max_concurrent_trainings in [tool.retrain])"
+        ) from exc
+
+
+def take_budget_slot() -> Any:
+    """Spend one slot of the fleet's retrain budget; the state (granted or not), None when unset.
+
+    The limit is read first and a slot taken only when one is free: a denied attempt would make
+    Prefect restart the decay count, so a full budget polled often would never free a slot.
+    """
+    import httpx
+    from prefect import get_client
+
+    from retrain_core.fleet import BUDGET_LIMIT, budget_state, decay_per_second
+
+    budget = load_settings().training_budget
+    if budget is None:
+        return None
+    max_, per = budget
+    _ensure_limit(BUDGET_LIMIT, max_, decay_per_second(max_, per))
+    with get_client(sync_client=True) as client:
+        state = _budget_now(client, max_, per)
+        if not state.available:
+            return state
+        try:
+            client.increment_concurrency_slots([BUDGET_LIMIT], 1, "rate_limit")
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code != 423:  # 423: another check took the last slot
+                raise
+            return replace(_budget_now(client, max_, per), used=max_)
+    return replace(budget_state(max_, per, {"active_slots": state.used + 1}, _now()), granted=True)
+
+
+def read_budget() -> Any:
+    """The fleet's retrain budget as Prefect counts it now (None when unset or never used)."""
+    from prefect import get_client
+
+    budget = load_settings().training_budget
+    if budget is None:
+        return None
+    with get_client(sync_client=True) as client:
+        return _budget_now(client, *budget)
+
+
+def _budget_now(client: Any, max_: int, per: Any) -> Any:
+    from prefect.exceptions import ObjectNotFound
+
+    from retrain_core.fleet import BUDGET_LIMIT, budget_state
+
+    try:
+        limit = client.read_global_concurrency_limit_by_name(BUDGET_LIMIT)
+    except ObjectNotFound:
+        return budget_state(max_, per, {}, _now())
+    return budget_state(max_, per, limit.model_dump(), _now())
+
+
+def _now() -> Any:
+    """Prefect's limits decay in real time: their state is read on the wall clock."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)

@@ -16,8 +16,16 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import IO, PolicyBusy, policy_lock, resolve_policy_path, retry_options, run_name
-from retrain_core import approval
+from flows.common import (
+    IO,
+    PolicyBusy,
+    policy_lock,
+    resolve_policy_path,
+    retry_options,
+    run_name,
+    take_budget_slot,
+)
+from retrain_core import approval, fleet, probation
 from retrain_core import monitor as core
 from retrain_core.checks.outcome import CheckOutcome, Status
 from retrain_core.decision import Fresh, LedgerEntry, RetrainDecision, blocking_outcomes, decide
@@ -56,6 +64,42 @@ def read_quarantine(uri: str, name: str) -> dict[str, set[str]]:
 def load_champion(uri: str, loaded: LoadedPolicy) -> Champion | None:
     """The model serving now, or None before the first promotion."""
     return core.load_champion(Registry(uri), loaded.policy)
+
+
+@task(name="watch-probation", **IO)
+def watch_probation(
+    uri: str,
+    loaded: LoadedPolicy,
+    root: str,
+    champion: Champion | None,
+    now: datetime,
+    skip: dict[str, set[str]] | None = None,
+) -> bool:
+    """A champion on probation that serves significantly worse than its predecessor did is
+    rolled back: alias moved, version tagged, ledger and notification say why. True if so."""
+    policy = loaded.policy
+    if policy.promotion.probation is None or champion is None:
+        return False
+    registry = Registry(uri)
+    served = probation.evidence(registry, policy, Path(root), champion, now, skip)
+    if served is None:
+        return False
+    metric = probation.probation_metric(policy)
+    verdict = probation.judge(metric, policy.promotion.probation, *served)
+    get_run_logger().info("%s", "; ".join(verdict.reasons))
+    if not verdict.rollback:
+        return False
+    p = policy.promotion
+    result = registry.rollback(policy.name, p.alias, p.previous_alias, verdict.reasons)
+    Ledger(uri).record_event(policy.name, "rollback", {
+        "retrain.from_version": result.from_version or "", "retrain.to_version": result.to_version,
+        "retrain.reasons": "\n".join(verdict.reasons), "retrain.trigger": "probation",
+        "retrain.checked_at": now.isoformat(),
+    })  # fmt: skip
+    note = Notification("rolled_back", policy.name, verdict.reasons, result.from_version,
+                        f"rolled back to v{result.to_version}")  # fmt: skip
+    send(policy.notify, note)
+    return True
 
 
 @task(name="load-windows", **IO)
@@ -135,6 +179,14 @@ def hold_for_approval(
     return approval.hold_for_approval(decision, waiting)
 
 
+@task(name="fleet-budget", **IO)
+def spend_fleet_budget(decision: RetrainDecision) -> RetrainDecision:
+    """A retrain takes a slot of the fleet's training budget, or is held until one frees."""
+    if not decision.retrain:
+        return decision
+    return fleet.hold_for_budget(decision, take_budget_slot())
+
+
 @task(name="record-decision", **IO)
 def record_decision(
     uri: str, loaded: LoadedPolicy, decision: RetrainDecision, data: core.Loaded
@@ -178,6 +230,8 @@ def monitor(
             history, marks, rows = read_ledger.with_options(**retry)(uri, policy.name)
             skip = read_quarantine.with_options(**retry)(uri, policy.name)
             champion = load_champion.with_options(**retry)(uri, loaded)
+            if watch_probation.with_options(**retry)(uri, loaded, root, champion, now, skip):
+                champion = load_champion.with_options(**retry)(uri, loaded)  # the one restored
             data = load_windows.with_options(**retry)(loaded, root, marks, rows, skip, uri)
             data, fresh = load_label_context.with_options(**retry)(
                 uri, loaded, root, data, champion, history, now, skip
@@ -188,6 +242,7 @@ def monitor(
                 loaded, outcomes, history, now, has_champion, data.description, fresh
             )
             decision = hold_for_approval.with_options(**retry)(uri, loaded, decision, now)
+            decision = spend_fleet_budget(decision)
             run_id = record_decision.with_options(**retry)(uri, loaded, decision, data)
     except PolicyBusy:
         raise  # nothing was judged: not a failure to notify

@@ -17,7 +17,14 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.input import RunInput
 
-from flows.common import IO, policy_lock, resolve_policy_path, retry_options, run_name
+from flows.common import (
+    IO,
+    fleet_training_slot,
+    policy_lock,
+    resolve_policy_path,
+    retry_options,
+    run_name,
+)
 from retrain_core import approval
 from retrain_core import monitor as core
 from retrain_core.ledger import Ledger
@@ -165,7 +172,7 @@ def _run(
     settings = load_settings()
     uri = tracking_uri(settings)
     retry = retry_options(loaded)
-    with policy_lock(policy.name):
+    with fleet_training_slot(), policy_lock(policy.name):  # at most N trainings in the fleet
         trained = _train_and_register(loaded, reason, monitor_run_id, data_root, uri, train_since)
     if isinstance(trained, str):
         return _failed_training(loaded, trained)

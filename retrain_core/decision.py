@@ -34,13 +34,14 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from retrain_core.checks.outcome import CheckOutcome, Status
+from retrain_core.kinds import kind_of
+from retrain_core.kinds.performance import PerformanceTrigger
 from retrain_core.policy.base import greater_is_better
 from retrain_core.policy.triggers import Trigger, Triggers
 
-UNSMOOTHED = frozenset({"max_age", "new_data"})
-# Signals that say the data changed but carry no label of the changed rows: training on them
-# before those labels arrive teaches the model nothing about the change.
-LABEL_BLIND = frozenset({"drift", "estimated_performance", "volume", "freshness"})
+# Which kinds are smoothed (`consecutive`) and which are label-blind (the data changed but no label
+# of the changed rows is known: training before those labels arrive teaches the model nothing
+# about the change) is each kind's own declaration in `retrain_core.kinds`.
 AWAITING_LABELS = "awaiting-labels"
 
 
@@ -217,7 +218,7 @@ def _judge(
     pending = pending_change(history)
     if signal or pending is not None:
         kinds = {_kind(triggers, rule_id) for rule_id, _, _ in counted} if signal else set()
-        if kinds and not kinds <= LABEL_BLIND:
+        if kinds and not all(kind_of(kind).label_blind for kind in kinds):
             if "performance" in kinds and fresh is not None:  # the drop shows in these rows
                 verdict = partial(verdict, train_since=fresh.measured_since)
             return _apply_limits(triggers, history, now, signal_reasons, verdict)
@@ -252,7 +253,7 @@ def _counted(
         if rule_id not in fired:
             continue
         streak = 1 + _streak(rule_id, since_retrain)
-        needed = 1 if rule.kind in UNSMOOTHED else triggers.consecutive
+        needed = triggers.consecutive if rule.smoothed else 1
         (counted if streak >= needed else waiting).append((rule_id, streak, needed))
     return counted, waiting
 
@@ -298,7 +299,7 @@ def _confirmation(triggers: Triggers, outcomes: Sequence[CheckOutcome]) -> tuple
     if not triggers.confirm_with_labels:
         return None, ""
     for rule in triggers.rules:
-        p = rule.performance
+        p = rule.get(PerformanceTrigger)
         if p is None or p.drop is None:
             continue
         found = [o for o in outcomes if o.check == rule.rule_id and o.status is not Status.ERROR]

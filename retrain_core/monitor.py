@@ -33,7 +33,7 @@ from retrain_core.data.sources import describe
 from retrain_core.data.windows import LoadedWindow, parse_timestamps
 from retrain_core.decision import Fresh, LedgerEntry, change_start
 from retrain_core.evaluate import Champion, Windows
-from retrain_core.policy.schema import CurrentSource, Policy, Source, Window
+from retrain_core.policy.schema import Policy, Source, Window
 from retrain_core.registry import serving_since, trained_until
 
 if TYPE_CHECKING:
@@ -167,20 +167,15 @@ def _new_labels(
     known: pd.DataFrame | None,
 ) -> LoadedWindow | None:
     """The label rows that arrived since the last check (None before any)."""
-    labels_source = policy.data.labels
-    assert labels_source is not None
-    as_window = CurrentSource(
-        path=labels_source.path,
-        format=labels_source.format,
-        sql=labels_source.sql,
-        window=Window(since_last_check=True),
-    )
-    wanted = [labels_source.join_on, policy.model.target]
+    labels = policy.data.labels
+    assert labels is not None
+    wanted = [labels.join_on, policy.model.target]
     rules = batch_rules(policy, LABELS, known)
     try:
         return load_window(
-            as_window, wanted, root, None, _watermark(mark), skip.get(LABELS, ()), rules
-        )
+            labels, wanted, root, None, _watermark(mark), skip.get(LABELS, ()), rules,
+            window=Window(since_last_check=True),
+        )  # fmt: skip
     except NoFiles:
         return None
 
@@ -213,10 +208,8 @@ def _every_current_row(
     policy: Policy, columns: list[str], root: Path, skip: dict[str, set[str]]
 ) -> pd.DataFrame:
     """Every row of the current source but quarantined or unreadable batches, one per key."""
-    current = policy.data.current
-    source = Source(path=current.path, format=current.format, sql=current.sql)
     rules = batch_rules(policy, CURRENT, None)
-    frame, _ = read_judged(source, columns, root, skip.get(CURRENT, ()), rules)
+    frame, _ = read_judged(policy.data.current, columns, root, skip.get(CURRENT, ()), rules)
     key = policy.data.labels.join_on if policy.data.labels is not None else None
     if key is not None and key in frame.columns:  # a batch seen twice adds no second row
         frame = frame.drop_duplicates(subset=[key], keep="first").reset_index(drop=True)

@@ -279,7 +279,11 @@ class Registry:
         self._set_decision(name, str(version), "rejected", reasons)
 
     def rollback(
-        self, name: str, alias: str = "champion", previous_alias: str = "previous"
+        self,
+        name: str,
+        alias: str = "champion",
+        previous_alias: str = "previous",
+        reasons: Sequence[str] = (),
     ) -> RollbackResult:
         """Move `alias` back to the `previous_alias` version and drop `previous_alias`.
 
@@ -293,7 +297,8 @@ class Registry:
         if target is None:
             raise RegistryError(f"{name} has no {previous_alias!r} version to roll back to")
         if current is not None and current != target:
-            self._set_decision(name, current, "rolled_back", [f"{alias} rolled back to {target}"])
+            why = [f"{alias} rolled back to {target}", *reasons]
+            self._set_decision(name, current, "rolled_back", why)
             self._set_alias(name, alias, target)
         self.client.delete_registered_model_alias(name, previous_alias)
         from_version = current if current != target else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,10 @@ class Settings:
     that policies may read from besides the project folder; `engine` how a worker starts each
     flow run: "warm" (`retrain-engine`, forked from a process that imported the heavy libraries
     once, see retrain_core/engine.py) or "prefect" (Prefect's own `python -m prefect.engine`).
+
+    Fleet limits span policies: `max_concurrent_trainings` trainings at once across the fleet
+    (None: unlimited) and `training_budget`, at most `max` retrains per `per` across the fleet
+    (None: unlimited); both are Prefect global concurrency limits (see `retrain_core.fleet`).
     """
 
     root: Path
@@ -49,6 +54,8 @@ class Settings:
     job_env: tuple[tuple[str, str], ...] = tuple(sorted(DEFAULT_JOB_ENV.items()))
     data_roots: tuple[str, ...] = ()
     engine: str = "warm"
+    max_concurrent_trainings: int | None = None
+    training_budget: tuple[int, timedelta] | None = None  # (max, per)
 
     @property
     def policies_path(self) -> Path:
@@ -86,6 +93,8 @@ def load_settings(root: Path | None = None) -> Settings:
         "job_env",
         "data_roots",
         "engine",
+        "max_concurrent_trainings",
+        "training_budget",
     }
     if unknown:
         raise ValueError(
@@ -101,6 +110,8 @@ def load_settings(root: Path | None = None) -> Settings:
         job_env=_job_env(pyproject, table.get("job_env", DEFAULT_JOB_ENV)),
         data_roots=_strings(table.get("data_roots", ()), pyproject, "data_roots"),
         engine=_engine(pyproject, table.get("engine", "warm")),
+        max_concurrent_trainings=_count(table.get("max_concurrent_trainings"), pyproject),
+        training_budget=_budget(table.get("training_budget"), pyproject),
     )
 
 
@@ -111,6 +122,38 @@ def _engine(pyproject: Path, value: Any) -> str:
             f", not {value!r}"
         )
     return str(value)
+
+
+def _count(value: Any, pyproject: Path) -> int | None:
+    """`max_concurrent_trainings`: a positive whole number, or absent (unlimited)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"{pyproject}: [tool.retrain] max_concurrent_trainings must be a whole number >= 1"
+        )
+    return value
+
+
+def _budget(value: Any, pyproject: Path) -> tuple[int, timedelta] | None:
+    """`training_budget = {max = 20, per = "1d"}`, or absent (unlimited)."""
+    if value is None:
+        return None
+    from retrain_core.policy.durations import parse_duration
+
+    problem = f'{pyproject}: [tool.retrain] training_budget must be {{max = 20, per = "1d"}}'
+    if not isinstance(value, dict) or set(value) != {"max", "per"}:
+        raise ValueError(problem)
+    count = value["max"]
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"{problem}: max must be a whole number >= 1")
+    try:
+        per = parse_duration(value["per"])
+    except ValueError as exc:
+        raise ValueError(f"{problem}: per: {exc}") from None
+    if per.total_seconds() <= 0:
+        raise ValueError(f"{problem}: per must be positive")
+    return count, per
 
 
 def _job_env(pyproject: Path, table: Any) -> tuple[tuple[str, str], ...]:

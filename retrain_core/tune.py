@@ -21,6 +21,8 @@ import numpy as np
 
 from retrain_core.backtest import History
 from retrain_core.checks.outcome import CheckOutcome, Status
+from retrain_core.kinds.drift import DriftTrigger
+from retrain_core.kinds.performance import PerformanceTrigger
 from retrain_core.policy.schema import Policy
 from retrain_core.policy.triggers import Trigger
 
@@ -85,14 +87,14 @@ def _opened(policy: Policy) -> Policy:
 
 def _propose(rule: Trigger, checks: list[list[CheckOutcome]], rate: float) -> list[Proposal]:
     """The proposal for one rule (none for kinds that are not tuned)."""
-    drift, perf = rule.drift, rule.performance
+    drift, perf = rule.get(DriftTrigger), rule.get(PerformanceTrigger)
     if drift is not None:
         shares = [_drift_fires(c, drift.method, drift.min_share) for c in checks]
         return [_choose("drift", "min_effect", drift.min_effect, shares, rate)]
     if perf is not None and perf.drop is not None:
-        falls = [_fall(c, f"performance.{perf.metric}") for c in checks]
+        falls = [_fall(c, rule.rule_id) for c in checks]
         fires: list[Fires] = [partial(_falls_beyond, f) for f in falls]
-        return [_choose(f"performance.{perf.metric}", "drop", perf.drop, fires, rate)]
+        return [_choose(rule.rule_id, "drop", perf.drop, fires, rate)]
     return []
 
 

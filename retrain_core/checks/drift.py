@@ -36,12 +36,13 @@ from retrain_core.checks.binned import EXACT_MAX_ROWS, score_binned
 from retrain_core.checks.exact import Score, score_features
 from retrain_core.checks.outcome import CheckOutcome, Status
 from retrain_core.checks.profile import ReferenceProfile, cached_profile
+from retrain_core.policy.base import DRIFT_CORRECTIONS, DRIFT_METHODS
 
 if TYPE_CHECKING:
     import pandas as pd
 
-METHODS = frozenset({"ks", "cvm", "chi2", "tabular", "psi"})
-CORRECTIONS = frozenset({"bonferroni", "fdr", "none"})
+METHODS = frozenset(DRIFT_METHODS)
+CORRECTIONS = frozenset(DRIFT_CORRECTIONS)
 
 
 def detect_drift(
@@ -55,8 +56,11 @@ def detect_drift(
     min_effect: float = 0.1,
     min_share: float = 0.2,
     profile: ReferenceProfile | None = None,
+    share_check: str = "drift.share",
 ) -> list[CheckOutcome]:
     """Compare two windows feature by feature; one outcome per feature plus ``drift.share``.
+
+    `share_check` names the share outcome (a trigger passes its rule id).
 
     `profile` is the reference's stored profile; without one, a large window profiles the
     reference itself (once per reference content in this process).
@@ -70,7 +74,7 @@ def detect_drift(
     if empty:
         reason = f"the {' and '.join(empty)} window is empty"
         per_feature = [CheckOutcome(f"drift.{method}.{n}", Status.ERROR, reason) for n in names]
-        return [*per_feature, CheckOutcome("drift.share", Status.ERROR, reason)]
+        return [*per_feature, CheckOutcome(share_check, Status.ERROR, reason)]
     if method != "cvm" and max(len(reference), len(current)) > EXACT_MAX_ROWS:
         scores, errors = _score_against_profile(
             reference, current, names, categorical, method, profile
@@ -85,7 +89,7 @@ def detect_drift(
         else _feature_outcome(method, scores[n], threshold, correction, min_effect)
         for n in names
     ]
-    return [*outcomes, _share_outcome(names, outcomes, min_share)]
+    return [*outcomes, _share_outcome(names, outcomes, min_share, share_check)]
 
 
 def _score_against_profile(
@@ -153,12 +157,12 @@ def _feature_outcome(
 
 
 def _share_outcome(
-    names: list[str], outcomes: list[CheckOutcome], min_share: float
+    names: list[str], outcomes: list[CheckOutcome], min_share: float, check: str
 ) -> CheckOutcome:
     """The share of tested features (errors excluded) that drifted, against `min_share`."""
     tested = [o for o in outcomes if o.status is not Status.ERROR]
     if not tested:
-        return CheckOutcome("drift.share", Status.ERROR, "no feature could be tested")
+        return CheckOutcome(check, Status.ERROR, "no feature could be tested")
     drifted = [name for name, o in zip(names, outcomes, strict=True) if o.failed]
     share = len(drifted) / len(tested)
     fails = share > 0 and share >= min_share
@@ -167,6 +171,4 @@ def _share_outcome(
         f"{len(drifted)} of {len(tested)} features drifted{listed}: "
         f"share {share:.3g} {'>=' if share >= min_share else '<'} {min_share:g}"
     )
-    return CheckOutcome(
-        "drift.share", Status.FAIL if fails else Status.PASS, reason, share, min_share
-    )
+    return CheckOutcome(check, Status.FAIL if fails else Status.PASS, reason, share, min_share)

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from retrain_core.checks.outcome import CheckOutcome, Status
 
 
-def check_freshness(newest: datetime | None, now: datetime, max_delay: timedelta) -> CheckOutcome:
+def check_freshness(
+    newest: datetime | None, now: datetime, max_delay: timedelta, check: str = "freshness.newest"
+) -> CheckOutcome:
     """FAIL when the newest row is older than `max_delay`; ERROR when there is no timestamp."""
-    check = "freshness.newest"
     _require_aware(now, "now")
     if newest is None:
         return CheckOutcome(check, Status.ERROR, "no timestamp: the window has no dated rows")
@@ -24,10 +25,12 @@ def check_freshness(newest: datetime | None, now: datetime, max_delay: timedelta
 
 
 def check_max_age(
-    champion_created: datetime | None, now: datetime, max_age: timedelta
+    champion_created: datetime | None,
+    now: datetime,
+    max_age: timedelta,
+    check: str = "max_age.champion",
 ) -> CheckOutcome:
     """FAIL when the champion is older than `max_age`, or when there is no champion yet."""
-    check = "max_age.champion"
     _require_aware(now, "now")
     if champion_created is None:
         return CheckOutcome(check, Status.FAIL, "no champion yet", None, max_age.total_seconds())

@@ -13,45 +13,15 @@ positive with weight p and a negative with weight 1 - p.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from types import MappingProxyType
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from retrain_core.checks.outcome import CheckOutcome, Status
+from retrain_core.policy.base import ESTIMABLE_METRICS, METRICS, Metric
 
 _TOLERANCE = 1e-12  # so that a drop of exactly `drop` (0.80 - 0.75) does not fail on rounding
-
-
-@dataclass(frozen=True)
-class Metric:
-    """A named metric: its task, direction, and whether it needs predicted probabilities."""
-
-    name: str
-    task: str  # "classification" or "regression"
-    greater_is_better: bool
-    needs_proba: bool = False
-
-
-METRICS: Mapping[str, Metric] = MappingProxyType(
-    {
-        m.name: m
-        for m in (
-            Metric("accuracy", "classification", True),
-            Metric("roc_auc", "classification", True, needs_proba=True),
-            Metric("f1", "classification", True),
-            Metric("precision", "classification", True),
-            Metric("recall", "classification", True),
-            Metric("log_loss", "classification", False, needs_proba=True),
-            Metric("rmse", "regression", False),
-            Metric("mae", "regression", False),
-            Metric("r2", "regression", True),
-        )
-    }
-)
-ESTIMABLE = frozenset({"accuracy", "roc_auc"})
 
 
 def metric_direction(name: str) -> bool:
@@ -124,14 +94,17 @@ def check_performance(
     reference_rows: int | None = None,
     confidence: float | None = None,
     reference_label: str = "reference",
+    check: str | None = None,
 ) -> CheckOutcome:
     """Measure `name` on the labelled rows and compare it with the policy's bounds.
+
+    `check` names the outcome (default ``performance.<name>``; a trigger passes its rule id).
 
     With `confidence`, a fall of at least `drop` from `reference` fails only when it is also
     significant for the sample sizes (one-sided, at 1 - confidence): a two-proportion z-test for
     accuracy (against `reference_rows` rows), a bootstrap of the labelled rows for other metrics.
     """
-    check, higher = f"performance.{name}", metric_direction(name)
+    check, higher = check or f"performance.{name}", metric_direction(name)
     if (below is not None and not higher) or (above is not None and higher):
         direction = "higher" if higher else "lower"
         raise ValueError(f"{name} is {direction}-is-better: use {'below' if higher else 'above'}")
@@ -265,7 +238,7 @@ def estimate_performance(proba: np.ndarray, metric: str) -> float:
     if metric == "accuracy":
         return float(np.mean(np.max(proba, axis=1)))
     if metric != "roc_auc":
-        raise ValueError(f"cannot estimate {metric}; estimable: {sorted(ESTIMABLE)}")
+        raise ValueError(f"cannot estimate {metric}; estimable: {sorted(ESTIMABLE_METRICS)}")
     if proba.shape[1] != 2:
         raise ValueError("estimated ROC AUC is defined for binary classifiers only")
     p = proba[:, 1]
@@ -276,10 +249,17 @@ def estimate_performance(proba: np.ndarray, metric: str) -> float:
 
 
 def check_estimated_performance(
-    metric: str, current_proba: np.ndarray, reference_proba: np.ndarray, drop: float
+    metric: str,
+    current_proba: np.ndarray,
+    reference_proba: np.ndarray,
+    drop: float,
+    check: str | None = None,
 ) -> CheckOutcome:
-    """Compare the CBPE estimate on the current window with the same estimate on the reference."""
-    check = f"estimated_performance.{metric}"
+    """Compare the CBPE estimate on the current window with the same estimate on the reference.
+
+    `check` names the outcome (default ``estimated_performance.<metric>``).
+    """
+    check = check or f"estimated_performance.{metric}"
     try:
         current = estimate_performance(current_proba, metric)
         reference = estimate_performance(reference_proba, metric)

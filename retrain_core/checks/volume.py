@@ -16,9 +16,9 @@ def check_volume(
     increase_pct: float | None = None,
     decrease_pct: float | None = None,
     baseline_name: str = "reference",
+    check: str = "volume.rows",
 ) -> CheckOutcome:
     """FAIL when the row count rose by >= `increase_pct` % or fell by >= `decrease_pct` %."""
-    check = "volume.rows"
     if current_rows < 0 or baseline_rows < 0:
         return CheckOutcome(check, Status.ERROR, "row counts cannot be negative")
     if baseline_rows == 0:
@@ -42,9 +42,8 @@ def _judge(check: str, rows: str, change: float, limit: float, holds: bool) -> C
     return CheckOutcome(check, Status.FAIL if holds else Status.PASS, reason, change, limit)
 
 
-def check_new_data(new_rows: int, min_rows: int) -> CheckOutcome:
+def check_new_data(new_rows: int, min_rows: int, check: str = "new_data.rows") -> CheckOutcome:
     """FAIL (the signal is present) when at least `min_rows` rows arrived since the last check."""
-    check = "new_data.rows"
     if new_rows < 0:
         return CheckOutcome(check, Status.ERROR, "row counts cannot be negative")
     if new_rows == 0:

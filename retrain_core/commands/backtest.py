@@ -60,16 +60,13 @@ def load_history(policy: Any, root: Path) -> Any:
     from retrain_core.backtest import History
     from retrain_core.data import join_labels, load_labels, read_source, required_columns
     from retrain_core.data.windows import parse_timestamps
-    from retrain_core.policy.schema import Source
 
     stamp, target = policy.data.timestamp, policy.model.target
     if stamp is None:
         raise ValueError("a backtest replays by time: set data.timestamp in the policy")
     columns = required_columns(policy)
     reference = read_source(policy.data.reference, columns, root)
-    current = policy.data.current
-    source = Source(path=current.path, format=current.format, sql=current.sql)
-    rows = read_source(source, [c for c in columns if c != target], root)
+    rows = read_source(policy.data.current, [c for c in columns if c != target], root)
     if policy.data.labels is not None:
         labels = load_labels(policy.data.labels, target, root)
         rows = join_labels(rows, labels, policy.data.labels.join_on, target)
@@ -113,9 +110,12 @@ def _lag(policy: Any, text: str | None) -> timedelta:
 
 def _default_metric(policy: Any) -> str:
     """The first performance trigger's metric, else accuracy or rmse."""
+    from retrain_core.kinds.performance import PerformanceTrigger
+
     for rule in policy.triggers.rules:
-        if rule.performance is not None:
-            return str(rule.performance.metric)
+        performance = rule.get(PerformanceTrigger)
+        if performance is not None:
+            return str(performance.metric)
     return "accuracy" if policy.model.task == "classification" else "rmse"
 
 

@@ -135,7 +135,7 @@ def missing_data(policy_file: str, root: Path) -> str | None:
     except OSError as exc:
         return f"{policy_file}: cannot read the policy: {exc.strerror or exc}"
     for source in (policy.data.reference, policy.data.current):
-        if source.sql is not None:
+        if source.kind != "files":
             continue
         try:
             list_files(source, root)

@@ -20,7 +20,7 @@ from typing import Any
 
 from retrain_core.ledger_view import Check, PolicyState, View, view_for
 from retrain_core.policy.loader import LoadedPolicy, load_policies
-from retrain_core.settings import load_settings
+from retrain_core.settings import Settings, load_settings
 from retrain_core.tracking import shown_uri, tracking_uri
 
 _EMBEDDED = " (embedded default: MLFLOW_TRACKING_URI is not set in this shell)"
@@ -64,17 +64,70 @@ def status(args: argparse.Namespace) -> int:
     rows = _filtered(rows, args.tag, args.verdict, stale, datetime.now(UTC))
     rows = _sorted(rows, args.sort)
     summary = _summary(rows)
+    limits = fleet_limits(settings, os.environ.get("PREFECT_API_URL"))
     if args.json:
-        print(json.dumps({"store": shown_uri(uri), "summary": summary,
+        print(json.dumps({"store": shown_uri(uri), "summary": summary, "fleet": limits,
                           "policies": [_jsonable(r) for r in rows]}, indent=2))  # fmt: skip
     else:
         _print(uri, rows, summary)
+        if limits:
+            print(f"fleet: {fleet_line(limits)}")
     for name in unknown:
         print(
             f"retrain status: no valid policy named {name!r} (shown from the ledger)",
             file=sys.stderr,
         )
     return 0
+
+
+def fleet_limits(settings: Settings, api_url: str | None) -> dict[str, Any]:
+    """The fleet's training limits from `[tool.retrain]`, and their use as Prefect counts it.
+
+    Prefect is read over its REST API (no import: status stays fast), only when PREFECT_API_URL
+    points at a server; without one the use is not known here. Empty when no limit is set.
+    """
+    from retrain_core import fleet
+
+    limits: dict[str, Any] = {}
+    if settings.max_concurrent_trainings is not None:
+        limits["trainings"] = {"max": settings.max_concurrent_trainings, "running": None}
+    if settings.training_budget is not None:
+        count, per = settings.training_budget
+        text = f"{count} per {fleet.duration_text(per)}"
+        limits["budget"] = {"max": count, "per_s": per.total_seconds(), "used": None,
+                            "next_slot_s": None, "text": text}  # fmt: skip
+    if not limits or not api_url:
+        return limits
+    try:
+        if "trainings" in limits:
+            found = fleet.read_limit(api_url, fleet.CONCURRENCY_LIMIT)
+            limits["trainings"]["running"] = int(found["active_slots"]) if found else 0
+        if settings.training_budget is not None:
+            found = fleet.read_limit(api_url, fleet.BUDGET_LIMIT)
+            state = fleet.budget_state(*settings.training_budget, found or {}, datetime.now(UTC))
+            next_slot = state.next_slot.total_seconds() if state.next_slot else None
+            limits["budget"].update(used=state.used, next_slot_s=next_slot, text=state.describe())
+    except (OSError, ValueError, KeyError) as exc:  # a status line must not fail the command
+        limits["error"] = f"Prefect API not readable: {exc}"
+    return limits
+
+
+def fleet_line(limits: dict[str, Any]) -> str:
+    """One line: trainings running of the limit, and the budget's use (or why it is not known)."""
+    parts = []
+    if "trainings" in limits:
+        running = limits["trainings"]["running"]
+        now = "?" if running is None else str(running)
+        parts.append(f"{now} of {limits['trainings']['max']} trainings at once running")
+    if "budget" in limits:
+        parts.append(f"training budget {limits['budget']['text']}")
+    if "error" in limits:
+        parts.append(limits["error"])
+    elif limits.get("trainings", {}).get("running", 0) is None or (
+        limits.get("budget", {}).get("used", 0) is None
+    ):
+        parts.append("use not read: PREFECT_API_URL is not set")
+    return "; ".join(parts)
 
 
 def _row(uri: str, name: str, loaded: LoadedPolicy | None, view: View | None) -> Row:

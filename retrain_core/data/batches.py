@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from retrain_core.data.errors import DataConfigError, SourceUnavailable
-from retrain_core.data.sources import FileSet, list_files, read_files, read_source, tables_to_frame
+from retrain_core.data.sources import (
+    FileSet,
+    FileSource,
+    list_files,
+    read_files,
+    tables_to_frame,
+    typed,
+)
 from retrain_core.policy.schema import Source
 
 if TYPE_CHECKING:
@@ -138,8 +145,9 @@ def read_judged(
     rules: Rules | None = None,
 ) -> tuple[pd.DataFrame, list[Quarantined]]:
     """Every row of a source except quarantined files and files that fail `rules` (listed)."""
-    if source.sql is not None:
-        return read_source(source, columns, root, {"watermark": EARLIEST}), []
+    reader = typed(source, root)
+    if not isinstance(reader, FileSource):  # rows, not batches: nothing to set aside
+        return reader.read(columns, {"watermark": EARLIEST}), []
     files = list_files(source, root)
     marks = {key: file_mark(files, key) for key in files.keys}
     keys = [key for key in files.keys if marks[key] not in skip]

@@ -1,5 +1,10 @@
 """Read a policy source: files, globs and fsspec URLs of CSV or Parquet through pyarrow, or SQL.
 
+Each kind of source is a class (`FileSource`, `SqlSource`; `typed` picks one by the policy
+source's `kind`) with `read(columns, params)`, `describe()` (credentials masked) and its
+`watermark_kind`: what tells the monitor which rows are new. The class holds the policy's own
+source object, so nothing is copied field by field.
+
 Only the columns asked for are read (pyarrow column projection for Parquet, `include_columns` for
 CSV). A column the file does not have is simply absent from the frame, so the monitor can name it
 as a bad-data problem; an unreachable source raises `SourceUnavailable`. pandas, pyarrow, fsspec
@@ -14,12 +19,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from retrain_core.data.errors import BadData, DataConfigError, NoFiles, SourceUnavailable
 from retrain_core.data.sql import describe_sql, read_sql
 from retrain_core.policy.locations import Roots, credential_problem, mask
-from retrain_core.policy.schema import Source
+from retrain_core.policy.schema import Source, SqlQuery
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,9 +55,83 @@ class FileSet:
         return self._paths_by_key[key]
 
 
+WatermarkKind = Literal["files", "timestamp"]
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """A path, glob or fsspec URL of CSV or Parquet files (`path`, `format`).
+
+    Its watermark is the set of judged files for a glob, or a single file without
+    `data.timestamp`; the newest timestamp judged for a single file with one.
+    """
+
+    spec: Source
+    root: Path
+    kind: ClassVar[str] = "files"
+    label: ClassVar[str] = "file"
+
+    def read(self, columns: Sequence[str] | None, params: dict | None = None) -> pd.DataFrame:
+        """Every row with only `columns` (all when None); files take no parameters."""
+        files = self.files()
+        return tables_to_frame(read_files(files, files.keys, columns), columns)
+
+    def files(self) -> FileSet:
+        """The files the path names (inside the project or the data roots)."""
+        return list_files(self.spec, self.root)
+
+    def describe(self) -> str:
+        """The path, any credentials in it masked."""
+        return mask(str(self.spec.path))
+
+    def watermark_kind(self, timestamp: str | None) -> WatermarkKind:
+        """files for a glob or an undated file, timestamp for a single dated file."""
+        return "files" if has_wildcard(str(self.spec.path)) or timestamp is None else "timestamp"
+
+
+@dataclass(frozen=True)
+class SqlSource:
+    """One read-only SELECT on an SQLAlchemy URL (`sql`); its watermark is the newest timestamp
+    judged, bound into the query as ``:watermark``."""
+
+    spec: Source
+    root: Path
+    kind: ClassVar[str] = "sql"
+    label: ClassVar[str] = "SQL"
+
+    @property
+    def query(self) -> SqlQuery:
+        """The policy's query settings."""
+        assert self.spec.sql is not None, "a SQL source has its query"
+        return self.spec.sql
+
+    def read(self, columns: Sequence[str] | None, params: dict | None = None) -> pd.DataFrame:
+        """The query's rows with only `columns`; `params` bind over the policy's parameters."""
+        return read_sql(self.query, columns, params, roots_for(self.root))
+
+    def describe(self) -> str:
+        """The database without its password, or the variable or secret holding its URL."""
+        return describe_sql(self.query)
+
+    def watermark_kind(self, timestamp: str | None) -> WatermarkKind:
+        """Always the newest timestamp (rows of a query have no file to remember)."""
+        return "timestamp"
+
+
+TypedSource = FileSource | SqlSource
+SOURCE_KINDS: dict[str, type[FileSource] | type[SqlSource]] = {
+    cls.kind: cls for cls in (FileSource, SqlSource)
+}
+
+
+def typed(source: Source, root: Path | None = None) -> TypedSource:
+    """The policy source as its kind's class; `root` is where relative paths start."""
+    return SOURCE_KINDS[source.kind](source, root if root is not None else Path())
+
+
 def describe(source: Source) -> str:
     """A short, password-free description of a source for logs and the ledger."""
-    return mask(str(source.path)) if source.sql is None else describe_sql(source.sql)
+    return typed(source).describe()
 
 
 def file_format(source: Source) -> str:
@@ -178,10 +257,7 @@ def read_source(
     source: Source, columns: Sequence[str] | None, root: Path, params: dict | None = None
 ) -> pd.DataFrame:
     """Every row of a source with only `columns` (all when None); `params` bind into SQL only."""
-    if source.sql is not None:
-        return read_sql(source.sql, columns, params, roots_for(root))
-    files = list_files(source, root)
-    return tables_to_frame(read_files(files, files.keys, columns), columns)
+    return typed(source, root).read(columns, params)
 
 
 def has_wildcard(path: str) -> bool:

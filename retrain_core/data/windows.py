@@ -39,7 +39,7 @@ from retrain_core.data.batches import (
     read_batches,
 )
 from retrain_core.data.errors import BadData, DataConfigError
-from retrain_core.data.sources import describe, has_wildcard, list_files, read_source
+from retrain_core.data.sources import FileSource, describe, list_files, read_source, typed
 from retrain_core.data.timestamps import parse_timestamps
 from retrain_core.data.watermark import Watermark
 from retrain_core.policy.durations import format_duration
@@ -115,21 +115,25 @@ class _Candidates:
 
 
 def load_window(
-    current: CurrentSource,
+    current: Source,
     columns: Sequence[str] | None,
     root: Path,
     timestamp: str | None = None,
     watermark: Watermark | None = None,
     skip: Collection[str] = (),
     rules: Rules | None = None,
+    window: Window | None = None,
 ) -> LoadedWindow:
-    """Load the current window (rows, new-row count, bounds) and the watermark after it.
+    """Load a window of a source (rows, new-row count, bounds) and the watermark after it.
 
+    `window` defaults to the current source's own (since_last_check for any other source).
     Files whose watermark key is in `skip` (quarantined) are not read; each file read is judged
     by `rules` and set aside (`LoadedWindow.quarantined`) when it cannot be judged.
     """
-    window = current.window
-    _check_config(current, timestamp)
+    if window is None:
+        own = current.window if isinstance(current, CurrentSource) else None
+        window = own or Window(since_last_check=True)
+    _check_config(current, window, timestamp)
     previous = watermark or Watermark()
     rules = rules or Rules(timestamp=timestamp)
     if tracks_files(current, timestamp):
@@ -156,9 +160,7 @@ def load_reference(
 
 def tracks_files(source: Source, timestamp: str | None) -> bool:
     """True when the watermark of this source is a set of judged files (else a timestamp)."""
-    if source.sql is not None:
-        return False
-    return has_wildcard(str(source.path)) or timestamp is None
+    return typed(source).watermark_kind(timestamp) == "files"
 
 
 def describe_window(window: Window) -> str:
@@ -172,12 +174,12 @@ def describe_window(window: Window) -> str:
     return "all"
 
 
-def _check_config(current: CurrentSource, timestamp: str | None) -> None:
-    window = current.window
+def _check_config(source: Source, window: Window, timestamp: str | None) -> None:
     if window.last is not None and timestamp is None:
         raise DataConfigError(f"window {describe_window(window)} needs data.timestamp")
-    if window.since_last_check and current.sql is not None and timestamp is None:
-        raise DataConfigError("since_last_check on a SQL source needs data.timestamp")
+    if window.since_last_check and timestamp is None and not tracks_files(source, timestamp):
+        label = typed(source).label
+        raise DataConfigError(f"since_last_check on a {label} source needs data.timestamp")
 
 
 def _cut_by_time(window: Window) -> bool:
@@ -185,7 +187,7 @@ def _cut_by_time(window: Window) -> bool:
 
 
 def _from_files(
-    current: CurrentSource,
+    current: Source,
     columns: Sequence[str] | None,
     root: Path,
     previous: Watermark,
@@ -218,7 +220,7 @@ def _from_files(
 
 
 def _from_rows(
-    current: CurrentSource,
+    current: Source,
     columns: Sequence[str] | None,
     root: Path,
     timestamp: str | None,
@@ -227,13 +229,14 @@ def _from_rows(
     skip: Collection[str],
     rules: Rules,
 ) -> _Candidates:
-    """Read the rows (SQL gets :watermark) and, with a timestamp, keep the new ones if asked."""
+    """Read the rows (a query gets :watermark) and, with a timestamp, keep the new ones if asked."""
     since = previous.timestamp if new and previous.timestamp else EARLIEST
     judged = None
-    if current.sql is not None:
-        frame = read_source(current, columns, root, {"watermark": since})
-    else:  # one file cut by time: judged like a batch, so a bad file is set aside too
-        frame, judged = judged_file(current, columns, root, skip, rules)
+    source = typed(current, root)
+    if isinstance(source, FileSource):  # one file cut by time: judged like a batch, so a bad
+        frame, judged = judged_file(current, columns, root, skip, rules)  # file is set aside too
+    else:
+        frame = source.read(columns, {"watermark": since})
     if timestamp is None:
         return _Candidates(frame=frame, new_rows=None, watermark=None, judged=judged)
     stamps = _timestamps(frame, timestamp, needed=True)

@@ -1,20 +1,69 @@
-"""Shared pieces of the policy models: the strict base class and the named value sets."""
+"""Shared pieces of the policy models: the strict base class and the named value sets.
+
+Each value set is written here once; the policy models, the semantic checks and the checks that
+compute them (`checks.performance`, `checks.drift`) all read it.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-CLASSIFICATION_METRICS = ("accuracy", "roc_auc", "f1", "precision", "recall", "log_loss")
-REGRESSION_METRICS = ("rmse", "mae", "r2")
-LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
 
-MetricName = Literal[
-    "accuracy", "roc_auc", "f1", "precision", "recall", "log_loss", "rmse", "mae", "r2"
-]
+@dataclass(frozen=True)
+class Metric:
+    """A named metric: its task, direction, range, whether it needs predicted probabilities and
+    whether it can be estimated from calibrated probabilities alone (CBPE)."""
+
+    name: str
+    task: str  # "classification" or "regression"
+    greater_is_better: bool
+    low: float = 0.0
+    high: float = 1.0
+    needs_proba: bool = False
+    estimable: bool = False
+
+
+METRICS: Mapping[str, Metric] = MappingProxyType(
+    {
+        m.name: m
+        for m in (
+            Metric("accuracy", "classification", True, estimable=True),
+            Metric("roc_auc", "classification", True, needs_proba=True, estimable=True),
+            Metric("f1", "classification", True),
+            Metric("precision", "classification", True),
+            Metric("recall", "classification", True),
+            Metric("log_loss", "classification", False, high=math.inf, needs_proba=True),
+            Metric("rmse", "regression", False, high=math.inf),
+            Metric("mae", "regression", False, high=math.inf),
+            Metric("r2", "regression", True, low=-math.inf),
+        )
+    }
+)
+CLASSIFICATION_METRICS = tuple(m.name for m in METRICS.values() if m.task == "classification")
+REGRESSION_METRICS = tuple(m.name for m in METRICS.values() if m.task == "regression")
+ESTIMABLE_METRICS = tuple(m.name for m in METRICS.values() if m.estimable)
+
+DRIFT_METHODS = ("ks", "cvm", "chi2", "tabular", "psi")
+DRIFT_CORRECTIONS = ("bonferroni", "fdr", "none")
+
+if TYPE_CHECKING:  # the checker sees names; pydantic sees the value sets above
+    MetricName = str
+    EstimableMetric = str
+    DriftMethod = str
+    DriftCorrection = str
+else:
+    MetricName = Literal[tuple(METRICS)]
+    EstimableMetric = Literal[ESTIMABLE_METRICS]
+    DriftMethod = Literal[DRIFT_METHODS]
+    DriftCorrection = Literal[DRIFT_CORRECTIONS]
 Task = Literal["classification", "regression"]
-NotifyEvent = Literal["retrained", "promoted", "rejected", "failed", "blocked"]
+NotifyEvent = Literal["retrained", "promoted", "rejected", "failed", "blocked", "rolled_back"]
 
 # Estimator parameters are plain YAML values: nothing in a policy is ever evaluated or constructed.
 ParamValue = str | int | float | bool | None | list[Any]
@@ -36,4 +85,5 @@ def metrics_for(task: str) -> tuple[str, ...]:
 
 def greater_is_better(metric: str) -> bool:
     """True when a higher value of the metric is better (accuracy), False for errors (rmse)."""
-    return metric not in LOWER_IS_BETTER
+    known = METRICS.get(metric)
+    return known.greater_is_better if known is not None else True

@@ -109,6 +109,11 @@ class Source(Strict):
             raise ValueError("set exactly one of path or sql")
         return self
 
+    @property
+    def kind(self) -> Literal["files", "sql"]:
+        """Which kind of source this is: the discriminator of `retrain_core.data.sources.typed`."""
+        return "sql" if self.sql is not None else "files"
+
 
 def _window_shorthand(schema: dict[str, Any]) -> None:
     """Publish the string shorthands beside the mapping form, so editors accept both."""
@@ -336,6 +341,29 @@ class Gate(Strict):
     )
 
 
+class Probation(Strict):
+    """A new champion on watch: rolled back when it serves significantly worse than its
+    predecessor did."""
+
+    period: Annotated[PositiveDuration, at_most(timedelta(days=365))] = Field(
+        description="How long after its promotion a champion is watched (e.g. 7d)."
+    )
+    metric: MetricName | None = Field(
+        None,
+        description="Metric compared on live labelled rows; default: the performance trigger's, "
+        "else accuracy (classification) or rmse (regression).",
+    )
+    min_rows: int = Field(
+        200, ge=10, description="Labelled rows each model must have served before a comparison."
+    )
+    drop: float = Field(
+        0.0, ge=0, description="Largest allowed fall from the previous champion's live metric."
+    )
+    confidence: float = Field(
+        0.95, gt=0.5, lt=1, description="A fall counts only when significant at this confidence."
+    )
+
+
 class Promotion(Strict):
     """How a passing challenger goes live."""
 
@@ -351,6 +379,11 @@ class Promotion(Strict):
         validate_default=True,
         description="A manual approval not given by then rejects (at most 30d).",
     )
+    probation: Probation | None = Field(
+        None,
+        description="Watch a new champion's live labelled performance for a period; roll back "
+        "to the previous version when it is significantly worse than that version was live.",
+    )
 
     @model_validator(mode="after")
     def _two_aliases(self) -> Promotion:
@@ -363,7 +396,7 @@ class Promotion(Strict):
 
 
 def _default_events() -> list[NotifyEvent]:
-    return ["promoted", "rejected", "failed", "blocked"]
+    return ["promoted", "rejected", "failed", "blocked", "rolled_back"]
 
 
 class Notify(Strict):
@@ -371,7 +404,7 @@ class Notify(Strict):
 
     on: list[NotifyEvent] = Field(
         default_factory=_default_events,
-        description="Events to notify: retrained, promoted, rejected, failed, blocked.",
+        description="Events: retrained, promoted, rejected, failed, blocked, rolled_back.",
     )
     urls_secret: str | None = Field(
         None,

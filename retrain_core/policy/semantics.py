@@ -10,12 +10,8 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from retrain_core.policy.base import (
-    CLASSIFICATION_METRICS,
-    REGRESSION_METRICS,
-    greater_is_better,
-    metrics_for,
-)
+from retrain_core.kinds import KINDS
+from retrain_core.policy.base import METRICS, metrics_for
 from retrain_core.policy.estimators import estimator_findings
 from retrain_core.policy.expectations import KNOWN_EXPECTATIONS, argument_problems
 from retrain_core.policy.findings import Finding, did_you_mean
@@ -24,13 +20,10 @@ from retrain_core.policy.sqlcheck import statement_problem, url_problem
 from retrain_core.policy.yamlio import Path_
 from retrain_core.settings import Settings
 
-_TASKS = ("classification", "regression")
+TASKS = ("classification", "regression")
 _INF = math.inf
-_RANGES = {
-    **{metric: (0.0, 1.0) for metric in ("accuracy", "roc_auc", "f1", "precision", "recall")},
-    "r2": (-_INF, 1.0),
-    **{metric: (0.0, _INF) for metric in ("rmse", "mae", "log_loss")},
-}
+_RANGES = {metric.name: (metric.low, metric.high) for metric in METRICS.values()}
+NEEDS_TIMESTAMP = "needs data.timestamp (the column holding each row's time)"
 _SOURCES = (("data", "reference"), ("data", "current"), ("data", "labels"), ("training", "source"))
 
 
@@ -40,8 +33,10 @@ def check_policy(data: Any, settings: Settings) -> list[Finding]:
         return []
     return [
         *feature_findings(data),
+        *trigger_findings(data),
         *metric_findings(data),
         *timestamp_findings(data),
+        *probation_findings(data),
         *column_role_findings(data),
         *range_findings(data),
         *expectation_findings(data),
@@ -51,69 +46,77 @@ def check_policy(data: Any, settings: Settings) -> list[Finding]:
 
 
 def feature_findings(data: dict[str, Any]) -> list[Finding]:
-    """The target listed as a feature, duplicate features, drift features the model lacks."""
-    target = _get(data, "model", "target")
+    """The target listed as a feature, and duplicate features."""
+    target = get(data, "model", "target")
     seen: dict[str, str] = {}
     findings = []
     for kind in ("numeric", "categorical"):
-        for index, name in _strings(_get(data, "model", "features", kind)):
+        for index, name in strings(get(data, "model", "features", kind)):
             path: Path_ = ("model", "features", kind, index)
             if name == target:
                 findings.append(Finding(path, f"target {name!r} is also listed as a feature"))
             elif name in seen:
                 findings.append(Finding(path, f"duplicate feature {name!r} (also in {seen[name]})"))
             seen.setdefault(name, f"model.features.{kind}")
+    return findings
+
+
+def trigger_findings(data: dict[str, Any]) -> list[Finding]:
+    """Each trigger's own checks, declared by its kind (`retrain_core.kinds`): the kind's
+    settings against the rest of the policy (a metric against model.task, drift features
+    against the model's, a freshness trigger without data.timestamp)."""
+    findings = []
     for path, trigger in _triggers(data):
-        drift = trigger.get("drift")
-        wanted = drift.get("features") if isinstance(drift, dict) and seen else None
-        for index, name in _strings(wanted):
-            if name not in seen:
-                message = f"{name!r} is not a feature of the model{did_you_mean(name, list(seen))}"
-                findings.append(Finding((*path, "drift", "features", index), message))
+        for key, settings in trigger.items():
+            kind = KINDS.get(str(key))
+            if kind is not None and kind.findings is not None:
+                findings += kind.findings(settings, data, (*path, key))
     return findings
 
 
 def metric_findings(data: dict[str, Any]) -> list[Finding]:
-    """Trigger and gate metrics that do not fit model.task, and thresholds on the wrong side."""
-    task = _get(data, "model", "task")
-    if task not in _TASKS:
+    """The gate metric when it does not fit model.task (a trigger's own: `trigger_findings`)."""
+    task = get(data, "model", "task")
+    if task not in TASKS:
         return []
     findings = []
-    for path, trigger in _triggers(data):
-        performance = trigger.get("performance")
-        if isinstance(performance, dict):
-            findings += _performance_findings((*path, "performance"), performance, task)
-        if task == "regression" and "estimated_performance" in trigger:
-            message = "estimated_performance needs a classification model (it reads probabilities)"
-            findings.append(Finding((*path, "estimated_performance"), message))
-    unfit = _unfit_metric(_get(data, "gate", "metric"), task)
+    unfit = unfit_metric(get(data, "gate", "metric"), task)
     if unfit:
         findings.append(Finding(("gate", "metric"), unfit))
     return findings
 
 
 def timestamp_findings(data: dict[str, Any]) -> list[Finding]:
-    """Time-based settings used without `data.timestamp` (the column holding each row's time)."""
-    if _get(data, "data", "timestamp"):
+    """Time-based settings used without `data.timestamp` (a trigger's own: `trigger_findings`)."""
+    if get(data, "data", "timestamp"):
         return []
-    needs = "needs data.timestamp (the column holding each row's time)"
-    findings = [
-        Finding((*path, "freshness"), f"a freshness trigger {needs}")
-        for path, trigger in _triggers(data)
-        if "freshness" in trigger
-    ]
-    if _get(data, "training", "window") is not None:
+    needs = NEEDS_TIMESTAMP
+    findings = []
+    if get(data, "training", "window") is not None:
         findings.append(Finding(("training", "window"), f"a training window {needs}"))
-    if _get(data, "data", "current", "window", "last") is not None:
+    if get(data, "data", "current", "window", "last") is not None:
         findings.append(Finding(("data", "current", "window", "last"), f"a last: window {needs}"))
+    return findings
+
+
+def probation_findings(data: dict[str, Any]) -> list[Finding]:
+    """Probation compares live labelled rows by time: it needs labels and `data.timestamp`."""
+    if get(data, "promotion", "probation") is None:
+        return []
+    path: Path_ = ("promotion", "probation")
+    findings = []
+    if not get(data, "data", "timestamp"):
+        findings.append(Finding(path, "probation needs data.timestamp (when each row was served)"))
+    if get(data, "data", "labels") is None:
+        findings.append(Finding(path, "probation needs data.labels (the live rows' outcomes)"))
     return findings
 
 
 def column_role_findings(data: dict[str, Any]) -> list[Finding]:
     """The target, the timestamp and the label join key must be three different columns."""
-    target = _get(data, "model", "target")
-    timestamp = _get(data, "data", "timestamp")
-    join_on = _get(data, "data", "labels", "join_on")
+    target = get(data, "model", "target")
+    timestamp = get(data, "data", "timestamp")
+    join_on = get(data, "data", "labels", "join_on")
     findings = []
     if isinstance(timestamp, str) and timestamp == target:
         findings.append(Finding(("data", "timestamp"), f"{timestamp!r} is also the target"))
@@ -124,34 +127,20 @@ def column_role_findings(data: dict[str, Any]) -> list[Finding]:
 
 
 def range_findings(data: dict[str, Any]) -> list[Finding]:
-    """Thresholds outside the range their metric can take (accuracy above 1, a negative rmse)."""
+    """Gate thresholds outside the range their metric can take (accuracy above 1, a negative
+    rmse); a trigger's own: `trigger_findings`."""
     findings = []
-    gate_metric = _get(data, "gate", "metric")
-    findings += _in_range(("gate", "min"), _get(data, "gate", "min"), gate_metric)
-    findings += _step_in_range(
-        ("gate", "min_improvement"), _get(data, "gate", "min_improvement"), gate_metric
+    gate_metric = get(data, "gate", "metric")
+    findings += in_range(("gate", "min"), get(data, "gate", "min"), gate_metric)
+    findings += step_in_range(
+        ("gate", "min_improvement"), get(data, "gate", "min_improvement"), gate_metric
     )
-    for path, trigger in _triggers(data):
-        performance = trigger.get("performance")
-        if isinstance(performance, dict):
-            metric = performance.get("metric")
-            for key in ("below", "above"):
-                findings += _in_range((*path, "performance", key), performance.get(key), metric)
-            findings += _step_in_range(
-                (*path, "performance", "drop"), performance.get("drop"), metric
-            )
-        drift = trigger.get("drift")
-        if isinstance(drift, dict) and drift.get("method", "ks") != "psi":
-            effect = drift.get("min_effect")
-            if isinstance(effect, int | float) and _number(effect) and effect > 1:
-                message = "must be <= 1 (the KS statistic and Cramer's V are at most 1)"
-                findings.append(Finding((*path, "drift", "min_effect"), f"{message}, got {effect}"))
     return findings
 
 
-def _in_range(path: Path_, value: Any, metric: Any) -> list[Finding]:
+def in_range(path: Path_, value: Any, metric: Any) -> list[Finding]:
     """A metric value outside [0, 1] (scores), above 1 (r2) or below 0 (errors)."""
-    if not _number(value) or not isinstance(metric, str) or metric not in _RANGES:
+    if not is_number(value) or not isinstance(metric, str) or metric not in _RANGES:
         return []
     low, high = _RANGES[metric]
     if low <= value <= high:
@@ -161,9 +150,9 @@ def _in_range(path: Path_, value: Any, metric: Any) -> list[Finding]:
     return [Finding(path, f"{metric} is {shown}, got {value:g}")]
 
 
-def _step_in_range(path: Path_, value: Any, metric: Any) -> list[Finding]:
+def step_in_range(path: Path_, value: Any, metric: Any) -> list[Finding]:
     """A difference of a metric bounded by 1 must be smaller than 1."""
-    if not _number(value) or not isinstance(metric, str) or metric not in _RANGES:
+    if not is_number(value) or not isinstance(metric, str) or metric not in _RANGES:
         return []
     if _RANGES[metric][1] != 1:
         return []
@@ -173,7 +162,7 @@ def _step_in_range(path: Path_, value: Any, metric: Any) -> list[Finding]:
                           f"{value:g}")]  # fmt: skip
 
 
-def _number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
     """True for a finite int or float (not a boolean)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -204,7 +193,7 @@ def source_findings(data: dict[str, Any], settings: Settings) -> list[Finding]:
     roots = Roots.of(settings)
     findings = []
     for source in _SOURCES:
-        path, sql = _get(data, *source, "path"), _get(data, *source, "sql")
+        path, sql = get(data, *source, "path"), get(data, *source, "sql")
         if isinstance(path, str):
             problem = credential_problem(path) or roots.path_problem(path)
             if problem:
@@ -220,27 +209,9 @@ def source_findings(data: dict[str, Any], settings: Settings) -> list[Finding]:
     return findings
 
 
-def _performance_findings(path: Path_, trigger: dict[str, Any], task: str) -> list[Finding]:
-    """A performance trigger's metric against the task, and below/above against the metric."""
-    metric = trigger.get("metric")
-    unfit = _unfit_metric(metric, task)
-    if unfit:
-        return [Finding((*path, "metric"), unfit)]
-    if not isinstance(metric, str) or metric not in metrics_for(task):
-        return []
-    if greater_is_better(metric) and trigger.get("above") is not None:
-        return [
-            Finding((*path, "above"), f"higher {metric} is better: use below to fire on a fall")
-        ]
-    if not greater_is_better(metric) and trigger.get("below") is not None:
-        return [Finding((*path, "below"), f"lower {metric} is better: use above to fire on a rise")]
-    return []
-
-
-def _unfit_metric(metric: Any, task: str) -> str | None:
+def unfit_metric(metric: Any, task: str) -> str | None:
     """Why a known metric does not fit the task, or None."""
-    known = (*CLASSIFICATION_METRICS, *REGRESSION_METRICS)
-    if not isinstance(metric, str) or metric not in known or metric in metrics_for(task):
+    if not isinstance(metric, str) or metric not in METRICS or metric in metrics_for(task):
         return None
     return f"metric {metric!r} does not fit a {task} model (use {', '.join(metrics_for(task))})"
 
@@ -248,20 +219,20 @@ def _unfit_metric(metric: Any, task: str) -> str | None:
 def _triggers(data: dict[str, Any]) -> Iterator[tuple[Path_, dict[str, Any]]]:
     """Each trigger mapping under triggers.any or triggers.all, with its key path."""
     for combine in ("any", "all"):
-        items = _get(data, "triggers", combine)
+        items = get(data, "triggers", combine)
         for index, item in enumerate(items if isinstance(items, list) else []):
             if isinstance(item, dict):
                 yield ("triggers", combine, index), item
 
 
-def _strings(items: Any) -> Iterator[tuple[int, str]]:
+def strings(items: Any) -> Iterator[tuple[int, str]]:
     """(index, text) for the strings of a list; nothing for anything else."""
     for index, item in enumerate(items if isinstance(items, list) else []):
         if isinstance(item, str):
             yield index, item
 
 
-def _get(data: Any, *path: str) -> Any:
+def get(data: Any, *path: str) -> Any:
     """The value at `path` in nested mappings, or None when any step is missing."""
     for key in path:
         if not isinstance(data, dict):

@@ -45,6 +45,7 @@ def test_schema_is_the_models_schema() -> None:
         "rejected",
         "failed",
         "blocked",
+        "rolled_back",
     ]
     assert docs.schema_json().endswith("}\n")
 

@@ -17,8 +17,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from retrain_core.data import BadData, DataConfigError, SourceUnavailable, read_source
-from retrain_core.data.sources import describe, list_files
-from retrain_core.policy.schema import Source, SqlQuery
+from retrain_core.data.sources import (
+    SOURCE_KINDS,
+    FileSource,
+    SqlSource,
+    describe,
+    list_files,
+    typed,
+)
+from retrain_core.data.windows import load_window
+from retrain_core.policy.schema import LabelSource, Source, SqlQuery
 
 PG_URL = os.environ.get(
     "RETRAIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -467,3 +475,33 @@ def test_descriptions_mask_every_form_of_password(url: str, password: str) -> No
         else describe(Source(sql=SqlQuery(url=url, query="SELECT 1")))
     )
     assert password not in shown and "tok456" not in shown and "***" in shown
+
+
+def test_each_source_kind_reads_describes_and_names_its_watermark(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    write(sample(0, 3), tmp_path / "b" / "one.csv")
+    glob, one = typed(Source(path="b/*.csv"), tmp_path), typed(Source(path="b/one.csv"), tmp_path)
+    sql = typed(Source(sql=SqlQuery(url=sqlite_url, query="SELECT id FROM t")), tmp_path)
+    assert (type(glob), type(sql)) == (FileSource, SqlSource) and set(SOURCE_KINDS) == {
+        "files",
+        "sql",
+    }
+    assert glob.read(["id"])["id"].tolist() == [0, 1, 2]
+    assert sql.read(["id"], {"watermark": None})["id"].tolist() == [0, 1, 2, 3, 4]
+    assert [glob.watermark_kind("ts"), one.watermark_kind("ts"), one.watermark_kind(None)] == [
+        "files",
+        "timestamp",
+        "files",
+    ]
+    assert sql.watermark_kind("ts") == "timestamp"
+    remote = typed(Source(path="s3://user:hunter2@bucket/x.parquet"))
+    secret = SqlQuery(url="postgresql://postgres:hunter2@db/x", query="SELECT 1")
+    assert "hunter2" not in remote.describe() + typed(Source(sql=secret)).describe()
+
+
+def test_a_label_source_is_read_as_a_window_with_every_field_it_has(tmp_path: Path) -> None:
+    write(sample(0, 3), tmp_path / "labels" / "l.csv").rename(tmp_path / "labels" / "l.data")
+    labels = LabelSource(path="labels/*.data", format="csv", join_on="id")
+    loaded = load_window(labels, ["id"], tmp_path)  # its own format: nothing copied, nothing lost
+    assert loaded.frame["id"].tolist() == [0, 1, 2] and loaded.window == "since_last_check"

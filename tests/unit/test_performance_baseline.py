@@ -10,12 +10,17 @@ from _data import churn_frame, churn_policy
 from sklearn.dummy import DummyClassifier
 
 from retrain_core.checks.outcome import Status
-from retrain_core.evaluate import Champion, Windows, _performance
+from retrain_core.evaluate import Champion, Windows
+from retrain_core.kinds import Context
+from retrain_core.kinds.performance import evaluate
 from retrain_core.policy.triggers import Trigger
 
 RULE = Trigger.model_validate(
     {"performance": {"metric": "accuracy", "drop": 0.05, "baseline": "live", "baseline_rows": 200}}
 )
+
+
+NOW = datetime(2026, 2, 1, tzinfo=UTC)
 
 
 def rows(n: int, accuracy: float, seed: int) -> pd.DataFrame:
@@ -41,7 +46,8 @@ def judge(holdout: float, live: pd.DataFrame | None, now: float) -> tuple[Status
         reference=rows(10, 0.5, 1), current=rows(10, 0.5, 2),
         labelled=rows(1500, now, 3), live=live,
     )  # fmt: skip
-    outcome = _performance(churn_policy(), RULE, windows, champion(holdout))
+    context = Context(churn_policy(), windows, champion(holdout), NOW, RULE.rule_id)
+    [outcome] = evaluate(RULE.config, context)
     return outcome.status, outcome.reason
 
 

@@ -1,0 +1,183 @@
+"""The `performance` trigger: the champion's measured metric on newly labelled rows."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, model_validator
+
+from retrain_core.checks.outcome import CheckOutcome, Status
+from retrain_core.kinds.registry import CheckKind, Context
+from retrain_core.policy.base import METRICS, MetricName, Strict, greater_is_better, metrics_for
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from retrain_core.evaluate import Champion
+    from retrain_core.policy.findings import Finding
+    from retrain_core.policy.schema import Policy
+    from retrain_core.policy.yamlio import Path_
+
+
+class PerformanceTrigger(Strict):
+    """The champion's measured performance on the labelled rows of the current window."""
+
+    metric: MetricName = Field(description="Metric to measure, e.g. roc_auc, accuracy, rmse.")
+    below: float | None = Field(
+        None, description="Fire when a higher-is-better metric falls below this value."
+    )
+    above: float | None = Field(
+        None, description="Fire when a lower-is-better metric (rmse, mae, log_loss) rises above."
+    )
+    drop: float | None = Field(
+        None,
+        gt=0,
+        description="Fire when the metric is worse than on the champion's holdout by this much "
+        "(absolute difference).",
+    )
+    min_rows: int = Field(
+        50, ge=1, description="Fewer labelled rows than this make the check an error, not a signal."
+    )
+    baseline: Literal["live", "holdout"] = Field(
+        "live",
+        description="What `drop` is measured from: live (the champion's metric on every "
+        "labelled row it served and was not trained on, before this check; its holdout score "
+        "until there are `baseline_rows` of them) or holdout (its score on its own training "
+        "holdout).",
+    )
+    baseline_rows: int = Field(
+        500,
+        ge=1,
+        description="Labelled live rows needed before the live level counts in the baseline.",
+    )
+    confidence: float | None = Field(
+        0.99,
+        gt=0,
+        lt=1,
+        description="A fall of at least `drop` fires only when it is significant at this "
+        "confidence for the sample sizes (one-sided two-proportion z-test for accuracy, bootstrap "
+        "otherwise); null compares the point values.",
+    )
+
+    @model_validator(mode="after")
+    def _one_threshold(self) -> PerformanceTrigger:
+        if self.below is None and self.above is None and self.drop is None:
+            raise ValueError("set at least one of below, above or drop")
+        return self
+
+
+def evaluate(p: PerformanceTrigger, ctx: Context) -> list[CheckOutcome]:
+    """The champion's metric on the rows whose labels arrived since the last check."""
+    from retrain_core.checks.performance import check_performance
+
+    policy, w, champion, name = ctx.policy, ctx.windows, ctx.champion, ctx.rule_id
+    if champion is None or champion.model is None:
+        return [CheckOutcome(name, Status.ERROR, "no champion yet")]
+    rows = w.labelled
+    if rows is None or rows.empty:
+        return [CheckOutcome(name, Status.ERROR, "no labels arrived since the last check")]
+    rows = rows[rows[policy.model.target].notna()]
+    if len(rows) < p.min_rows:
+        reason = f"only {len(rows)} labelled rows (< {p.min_rows}): too few to judge"
+        return [CheckOutcome(name, Status.ERROR, reason, observed=float(len(rows)))]
+    predicted = predictions(policy, champion, rows)
+    reference, n_reference, label = _baseline(p, ctx, champion)
+    return [check_performance(
+        p.metric, rows[policy.model.target].to_numpy(), *predicted,
+        below=p.below, above=p.above, reference=reference, drop=p.drop,
+        reference_rows=n_reference, confidence=p.confidence, reference_label=label, check=name,
+    )]  # fmt: skip
+
+
+def _baseline(
+    p: PerformanceTrigger, ctx: Context, champion: Champion
+) -> tuple[float | None, int | None, str]:
+    """What `drop` is measured from: the champion's measured performance on its live rows.
+
+    Every labelled row it served and was not trained on, before this check, once there are
+    `baseline_rows` of them; its holdout score until then. Not only its first live rows: a
+    transient bad stretch right after a promotion (a covariate shift that passed) would anchor
+    the floor so low that a later, real drop never looks like one.
+    """
+    live = _live_baseline(p, ctx, champion) if p.baseline == "live" else None
+    if live is not None:
+        return live
+    return champion.metrics.get(p.metric), champion.holdout_rows or None, "holdout"
+
+
+def _live_baseline(
+    p: PerformanceTrigger, ctx: Context, champion: Champion
+) -> tuple[float, int, str] | None:
+    """The champion's metric on all its live labelled rows, once there are `baseline_rows`."""
+    policy, w = ctx.policy, ctx.windows
+    if w.live is None:
+        return None
+    live = w.live[w.live[policy.model.target].notna()]
+    if len(live) < p.baseline_rows:
+        return None
+    from retrain_core.checks.performance import compute_metric
+
+    y_pred, proba = predictions(policy, champion, live)
+    try:
+        value = compute_metric(p.metric, live[policy.model.target].to_numpy(), y_pred, proba)
+    except ValueError:
+        return None
+    return value, len(live), f"live baseline ({len(live)} rows served)"
+
+
+def predictions(policy: Policy, champion: Champion, rows: pd.DataFrame) -> tuple[Any, Any]:
+    """The champion's predictions and (for classifiers) probabilities on labelled rows."""
+    features = rows[policy.model.features.all]
+    proba = (
+        probabilities(champion.model, features) if policy.model.task == "classification" else None
+    )
+    return champion.model.predict(features), proba
+
+
+def probabilities(model: Any, features: pd.DataFrame) -> Any:
+    """Class probabilities, or None when the model has none."""
+    return model.predict_proba(features) if hasattr(model, "predict_proba") else None
+
+
+def findings(performance: Any, data: dict[str, Any], path: Path_) -> list[Finding]:
+    """The metric against model.task, below/above against its direction, values in range."""
+    from retrain_core.policy.semantics import get, in_range, step_in_range
+
+    if not isinstance(performance, dict):
+        return []
+    metric, task = performance.get("metric"), get(data, "model", "task")
+    found = (
+        _fit(performance, metric, task, path) if task in ("classification", "regression") else []
+    )
+    for key in ("below", "above"):
+        found += in_range((*path, key), performance.get(key), metric)
+    return found + step_in_range((*path, "drop"), performance.get("drop"), metric)
+
+
+def _fit(performance: dict[str, Any], metric: Any, task: str, path: Path_) -> list[Finding]:
+    """A metric that does not fit the task, or a bound on the side that never fires."""
+    from retrain_core.policy.findings import Finding
+    from retrain_core.policy.semantics import unfit_metric
+
+    unfit = unfit_metric(metric, task)
+    if unfit:
+        return [Finding((*path, "metric"), unfit)]
+    if not isinstance(metric, str) or metric not in metrics_for(task):
+        return []
+    if greater_is_better(metric) and performance.get("above") is not None:
+        return [
+            Finding((*path, "above"), f"higher {metric} is better: use below to fire on a fall")
+        ]
+    if not greater_is_better(metric) and performance.get("below") is not None:
+        return [Finding((*path, "below"), f"lower {metric} is better: use above to fire on a rise")]
+    return []
+
+
+KIND = CheckKind(
+    key="performance",
+    model=PerformanceTrigger,
+    description="Measured performance on labelled rows.",
+    evaluate=evaluate,
+    metrics=tuple(METRICS),
+    findings=findings,
+)
