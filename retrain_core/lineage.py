@@ -1,6 +1,6 @@
 """What training runs and registered versions record: params, lineage tags, requirements, format.
 
-Pure helpers for `retrain_core.registry` (no MLflow import here): the registry writes them.
+Pure helpers for `retrain_core.store.registry` (no MLflow import here): the registry writes them.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from retrain_core.commands.models import _store
-from retrain_core.ledger import Ledger
 from retrain_core.quarantine import QUARANTINED
+from retrain_core.store.ledger import Ledger
 
 
 def policy_name(policy: str) -> str:
@@ -26,8 +26,8 @@ def policy_name(policy: str) -> str:
 
 def quarantine(args: argparse.Namespace) -> int:
     """Handler: print the quarantined batches, or release one so the next check judges it."""
-    _, uri = _store(args)
-    ledger = Ledger(uri)
+    _, store = _store(args)
+    ledger = store.ledger
     name = policy_name(args.policy)
     if args.action == "list":
         return _list(ledger, name, args.all)

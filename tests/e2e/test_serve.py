@@ -28,7 +28,7 @@ from retrain_core.lineage import gate_tags
 from retrain_core.monitor import load_training_data
 from retrain_core.policy.loader import load_policy
 from retrain_core.promotion import decide_promotion
-from retrain_core.registry import Registry
+from retrain_core.store import Store
 from retrain_core.training import train_challenger
 
 pytestmark = pytest.mark.e2e
@@ -62,7 +62,7 @@ def champion(tmp_path: Path) -> tuple[str, pd.DataFrame]:
     result = train_challenger(policy, load_training_data(policy, tmp_path))
     uri = f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
     (tmp_path / "mlflow").mkdir()
-    registry = Registry(uri)
+    registry = Store(uri).registry
     run_id = registry.log_training_run(
         policy, result, monitor_run_id=None, policy_hash=loaded.policy_hash, trigger=["e2e"]
     )
@@ -154,5 +154,5 @@ def test_champion_serves_predictions(server: str, champion: tuple[str, pd.DataFr
     predictions = answer["predictions"]
     assert len(predictions) == len(batch)
     assert set(predictions) <= {0, 1}
-    local = Registry(uri).load_model(NAME, "champion").predict(features)
+    local = Store(uri).registry.load_model(NAME, "champion").predict(features)
     assert predictions == local.tolist()  # the served model is the registered champion

@@ -27,7 +27,8 @@ from test_retrain_support import (
 )
 
 from retrain_core.policy.loader import load_policy
-from retrain_core.registry import Registry, RegistryError
+from retrain_core.store import Store
+from retrain_core.store.registry import RegistryError
 
 if TYPE_CHECKING:
     # types only: with tests/e2e collected too, `conftest` may be that folder's module
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 def test_bootstrap_registers_and_promotes_the_first_model_with_its_lineage(
     project: Project, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    registry = Registry(tracking_uri)
+    registry = Store(tracking_uri).registry
     monitor_run = registry.client.create_run(
         registry.experiment_id(project.name), tags={"retrain.kind": "monitor"}
     ).info.run_id
@@ -126,7 +127,7 @@ def test_worse_challenger_is_registered_without_alias_and_tagged_rejected(
     assert versions(tracking_uri, project.name) == ["1", "2"]
     assert aliases(tracking_uri, project.name) == {"champion": "1"}
     # the champion was scored on the challenger's holdout: the one its own run was scored on
-    champion_run = Registry(tracking_uri).client.get_run(first["training_run_id"])
+    champion_run = Store(tracking_uri).registry.client.get_run(first["training_run_id"])
     assert second["champion_score"] == pytest.approx(champion_run.data.metrics["holdout_roc_auc"])
     assert second["challenger_score"] == pytest.approx(0.5)
     rejected = tags(tracking_uri, project.name, "2")
@@ -148,7 +149,7 @@ def test_rollback_moves_champion_back_to_previous(
         bootstrap(project, WEAK)
         use(project, GOOD)
         assert run(project)["status"] == "promoted"
-    registry = Registry(tracking_uri)
+    registry = Store(tracking_uri).registry
     assert registry.aliases(project.name) == {"champion": "2", "previous": "1"}
 
     result = registry.rollback(project.name)

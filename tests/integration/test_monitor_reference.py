@@ -14,7 +14,7 @@ from retrain_core.decision import LedgerEntry
 from retrain_core.evaluate import Champion, Windows
 from retrain_core.monitor import Loaded, follow_champion, label_context
 from retrain_core.policy.schema import Policy
-from retrain_core.registry import Registry
+from retrain_core.store import Store
 from retrain_core.training import reference_sample, train_challenger
 
 
@@ -31,7 +31,7 @@ def labelled_policy(**data: object) -> Policy:
 
 
 def test_the_champion_s_training_sample_becomes_the_drift_reference(tmp_path: Path) -> None:
-    registry = Registry(f"sqlite:///{tmp_path}/mlflow.db")
+    registry = Store(f"sqlite:///{tmp_path}/mlflow.db").registry
     policy = labelled_policy()
     result = train_challenger(policy, churn_frame(300))
     run_id = registry.log_training_run(policy, result, monitor_run_id=None, policy_hash="h")

@@ -10,7 +10,8 @@ from _data import churn_frame, churn_policy
 
 from retrain_core.lineage import gate_tags, git_commit, pip_requirements, serialization_format
 from retrain_core.promotion import PromotionDecision, decide_promotion
-from retrain_core.registry import Registry, RegistryError
+from retrain_core.store import Store
+from retrain_core.store.registry import Registry, RegistryError
 from retrain_core.training import TrainingResult, evaluate, train_challenger
 
 GOOD = "sklearn.linear_model.LogisticRegression"
@@ -39,7 +40,7 @@ def trained() -> dict[str, TrainingResult]:
 
 @pytest.fixture
 def registry(store: str) -> Registry:
-    return Registry(store)
+    return Store(store).registry
 
 
 def cycle(
@@ -212,3 +213,14 @@ def test_pip_requirements_are_pinned() -> None:
     pins = pip_requirements("skops", GOOD)
     assert [p.split("==")[0] for p in pins] == ["scikit-learn", "numpy", "pandas", "skops"]
     assert all("==" in p for p in pins)
+
+
+def test_a_store_uses_its_own_uri_not_mlflow_s_global_one(
+    store: str, trained: dict[str, TrainingResult], tmp_path: Path
+) -> None:
+    """The module's store is MLflow's global URI here; another store logs, registers, loads."""
+    elsewhere = Store(f"sqlite:///{tmp_path}/elsewhere.db").registry
+    version, _ = cycle(elsewhere, "apart", trained[GOOD])
+    assert elsewhere.aliases("apart") == {"champion": version}
+    assert len(elsewhere.load_model("apart", "champion").predict(trained[GOOD].holdout)) == 100
+    assert Store(store).registry.aliases("apart") == {}

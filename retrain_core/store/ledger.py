@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from retrain_core import quarantine
 from retrain_core.data.batches import Batch, Quarantined
 from retrain_core.decision import LedgerEntry, RetrainDecision
-from retrain_core.quarantine import QuarantineRecord
-from retrain_core.tracking import artifact_root, ensure_experiment
+from retrain_core.quarantine import QUARANTINED, QuarantineRecord, matching
+from retrain_core.store import quarantine
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+
+    from retrain_core.store import Store
 
 KIND = "retrain.kind"
 WATERMARK = "retrain.watermark"
@@ -42,12 +43,13 @@ class CheckRecord:
 class Ledger:
     """Monitor-run records in the policy's MLflow experiment."""
 
-    def __init__(self, uri: str) -> None:
-        from mlflow import MlflowClient
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
-        self.uri = uri
-        self.client: MlflowClient = MlflowClient(tracking_uri=uri)
-        self._experiments: dict[str, str] = {}
+    @property
+    def client(self) -> MlflowClient:
+        """The store's MlflowClient."""
+        return self.store.client
 
     def record(
         self,
@@ -70,7 +72,7 @@ class Ledger:
         """
         from mlflow.entities import Metric, RunTag
 
-        experiment_id = ensure_experiment(self.client, name, artifact_root(self.uri))
+        experiment_id = self.store.experiment_id(name)
         checked_at = decision.decided_at or datetime.now(UTC)
         tags = {
             KIND: "monitor",
@@ -123,7 +125,7 @@ class Ledger:
 
     def record_event(self, name: str, kind: str, tags: dict[str, str]) -> str:
         """Write a finished run for an operator action (e.g. a rollback) in the ledger."""
-        experiment_id = ensure_experiment(self.client, name, artifact_root(self.uri))
+        experiment_id = self.store.experiment_id(name)
         moment = datetime.now(UTC)
         all_tags = {KIND: kind, "mlflow.runName": f"{kind} {moment:%Y-%m-%d %H:%M}", **tags}
         run = self.client.create_run(experiment_id, tags=all_tags, start_time=_ms(moment))
@@ -132,11 +134,11 @@ class Ledger:
 
     def _runs(self, name: str, limit: int) -> list[Any]:
         """Finished monitor runs of a policy, newest check first."""
-        experiment = self.client.get_experiment_by_name(name)
-        if experiment is None:
+        experiment_id = self.store.existing_experiment(name)
+        if experiment_id is None:
             return []
         runs = self.client.search_runs(
-            [experiment.experiment_id],
+            [experiment_id],
             filter_string=f"tags.`{KIND}` = 'monitor' and attributes.status = 'FINISHED'",
             order_by=["attributes.start_time DESC"],
             max_results=limit,
@@ -176,32 +178,23 @@ class Ledger:
     def quarantined(self, name: str) -> dict[str, set[str]]:
         """The keys of the batches set aside and not released, by role (current, labels)."""
         keys: dict[str, set[str]] = {}
-        for record in self.quarantine(name, quarantine.QUARANTINED):
+        for record in self.quarantine(name, QUARANTINED):
             keys.setdefault(record.role, set()).add(record.key)
         return keys
 
     def quarantine(self, name: str, status: str | None = None) -> list[QuarantineRecord]:
         """Quarantine records of a policy, newest first (all, or only those with `status`)."""
-        return quarantine.records(self.client, self._experiment_id(name), status)
+        return quarantine.records(self.client, self.store.existing_experiment(name), status)
 
     def release(self, name: str, file: str) -> list[QuarantineRecord]:
         """Release the quarantined batches named `file`; the next check judges them again."""
-        found = quarantine.matching(self.quarantine(name, quarantine.QUARANTINED), file)
+        found = matching(self.quarantine(name, QUARANTINED), file)
         quarantine.release(self.client, found)
         return found
 
     def earlier_batch(self, name: str, digest: str) -> str | None:
         """The key of an already judged batch with this content digest, or None."""
-        return quarantine.earlier_batch(self.client, self._experiment_id(name), digest)
-
-    def _experiment_id(self, name: str) -> str | None:
-        """The policy's experiment id (remembered once found: a check asks once per batch)."""
-        if name not in self._experiments:
-            experiment = self.client.get_experiment_by_name(name)
-            if experiment is None:
-                return None
-            self._experiments[name] = str(experiment.experiment_id)
-        return self._experiments[name]
+        return quarantine.earlier_batch(self.client, self.store.existing_experiment(name), digest)
 
     def last_check(self, name: str) -> CheckRecord | None:
         """The newest finished check, or None before the first one."""
