@@ -26,7 +26,7 @@ from retrain_core.policy.loader import LoadedPolicy, load_policy
 from retrain_core.promotion import PromotionDecision, gate_challenger
 from retrain_core.settings import load_settings
 from retrain_core.store import Store
-from retrain_core.store.registry import PROMOTED_AT, trained_until
+from retrain_core.store.registry import trained_until
 from retrain_core.tracking import tracking_uri
 from retrain_core.training import (
     TrainingError,
@@ -71,14 +71,19 @@ def train(loaded: LoadedPolicy, frame: Any, since: datetime | None = None) -> Tr
 
 @task(name="log-training-run", **IO)
 def log_training_run(
-    store: Store, loaded: LoadedPolicy, result: TrainingResult, monitor_run_id: str, reason: str
+    store: Store,
+    loaded: LoadedPolicy,
+    result: TrainingResult,
+    monitor_run_id: str,
+    reason: str,
+    now: datetime,
 ) -> str:
     """Log params, holdout metrics and the model to MLflow; link the monitor run."""
     registry = store.registry
     run_id = registry.log_training_run(
         loaded.policy, result, monitor_run_id=monitor_run_id or None,
         policy_hash=loaded.policy_hash, trigger=[reason] if reason else [],
-        allowed_modules=load_settings().allowed_estimator_modules,
+        allowed_modules=load_settings().allowed_estimator_modules, now=now,
     )  # fmt: skip
     registry.log_reference(run_id, reference_sample(loaded.policy, result.rows))
     return run_id
@@ -99,14 +104,16 @@ def gate_against_champion(
 
 
 @task(name="register-challenger", **IO)
-def register(store: Store, loaded: LoadedPolicy, run_id: str, gate: PromotionDecision) -> str:
+def register(
+    store: Store, loaded: LoadedPolicy, run_id: str, gate: PromotionDecision, now: datetime
+) -> str:
     """Register the challenger with its lineage and the gate's verdict (no alias yet)."""
     registry = store.registry
     name = loaded.policy.name
     for stale in registry.unfinished(name, loaded.policy.promotion.alias):
         reason = "interrupted before its promotion finished; superseded by a newer challenger"
-        registry.tag_rejected(name, stale, [reason])
-    return registry.register(run_id, name, gate_tags(gate))
+        registry.tag_rejected(name, stale, [reason], now=now)
+    return registry.register(run_id, name, gate_tags(gate), now=now)
 
 
 @task(name="move-champion-alias", **IO)
@@ -114,14 +121,15 @@ def promote(store: Store, loaded: LoadedPolicy, version: str, now: datetime) -> 
     """Give the old champion `previous`, then move `champion` to this version (last)."""
     p = loaded.policy.promotion
     registry = store.registry
-    registry.promote(loaded.policy.name, version, p.alias, p.previous_alias)
-    registry.client.set_model_version_tag(loaded.policy.name, version, PROMOTED_AT, now.isoformat())
+    registry.promote(loaded.policy.name, version, p.alias, p.previous_alias, now=now)
 
 
 @task(name="reject-challenger", **IO)
-def reject(store: Store, loaded: LoadedPolicy, version: str, reasons: list[str]) -> None:
+def reject(
+    store: Store, loaded: LoadedPolicy, version: str, reasons: list[str], now: datetime
+) -> None:
     """Tag the registered challenger rejected, with the reasons; it gets no alias."""
-    store.registry.tag_rejected(loaded.policy.name, version, reasons)
+    store.registry.tag_rejected(loaded.policy.name, version, reasons, now=now)
 
 
 @flow(name="train-validate-promote", flow_run_name=run_name("train"), log_prints=True)
@@ -167,7 +175,9 @@ def _run(
     store = Store(uri)
     retry = retry_options(loaded)
     with policy_lock(policy.name):
-        trained = _train_and_register(loaded, reason, monitor_run_id, data_root, store, train_since)
+        trained = _train_and_register(
+            loaded, reason, monitor_run_id, data_root, store, train_since, now
+        )
     if isinstance(trained, str):
         return _failed_training(loaded, trained)
     if isinstance(trained, list):
@@ -186,7 +196,7 @@ def _run(
         if approved:
             promote.with_options(**retry)(store, loaded, version, now)
         else:
-            reject.with_options(**retry)(store, loaded, version, reasons)
+            reject.with_options(**retry)(store, loaded, version, reasons, now)
     event = "promoted" if approved else "rejected"
     send(policy.notify, Notification(event, policy.name, tuple(reasons), version, event, links))
     logger.info("%s v%s %s: %s", policy.name, version, event, "; ".join(reasons))
@@ -204,6 +214,7 @@ def _train_and_register(
     data_root: str | None,
     store: Store,
     train_since: datetime | None,
+    now: datetime,
 ) -> str | list[str] | tuple[str, PromotionDecision, str]:
     """Load, validate, train, log, gate and register.
 
@@ -218,9 +229,11 @@ def _train_and_register(
     result = train(loaded, frame, train_since)
     if isinstance(result, str):
         return result
-    run_id = log_training_run.with_options(**retry)(store, loaded, result, monitor_run_id, reason)
+    run_id = log_training_run.with_options(**retry)(
+        store, loaded, result, monitor_run_id, reason, now
+    )
     gate = gate_against_champion.with_options(**retry)(store, loaded, result)
-    version = register.with_options(**retry)(store, loaded, run_id, gate)
+    version = register.with_options(**retry)(store, loaded, run_id, gate, now)
     return run_id, gate, version
 
 

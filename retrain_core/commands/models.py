@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import UTC, datetime
 
 from retrain_core.policy.loader import LoadedPolicy, load_policies
 from retrain_core.settings import Settings, load_settings
@@ -66,11 +67,12 @@ def explain(args: argparse.Namespace) -> int:
 def rollback(args: argparse.Namespace) -> int:
     """Move the champion alias back to the previous version and record it in the ledger."""
     settings, store = _store(args)
+    now = datetime.now(UTC)  # the operator's clock: when the rollback happened
     policy = _policies(settings).get(args.name)
     alias = policy.policy.promotion.alias if policy else "champion"
     previous = policy.policy.promotion.previous_alias if policy else "previous"
     try:
-        result = store.registry.rollback(args.name, alias, previous)
+        result = store.registry.rollback(args.name, alias, previous, now=now)
     except RegistryError as exc:
         print(f"retrain rollback: {exc}", file=sys.stderr)
         return 1
@@ -78,6 +80,7 @@ def rollback(args: argparse.Namespace) -> int:
         args.name,
         "rollback",
         {f"{TAG}from_version": result.from_version or "", f"{TAG}to_version": result.to_version},
+        now=now,
     )
     print(f"{args.name}: {alias} moved from v{result.from_version} back to v{result.to_version}")
     return 0

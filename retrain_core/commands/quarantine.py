@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from retrain_core.commands.models import _store
@@ -34,7 +35,7 @@ def quarantine(args: argparse.Namespace) -> int:
     if not args.file:
         print("retrain quarantine release: name the FILE to release", file=sys.stderr)
         return 2
-    released = ledger.release(name, args.file)
+    released = ledger.release(name, args.file, now=datetime.now(UTC))  # the operator's clock
     if not released:
         print(f"retrain quarantine release: {name}: no quarantined batch {args.file!r} "
               f"(see `retrain quarantine list {name}`)", file=sys.stderr)  # fmt: skip

@@ -73,7 +73,10 @@ class Ledger:
         from mlflow.entities import Metric, RunTag
 
         experiment_id = self.store.experiment_id(name)
-        checked_at = decision.decided_at or datetime.now(UTC)
+        if decision.decided_at is None:
+            raise ValueError("a decision is recorded at the moment it was made (decided_at)")
+        checked_at = decision.decided_at
+        stamp = _ms(checked_at)
         tags = {
             KIND: "monitor",
             "mlflow.runName": f"check {checked_at:%Y-%m-%d %H:%M}",
@@ -91,14 +94,15 @@ class Ledger:
             "retrain.prefect_run_id": prefect_run_id or "",
             **{f"{WATERMARK}.{key}": value for key, value in sorted(watermarks.items())},
         }
-        run = self.client.create_run(experiment_id, tags=tags, start_time=_ms(checked_at))
+        run = self.client.create_run(experiment_id, tags=tags, start_time=stamp)
         run_id = run.info.run_id
         held: list[str] = []
         try:
-            held = quarantine.start_quarantine(self.client, experiment_id, quarantined, run_id)
+            held = quarantine.start_quarantine(
+                self.client, experiment_id, quarantined, run_id, checked_at
+            )
             quarantine.log_judged(self.client, run_id, judged)
             values = {"rows": float(rows), **(metrics or {}), **_outcome_metrics(decision)}
-            stamp = _ms(checked_at)
             self.client.log_batch(
                 run_id,
                 metrics=[Metric(_metric_name(k), v, stamp, 0) for k, v in sorted(values.items())],
@@ -107,12 +111,13 @@ class Ledger:
             self.client.log_text(run_id, _outcomes_json(decision), "decision.json")
             if before_finish is not None:
                 before_finish(run_id)
-            self.client.set_terminated(run_id, "FINISHED")
+            self.client.set_terminated(run_id, "FINISHED", end_time=stamp)
         except Exception:
-            self.client.set_terminated(run_id, "FAILED")
-            quarantine.finish(self.client, held, "FAILED")
+            self.client.set_terminated(run_id, "FAILED", end_time=stamp)
+            quarantine.finish(self.client, held, stamp, "FAILED")
             raise
-        quarantine.finish(self.client, held)  # a crash before this: the batches are judged again
+        # a crash before this: the batches are judged again
+        quarantine.finish(self.client, held, stamp)
         return str(run_id)
 
     def record_training(self, run_id: str, status: str) -> None:
@@ -123,13 +128,12 @@ class Ledger:
         """
         self.client.set_tag(run_id, TRAINING, status)
 
-    def record_event(self, name: str, kind: str, tags: dict[str, str]) -> str:
-        """Write a finished run for an operator action (e.g. a rollback) in the ledger."""
+    def record_event(self, name: str, kind: str, tags: dict[str, str], *, now: datetime) -> str:
+        """Write a finished run for an operator action (e.g. a rollback) at `now` in the ledger."""
         experiment_id = self.store.experiment_id(name)
-        moment = datetime.now(UTC)
-        all_tags = {KIND: kind, "mlflow.runName": f"{kind} {moment:%Y-%m-%d %H:%M}", **tags}
-        run = self.client.create_run(experiment_id, tags=all_tags, start_time=_ms(moment))
-        self.client.set_terminated(run.info.run_id, "FINISHED")
+        all_tags = {KIND: kind, "mlflow.runName": f"{kind} {now:%Y-%m-%d %H:%M}", **tags}
+        run = self.client.create_run(experiment_id, tags=all_tags, start_time=_ms(now))
+        self.client.set_terminated(run.info.run_id, "FINISHED", end_time=_ms(now))
         return str(run.info.run_id)
 
     def _runs(self, name: str, limit: int) -> list[Any]:
@@ -186,10 +190,10 @@ class Ledger:
         """Quarantine records of a policy, newest first (all, or only those with `status`)."""
         return quarantine.records(self.client, self.store.existing_experiment(name), status)
 
-    def release(self, name: str, file: str) -> list[QuarantineRecord]:
-        """Release the quarantined batches named `file`; the next check judges them again."""
+    def release(self, name: str, file: str, *, now: datetime) -> list[QuarantineRecord]:
+        """Release the quarantined batches named `file` at `now`; the next check judges them."""
         found = matching(self.quarantine(name, QUARANTINED), file)
-        quarantine.release(self.client, found)
+        quarantine.release(self.client, found, now)
         return found
 
     def earlier_batch(self, name: str, digest: str) -> str | None:

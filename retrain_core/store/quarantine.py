@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from retrain_core.data.batches import Batch, Quarantined
@@ -21,10 +21,14 @@ MAX_TAG = 4900
 
 
 def start_quarantine(
-    client: MlflowClient, experiment_id: str, items: Sequence[Quarantined], monitor_run_id: str
+    client: MlflowClient,
+    experiment_id: str,
+    items: Sequence[Quarantined],
+    monitor_run_id: str,
+    now: datetime,
 ) -> list[str]:
-    """Create one RUNNING run per batch set aside; `finish` makes them count."""
-    found_at = datetime.now(UTC).isoformat()
+    """Create one RUNNING run per batch set aside, found at `now`; `finish` makes them count."""
+    found_at = now.isoformat()
     run_ids = []
     for item in items:
         tags = {
@@ -39,14 +43,17 @@ def start_quarantine(
             f"{PREFIX}found_at": found_at,
             "retrain.monitor_run_id": monitor_run_id,
         }
-        run_ids.append(client.create_run(experiment_id, tags=tags).info.run_id)
+        run = client.create_run(experiment_id, start_time=_ms(now), tags=tags)
+        run_ids.append(run.info.run_id)
     return run_ids
 
 
-def finish(client: MlflowClient, run_ids: Sequence[str], status: str = "FINISHED") -> None:
+def finish(
+    client: MlflowClient, run_ids: Sequence[str], end_time: int, status: str = "FINISHED"
+) -> None:
     """End the quarantine runs of a check: FINISHED with the check, FAILED when it failed."""
     for run_id in run_ids:
-        client.set_terminated(run_id, status)
+        client.set_terminated(run_id, status, end_time=end_time)
 
 
 def log_judged(client: MlflowClient, run_id: str, judged: Sequence[tuple[str, Batch]]) -> None:
@@ -102,10 +109,10 @@ def records(client: MlflowClient, experiment_id: str | None, status: str | None 
     return [_record(run) for run in runs]
 
 
-def release(client: MlflowClient, found: Sequence[QuarantineRecord]) -> None:
-    """Mark the records released (who and when): the next check judges those files again."""
+def release(client: MlflowClient, found: Sequence[QuarantineRecord], now: datetime) -> None:
+    """Mark the records released (who, and `now`): the next check judges those files again."""
     user = _user()
-    moment = datetime.now(UTC).isoformat()
+    moment = now.isoformat()
     for record in found:
         client.set_tag(record.run_id, f"{PREFIX}status", RELEASED)
         client.set_tag(record.run_id, f"{PREFIX}released_by", user)
@@ -131,6 +138,10 @@ def _user() -> str:
         return getpass.getuser()
     except Exception:  # no user name in this environment (e.g. a container without /etc/passwd)
         return "unknown"
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
 def _clip(text: str) -> str:

@@ -8,7 +8,6 @@ the old champion serving and a re-run completes the move.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -120,8 +119,12 @@ class Registry:
         policy_hash: str,
         trigger: Sequence[str] = (),
         allowed_modules: Iterable[str] = (),
+        now: datetime,
     ) -> str:
-        """Log a challenger's training run (params, holdout metrics, model) and return its id."""
+        """Log a challenger's training run (params, holdout metrics, model) and return its id.
+
+        The run starts and ends at `now` (the flow's logical time), as do its metrics.
+        """
         from mlflow.entities import Metric, Param, RunTag
 
         tags = {
@@ -131,25 +134,28 @@ class Registry:
             f"{TAG}monitor_run_id": monitor_run_id or "",
             f"{TAG}trigger": clip("; ".join(trigger)),
         }
+        moment = _ms(now)
         run = self.client.create_run(
-            self.experiment_id(policy.name), tags=tags, run_name=f"train-{stamp()}"
+            self.experiment_id(policy.name),
+            start_time=moment,
+            tags=tags,
+            run_name=f"train-{stamp(now)}",
         )
         run_id = run.info.run_id
         try:
-            now = int(time.time() * 1000)
             params = training_params(policy, result)
             self.client.log_batch(
                 run_id,
                 params=[Param(k, v) for k, v in params.items()],
                 tags=[RunTag(k, v) for k, v in window_tags(result.window).items()],
             )
-            metrics = [Metric(f"holdout_{k}", v, now, 0) for k, v in result.metrics.items()]
+            metrics = [Metric(f"holdout_{k}", v, moment, 0) for k, v in result.metrics.items()]
             self._log_model(run_id, result, allowed_modules, params, metrics)
         except BaseException:
             with suppress(Exception):  # keep the original error when MLflow itself is down
-                self.client.set_terminated(run_id, "FAILED")
+                self.client.set_terminated(run_id, "FAILED", end_time=moment)
             raise
-        self.client.set_terminated(run_id, "FINISHED")
+        self.client.set_terminated(run_id, "FINISHED", end_time=moment)
         return run_id
 
     def _log_model(
@@ -204,7 +210,9 @@ class Registry:
         """Load a registered version as a scikit-learn pipeline, by alias or version number."""
         return models.load_model(self.client, self.tracking_uri, name, alias_or_version)
 
-    def register(self, run_id: str, name: str, tags: Mapping[str, str] | None = None) -> str:
+    def register(
+        self, run_id: str, name: str, tags: Mapping[str, str] | None = None, *, now: datetime
+    ) -> str:
         """Register the run's model with lineage tags; a re-run for the same run reuses it."""
         from mlflow.exceptions import MlflowException
 
@@ -212,7 +220,7 @@ class Registry:
         lineage = {
             **{f"{TAG}{k}": run.data.tags.get(f"{TAG}{k}", "") for k in LINEAGE_TAGS},
             f"{TAG}training_run_id": run_id,
-            f"{TAG}registered_at": stamp(),
+            f"{TAG}registered_at": stamp(now),
             **({f"{TAG}git_commit": commit} if (commit := git_commit()) else {}),
             **{k: clip(v) for k, v in (tags or {}).items()},
         }
@@ -240,8 +248,13 @@ class Registry:
         version: str | int,
         alias: str = "champion",
         previous_alias: str = "previous",
+        *,
+        now: datetime,
     ) -> bool:
-        """Old champion gets `previous_alias` first, `alias` moves last; False if already there."""
+        """Old champion gets `previous_alias` first, `alias` moves last; False if already there.
+
+        The version is tagged promoted, with `now` as its promotion time (`serving_since`).
+        """
         version = str(version)
         current = self.champion(name, alias)
         moved = current is None or str(current.version) != version
@@ -251,18 +264,24 @@ class Registry:
             self._set_alias(name, alias, version)
         if self.aliases(name).get(previous_alias) == version:
             self.client.delete_registered_model_alias(name, previous_alias)
-        if moved or self.client.get_model_version(name, version).tags.get(f"{TAG}decision") != (
-            "promoted"
-        ):
-            self._set_decision(name, version, "promoted", None)
+        tags = {} if moved else self.client.get_model_version(name, version).tags
+        if tags.get(f"{TAG}decision") != "promoted" or PROMOTED_AT not in tags:
+            self._set_decision(name, version, "promoted", None, now, {PROMOTED_AT: now.isoformat()})
         return moved
 
-    def tag_rejected(self, name: str, version: str | int, reasons: Sequence[str]) -> None:
+    def tag_rejected(
+        self, name: str, version: str | int, reasons: Sequence[str], *, now: datetime
+    ) -> None:
         """Mark a registered challenger as rejected, with the gate's reasons; it gets no alias."""
-        self._set_decision(name, str(version), "rejected", reasons)
+        self._set_decision(name, str(version), "rejected", reasons, now)
 
     def rollback(
-        self, name: str, alias: str = "champion", previous_alias: str = "previous"
+        self,
+        name: str,
+        alias: str = "champion",
+        previous_alias: str = "previous",
+        *,
+        now: datetime,
     ) -> RollbackResult:
         """Move `alias` back to the `previous_alias` version and drop `previous_alias`.
 
@@ -276,7 +295,8 @@ class Registry:
         if target is None:
             raise RegistryError(f"{name} has no {previous_alias!r} version to roll back to")
         if current is not None and current != target:
-            self._set_decision(name, current, "rolled_back", [f"{alias} rolled back to {target}"])
+            reasons = [f"{alias} rolled back to {target}"]
+            self._set_decision(name, current, "rolled_back", reasons, now)
             self._set_alias(name, alias, target)
         self.client.delete_registered_model_alias(name, previous_alias)
         from_version = current if current != target else None
@@ -363,10 +383,16 @@ class Registry:
         self.client.set_registered_model_alias(name, alias, version)
 
     def _set_decision(
-        self, name: str, version: str, decision: str, reasons: Sequence[str] | None
+        self,
+        name: str,
+        version: str,
+        decision: str,
+        reasons: Sequence[str] | None,
+        now: datetime,
+        extra: Mapping[str, str] | None = None,
     ) -> None:
-        """Record what happened to a version (and why, when given), with a UTC timestamp."""
-        tags = {f"{TAG}decision": decision, f"{TAG}decided_at": stamp()}
+        """Record what happened to a version (and why, when given) at the caller's `now`."""
+        tags = {f"{TAG}decision": decision, f"{TAG}decided_at": stamp(now), **(extra or {})}
         if reasons is not None:
             tags[f"{TAG}decision_reasons"] = clip("; ".join(reasons))
         for key, value in tags.items():
@@ -375,3 +401,7 @@ class Registry:
 
 def _quoted(text: str) -> str:
     return text.replace("'", "\\'")
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)

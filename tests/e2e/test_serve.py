@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +37,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 MLFLOW = Path(sys.executable).parent / "mlflow"
 NAME = "serve-churn"
+NOW = datetime(2026, 1, 18, tzinfo=UTC)
 START_SECONDS = 120.0
 STOP_SECONDS = 15.0
 
@@ -64,12 +66,18 @@ def champion(tmp_path: Path) -> tuple[str, pd.DataFrame]:
     (tmp_path / "mlflow").mkdir()
     registry = Store(uri).registry
     run_id = registry.log_training_run(
-        policy, result, monitor_run_id=None, policy_hash=loaded.policy_hash, trigger=["e2e"]
+        policy,
+        result,
+        monitor_run_id=None,
+        policy_hash=loaded.policy_hash,
+        trigger=["e2e"],
+        now=NOW,
     )
     gate = decide_promotion(policy.gate, result.metrics[policy.gate.metric], None)
     assert gate.promote, gate.reasons
-    version = registry.register(run_id, NAME, gate_tags(gate))
-    registry.promote(NAME, version, policy.promotion.alias, policy.promotion.previous_alias)
+    version = registry.register(run_id, NAME, gate_tags(gate), now=NOW)
+    p = policy.promotion
+    registry.promote(NAME, version, p.alias, p.previous_alias, now=NOW)
     assert registry.aliases(NAME) == {"champion": version}
     return uri, result.holdout
 

@@ -8,6 +8,7 @@ the holdout the champion's own training run was scored on.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -45,7 +46,8 @@ def test_bootstrap_registers_and_promotes_the_first_model_with_its_lineage(
     with notified(project, monkeypatch) as endpoint:
         use(project, GOOD)
         reason = "drift on tenure: p=0.001 < 0.01"
-        result = run(project, reason=reason, monitor_run_id=monitor_run)
+        now = datetime(2026, 1, 20, 8, 0, tzinfo=UTC)  # the flow's logical time, not the wall's
+        result = run(project, reason=reason, monitor_run_id=monitor_run, now=now)
 
     assert result["status"] == "promoted", result
     assert result["version"] == "1"
@@ -66,10 +68,17 @@ def test_bootstrap_registers_and_promotes_the_first_model_with_its_lineage(
     assert float(version["retrain.challenger_score"]) == pytest.approx(result["challenger_score"])
     assert version["retrain.decision"] == "promoted"
     assert version["retrain.training_run_id"] == result["training_run_id"]
+    stamp = now.isoformat()
+    assert [version[f"retrain.{k}"] for k in ("registered_at", "decided_at", "promoted_at")] == [
+        stamp,
+        stamp,
+        stamp,
+    ]
 
     (training,) = training_runs(tracking_uri, project.name)
     assert training.info.run_id == result["training_run_id"]
     assert training.data.tags["retrain.monitor_run_id"] == monitor_run
+    assert training.info.start_time == training.info.end_time == int(now.timestamp() * 1000)
     assert training.data.metrics["holdout_roc_auc"] == pytest.approx(result["challenger_score"])
     assert endpoint.events() == ["retrained", "promoted"]
     champion = registry.load_model(project.name, "champion")
@@ -152,7 +161,7 @@ def test_rollback_moves_champion_back_to_previous(
     registry = Store(tracking_uri).registry
     assert registry.aliases(project.name) == {"champion": "2", "previous": "1"}
 
-    result = registry.rollback(project.name)
+    result = registry.rollback(project.name, now=datetime(2026, 2, 1, tzinfo=UTC))
 
     assert (result.from_version, result.to_version) == ("2", "1")
     assert registry.aliases(project.name) == {"champion": "1"}
@@ -162,5 +171,5 @@ def test_rollback_moves_champion_back_to_previous(
     dummy = registry.load_model(project.name, "champion")  # version 1 serves again
     assert dummy.named_steps["estimator"].__class__.__name__ == "DummyClassifier"
     with pytest.raises(RegistryError, match="no 'previous' version"):
-        registry.rollback(project.name)
+        registry.rollback(project.name, now=datetime(2026, 2, 1, tzinfo=UTC))
     assert registry.aliases(project.name) == {"champion": "1"}

@@ -34,7 +34,10 @@ def test_the_champion_s_training_sample_becomes_the_drift_reference(tmp_path: Pa
     registry = Store(f"sqlite:///{tmp_path}/mlflow.db").registry
     policy = labelled_policy()
     result = train_challenger(policy, churn_frame(300))
-    run_id = registry.log_training_run(policy, result, monitor_run_id=None, policy_hash="h")
+    now = datetime(2026, 1, 18, tzinfo=UTC)
+    run_id = registry.log_training_run(
+        policy, result, monitor_run_id=None, policy_hash="h", now=now
+    )
     registry.log_reference(run_id, reference_sample(policy, result.rows))
     fixed = pd.DataFrame({"tenure": [1.0]})
     data = Loaded(Windows(reference=fixed, current=fixed))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from retrain_core.store import Store
 from retrain_core.store.registry import Registry, RegistryError
 from retrain_core.training import TrainingResult, evaluate, train_challenger
 
+NOW = datetime(2026, 1, 18, 9, 30, tzinfo=UTC)  # the flow's logical time
 GOOD = "sklearn.linear_model.LogisticRegression"
 WEAK = "sklearn.dummy.DummyClassifier"
 
@@ -55,17 +57,18 @@ def cycle(
         monitor_run_id="monitor-1",
         policy_hash="abc123",
         trigger=["drift on tenure"],
+        now=NOW,
     )
     champion_score = None
     if registry.champion(name) is not None:
         champion = registry.load_model(name, "champion")
         champion_score = evaluate(champion, result.holdout, policy.model)[policy.gate.metric]
     decision = decide_promotion(policy.gate, result.metrics[policy.gate.metric], champion_score)
-    version = registry.register(run_id, name, gate_tags(decision))
+    version = registry.register(run_id, name, gate_tags(decision), now=NOW)
     if decision.promote and promote:
-        registry.promote(name, version)
+        registry.promote(name, version, now=NOW)
     elif not decision.promote:
-        registry.tag_rejected(name, version, decision.reasons)
+        registry.tag_rejected(name, version, decision.reasons, now=NOW)
     return version, decision
 
 
@@ -103,7 +106,7 @@ def test_training_run_is_tagged_and_safely_serialized(
     registry: Registry, trained: dict[str, TrainingResult]
 ) -> None:
     run_id = registry.log_training_run(
-        churn_policy(name="tags"), trained[GOOD], monitor_run_id="m-9", policy_hash="h"
+        churn_policy(name="tags"), trained[GOOD], monitor_run_id="m-9", policy_hash="h", now=NOW
     )
     run = registry.client.get_run(run_id)
     tags = run.data.tags
@@ -152,12 +155,12 @@ def test_rollback_returns_to_previous_and_drops_it(
 ) -> None:
     cycle(registry, "roll", trained[WEAK])
     cycle(registry, "roll", trained[GOOD])
-    result = registry.rollback("roll")
+    result = registry.rollback("roll", now=NOW)
     assert (result.from_version, result.to_version) == ("2", "1")
     assert registry.aliases("roll") == {"champion": "1"}
     assert registry.describe("roll", "2").tags["retrain.decision"] == "rolled_back"
     with pytest.raises(RegistryError, match="no 'previous' version"):
-        registry.rollback("roll")
+        registry.rollback("roll", now=NOW)
 
 
 def test_crash_before_the_alias_move_keeps_the_old_champion(
@@ -180,9 +183,9 @@ def test_crash_before_the_alias_move_keeps_the_old_champion(
 
     run_id = registry.describe("crash", "2").run_id
     assert run_id is not None
-    assert registry.register(run_id, "crash") == "2"  # a re-run reuses the version
-    assert registry.promote("crash", "2") is True
-    assert registry.promote("crash", "2") is False  # idempotent: previous stays on 1
+    assert registry.register(run_id, "crash", now=NOW) == "2"  # a re-run reuses the version
+    assert registry.promote("crash", "2", now=NOW) is True
+    assert registry.promote("crash", "2", now=NOW) is False  # idempotent: previous stays on 1
     assert registry.aliases("crash") == {"champion": "2", "previous": "1"}
     versions = registry.client.search_model_versions("name='crash'")
     assert len(versions) == 2
