@@ -2,7 +2,9 @@
 
 Every worker on every machine reads the same history, because the history is the MLflow tracking
 store. A monitor run is written whole (tags at creation, metrics in one batch, then FINISHED); the
-history only reads FINISHED runs, so a crash half-way leaves nothing that counts.
+history only reads FINISHED runs, so a crash half-way leaves nothing that counts. Each role's
+watermark is a tag of the run (`retrain.watermark.<role>`); one too long for a tag is the run's
+artifact `watermarks/<role>.json`, and its tag reads `artifact:watermarks/<role>.json`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from retrain_core.data.batches import Batch, Quarantined
@@ -27,6 +30,8 @@ KIND = "retrain.kind"
 WATERMARK = "retrain.watermark"
 TRAINING = "retrain.training"
 MAX_TAG = 4900  # MLflow tag values hold 5000 characters (8000 on newer stores)
+MARK_IN_TAG = 4000  # a longer watermark is an artifact of the run, its tag points there
+MARK_ARTIFACT = "artifact:"  # tag value prefix: the watermark is this artifact of the run
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,10 @@ class Ledger:
             "retrain.policy_hash": decision.policy_hash,
             "retrain.window": _clip(decision.window),
             "retrain.prefect_run_id": prefect_run_id or "",
-            **{f"{WATERMARK}.{key}": value for key, value in sorted(watermarks.items())},
+            **{
+                f"{WATERMARK}.{key}": _mark_tag(key, value)
+                for key, value in sorted(watermarks.items())
+            },
         }
         run = self.client.create_run(experiment_id, tags=tags, start_time=stamp)
         run_id = run.info.run_id
@@ -102,6 +110,9 @@ class Ledger:
                 self.client, experiment_id, quarantined, run_id, checked_at
             )
             quarantine.log_judged(self.client, run_id, judged)
+            for role, text in sorted(watermarks.items()):
+                if _mark_tag(role, text) != text:
+                    self.client.log_text(run_id, text, _mark_path(role))
             values = {"rows": float(rows), **(metrics or {}), **_outcome_metrics(decision)}
             self.client.log_batch(
                 run_id,
@@ -174,10 +185,22 @@ class Ledger:
         runs = self._runs(name, limit=1)
         if not runs:
             return {}, None
-        tags, rows = runs[0].data.tags, runs[0].data.metrics.get("rows")
+        run = runs[0]
+        tags, rows = run.data.tags, run.data.metrics.get("rows")
         prefix = f"{WATERMARK}."
         marks = {k[len(prefix) :]: v for k, v in tags.items() if k.startswith(prefix) and v}
+        for role, value in marks.items():
+            if value.startswith(MARK_ARTIFACT):
+                marks[role] = self._artifact_text(run.info.run_id, value[len(MARK_ARTIFACT) :])
         return marks, int(rows) if rows is not None else None
+
+    def _artifact_text(self, run_id: str, path: str) -> str:
+        """A text artifact of a run."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            local = self.client.download_artifacts(run_id, path, folder)
+            return Path(local).read_text(encoding="utf-8")
 
     def quarantined(self, name: str) -> dict[str, set[str]]:
         """The keys of the batches set aside and not released, by role (current, labels)."""
@@ -204,6 +227,15 @@ class Ledger:
         """The newest finished check, or None before the first one."""
         runs = self.checks(name, limit=50)
         return runs[0] if runs else None
+
+
+def _mark_path(role: str) -> str:
+    return f"watermarks/{_metric_name(role)}.json"
+
+
+def _mark_tag(role: str, text: str) -> str:
+    """The watermark's tag: the watermark itself, or where the run keeps it when too long."""
+    return text if len(text) <= MARK_IN_TAG else MARK_ARTIFACT + _mark_path(role)
 
 
 def _record(run: Any) -> CheckRecord:

@@ -149,6 +149,9 @@ class Registry:
                 params=[Param(k, v) for k, v in params.items()],
                 tags=[RunTag(k, v) for k, v in window_tags(result.window).items()],
             )
+            inputs = training_inputs(policy.name, result)
+            if inputs:
+                self.client.log_inputs(run_id, datasets=inputs)
             metrics = [Metric(f"holdout_{k}", v, moment, 0) for k, v in result.metrics.items()]
             self._log_model(run_id, result, allowed_modules, params, metrics)
         except BaseException:
@@ -401,6 +404,42 @@ class Registry:
 
 def _quoted(text: str) -> str:
     return text.replace("'", "\\'")
+
+
+def training_inputs(name: str, result: TrainingResult) -> list[Any]:
+    """The rows a challenger was fit on and scored on, as MLflow dataset inputs of its run.
+
+    Named `<policy>-training` and `<policy>-holdout` (context `training` / `holdout`), each with
+    a digest of its content and a profile holding its row count and time window.
+    """
+    import json
+
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    window = result.window or ("", "")
+    found = []
+    for context, frame in (("training", result.rows), ("holdout", result.holdout)):
+        if frame is None:
+            continue
+        profile = {"num_rows": len(frame), "window_start": window[0], "window_end": window[1]}
+        dataset = Dataset(
+            name=f"{name}-{context}"[:500], digest=frame_digest(frame), source_type="local",
+            source=json.dumps({"policy": name, "window": list(window)}),
+            profile=json.dumps(profile),
+        )  # fmt: skip
+        found.append(DatasetInput(dataset, tags=[InputTag("mlflow.data.context", context)]))
+    return found
+
+
+def frame_digest(frame: Any) -> str:
+    """A digest of a frame's columns and values (not its index), as MLflow keeps it: 32 hex."""
+    import hashlib
+
+    import pandas as pd
+
+    digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:32]
 
 
 def _ms(moment: datetime) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import pytest
 from _data import churn_frame, churn_policy
 
+from retrain_core.data.watermark import Watermark
+from retrain_core.decision import RetrainDecision
 from retrain_core.lineage import gate_tags, git_commit, pip_requirements, serialization_format
 from retrain_core.promotion import PromotionDecision, decide_promotion
 from retrain_core.store import Store
@@ -227,3 +230,32 @@ def test_a_store_uses_its_own_uri_not_mlflow_s_global_one(
     assert elsewhere.aliases("apart") == {"champion": version}
     assert len(elsewhere.load_model("apart", "champion").predict(trained[GOOD].holdout)) == 100
     assert Store(store).registry.aliases("apart") == {}
+
+
+def test_training_windows_are_dataset_inputs_of_the_training_run(
+    registry: Registry, trained: dict[str, TrainingResult]
+) -> None:
+    result = trained[GOOD]
+    run_id = registry.log_training_run(
+        churn_policy(name="inputs"), result, monitor_run_id=None, policy_hash="h", now=NOW
+    )
+    inputs = registry.client.get_run(run_id).inputs.dataset_inputs
+    found = {i.dataset.name: (i.tags[0].value, json.loads(i.dataset.profile)) for i in inputs}
+    assert found["inputs-training"][0] == "training"
+    assert found["inputs-training"][1]["num_rows"] == len(result.rows)
+    assert found["inputs-holdout"][1]["window_end"] == "2026-01-17T15:00:00+00:00"
+
+
+def test_a_watermark_too_long_for_a_tag_is_an_artifact_of_the_check(store: str) -> None:
+    keys = [f"2026/01/batch-{i:06d}.parquet" for i in range(2_000)]
+    long_mark = Watermark().after_files(keys, keys).to_json()
+    short_mark = Watermark(timestamp=NOW).to_json()
+    decision = RetrainDecision(False, ("no change",), (), decided_at=NOW)
+    ledger = Store(store).ledger
+    run_id = ledger.record("marks", decision, {"current": long_mark, "labels": short_mark}, 5)
+    tags = ledger.client.get_run(run_id).data.tags
+    assert tags["retrain.watermark.current"] == "artifact:watermarks/current.json"
+    assert tags["retrain.watermark.labels"] == short_mark
+    marks, rows = ledger.watermarks("marks")
+    assert (marks, rows) == ({"current": long_mark, "labels": short_mark}, 5)
+    assert Watermark.from_json(marks["current"]).files == tuple(keys)
