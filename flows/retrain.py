@@ -20,6 +20,7 @@ from prefect.input import RunInput
 from flows.common import IO, policy_lock, resolve_policy_path, retry_options, run_name
 from retrain_core import approval
 from retrain_core import monitor as core
+from retrain_core.checks.profile import profile_from_frame
 from retrain_core.lineage import gate_tags
 from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
@@ -78,14 +79,18 @@ def log_training_run(
     reason: str,
     now: datetime,
 ) -> str:
-    """Log params, holdout metrics and the model to MLflow; link the monitor run."""
+    """Log params, holdout metrics and the model to MLflow; link the monitor run.
+
+    The drift reference (a sample of the training rows) and its profile are stored with it.
+    """
     registry = store.registry
     run_id = registry.log_training_run(
         loaded.policy, result, monitor_run_id=monitor_run_id or None,
         policy_hash=loaded.policy_hash, trigger=[reason] if reason else [],
         allowed_modules=load_settings().allowed_estimator_modules, now=now,
     )  # fmt: skip
-    registry.log_reference(run_id, reference_sample(loaded.policy, result.rows))
+    sample = reference_sample(loaded.policy, result.rows)
+    registry.log_reference(run_id, sample, profile_from_frame(sample, loaded.policy))
     return run_id
 
 

@@ -250,13 +250,18 @@ def load_champion(registry: Registry, policy: Policy) -> Champion | None:
 def follow_champion(
     registry: Registry, policy: Policy, data: Loaded, champion: Champion | None
 ) -> Loaded:
-    """With `data.drift_reference: champion`, drift compares with the champion's training sample."""
+    """With `data.drift_reference: champion`, drift compares with the champion's training sample.
+
+    The sample's profile stored with the version comes along: drift bins the current window
+    against it (a version stored before profiles has none, and the checks profile the sample).
+    """
     if policy.data.drift_reference != "champion" or champion is None or not champion.run_id:
         return data
     sample = registry.load_reference(champion.run_id)
     if sample is None or sample.empty:  # a version trained before samples were stored
         return data
-    return replace(data, windows=replace(data.windows, reference=sample))
+    profile = registry.load_profile(champion.run_id)
+    return replace(data, windows=replace(data.windows, reference=sample, profile=profile))
 
 
 def label_context(

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
 
+    from retrain_core.checks.profile import ReferenceProfile
     from retrain_core.policy.schema import Policy
     from retrain_core.store import Store
     from retrain_core.training import TrainingResult
@@ -60,6 +61,7 @@ def trained_until(version: ModelVersion) -> datetime | None:
 
 
 REFERENCE_ARTIFACT = "reference/training_sample.parquet"
+PROFILE_ARTIFACT = "reference/profile.json"  # the sample's ReferenceProfile.to_dict()
 
 
 class RegistryError(RuntimeError):
@@ -184,14 +186,44 @@ class Registry:
         if note:
             self.client.set_tag(run_id, f"{TAG}serialization_note", clip(note))
 
-    def log_reference(self, run_id: str, sample: Any) -> None:
-        """Store a sample of the training rows with the run: the version's drift reference."""
+    def log_reference(
+        self, run_id: str, sample: Any, profile: ReferenceProfile | None = None
+    ) -> None:
+        """Store a sample of the training rows with the run: the version's drift reference.
+
+        With the sample's profile (`checks.profile`), the drift checks of every later check
+        against this version bin the current window against it instead of profiling again.
+        """
+        import json
         import tempfile
 
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / Path(REFERENCE_ARTIFACT).name
             sample.to_parquet(path, index=False)
             self.client.log_artifact(run_id, str(path), str(Path(REFERENCE_ARTIFACT).parent))
+        if profile is not None:
+            text = json.dumps(profile.to_dict(), separators=(",", ":"))
+            self.client.log_text(run_id, text, PROFILE_ARTIFACT)
+
+    def load_profile(self, run_id: str) -> ReferenceProfile | None:
+        """The reference profile stored with a run; None when it has none (older versions)."""
+        import json
+        import tempfile
+
+        from mlflow.exceptions import MlflowException
+
+        from retrain_core.checks.profile import ReferenceProfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            try:
+                path = self.client.download_artifacts(run_id, PROFILE_ARTIFACT, folder)
+            except (MlflowException, OSError):
+                return None
+            text = Path(path).read_text(encoding="utf-8")
+        try:
+            return ReferenceProfile.from_dict(json.loads(text))
+        except (ValueError, KeyError, TypeError):  # another format: the checks profile again
+            return None
 
     def load_reference(self, run_id: str) -> Any:
         """The training sample stored with a run, or None when the run has none."""

@@ -80,6 +80,8 @@ def test_bootstrap_registers_and_promotes_the_first_model_with_its_lineage(
     assert training.data.tags["retrain.monitor_run_id"] == monitor_run
     assert training.info.start_time == training.info.end_time == int(now.timestamp() * 1000)
     assert training.data.metrics["holdout_roc_auc"] == pytest.approx(result["challenger_score"])
+    profile = registry.load_profile(training.info.run_id)  # the version's drift reference profile
+    assert profile is not None and set(profile.categorical) == {"contract", "payment_method"}
     assert endpoint.events() == ["retrained", "promoted"]
     champion = registry.load_model(project.name, "champion")
     assert len(champion.predict(pd.read_parquet(project.root / REFERENCE).head(5))) == 5
