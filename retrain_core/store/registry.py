@@ -155,7 +155,8 @@ class Registry:
             if inputs:
                 self.client.log_inputs(run_id, datasets=inputs)
             metrics = [Metric(f"holdout_{k}", v, moment, 0) for k, v in result.metrics.items()]
-            self._log_model(run_id, result, allowed_modules, params, metrics)
+            experiment_id = str(run.info.experiment_id)
+            self._log_model(run_id, experiment_id, result, allowed_modules, params, metrics)
         except BaseException:
             with suppress(Exception):  # keep the original error when MLflow itself is down
                 self.client.set_terminated(run_id, "FAILED", end_time=moment)
@@ -166,6 +167,7 @@ class Registry:
     def _log_model(
         self,
         run_id: str,
+        experiment_id: str,
         result: TrainingResult,
         allowed: Iterable[str],
         params: dict[str, str],
@@ -174,7 +176,6 @@ class Registry:
         """Log the pipeline in skops when every type it needs is allow-listed, else cloudpickle."""
         pipeline = result.fitted.pipeline
         fmt, trusted, note = serialization_format(pipeline, (*SAFE_TYPE_MODULES, *allowed))
-        experiment_id = self.client.get_run(run_id).info.experiment_id
         model_id = models.log_model(
             self.client, experiment_id, run_id, pipeline, params=params, metrics=metrics,
             serialization_format=fmt, trusted_types=trusted,
