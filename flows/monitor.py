@@ -30,13 +30,12 @@ from retrain_core import monitor as core
 from retrain_core.checks.outcome import CheckOutcome, Status
 from retrain_core.decision import Fresh, LedgerEntry, RetrainDecision, blocking_outcomes, decide
 from retrain_core.evaluate import Champion, evaluate
-from retrain_core.ledger import Ledger
 from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
 from retrain_core.quarantine import settle
-from retrain_core.registry import Registry
 from retrain_core.report import artifact_key, decision_markdown, decision_table
 from retrain_core.settings import load_settings
+from retrain_core.store import Store
 from retrain_core.tracking import tracking_uri
 
 
@@ -47,28 +46,28 @@ def load_policy_task(policy_path: str) -> LoadedPolicy:
 
 
 @task(name="read-ledger", **IO)
-def read_ledger(uri: str, name: str) -> tuple[list[LedgerEntry], dict[str, str], int | None]:
+def read_ledger(store: Store, name: str) -> tuple[list[LedgerEntry], dict[str, str], int | None]:
     """The decision history, the stored watermarks and the previous row count."""
-    ledger = Ledger(uri)
+    ledger = store.ledger
     marks, rows = ledger.watermarks(name)
     return ledger.history(name), marks, rows
 
 
 @task(name="read-quarantine", **IO)
-def read_quarantine(uri: str, name: str) -> dict[str, set[str]]:
+def read_quarantine(store: Store, name: str) -> dict[str, set[str]]:
     """The batches set aside and not released, by role: no read includes them."""
-    return Ledger(uri).quarantined(name)
+    return store.ledger.quarantined(name)
 
 
 @task(name="load-champion", **IO)
-def load_champion(uri: str, loaded: LoadedPolicy) -> Champion | None:
+def load_champion(store: Store, loaded: LoadedPolicy) -> Champion | None:
     """The model serving now, or None before the first promotion."""
-    return core.load_champion(Registry(uri), loaded.policy)
+    return core.load_champion(store.registry, loaded.policy)
 
 
 @task(name="watch-probation", **IO)
 def watch_probation(
-    uri: str,
+    store: Store,
     loaded: LoadedPolicy,
     root: str,
     champion: Champion | None,
@@ -80,7 +79,7 @@ def watch_probation(
     policy = loaded.policy
     if policy.promotion.probation is None or champion is None:
         return False
-    registry = Registry(uri)
+    registry = store.registry
     served = probation.evidence(registry, policy, Path(root), champion, now, skip)
     if served is None:
         return False
@@ -90,8 +89,8 @@ def watch_probation(
     if not verdict.rollback:
         return False
     p = policy.promotion
-    result = registry.rollback(policy.name, p.alias, p.previous_alias, verdict.reasons)
-    Ledger(uri).record_event(policy.name, "rollback", {
+    result = registry.rollback(policy.name, p.alias, p.previous_alias, verdict.reasons, now=now)
+    store.ledger.record_event(policy.name, "rollback", now=now, tags={
         "retrain.from_version": result.from_version or "", "retrain.to_version": result.to_version,
         "retrain.reasons": "\n".join(verdict.reasons), "retrain.trigger": "probation",
         "retrain.checked_at": now.isoformat(),
@@ -109,17 +108,17 @@ def load_windows(
     marks: dict[str, str],
     rows: int | None,
     skip: dict[str, set[str]] | None = None,
-    uri: str | None = None,
+    store: Store | None = None,
 ) -> core.Loaded:
     """Reference, current window after the watermark, and newly labelled rows."""
     name = loaded.policy.name
-    earlier = partial(Ledger(uri).earlier_batch, name) if uri else None
+    earlier = partial(store.ledger.earlier_batch, name) if store else None
     return core.load_windows(loaded.policy, Path(root), marks, rows, skip, earlier)
 
 
 @task(name="load-label-context", **IO)
 def load_label_context(
-    uri: str,
+    store: Store,
     loaded: LoadedPolicy,
     root: str,
     data: core.Loaded,
@@ -130,7 +129,7 @@ def load_label_context(
 ) -> tuple[core.Loaded, Fresh | None]:
     """The champion's drift reference and live rows, and the labels from after a change."""
     policy = loaded.policy
-    data = core.follow_champion(Registry(uri), policy, data, champion)
+    data = core.follow_champion(store.registry, policy, data, champion)
     return core.label_context(policy, Path(root), data, champion, history, now, skip)
 
 
@@ -168,14 +167,12 @@ def decide_task(
 
 @task(name="hold-for-approval", **IO)
 def hold_for_approval(
-    uri: str, loaded: LoadedPolicy, decision: RetrainDecision, now: datetime
+    store: Store, loaded: LoadedPolicy, decision: RetrainDecision, now: datetime
 ) -> RetrainDecision:
     """No new training while a challenger of this policy waits for a person's approval."""
     if not decision.retrain:
         return decision
-    from mlflow import MlflowClient
-
-    waiting = approval.pending(MlflowClient(tracking_uri=uri), loaded.policy.name, now)
+    waiting = store.registry.pending_approval(loaded.policy.name, now)
     return approval.hold_for_approval(decision, waiting)
 
 
@@ -189,7 +186,7 @@ def spend_fleet_budget(decision: RetrainDecision) -> RetrainDecision:
 
 @task(name="record-decision", **IO)
 def record_decision(
-    uri: str, loaded: LoadedPolicy, decision: RetrainDecision, data: core.Loaded
+    store: Store, loaded: LoadedPolicy, decision: RetrainDecision, data: core.Loaded
 ) -> str:
     """Write the ledger entry (one MLflow run) and publish the decision artifact."""
     from prefect.runtime import flow_run
@@ -199,13 +196,15 @@ def record_decision(
 
     def publish(run_id: str) -> None:  # before FINISHED: a failed publish records nothing
         create_markdown_artifact(
-            markdown=decision_markdown(name, decision, rows, {"MLflow run": f"{uri} run {run_id}"}),
+            markdown=decision_markdown(
+                name, decision, rows, {"MLflow run": f"{store.tracking_uri} run {run_id}"}
+            ),
             key=artifact_key(name),
             description=f"retrain decision for {name}: {decision.verdict}",
         )
 
     settled = settle(data, blocking_outcomes(decision.outcomes) if decision.blocked else [])
-    run_id = Ledger(uri).record(
+    run_id = store.ledger.record(
         name, decision, settled.watermarks, rows, None, flow_run.id, publish,
         quarantined=settled.quarantined, judged=settled.judged,
     )  # fmt: skip
@@ -223,27 +222,28 @@ def monitor(
     policy = loaded.policy
     settings = load_settings()
     uri = tracking_uri(settings)
+    store = Store(uri)
     root = data_root or str(settings.root)
     retry = retry_options(loaded)
     try:
         with policy_lock(policy.name):  # read the ledger .. record the decision: one at a time
-            history, marks, rows = read_ledger.with_options(**retry)(uri, policy.name)
-            skip = read_quarantine.with_options(**retry)(uri, policy.name)
-            champion = load_champion.with_options(**retry)(uri, loaded)
-            if watch_probation.with_options(**retry)(uri, loaded, root, champion, now, skip):
-                champion = load_champion.with_options(**retry)(uri, loaded)  # the one restored
-            data = load_windows.with_options(**retry)(loaded, root, marks, rows, skip, uri)
+            history, marks, rows = read_ledger.with_options(**retry)(store, policy.name)
+            skip = read_quarantine.with_options(**retry)(store, policy.name)
+            champion = load_champion.with_options(**retry)(store, loaded)
+            if watch_probation.with_options(**retry)(store, loaded, root, champion, now, skip):
+                champion = load_champion.with_options(**retry)(store, loaded)  # the one restored
+            data = load_windows.with_options(**retry)(loaded, root, marks, rows, skip, store)
             data, fresh = load_label_context.with_options(**retry)(
-                uri, loaded, root, data, champion, history, now, skip
+                store, loaded, root, data, champion, history, now, skip
             )
             outcomes = run_checks(loaded, data, champion, now)
             has_champion = champion is not None
             decision = decide_task(
                 loaded, outcomes, history, now, has_champion, data.description, fresh
             )
-            decision = hold_for_approval.with_options(**retry)(uri, loaded, decision, now)
+            decision = hold_for_approval.with_options(**retry)(store, loaded, decision, now)
             decision = spend_fleet_budget(decision)
-            run_id = record_decision.with_options(**retry)(uri, loaded, decision, data)
+            run_id = record_decision.with_options(**retry)(store, loaded, decision, data)
     except PolicyBusy:
         raise  # nothing was judged: not a failure to notify
     except Exception as exc:  # the training flow notifies its own failures
@@ -268,7 +268,7 @@ def monitor(
         send(policy.notify, note)
     if decision.retrain:
         summary["training"] = _retrain(policy_path, loaded, decision, run_id, now, root)
-        Ledger(uri).record_training(run_id, str(summary["training"].get("status", "")))
+        store.ledger.record_training(run_id, str(summary["training"].get("status", "")))
     return summary
 
 

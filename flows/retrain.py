@@ -27,13 +27,14 @@ from flows.common import (
 )
 from retrain_core import approval
 from retrain_core import monitor as core
-from retrain_core.ledger import Ledger
+from retrain_core.checks.profile import profile_from_frame
 from retrain_core.lineage import gate_tags
 from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
 from retrain_core.promotion import PromotionDecision, gate_challenger
-from retrain_core.registry import PROMOTED_AT, Registry, trained_until
 from retrain_core.settings import load_settings
+from retrain_core.store import Store
+from retrain_core.store.registry import trained_until
 from retrain_core.tracking import tracking_uri
 from retrain_core.training import (
     TrainingError,
@@ -51,12 +52,12 @@ class Approval(RunInput):
 
 
 @task(name="load-training-data", **IO)
-def load_training_data(loaded: LoadedPolicy, root: str, uri: str) -> Any:
+def load_training_data(loaded: LoadedPolicy, root: str, store: Store) -> Any:
     """The rows the challenger learns from (training source, or reference + labelled rows).
 
     Quarantined batches are never part of them.
     """
-    skip = Ledger(uri).quarantined(loaded.policy.name)
+    skip = store.ledger.quarantined(loaded.policy.name)
     return core.load_training_data(loaded.policy, Path(root), skip)
 
 
@@ -78,26 +79,35 @@ def train(loaded: LoadedPolicy, frame: Any, since: datetime | None = None) -> Tr
 
 @task(name="log-training-run", **IO)
 def log_training_run(
-    uri: str, loaded: LoadedPolicy, result: TrainingResult, monitor_run_id: str, reason: str
+    store: Store,
+    loaded: LoadedPolicy,
+    result: TrainingResult,
+    monitor_run_id: str,
+    reason: str,
+    now: datetime,
 ) -> str:
-    """Log params, holdout metrics and the model to MLflow; link the monitor run."""
-    registry = Registry(uri)
+    """Log params, holdout metrics and the model to MLflow; link the monitor run.
+
+    The drift reference (a sample of the training rows) and its profile are stored with it.
+    """
+    registry = store.registry
     run_id = registry.log_training_run(
         loaded.policy, result, monitor_run_id=monitor_run_id or None,
         policy_hash=loaded.policy_hash, trigger=[reason] if reason else [],
-        allowed_modules=load_settings().allowed_estimator_modules,
+        allowed_modules=load_settings().allowed_estimator_modules, now=now,
     )  # fmt: skip
-    registry.log_reference(run_id, reference_sample(loaded.policy, result.rows))
+    sample = reference_sample(loaded.policy, result.rows)
+    registry.log_reference(run_id, sample, profile_from_frame(sample, loaded.policy))
     return run_id
 
 
 @task(name="gate-challenger", **IO)
 def gate_against_champion(
-    uri: str, loaded: LoadedPolicy, result: TrainingResult
+    store: Store, loaded: LoadedPolicy, result: TrainingResult
 ) -> PromotionDecision:
     """The gate: challenger vs champion on the newest holdout rows neither was trained on."""
     policy = loaded.policy
-    registry = Registry(uri)
+    registry = store.registry
     version = registry.champion(policy.name, policy.promotion.alias)
     if version is None:
         return gate_challenger(policy, result, None, None)
@@ -106,29 +116,32 @@ def gate_against_champion(
 
 
 @task(name="register-challenger", **IO)
-def register(uri: str, loaded: LoadedPolicy, run_id: str, gate: PromotionDecision) -> str:
+def register(
+    store: Store, loaded: LoadedPolicy, run_id: str, gate: PromotionDecision, now: datetime
+) -> str:
     """Register the challenger with its lineage and the gate's verdict (no alias yet)."""
-    registry = Registry(uri)
+    registry = store.registry
     name = loaded.policy.name
     for stale in registry.unfinished(name, loaded.policy.promotion.alias):
         reason = "interrupted before its promotion finished; superseded by a newer challenger"
-        registry.tag_rejected(name, stale, [reason])
-    return registry.register(run_id, name, gate_tags(gate))
+        registry.tag_rejected(name, stale, [reason], now=now)
+    return registry.register(run_id, name, gate_tags(gate), now=now)
 
 
 @task(name="move-champion-alias", **IO)
-def promote(uri: str, loaded: LoadedPolicy, version: str, now: datetime) -> None:
+def promote(store: Store, loaded: LoadedPolicy, version: str, now: datetime) -> None:
     """Give the old champion `previous`, then move `champion` to this version (last)."""
     p = loaded.policy.promotion
-    registry = Registry(uri)
-    registry.promote(loaded.policy.name, version, p.alias, p.previous_alias)
-    registry.client.set_model_version_tag(loaded.policy.name, version, PROMOTED_AT, now.isoformat())
+    registry = store.registry
+    registry.promote(loaded.policy.name, version, p.alias, p.previous_alias, now=now)
 
 
 @task(name="reject-challenger", **IO)
-def reject(uri: str, loaded: LoadedPolicy, version: str, reasons: list[str]) -> None:
+def reject(
+    store: Store, loaded: LoadedPolicy, version: str, reasons: list[str], now: datetime
+) -> None:
     """Tag the registered challenger rejected, with the reasons; it gets no alias."""
-    Registry(uri).tag_rejected(loaded.policy.name, version, reasons)
+    store.registry.tag_rejected(loaded.policy.name, version, reasons, now=now)
 
 
 @flow(name="train-validate-promote", flow_run_name=run_name("train"), log_prints=True)
@@ -171,9 +184,12 @@ def _run(
     policy = loaded.policy
     settings = load_settings()
     uri = tracking_uri(settings)
+    store = Store(uri)
     retry = retry_options(loaded)
     with fleet_training_slot(), policy_lock(policy.name):  # at most N trainings in the fleet
-        trained = _train_and_register(loaded, reason, monitor_run_id, data_root, uri, train_since)
+        trained = _train_and_register(
+            loaded, reason, monitor_run_id, data_root, store, train_since, now
+        )
     if isinstance(trained, str):
         return _failed_training(loaded, trained)
     if isinstance(trained, list):
@@ -186,13 +202,13 @@ def _run(
     send(policy.notify, Notification("retrained", policy.name, (reason,), version, links=links))
     approved, reasons = gate.promote, list(gate.reasons)
     if approved and policy.promotion.approval == "manual":
-        approved, note = _wait_for_approval(uri, loaded, version, gate, now)
+        approved, note = _wait_for_approval(store, loaded, version, gate, now)
         reasons.append(note)
     with policy_lock(policy.name):
         if approved:
-            promote.with_options(**retry)(uri, loaded, version, now)
+            promote.with_options(**retry)(store, loaded, version, now)
         else:
-            reject.with_options(**retry)(uri, loaded, version, reasons)
+            reject.with_options(**retry)(store, loaded, version, reasons, now)
     event = "promoted" if approved else "rejected"
     send(policy.notify, Notification(event, policy.name, tuple(reasons), version, event, links))
     logger.info("%s v%s %s: %s", policy.name, version, event, "; ".join(reasons))
@@ -208,8 +224,9 @@ def _train_and_register(
     reason: str,
     monitor_run_id: str,
     data_root: str | None,
-    uri: str,
+    store: Store,
     train_since: datetime | None,
+    now: datetime,
 ) -> str | list[str] | tuple[str, PromotionDecision, str]:
     """Load, validate, train, log, gate and register.
 
@@ -217,45 +234,44 @@ def _train_and_register(
     """
     retry = retry_options(loaded)
     root = data_root or str(load_settings().root)
-    frame = load_training_data.with_options(**retry)(loaded, root, uri)
+    frame = load_training_data.with_options(**retry)(loaded, root, store)
     problems = validate_training_data(loaded, frame)
     if problems:
         return list(problems)
     result = train(loaded, frame, train_since)
     if isinstance(result, str):
         return result
-    run_id = log_training_run.with_options(**retry)(uri, loaded, result, monitor_run_id, reason)
-    gate = gate_against_champion.with_options(**retry)(uri, loaded, result)
-    version = register.with_options(**retry)(uri, loaded, run_id, gate)
+    run_id = log_training_run.with_options(**retry)(
+        store, loaded, result, monitor_run_id, reason, now
+    )
+    gate = gate_against_champion.with_options(**retry)(store, loaded, result)
+    version = register.with_options(**retry)(store, loaded, run_id, gate, now)
     return run_id, gate, version
 
 
 @task(name="mark-approval", **IO)
 def mark_approval(
-    uri: str, name: str, version: str, deadline: datetime | None, answer: str
+    store: Store, name: str, version: str, deadline: datetime | None, answer: str
 ) -> None:
     """Tag the challenger pending until `deadline` (later checks train nothing), or answered."""
-    from mlflow import MlflowClient
-
-    client = MlflowClient(tracking_uri=uri)
     if deadline is not None:
-        approval.mark_pending(client, name, version, deadline)
+        store.registry.mark_approval_pending(name, version, deadline)
     else:
-        approval.mark_answered(client, name, version, answer)
+        store.registry.mark_approval_answered(name, version, answer)
 
 
 def _wait_for_approval(
-    uri: str, loaded: LoadedPolicy, version: str, gate: PromotionDecision, now: datetime
+    store: Store, loaded: LoadedPolicy, version: str, gate: PromotionDecision, now: datetime
 ) -> tuple[bool, str]:
     """Mark the challenger pending, ask a person, then record the answer on the version."""
     name, retry = loaded.policy.name, retry_options(loaded)
     deadline = now + loaded.policy.promotion.approval_timeout
-    mark_approval.with_options(**retry)(uri, name, version, deadline, approval.PENDING)
+    mark_approval.with_options(**retry)(store, name, version, deadline, approval.PENDING)
     approved, note = _ask_for_approval(loaded, version, gate)
     answer = (
         "approved" if approved else ("expired" if note.startswith("no approval") else "rejected")
     )
-    mark_approval.with_options(**retry)(uri, name, version, None, answer)
+    mark_approval.with_options(**retry)(store, name, version, None, answer)
     return approved, note
 
 

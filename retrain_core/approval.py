@@ -3,51 +3,21 @@
 With `approval: manual`, the training flow tags the registered challenger `retrain.approval =
 pending` with its deadline before it waits, and `approved`, `rejected` or `expired` once it is
 answered. A later check reads the pending tag and does not start another training while the
-deadline is ahead (`hold_for_approval`); a pending tag past its deadline no longer holds.
+deadline is ahead (`hold_for_approval`); a pending tag past its deadline no longer holds. The
+tags are written and read by `retrain_core.store.registry.Registry`.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from retrain_core.decision import RetrainDecision
-
-if TYPE_CHECKING:
-    from mlflow import MlflowClient
 
 APPROVAL = "retrain.approval"
 DEADLINE = "retrain.approval_deadline"
 PENDING = "pending"
 SUPPRESSED_BY = "approval-pending"
-
-
-def mark_pending(client: MlflowClient, name: str, version: str, deadline: datetime) -> None:
-    """Tag the challenger as waiting for a person until `deadline`."""
-    client.set_model_version_tag(name, version, DEADLINE, deadline.isoformat())
-    client.set_model_version_tag(name, version, APPROVAL, PENDING)
-
-
-def mark_answered(client: MlflowClient, name: str, version: str, answer: str) -> None:
-    """Tag the challenger with the answer: approved, rejected or expired."""
-    client.set_model_version_tag(name, version, APPROVAL, answer)
-
-
-def pending(client: MlflowClient, name: str, now: datetime) -> tuple[str, datetime] | None:
-    """The version waiting for approval at `now` and its deadline, or None."""
-    found: list[Any] = client.search_model_versions(
-        f"name = '{_quoted(name)}' and tags.`{APPROVAL}` = '{PENDING}'"
-    )
-    waiting = []
-    for version in found:
-        try:
-            deadline = datetime.fromisoformat(version.tags.get(DEADLINE, ""))
-        except ValueError:
-            continue
-        if deadline > now:
-            waiting.append((str(version.version), deadline))
-    return max(waiting, key=lambda item: int(item[0])) if waiting else None
 
 
 def hold_for_approval(
@@ -64,7 +34,3 @@ def hold_for_approval(
     return replace(
         decision, retrain=False, suppressed_by=SUPPRESSED_BY, reasons=(*decision.reasons, reason)
     )
-
-
-def _quoted(text: str) -> str:
-    return text.replace("'", "\\'")

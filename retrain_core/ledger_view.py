@@ -4,7 +4,7 @@
 training flow wrote (checks, the champion alias and its promotion time, pending approvals,
 quarantined batches) straight from the store. Two stores are read directly: MLflow's SQLite
 file (the embedded default; opened read-only) and an MLflow tracking server (its REST API). Any
-other URI returns no view, and the caller uses MLflow's client (`retrain_core.ledger`).
+other URI returns no view, and the caller uses MLflow's client (`retrain_core.store.Store`).
 
 The names read here are those the writers use: `ledger.KIND` etc. are repeated as plain strings
 because importing the writer modules would import MLflow; `tests/integration/test_ledger_view.py`

@@ -1,6 +1,6 @@
 """What training runs and registered versions record: params, lineage tags, requirements, format.
 
-Pure helpers for `retrain_core.registry` (no MLflow import here): the registry writes them.
+Pure helpers for `retrain_core.store.registry` (no MLflow import here): the registry writes them.
 """
 
 from __future__ import annotations
@@ -111,6 +111,6 @@ def clip(text: str) -> str:
     return text if len(text) <= MAX_TAG else text[: MAX_TAG - 1] + "…"
 
 
-def stamp() -> str:
-    """Now, in UTC, ISO 8601 to the second."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
+def stamp(moment: datetime) -> str:
+    """A moment (the caller's `now`) in UTC, ISO 8601 to the second."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()

@@ -34,12 +34,12 @@ from retrain_core.data.windows import LoadedWindow, parse_timestamps
 from retrain_core.decision import Fresh, LedgerEntry, change_start
 from retrain_core.evaluate import Champion, Windows
 from retrain_core.policy.schema import Policy, Source, Window
-from retrain_core.registry import serving_since, trained_until
+from retrain_core.store.registry import serving_since, trained_until
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from retrain_core.registry import Registry
+    from retrain_core.store.registry import Registry
 
 LABELS: Final = "labels"
 CURRENT: Final = "current"
@@ -226,17 +226,14 @@ def load_champion(registry: Registry, policy: Policy) -> Champion | None:
     if version is None:
         return None
     metrics: dict[str, float] = {}
-    if version.run_id:
-        run = registry.client.get_run(version.run_id)
-        prefix = "holdout_"
-        metrics = {k[len(prefix) :]: v for k, v in run.data.metrics.items() if k.startswith(prefix)}
-    created = serving_since(version)
-    model = registry.load_model(policy.name, policy.promotion.alias)
     holdout_rows = 0
     if version.run_id:
-        holdout_rows = int(
-            registry.client.get_run(version.run_id).data.params.get("rows.holdout", 0)
-        )
+        run_metrics, params = registry.run_data(version.run_id)
+        prefix = "holdout_"
+        metrics = {k[len(prefix) :]: v for k, v in run_metrics.items() if k.startswith(prefix)}
+        holdout_rows = int(params.get("rows.holdout", 0))
+    created = serving_since(version)
+    model = registry.load_model(policy.name, policy.promotion.alias)
     return Champion(
         str(version.version), created, metrics, model,
         trained_until=trained_until(version), holdout_rows=holdout_rows, run_id=version.run_id,
@@ -246,13 +243,18 @@ def load_champion(registry: Registry, policy: Policy) -> Champion | None:
 def follow_champion(
     registry: Registry, policy: Policy, data: Loaded, champion: Champion | None
 ) -> Loaded:
-    """With `data.drift_reference: champion`, drift compares with the champion's training sample."""
+    """With `data.drift_reference: champion`, drift compares with the champion's training sample.
+
+    The sample's profile stored with the version comes along: drift bins the current window
+    against it (a version stored before profiles has none, and the checks profile the sample).
+    """
     if policy.data.drift_reference != "champion" or champion is None or not champion.run_id:
         return data
     sample = registry.load_reference(champion.run_id)
     if sample is None or sample.empty:  # a version trained before samples were stored
         return data
-    return replace(data, windows=replace(data.windows, reference=sample))
+    profile = registry.load_profile(champion.run_id)
+    return replace(data, windows=replace(data.windows, reference=sample, profile=profile))
 
 
 def label_context(

@@ -24,7 +24,7 @@ from retrain_core.policy.schema import Policy, Probation
 if TYPE_CHECKING:
     import pandas as pd
 
-    from retrain_core.registry import Registry
+    from retrain_core.store.registry import Registry
 
 Labelled = tuple[Any, Any, Any]  # labels, predictions, probabilities (or None)
 
@@ -108,7 +108,7 @@ def evidence(
     from retrain_core.evaluate import Champion
     from retrain_core.kinds.performance import predictions
     from retrain_core.monitor import load_training_data
-    from retrain_core.registry import serving_since, trained_until
+    from retrain_core.store.registry import serving_since, trained_until
 
     probation, promotion = policy.promotion.probation, policy.promotion
     stamp = policy.data.timestamp

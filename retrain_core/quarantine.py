@@ -7,21 +7,20 @@ runs with status `quarantined` keep a file out of windows, label joins and train
 `retrain quarantine release` sets the status to `released`, so the next check judges the file
 again. The digests of the batches a check judged are logged as MLflow dataset inputs of its run,
 so a batch delivered again under another name is recognised by its content.
+
+The runs are written and read by `retrain_core.store.quarantine`; this module is what is pure:
+the record, which records a file names, and what a check settles once its decision is known.
 """
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from retrain_core.data.batches import Batch, Quarantined
 
 if TYPE_CHECKING:
-    from mlflow import MlflowClient
-
     from retrain_core.checks.outcome import CheckOutcome
     from retrain_core.monitor import Loaded
 
@@ -29,8 +28,6 @@ KIND = "retrain.kind"
 PREFIX = "retrain.quarantine."
 QUARANTINED = "quarantined"
 RELEASED = "released"
-DIGEST_CHARS = 32  # MLflow keeps 36 characters of a dataset digest: 128 bits of the SHA-256
-MAX_TAG = 4900
 
 
 @dataclass(frozen=True)
@@ -47,98 +44,6 @@ class QuarantineRecord:
     monitor_run_id: str
 
 
-def start_quarantine(
-    client: MlflowClient, experiment_id: str, items: Sequence[Quarantined], monitor_run_id: str
-) -> list[str]:
-    """Create one RUNNING run per batch set aside; `finish` makes them count."""
-    found_at = datetime.now(UTC).isoformat()
-    run_ids = []
-    for item in items:
-        tags = {
-            KIND: "quarantine",
-            "mlflow.runName": f"quarantine {item.key}"[:250],
-            f"{PREFIX}role": item.role,
-            f"{PREFIX}key": item.key[:MAX_TAG],
-            f"{PREFIX}path": item.path[:MAX_TAG],
-            f"{PREFIX}reason": _clip(item.reason),
-            f"{PREFIX}digest": item.digest,
-            f"{PREFIX}status": QUARANTINED,
-            f"{PREFIX}found_at": found_at,
-            "retrain.monitor_run_id": monitor_run_id,
-        }
-        run_ids.append(client.create_run(experiment_id, tags=tags).info.run_id)
-    return run_ids
-
-
-def finish(client: MlflowClient, run_ids: Sequence[str], status: str = "FINISHED") -> None:
-    """End the quarantine runs of a check: FINISHED with the check, FAILED when it failed."""
-    for run_id in run_ids:
-        client.set_terminated(run_id, status)
-
-
-def log_judged(client: MlflowClient, run_id: str, judged: Sequence[tuple[str, Batch]]) -> None:
-    """Log each newly judged batch as a dataset input (name = its key, digest = its content)."""
-    from mlflow.entities import Dataset, DatasetInput, InputTag
-
-    inputs = [
-        DatasetInput(
-            Dataset(
-                name=batch.key[:500],
-                digest=batch.digest[:DIGEST_CHARS],
-                source_type="local",
-                source=batch.path[:1000],
-            ),
-            tags=[InputTag("mlflow.data.context", role)],
-        )
-        for role, batch in judged
-        if batch.digest
-    ]
-    if inputs:
-        client.log_inputs(run_id, datasets=inputs)
-
-
-def earlier_batch(client: MlflowClient, experiment_id: str | None, digest: str) -> str | None:
-    """The key of a batch with this content that a finished check already judged, if any."""
-    if experiment_id is None:
-        return None
-    runs = client.search_runs(
-        [experiment_id],
-        filter_string=(
-            f"tags.`{KIND}` = 'monitor' and attributes.status = 'FINISHED' "
-            f"and datasets.digest = '{digest[:DIGEST_CHARS]}'"
-        ),
-        max_results=1,
-    )
-    for run in runs:
-        for dataset_input in run.inputs.dataset_inputs if run.inputs else []:
-            if dataset_input.dataset.digest == digest[:DIGEST_CHARS]:
-                return str(dataset_input.dataset.name)
-    return None
-
-
-def records(client: MlflowClient, experiment_id: str | None, status: str | None = None) -> list:
-    """The finished quarantine runs of a policy, newest first (only `status` when given)."""
-    if experiment_id is None:
-        return []
-    query = f"tags.`{KIND}` = 'quarantine' and attributes.status = 'FINISHED'"
-    if status is not None:
-        query += f" and tags.`{PREFIX}status` = '{status}'"
-    runs = client.search_runs(
-        [experiment_id], filter_string=query, order_by=["attributes.start_time DESC"]
-    )
-    return [_record(run) for run in runs]
-
-
-def release(client: MlflowClient, found: Sequence[QuarantineRecord]) -> None:
-    """Mark the records released (who and when): the next check judges those files again."""
-    user = _user()
-    moment = datetime.now(UTC).isoformat()
-    for record in found:
-        client.set_tag(record.run_id, f"{PREFIX}status", RELEASED)
-        client.set_tag(record.run_id, f"{PREFIX}released_by", user)
-        client.set_tag(record.run_id, f"{PREFIX}released_at", moment)
-
-
 def matching(found: Sequence[QuarantineRecord], file: str) -> list[QuarantineRecord]:
     """The records whose key, path or file name is `file` (a single file's key may carry @hash)."""
     wanted = file.rstrip("/")
@@ -149,31 +54,6 @@ def matching(found: Sequence[QuarantineRecord], file: str) -> list[QuarantineRec
         in {record.key, record.key.split("@", 1)[0], record.path, record.path.rsplit("/", 1)[-1]}
         or record.path.endswith("/" + wanted.lstrip("./"))
     ]
-
-
-def _record(run: Any) -> QuarantineRecord:
-    tags = run.data.tags
-    return QuarantineRecord(
-        run_id=run.info.run_id,
-        role=tags.get(f"{PREFIX}role", "?"),
-        key=tags.get(f"{PREFIX}key", "?"),
-        path=tags.get(f"{PREFIX}path", "?"),
-        reason=tags.get(f"{PREFIX}reason", ""),
-        status=tags.get(f"{PREFIX}status", "?"),
-        found_at=tags.get(f"{PREFIX}found_at", ""),
-        monitor_run_id=tags.get("retrain.monitor_run_id", ""),
-    )
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in this environment (e.g. a container without /etc/passwd)
-        return "unknown"
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_TAG else text[: MAX_TAG - 3] + "..."
 
 
 @dataclass(frozen=True)

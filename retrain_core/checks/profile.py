@@ -14,6 +14,11 @@ plus ties below the atom threshold), hence 0 <= D - D_b <= 1.5 / 1024 < 0.0015: 
 ``min_effect`` worth setting (0.05-0.1). Discrete features (at most ``BINS`` values) are exact.
 Each profile records its own bound (``NumericProfile.bound``), and ``binned.ks_from_counts``
 returns the bound that holds for a given window.
+
+A champion's profile is computed once, when its training run stores its drift sample, and kept
+with it (`reference/profile.json`, `to_dict`); the monitor loads it with the sample. A reference
+without a stored profile (a fixed file, a version from before) is profiled here, once per content
+in a process.
 """
 
 from __future__ import annotations

@@ -111,9 +111,9 @@ def _champion_accuracy(uri: str, story: Any, day: int) -> tuple[str, str]:
     from sklearn.metrics import accuracy_score
 
     from retrain_core.demo_data import rng_day
-    from retrain_core.registry import Registry
+    from retrain_core.store import Store
 
-    registry = Registry(uri)
+    registry = Store(uri).registry
     champion = registry.champion("churn")
     if champion is None:
         return "-", "-"

@@ -5,19 +5,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import UTC, datetime
 
-from retrain_core.ledger import Ledger
 from retrain_core.policy.loader import LoadedPolicy, load_policies
-from retrain_core.registry import Registry, RegistryError
 from retrain_core.settings import Settings, load_settings
+from retrain_core.store import Store
+from retrain_core.store.registry import RegistryError
 from retrain_core.tracking import tracking_uri
 
 TAG = "retrain."
 
 
-def _store(args: argparse.Namespace) -> tuple[Settings, str]:
+def _store(args: argparse.Namespace) -> tuple[Settings, Store]:
     settings = load_settings(args.project)
-    return settings, os.environ.get("MLFLOW_TRACKING_URI") or tracking_uri(settings)
+    return settings, Store(os.environ.get("MLFLOW_TRACKING_URI") or tracking_uri(settings))
 
 
 def _policies(settings: Settings) -> dict[str, LoadedPolicy]:
@@ -27,8 +28,8 @@ def _policies(settings: Settings) -> dict[str, LoadedPolicy]:
 
 def explain(args: argparse.Namespace) -> int:
     """Print why a version exists: its trigger, the signals of its check, its window and gate."""
-    _, uri = _store(args)
-    registry = Registry(uri)
+    _, store = _store(args)
+    registry = store.registry
     try:
         info = registry.describe(args.name, args.version)
     except Exception as exc:
@@ -53,33 +54,33 @@ def explain(args: argparse.Namespace) -> int:
     monitor_run = tags.get(TAG + "monitor_run_id")
     if monitor_run:
         try:
-            run = registry.client.get_run(monitor_run)
+            check = registry.run_tags(monitor_run)
         except Exception as exc:
             print(f"  check:     MLflow run {monitor_run} is not readable: {exc}")
             return 0
-        print(
-            f"  check:     {run.data.tags.get(TAG + 'checked_at', '?')} (MLflow run {monitor_run})"
-        )
-        for reason in filter(None, run.data.tags.get(TAG + "reasons", "").split("\n")):
+        print(f"  check:     {check.get(TAG + 'checked_at', '?')} (MLflow run {monitor_run})")
+        for reason in filter(None, check.get(TAG + "reasons", "").split("\n")):
             print(f"             - {reason}")
     return 0
 
 
 def rollback(args: argparse.Namespace) -> int:
     """Move the champion alias back to the previous version and record it in the ledger."""
-    settings, uri = _store(args)
+    settings, store = _store(args)
+    now = datetime.now(UTC)  # the operator's clock: when the rollback happened
     policy = _policies(settings).get(args.name)
     alias = policy.policy.promotion.alias if policy else "champion"
     previous = policy.policy.promotion.previous_alias if policy else "previous"
     try:
-        result = Registry(uri).rollback(args.name, alias, previous)
+        result = store.registry.rollback(args.name, alias, previous, now=now)
     except RegistryError as exc:
         print(f"retrain rollback: {exc}", file=sys.stderr)
         return 1
-    Ledger(uri).record_event(
+    store.ledger.record_event(
         args.name,
         "rollback",
         {f"{TAG}from_version": result.from_version or "", f"{TAG}to_version": result.to_version},
+        now=now,
     )
     print(f"{args.name}: {alias} moved from v{result.from_version} back to v{result.to_version}")
     return 0

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from retrain_core.commands.models import _store
-from retrain_core.ledger import Ledger
 from retrain_core.quarantine import QUARANTINED
+from retrain_core.store.ledger import Ledger
 
 
 def policy_name(policy: str) -> str:
@@ -26,15 +27,15 @@ def policy_name(policy: str) -> str:
 
 def quarantine(args: argparse.Namespace) -> int:
     """Handler: print the quarantined batches, or release one so the next check judges it."""
-    _, uri = _store(args)
-    ledger = Ledger(uri)
+    _, store = _store(args)
+    ledger = store.ledger
     name = policy_name(args.policy)
     if args.action == "list":
         return _list(ledger, name, args.all)
     if not args.file:
         print("retrain quarantine release: name the FILE to release", file=sys.stderr)
         return 2
-    released = ledger.release(name, args.file)
+    released = ledger.release(name, args.file, now=datetime.now(UTC))  # the operator's clock
     if not released:
         print(f"retrain quarantine release: {name}: no quarantined batch {args.file!r} "
               f"(see `retrain quarantine list {name}`)", file=sys.stderr)  # fmt: skip

@@ -160,17 +160,15 @@ def _row(uri: str, name: str, loaded: LoadedPolicy | None, view: View | None) ->
 
 def _state_via_mlflow(uri: str, name: str, alias: str) -> PolicyState:
     """The same state read with MLflow's client, for stores `ledger_view` does not read."""
-    from mlflow import MlflowClient
+    from retrain_core.store import Store
+    from retrain_core.store.registry import serving_since
 
-    from retrain_core import approval
-    from retrain_core.ledger import Ledger
-    from retrain_core.registry import Registry, serving_since
-
-    ledger = Ledger(uri)
+    store = Store(uri)
+    ledger = store.ledger
     checks = [Check(c.checked_at, c.verdict, c.reasons) for c in ledger.checks(name, limit=200)]
-    champion = Registry(uri).champion(name, alias)
+    champion = store.registry.champion(name, alias)
     epoch = datetime(1970, 1, 1, tzinfo=UTC)  # every pending version; _row compares deadlines
-    waiting = approval.pending(MlflowClient(tracking_uri=uri), name, epoch)
+    waiting = store.registry.pending_approval(name, epoch)
     return PolicyState(
         checks=checks,
         champion=str(champion.version) if champion else None,

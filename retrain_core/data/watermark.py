@@ -1,4 +1,4 @@
-"""The watermark: what earlier checks already judged, kept as a short JSON string in the ledger.
+"""The watermark: what earlier checks already judged, kept as a JSON string in the ledger.
 
 Two kinds, chosen by the source (see `retrain_core.data.windows`):
 
@@ -7,10 +7,10 @@ Two kinds, chosen by the source (see `retrain_core.data.windows`):
   the watermark means the same on every worker whatever its project root. A file is new when its
   key is not in the set, so a batch is judged exactly once even when it lands late with an older
   name, and nothing is read twice. Keys of files that no longer exist are dropped (archiving old
-  batches keeps the watermark small). When the set would not fit in an MLflow tag (5000
-  characters) the list is zlib-compressed; when even that does not fit, the oldest keys in sort
-  order are folded into `floor` (every key sorting at or below it counts as judged). The one
-  trade-off: a file arriving after thousands of newer ones with a name below the floor is skipped.
+  batches keeps the watermark small). The whole set is kept: the ledger stores a watermark too
+  long for an MLflow tag as an artifact of the check's run. Watermarks written before that
+  may hold the list zlib-compressed (`files_z`) and the oldest keys folded into `floor` (every
+  key sorting at or below it counts as judged); they are still read, and a floor is kept.
 - **timestamp** (SQL, and a single file with a timestamp column): the newest timestamp judged;
   rows with a timestamp strictly after it are new (microsecond resolution, naive times are UTC).
   Like every event-time watermark, a row arriving late with an older timestamp is not judged.
@@ -28,7 +28,6 @@ from datetime import UTC, datetime
 
 from retrain_core.data.errors import DataConfigError
 
-MAX_CHARS = 4000  # MLflow tag values hold 5000 characters; keep a margin for the tag's neighbours
 VERSION = 1
 
 
@@ -63,7 +62,7 @@ class Watermark:
         present_keys = set(present)
         kept = [key for key in self.files if key in present_keys]
         keys = tuple(sorted({*kept, *judged}))
-        return _fit(keys, self.floor, self.timestamp)
+        return Watermark(timestamp=self.timestamp, files=keys, floor=self.floor)
 
     def after_timestamp(self, newest: datetime | None) -> Watermark:
         """The next timestamp watermark: the later of this one and `newest`."""
@@ -76,7 +75,7 @@ class Watermark:
         return Watermark(timestamp=newest, files=self.files, floor=self.floor)
 
     def to_json(self) -> str:
-        """A compact JSON string (at most MAX_CHARS when built by `after_files`)."""
+        """A compact JSON string, every judged key in it."""
         data: dict[str, object] = {"v": VERSION}
         if self.timestamp is not None:
             data["ts"] = self.timestamp.isoformat()
@@ -84,16 +83,11 @@ class Watermark:
             data["floor"] = self.floor
         if self.files:
             data["files"] = list(self.files)
-            plain = _dumps(data)
-            if len(plain) <= MAX_CHARS:
-                return plain
-            del data["files"]
-            data["files_z"] = _pack(self.files)
         return _dumps(data)
 
     @classmethod
     def from_json(cls, text: str) -> Watermark:
-        """Read back a string written by `to_json`."""
+        """Read back a string written by `to_json` (or by the compressing writer before it)."""
         try:
             data = json.loads(text)
             if data.get("v") != VERSION:
@@ -105,29 +99,10 @@ class Watermark:
             raise DataConfigError(f"unreadable watermark {text[:80]!r}: {exc}") from exc
 
 
-def _fit(keys: tuple[str, ...], floor: str | None, stamp: datetime | None) -> Watermark:
-    """Fold the fewest oldest keys into the floor so the JSON fits in MAX_CHARS."""
-    full = Watermark(timestamp=stamp, files=keys, floor=floor)
-    if len(full.to_json()) <= MAX_CHARS:
-        return full
-    low, high = 1, len(full.files)
-    while low < high:
-        middle = (low + high) // 2
-        trial = Watermark(stamp, full.files[middle:], full.files[middle - 1])
-        if len(trial.to_json()) <= MAX_CHARS:
-            high = middle
-        else:
-            low = middle + 1
-    return Watermark(stamp, full.files[low:], full.files[low - 1])
-
-
 def _dumps(data: dict[str, object]) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
-def _pack(keys: tuple[str, ...]) -> str:
-    return base64.b64encode(zlib.compress("\n".join(keys).encode(), 9)).decode("ascii")
-
-
 def _unpack(packed: str) -> list[str]:
+    """The key list of a watermark written compressed (stores from before artifacts)."""
     return zlib.decompress(base64.b64decode(packed)).decode().split("\n")

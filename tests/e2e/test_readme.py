@@ -155,8 +155,8 @@ def check_outcome(root: Path, output: str, ports: dict[str, int], served: bool =
     from prefect.client.orchestration import SyncPrefectClient
 
     from retrain_core.commands.status import _state_via_mlflow
-    from retrain_core.ledger import Ledger
     from retrain_core.ledger_view import RestView
+    from retrain_core.store import Store
 
     assert not served or '"predictions"' in output, output[-3000:]
     assert not (root / ".retrain" / "mlflow.db").exists(), "a run wrote to the embedded store"
@@ -164,7 +164,7 @@ def check_outcome(root: Path, output: str, ports: dict[str, int], served: bool =
     runs = wait_until_settled(api, time.monotonic() + SETTLE_SECONDS)
     client = MlflowClient(tracking_uri=f"http://127.0.0.1:{ports['5000']}")
     assert client.get_model_version_by_alias("churn", "champion") is not None
-    checks = Ledger(f"http://127.0.0.1:{ports['5000']}").checks("churn")
+    checks = Store(f"http://127.0.0.1:{ports['5000']}").ledger.checks("churn")
     assert len(checks) >= 2, f"{len(checks)} churn checks in the ledger"
     server = f"http://127.0.0.1:{ports['5000']}"  # status reads it over REST, without MLflow
     assert RestView(server).state("churn", "champion") == _state_via_mlflow(

@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -28,7 +29,7 @@ from retrain_core.lineage import gate_tags
 from retrain_core.monitor import load_training_data
 from retrain_core.policy.loader import load_policy
 from retrain_core.promotion import decide_promotion
-from retrain_core.registry import Registry
+from retrain_core.store import Store
 from retrain_core.training import train_challenger
 
 pytestmark = pytest.mark.e2e
@@ -36,6 +37,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 MLFLOW = Path(sys.executable).parent / "mlflow"
 NAME = "serve-churn"
+NOW = datetime(2026, 1, 18, tzinfo=UTC)
 START_SECONDS = 120.0
 STOP_SECONDS = 15.0
 
@@ -62,14 +64,20 @@ def champion(tmp_path: Path) -> tuple[str, pd.DataFrame]:
     result = train_challenger(policy, load_training_data(policy, tmp_path))
     uri = f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
     (tmp_path / "mlflow").mkdir()
-    registry = Registry(uri)
+    registry = Store(uri).registry
     run_id = registry.log_training_run(
-        policy, result, monitor_run_id=None, policy_hash=loaded.policy_hash, trigger=["e2e"]
+        policy,
+        result,
+        monitor_run_id=None,
+        policy_hash=loaded.policy_hash,
+        trigger=["e2e"],
+        now=NOW,
     )
     gate = decide_promotion(policy.gate, result.metrics[policy.gate.metric], None)
     assert gate.promote, gate.reasons
-    version = registry.register(run_id, NAME, gate_tags(gate))
-    registry.promote(NAME, version, policy.promotion.alias, policy.promotion.previous_alias)
+    version = registry.register(run_id, NAME, gate_tags(gate), now=NOW)
+    p = policy.promotion
+    registry.promote(NAME, version, p.alias, p.previous_alias, now=NOW)
     assert registry.aliases(NAME) == {"champion": version}
     return uri, result.holdout
 
@@ -154,5 +162,5 @@ def test_champion_serves_predictions(server: str, champion: tuple[str, pd.DataFr
     predictions = answer["predictions"]
     assert len(predictions) == len(batch)
     assert set(predictions) <= {0, 1}
-    local = Registry(uri).load_model(NAME, "champion").predict(features)
+    local = Store(uri).registry.load_model(NAME, "champion").predict(features)
     assert predictions == local.tolist()  # the served model is the registered champion

@@ -17,8 +17,8 @@ from flows.monitor import monitor
 from retrain_core.commands.status import fleet_limits, fleet_line
 from retrain_core.demo_data import day_start
 from retrain_core.fleet import CONCURRENCY_LIMIT
-from retrain_core.ledger import Ledger
 from retrain_core.settings import load_settings
+from retrain_core.store import Store
 
 if TYPE_CHECKING:
     from conftest import Project
@@ -52,7 +52,7 @@ def test_a_used_up_budget_holds_the_retrain_with_the_reason(
     held = result["reasons"][-1]
     assert held.startswith("fleet training budget of 1 per 1d is used up (")
     assert "used); next slot in " in held
-    (check,) = Ledger(tracking_uri).checks(project.name)
+    (check,) = Store(tracking_uri).ledger.checks(project.name)
     assert check.verdict == "suppressed" and held in check.reasons
     # `retrain status` reads the same state over Prefect's REST API
     limits = fleet_limits(load_settings(project.root), PREFECT_API_URL.value())

@@ -24,8 +24,8 @@ from flows.common import lock_name, policy_lock
 from retrain_core import cli
 from retrain_core import monitor as core
 from retrain_core.demo_data import rng_day
-from retrain_core.ledger import Ledger
 from retrain_core.policy.loader import load_policy
+from retrain_core.store import Store
 
 
 def spoil_files(project: Project) -> dict[str, str]:
@@ -74,7 +74,7 @@ def test_bad_batches_are_quarantined_listed_released_and_never_trained_on(
         line = next((r for r in blocked["reasons"] if f"{file}: " in r), None)
         assert line is not None and reason in line, (file, text)
     assert "day-02.parquet:" not in text  # the good batch is not blamed ...
-    held = Ledger(tracking_uri).quarantined(name)
+    held = Store(tracking_uri).ledger.quarantined(name)
     assert held["current"] == {f for f in expected if "/" not in f}
     assert held["labels"] == {"day-01.parquet", "day-01-class.parquet"}
 
@@ -85,7 +85,9 @@ def test_bad_batches_are_quarantined_listed_released_and_never_trained_on(
 
     # Training never sees a quarantined batch: no class 7, no conflicting or repeated rows.
     policy = load_policy(project.policy_path).policy
-    frame = core.load_training_data(policy, project.root, Ledger(tracking_uri).quarantined(name))
+    frame = core.load_training_data(
+        policy, project.root, Store(tracking_uri).ledger.quarantined(name)
+    )
     assert set(frame["churned"].unique()) <= {0, 1}
     labelled = frame.dropna(subset=["customer_id"])
     assert labelled["customer_id"].is_unique
@@ -105,7 +107,7 @@ def test_bad_batches_are_quarantined_listed_released_and_never_trained_on(
     judged = check(project, at(4))
     assert judged["verdict"] != "blocked", judged["reasons"]
     assert judged["rows"] == 800
-    assert len(Ledger(tracking_uri).quarantined(name)["current"]) == 4
+    assert len(Store(tracking_uri).ledger.quarantined(name)["current"]) == 4
     assert champion(tracking_uri, name) == "1"
 
 
@@ -175,7 +177,7 @@ def test_data_the_checks_cannot_run_on_is_blocked_and_quarantined_not_a_crash(
     blocked = check(project, at(2))
     assert blocked["verdict"] == "blocked", blocked["reasons"]
     assert "the checks could not run on this window: ValueError" in blocked["reasons"][1]
-    held = Ledger(tracking_uri).quarantine(project.name, "quarantined")
+    held = Store(tracking_uri).ledger.quarantine(project.name, "quarantined")
     assert [(r.key, r.role) for r in held] == [("day-02.parquet", "current")]
     project.write_day(3)
     assert check(project, at(3))["rows"] == 800  # the next batch is judged as usual

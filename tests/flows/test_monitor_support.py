@@ -15,7 +15,7 @@ from mlflow import MlflowClient
 
 from flows.monitor import monitor
 from retrain_core.demo_data import day_start
-from retrain_core.registry import Registry
+from retrain_core.store import Store
 
 # A quick estimator: the monitor tests judge decisions, not model quality.
 FAST = {"class": "sklearn.linear_model.LogisticRegression", "params": {"max_iter": 200}}
@@ -75,7 +75,7 @@ def versions(uri: str, name: str) -> list[str]:
 
 def champion(uri: str, name: str) -> str | None:
     """The version holding the champion alias, or None."""
-    version = Registry(uri).champion(name, "champion")
+    version = Store(uri).registry.champion(name, "champion")
     return None if version is None else str(version.version)
 
 

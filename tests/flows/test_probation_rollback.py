@@ -16,7 +16,8 @@ from flows.monitor import monitor, watch_probation
 from retrain_core import monitor as core
 from retrain_core.demo_data import day_start
 from retrain_core.policy.loader import load_policy
-from retrain_core.registry import PROMOTED_AT, Registry
+from retrain_core.store import Store
+from retrain_core.store.registry import PROMOTED_AT
 
 if TYPE_CHECKING:
     from conftest import Project
@@ -33,9 +34,9 @@ def two_champions(
     bootstrap(project, first)
     use(project, second, gate={"min": None})
     outcome = run(project)["status"]
-    registry = Registry(uri)
+    registry = Store(uri).registry
     if outcome == "rejected":  # a worse model promoted anyway (by hand, or by a lenient gate)
-        registry.promote(project.name, "2")
+        registry.promote(project.name, "2", now=day_start(3))
     for version, day in (("1", 1), ("2", 3)):
         registry.client.set_model_version_tag(
             project.name, version, PROMOTED_AT, day_start(day).isoformat()
@@ -49,9 +50,9 @@ def two_champions(
 
 def watch(project: Project, uri: str) -> bool:
     loaded = load_policy(project.policy_path)
-    champion = core.load_champion(Registry(uri), loaded.policy)
+    champion = core.load_champion(Store(uri).registry, loaded.policy)
     now = day_start(5)
-    return bool(watch_probation(uri, loaded, str(project.root), champion, now))
+    return bool(watch_probation(Store(uri), loaded, str(project.root), champion, now))
 
 
 def test_a_worse_champion_on_probation_is_rolled_back(
@@ -68,7 +69,7 @@ def test_a_worse_champion_on_probation_is_rolled_back(
     assert withdrawn["retrain.decision"] == "rolled_back"
     assert "probation: v2 on 1600 live rows: accuracy=" in withdrawn["retrain.decision_reasons"]
     assert "significant" in withdrawn["retrain.decision_reasons"]
-    client = Registry(tracking_uri).client
+    client = Store(tracking_uri).registry.client
     experiment = client.get_experiment_by_name(project.name)
     (event,) = client.search_runs([experiment.experiment_id], "tags.`retrain.kind` = 'rollback'")
     assert event.data.tags["retrain.from_version"] == "2"

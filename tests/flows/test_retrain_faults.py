@@ -29,7 +29,8 @@ from test_retrain_support import (
     versions,
 )
 
-from retrain_core.registry import Registry
+from retrain_core.store import Store
+from retrain_core.store.registry import Registry
 
 if TYPE_CHECKING:
     # types only: with tests/e2e collected too, `conftest` may be that folder's module
@@ -48,7 +49,7 @@ def task_runs(state: Any) -> dict[str, Any]:
 
 def champion_serves(uri: str, project: Project, version: str) -> None:
     """`version` holds the champion alias alone, and models:/name@champion loads and predicts."""
-    registry = Registry(uri)
+    registry = Store(uri).registry
     assert registry.aliases(project.name)["champion"] == version
     holders = [
         v for v in versions(uri, project.name)
@@ -163,11 +164,11 @@ def test_a_crash_before_the_alias_moves_leaves_the_old_champion_and_the_next_run
     assert result["version"] == "3"
     assert aliases(tracking_uri, project.name) == {"champion": "3", "previous": "1"}
     champion_serves(tracking_uri, project, "3")
-    assert Registry(tracking_uri).unfinished(project.name) == []
+    assert Store(tracking_uri).registry.unfinished(project.name) == []
     superseded = tags(tracking_uri, project.name, "2")
     assert superseded["retrain.decision"] == "rejected"
     assert "interrupted before its promotion finished" in superseded["retrain.decision_reasons"]
-    assert Registry(tracking_uri).client.get_model_version(project.name, "2").aliases == []
+    assert Store(tracking_uri).registry.client.get_model_version(project.name, "2").aliases == []
     assert endpoint.events()[-4:] == ["retrained", "failed", "retrained", "promoted"]
 
 
@@ -180,7 +181,7 @@ def test_artifact_storage_failing_while_logging_the_model_moves_no_alias(
     with notified(project, monkeypatch) as endpoint:
         bootstrap(project, GOOD)
         use(project, GOOD, training=FAST_RETRIES)
-        client = Registry(tracking_uri).client
+        client = Store(tracking_uri).registry.client
         experiment = client.get_experiment_by_name(project.name)
         assert experiment is not None
         folder = Path(urlparse(experiment.artifact_location).path)

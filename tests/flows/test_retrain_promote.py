@@ -8,6 +8,7 @@ the holdout the champion's own training run was scored on.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -27,7 +28,8 @@ from test_retrain_support import (
 )
 
 from retrain_core.policy.loader import load_policy
-from retrain_core.registry import Registry, RegistryError
+from retrain_core.store import Store
+from retrain_core.store.registry import RegistryError
 
 if TYPE_CHECKING:
     # types only: with tests/e2e collected too, `conftest` may be that folder's module
@@ -37,14 +39,15 @@ if TYPE_CHECKING:
 def test_bootstrap_registers_and_promotes_the_first_model_with_its_lineage(
     project: Project, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    registry = Registry(tracking_uri)
+    registry = Store(tracking_uri).registry
     monitor_run = registry.client.create_run(
         registry.experiment_id(project.name), tags={"retrain.kind": "monitor"}
     ).info.run_id
     with notified(project, monkeypatch) as endpoint:
         use(project, GOOD)
         reason = "drift on tenure: p=0.001 < 0.01"
-        result = run(project, reason=reason, monitor_run_id=monitor_run)
+        now = datetime(2026, 1, 20, 8, 0, tzinfo=UTC)  # the flow's logical time, not the wall's
+        result = run(project, reason=reason, monitor_run_id=monitor_run, now=now)
 
     assert result["status"] == "promoted", result
     assert result["version"] == "1"
@@ -65,11 +68,20 @@ def test_bootstrap_registers_and_promotes_the_first_model_with_its_lineage(
     assert float(version["retrain.challenger_score"]) == pytest.approx(result["challenger_score"])
     assert version["retrain.decision"] == "promoted"
     assert version["retrain.training_run_id"] == result["training_run_id"]
+    stamp = now.isoformat()
+    assert [version[f"retrain.{k}"] for k in ("registered_at", "decided_at", "promoted_at")] == [
+        stamp,
+        stamp,
+        stamp,
+    ]
 
     (training,) = training_runs(tracking_uri, project.name)
     assert training.info.run_id == result["training_run_id"]
     assert training.data.tags["retrain.monitor_run_id"] == monitor_run
+    assert training.info.start_time == training.info.end_time == int(now.timestamp() * 1000)
     assert training.data.metrics["holdout_roc_auc"] == pytest.approx(result["challenger_score"])
+    profile = registry.load_profile(training.info.run_id)  # the version's drift reference profile
+    assert profile is not None and set(profile.categorical) == {"contract", "payment_method"}
     assert endpoint.events() == ["retrained", "promoted"]
     champion = registry.load_model(project.name, "champion")
     assert len(champion.predict(pd.read_parquet(project.root / REFERENCE).head(5))) == 5
@@ -126,7 +138,7 @@ def test_worse_challenger_is_registered_without_alias_and_tagged_rejected(
     assert versions(tracking_uri, project.name) == ["1", "2"]
     assert aliases(tracking_uri, project.name) == {"champion": "1"}
     # the champion was scored on the challenger's holdout: the one its own run was scored on
-    champion_run = Registry(tracking_uri).client.get_run(first["training_run_id"])
+    champion_run = Store(tracking_uri).registry.client.get_run(first["training_run_id"])
     assert second["champion_score"] == pytest.approx(champion_run.data.metrics["holdout_roc_auc"])
     assert second["challenger_score"] == pytest.approx(0.5)
     rejected = tags(tracking_uri, project.name, "2")
@@ -148,10 +160,10 @@ def test_rollback_moves_champion_back_to_previous(
         bootstrap(project, WEAK)
         use(project, GOOD)
         assert run(project)["status"] == "promoted"
-    registry = Registry(tracking_uri)
+    registry = Store(tracking_uri).registry
     assert registry.aliases(project.name) == {"champion": "2", "previous": "1"}
 
-    result = registry.rollback(project.name)
+    result = registry.rollback(project.name, now=datetime(2026, 2, 1, tzinfo=UTC))
 
     assert (result.from_version, result.to_version) == ("2", "1")
     assert registry.aliases(project.name) == {"champion": "1"}
@@ -161,5 +173,5 @@ def test_rollback_moves_champion_back_to_previous(
     dummy = registry.load_model(project.name, "champion")  # version 1 serves again
     assert dummy.named_steps["estimator"].__class__.__name__ == "DummyClassifier"
     with pytest.raises(RegistryError, match="no 'previous' version"):
-        registry.rollback(project.name)
+        registry.rollback(project.name, now=datetime(2026, 2, 1, tzinfo=UTC))
     assert registry.aliases(project.name) == {"champion": "1"}

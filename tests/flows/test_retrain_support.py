@@ -17,7 +17,7 @@ import pytest
 from notify_endpoint import Endpoint, serving
 
 from flows.retrain import train_validate_promote
-from retrain_core.registry import Registry
+from retrain_core.store import Store
 
 if TYPE_CHECKING:
     # types only: with tests/e2e collected too, `conftest` may be that folder's module
@@ -67,23 +67,23 @@ def bootstrap(project: Project, estimator: dict[str, Any] = WEAK) -> dict[str, A
 
 def aliases(uri: str, name: str) -> dict[str, str]:
     """The registered model's alias -> version map."""
-    return Registry(uri).aliases(name)
+    return Store(uri).registry.aliases(name)
 
 
 def versions(uri: str, name: str) -> list[str]:
     """Every registered version of `name`, in order."""
-    found = Registry(uri).client.search_model_versions(f"name='{name}'")
+    found = Store(uri).registry.client.search_model_versions(f"name='{name}'")
     return sorted((str(v.version) for v in found), key=int)
 
 
 def tags(uri: str, name: str, version: str) -> dict[str, str]:
     """A registered version's tags."""
-    return dict(Registry(uri).client.get_model_version(name, version).tags)
+    return dict(Store(uri).registry.client.get_model_version(name, version).tags)
 
 
 def training_runs(uri: str, name: str) -> list[Any]:
     """The training runs logged in the policy's experiment (none when it does not exist)."""
-    client = Registry(uri).client
+    client = Store(uri).registry.client
     experiment = client.get_experiment_by_name(name)
     if experiment is None:
         return []

@@ -3,6 +3,7 @@ live labelled rows, and the labelled rows from after a change (real files, real 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,11 +11,13 @@ import pandas as pd
 import pytest
 from _data import churn_frame, churn_policy
 
+from retrain_core.checks.binned import EXACT_MAX_ROWS
+from retrain_core.checks.profile import profile_from_frame
 from retrain_core.decision import LedgerEntry
-from retrain_core.evaluate import Champion, Windows
+from retrain_core.evaluate import Champion, Windows, evaluate
 from retrain_core.monitor import Loaded, follow_champion, label_context
 from retrain_core.policy.schema import Policy
-from retrain_core.registry import Registry
+from retrain_core.store import Store
 from retrain_core.training import reference_sample, train_challenger
 
 
@@ -31,11 +34,15 @@ def labelled_policy(**data: object) -> Policy:
 
 
 def test_the_champion_s_training_sample_becomes_the_drift_reference(tmp_path: Path) -> None:
-    registry = Registry(f"sqlite:///{tmp_path}/mlflow.db")
+    registry = Store(f"sqlite:///{tmp_path}/mlflow.db").registry
     policy = labelled_policy()
     result = train_challenger(policy, churn_frame(300))
-    run_id = registry.log_training_run(policy, result, monitor_run_id=None, policy_hash="h")
+    now = datetime(2026, 1, 18, tzinfo=UTC)
+    run_id = registry.log_training_run(
+        policy, result, monitor_run_id=None, policy_hash="h", now=now
+    )
     registry.log_reference(run_id, reference_sample(policy, result.rows))
+    assert registry.load_profile(run_id) is None  # stored without one: the checks profile it
     fixed = pd.DataFrame({"tenure": [1.0]})
     data = Loaded(Windows(reference=fixed, current=fixed))
     champion = Champion("1", datetime.now(UTC), run_id=run_id)
@@ -45,6 +52,35 @@ def test_the_champion_s_training_sample_becomes_the_drift_reference(tmp_path: Pa
     pinned = labelled_policy(drift_reference="reference")
     assert follow_champion(registry, pinned, data, champion).windows.reference is fixed
     assert follow_champion(registry, policy, data, None).windows.reference is fixed
+
+
+def test_drift_against_the_stored_profile_equals_drift_against_the_sample(tmp_path: Path) -> None:
+    """The profile stored with a version gives the verdicts the sample itself gives (1M-row
+    windows are binned against a profile either way; only where it comes from differs)."""
+    registry = Store(f"sqlite:///{tmp_path}/mlflow.db").registry
+    spec = labelled_policy().model_dump(by_alias=True, exclude_none=True)
+    spec["triggers"] = {"any": [{"drift": {"method": "ks", "min_effect": 0.1}}]}
+    policy = Policy.model_validate(spec)
+    result = train_challenger(policy, churn_frame(300))
+    now = datetime(2026, 1, 18, tzinfo=UTC)
+    run_id = registry.log_training_run(
+        policy, result, monitor_run_id=None, policy_hash="h", now=now
+    )
+    sample = reference_sample(policy, result.rows)
+    registry.log_reference(run_id, sample, profile_from_frame(sample, policy))
+    stored = registry.load_profile(run_id)
+    assert stored is not None and stored.key == profile_from_frame(sample, policy).key
+    current = sample.sample(EXACT_MAX_ROWS + 1, replace=True, random_state=1)
+    current = current.assign(tenure=current["tenure"] * 2 + 10).reset_index(drop=True)
+    data = Loaded(Windows(reference=current.head(1), current=current))
+    champion = Champion("1", now, run_id=run_id)
+    followed = follow_champion(registry, policy, data, champion)
+    assert followed.windows.profile is not None
+    with_stored = evaluate(policy, followed.windows, None, now)
+    recomputed = evaluate(policy, replace(followed.windows, profile=None), None, now)
+    assert [o.as_dict() for o in with_stored] == [o.as_dict() for o in recomputed]
+    failed = [o.check for o in with_stored if o.status.value == "fail"]
+    assert failed == ["drift.ks.tenure", "drift.share"], with_stored
 
 
 @pytest.fixture()

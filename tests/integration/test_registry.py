@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from _data import churn_frame, churn_policy
 
+from retrain_core.data.watermark import Watermark
+from retrain_core.decision import RetrainDecision
 from retrain_core.lineage import gate_tags, git_commit, pip_requirements, serialization_format
 from retrain_core.promotion import PromotionDecision, decide_promotion
-from retrain_core.registry import Registry, RegistryError
+from retrain_core.store import Store
+from retrain_core.store.registry import Registry, RegistryError
 from retrain_core.training import TrainingResult, evaluate, train_challenger
 
+NOW = datetime(2026, 1, 18, 9, 30, tzinfo=UTC)  # the flow's logical time
 GOOD = "sklearn.linear_model.LogisticRegression"
 WEAK = "sklearn.dummy.DummyClassifier"
 
@@ -39,7 +45,7 @@ def trained() -> dict[str, TrainingResult]:
 
 @pytest.fixture
 def registry(store: str) -> Registry:
-    return Registry(store)
+    return Store(store).registry
 
 
 def cycle(
@@ -54,17 +60,18 @@ def cycle(
         monitor_run_id="monitor-1",
         policy_hash="abc123",
         trigger=["drift on tenure"],
+        now=NOW,
     )
     champion_score = None
     if registry.champion(name) is not None:
         champion = registry.load_model(name, "champion")
         champion_score = evaluate(champion, result.holdout, policy.model)[policy.gate.metric]
     decision = decide_promotion(policy.gate, result.metrics[policy.gate.metric], champion_score)
-    version = registry.register(run_id, name, gate_tags(decision))
+    version = registry.register(run_id, name, gate_tags(decision), now=NOW)
     if decision.promote and promote:
-        registry.promote(name, version)
+        registry.promote(name, version, now=NOW)
     elif not decision.promote:
-        registry.tag_rejected(name, version, decision.reasons)
+        registry.tag_rejected(name, version, decision.reasons, now=NOW)
     return version, decision
 
 
@@ -102,7 +109,7 @@ def test_training_run_is_tagged_and_safely_serialized(
     registry: Registry, trained: dict[str, TrainingResult]
 ) -> None:
     run_id = registry.log_training_run(
-        churn_policy(name="tags"), trained[GOOD], monitor_run_id="m-9", policy_hash="h"
+        churn_policy(name="tags"), trained[GOOD], monitor_run_id="m-9", policy_hash="h", now=NOW
     )
     run = registry.client.get_run(run_id)
     tags = run.data.tags
@@ -151,12 +158,12 @@ def test_rollback_returns_to_previous_and_drops_it(
 ) -> None:
     cycle(registry, "roll", trained[WEAK])
     cycle(registry, "roll", trained[GOOD])
-    result = registry.rollback("roll")
+    result = registry.rollback("roll", now=NOW)
     assert (result.from_version, result.to_version) == ("2", "1")
     assert registry.aliases("roll") == {"champion": "1"}
     assert registry.describe("roll", "2").tags["retrain.decision"] == "rolled_back"
     with pytest.raises(RegistryError, match="no 'previous' version"):
-        registry.rollback("roll")
+        registry.rollback("roll", now=NOW)
 
 
 def test_crash_before_the_alias_move_keeps_the_old_champion(
@@ -179,9 +186,9 @@ def test_crash_before_the_alias_move_keeps_the_old_champion(
 
     run_id = registry.describe("crash", "2").run_id
     assert run_id is not None
-    assert registry.register(run_id, "crash") == "2"  # a re-run reuses the version
-    assert registry.promote("crash", "2") is True
-    assert registry.promote("crash", "2") is False  # idempotent: previous stays on 1
+    assert registry.register(run_id, "crash", now=NOW) == "2"  # a re-run reuses the version
+    assert registry.promote("crash", "2", now=NOW) is True
+    assert registry.promote("crash", "2", now=NOW) is False  # idempotent: previous stays on 1
     assert registry.aliases("crash") == {"champion": "2", "previous": "1"}
     versions = registry.client.search_model_versions("name='crash'")
     assert len(versions) == 2
@@ -212,3 +219,43 @@ def test_pip_requirements_are_pinned() -> None:
     pins = pip_requirements("skops", GOOD)
     assert [p.split("==")[0] for p in pins] == ["scikit-learn", "numpy", "pandas", "skops"]
     assert all("==" in p for p in pins)
+
+
+def test_a_store_uses_its_own_uri_not_mlflow_s_global_one(
+    store: str, trained: dict[str, TrainingResult], tmp_path: Path
+) -> None:
+    """The module's store is MLflow's global URI here; another store logs, registers, loads."""
+    elsewhere = Store(f"sqlite:///{tmp_path}/elsewhere.db").registry
+    version, _ = cycle(elsewhere, "apart", trained[GOOD])
+    assert elsewhere.aliases("apart") == {"champion": version}
+    assert len(elsewhere.load_model("apart", "champion").predict(trained[GOOD].holdout)) == 100
+    assert Store(store).registry.aliases("apart") == {}
+
+
+def test_training_windows_are_dataset_inputs_of_the_training_run(
+    registry: Registry, trained: dict[str, TrainingResult]
+) -> None:
+    result = trained[GOOD]
+    run_id = registry.log_training_run(
+        churn_policy(name="inputs"), result, monitor_run_id=None, policy_hash="h", now=NOW
+    )
+    inputs = registry.client.get_run(run_id).inputs.dataset_inputs
+    found = {i.dataset.name: (i.tags[0].value, json.loads(i.dataset.profile)) for i in inputs}
+    assert found["inputs-training"][0] == "training"
+    assert found["inputs-training"][1]["num_rows"] == len(result.rows)
+    assert found["inputs-holdout"][1]["window_end"] == "2026-01-17T15:00:00+00:00"
+
+
+def test_a_watermark_too_long_for_a_tag_is_an_artifact_of_the_check(store: str) -> None:
+    keys = [f"2026/01/batch-{i:06d}.parquet" for i in range(2_000)]
+    long_mark = Watermark().after_files(keys, keys).to_json()
+    short_mark = Watermark(timestamp=NOW).to_json()
+    decision = RetrainDecision(False, ("no change",), (), decided_at=NOW)
+    ledger = Store(store).ledger
+    run_id = ledger.record("marks", decision, {"current": long_mark, "labels": short_mark}, 5)
+    tags = ledger.client.get_run(run_id).data.tags
+    assert tags["retrain.watermark.current"] == "artifact:watermarks/current.json"
+    assert tags["retrain.watermark.labels"] == short_mark
+    marks, rows = ledger.watermarks("marks")
+    assert (marks, rows) == ({"current": long_mark, "labels": short_mark}, 5)
+    assert Watermark.from_json(marks["current"]).files == tuple(keys)

@@ -2,7 +2,9 @@
 
 Every worker on every machine reads the same history, because the history is the MLflow tracking
 store. A monitor run is written whole (tags at creation, metrics in one batch, then FINISHED); the
-history only reads FINISHED runs, so a crash half-way leaves nothing that counts.
+history only reads FINISHED runs, so a crash half-way leaves nothing that counts. Each role's
+watermark is a tag of the run (`retrain.watermark.<role>`); one too long for a tag is the run's
+artifact `watermarks/<role>.json`, and its tag reads `artifact:watermarks/<role>.json`.
 """
 
 from __future__ import annotations
@@ -11,21 +13,25 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from retrain_core import quarantine
 from retrain_core.data.batches import Batch, Quarantined
 from retrain_core.decision import LedgerEntry, RetrainDecision
-from retrain_core.quarantine import QuarantineRecord
-from retrain_core.tracking import artifact_root, ensure_experiment
+from retrain_core.quarantine import QUARANTINED, QuarantineRecord, matching
+from retrain_core.store import quarantine
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+
+    from retrain_core.store import Store
 
 KIND = "retrain.kind"
 WATERMARK = "retrain.watermark"
 TRAINING = "retrain.training"
 MAX_TAG = 4900  # MLflow tag values hold 5000 characters (8000 on newer stores)
+MARK_IN_TAG = 4000  # a longer watermark is an artifact of the run, its tag points there
+MARK_ARTIFACT = "artifact:"  # tag value prefix: the watermark is this artifact of the run
 
 
 @dataclass(frozen=True)
@@ -42,12 +48,13 @@ class CheckRecord:
 class Ledger:
     """Monitor-run records in the policy's MLflow experiment."""
 
-    def __init__(self, uri: str) -> None:
-        from mlflow import MlflowClient
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
-        self.uri = uri
-        self.client: MlflowClient = MlflowClient(tracking_uri=uri)
-        self._experiments: dict[str, str] = {}
+    @property
+    def client(self) -> MlflowClient:
+        """The store's MlflowClient."""
+        return self.store.client
 
     def record(
         self,
@@ -70,8 +77,11 @@ class Ledger:
         """
         from mlflow.entities import Metric, RunTag
 
-        experiment_id = ensure_experiment(self.client, name, artifact_root(self.uri))
-        checked_at = decision.decided_at or datetime.now(UTC)
+        experiment_id = self.store.experiment_id(name)
+        if decision.decided_at is None:
+            raise ValueError("a decision is recorded at the moment it was made (decided_at)")
+        checked_at = decision.decided_at
+        stamp = _ms(checked_at)
         tags = {
             KIND: "monitor",
             "mlflow.runName": f"check {checked_at:%Y-%m-%d %H:%M}",
@@ -87,16 +97,23 @@ class Ledger:
             "retrain.policy_hash": decision.policy_hash,
             "retrain.window": _clip(decision.window),
             "retrain.prefect_run_id": prefect_run_id or "",
-            **{f"{WATERMARK}.{key}": value for key, value in sorted(watermarks.items())},
+            **{
+                f"{WATERMARK}.{key}": _mark_tag(key, value)
+                for key, value in sorted(watermarks.items())
+            },
         }
-        run = self.client.create_run(experiment_id, tags=tags, start_time=_ms(checked_at))
+        run = self.client.create_run(experiment_id, tags=tags, start_time=stamp)
         run_id = run.info.run_id
         held: list[str] = []
         try:
-            held = quarantine.start_quarantine(self.client, experiment_id, quarantined, run_id)
+            held = quarantine.start_quarantine(
+                self.client, experiment_id, quarantined, run_id, checked_at
+            )
             quarantine.log_judged(self.client, run_id, judged)
+            for role, text in sorted(watermarks.items()):
+                if _mark_tag(role, text) != text:
+                    self.client.log_text(run_id, text, _mark_path(role))
             values = {"rows": float(rows), **(metrics or {}), **_outcome_metrics(decision)}
-            stamp = _ms(checked_at)
             self.client.log_batch(
                 run_id,
                 metrics=[Metric(_metric_name(k), v, stamp, 0) for k, v in sorted(values.items())],
@@ -105,12 +122,13 @@ class Ledger:
             self.client.log_text(run_id, _outcomes_json(decision), "decision.json")
             if before_finish is not None:
                 before_finish(run_id)
-            self.client.set_terminated(run_id, "FINISHED")
+            self.client.set_terminated(run_id, "FINISHED", end_time=stamp)
         except Exception:
-            self.client.set_terminated(run_id, "FAILED")
-            quarantine.finish(self.client, held, "FAILED")
+            self.client.set_terminated(run_id, "FAILED", end_time=stamp)
+            quarantine.finish(self.client, held, stamp, "FAILED")
             raise
-        quarantine.finish(self.client, held)  # a crash before this: the batches are judged again
+        # a crash before this: the batches are judged again
+        quarantine.finish(self.client, held, stamp)
         return str(run_id)
 
     def record_training(self, run_id: str, status: str) -> None:
@@ -121,22 +139,21 @@ class Ledger:
         """
         self.client.set_tag(run_id, TRAINING, status)
 
-    def record_event(self, name: str, kind: str, tags: dict[str, str]) -> str:
-        """Write a finished run for an operator action (e.g. a rollback) in the ledger."""
-        experiment_id = ensure_experiment(self.client, name, artifact_root(self.uri))
-        moment = datetime.now(UTC)
-        all_tags = {KIND: kind, "mlflow.runName": f"{kind} {moment:%Y-%m-%d %H:%M}", **tags}
-        run = self.client.create_run(experiment_id, tags=all_tags, start_time=_ms(moment))
-        self.client.set_terminated(run.info.run_id, "FINISHED")
+    def record_event(self, name: str, kind: str, tags: dict[str, str], *, now: datetime) -> str:
+        """Write a finished run for an operator action (e.g. a rollback) at `now` in the ledger."""
+        experiment_id = self.store.experiment_id(name)
+        all_tags = {KIND: kind, "mlflow.runName": f"{kind} {now:%Y-%m-%d %H:%M}", **tags}
+        run = self.client.create_run(experiment_id, tags=all_tags, start_time=_ms(now))
+        self.client.set_terminated(run.info.run_id, "FINISHED", end_time=_ms(now))
         return str(run.info.run_id)
 
     def _runs(self, name: str, limit: int) -> list[Any]:
         """Finished monitor runs of a policy, newest check first."""
-        experiment = self.client.get_experiment_by_name(name)
-        if experiment is None:
+        experiment_id = self.store.existing_experiment(name)
+        if experiment_id is None:
             return []
         runs = self.client.search_runs(
-            [experiment.experiment_id],
+            [experiment_id],
             filter_string=f"tags.`{KIND}` = 'monitor' and attributes.status = 'FINISHED'",
             order_by=["attributes.start_time DESC"],
             max_results=limit,
@@ -168,45 +185,57 @@ class Ledger:
         runs = self._runs(name, limit=1)
         if not runs:
             return {}, None
-        tags, rows = runs[0].data.tags, runs[0].data.metrics.get("rows")
+        run = runs[0]
+        tags, rows = run.data.tags, run.data.metrics.get("rows")
         prefix = f"{WATERMARK}."
         marks = {k[len(prefix) :]: v for k, v in tags.items() if k.startswith(prefix) and v}
+        for role, value in marks.items():
+            if value.startswith(MARK_ARTIFACT):
+                marks[role] = self._artifact_text(run.info.run_id, value[len(MARK_ARTIFACT) :])
         return marks, int(rows) if rows is not None else None
+
+    def _artifact_text(self, run_id: str, path: str) -> str:
+        """A text artifact of a run."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            local = self.client.download_artifacts(run_id, path, folder)
+            return Path(local).read_text(encoding="utf-8")
 
     def quarantined(self, name: str) -> dict[str, set[str]]:
         """The keys of the batches set aside and not released, by role (current, labels)."""
         keys: dict[str, set[str]] = {}
-        for record in self.quarantine(name, quarantine.QUARANTINED):
+        for record in self.quarantine(name, QUARANTINED):
             keys.setdefault(record.role, set()).add(record.key)
         return keys
 
     def quarantine(self, name: str, status: str | None = None) -> list[QuarantineRecord]:
         """Quarantine records of a policy, newest first (all, or only those with `status`)."""
-        return quarantine.records(self.client, self._experiment_id(name), status)
+        return quarantine.records(self.client, self.store.existing_experiment(name), status)
 
-    def release(self, name: str, file: str) -> list[QuarantineRecord]:
-        """Release the quarantined batches named `file`; the next check judges them again."""
-        found = quarantine.matching(self.quarantine(name, quarantine.QUARANTINED), file)
-        quarantine.release(self.client, found)
+    def release(self, name: str, file: str, *, now: datetime) -> list[QuarantineRecord]:
+        """Release the quarantined batches named `file` at `now`; the next check judges them."""
+        found = matching(self.quarantine(name, QUARANTINED), file)
+        quarantine.release(self.client, found, now)
         return found
 
     def earlier_batch(self, name: str, digest: str) -> str | None:
         """The key of an already judged batch with this content digest, or None."""
-        return quarantine.earlier_batch(self.client, self._experiment_id(name), digest)
-
-    def _experiment_id(self, name: str) -> str | None:
-        """The policy's experiment id (remembered once found: a check asks once per batch)."""
-        if name not in self._experiments:
-            experiment = self.client.get_experiment_by_name(name)
-            if experiment is None:
-                return None
-            self._experiments[name] = str(experiment.experiment_id)
-        return self._experiments[name]
+        return quarantine.earlier_batch(self.client, self.store.existing_experiment(name), digest)
 
     def last_check(self, name: str) -> CheckRecord | None:
         """The newest finished check, or None before the first one."""
         runs = self.checks(name, limit=50)
         return runs[0] if runs else None
+
+
+def _mark_path(role: str) -> str:
+    return f"watermarks/{_metric_name(role)}.json"
+
+
+def _mark_tag(role: str, text: str) -> str:
+    """The watermark's tag: the watermark itself, or where the run keeps it when too long."""
+    return text if len(text) <= MARK_IN_TAG else MARK_ARTIFACT + _mark_path(role)
 
 
 def _record(run: Any) -> CheckRecord:
