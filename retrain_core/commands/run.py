@@ -82,12 +82,12 @@ def warm_up(tracking_uri: str | None) -> None:
         except Exception:  # the run imports it again and reports the problem itself
             return
     if tracking_uri and tracking_uri.startswith("sqlite:"):
-        from mlflow import MlflowClient
+        from retrain_core.store import Store
 
         # creating a new SQLite store (its migrations) is the slow part of its first use; the
         # run reports any problem with the store itself
         with contextlib.suppress(Exception):
-            MlflowClient(tracking_uri).search_experiments(max_results=1)
+            Store(tracking_uri).existing_experiment("retrain")
 
 
 def wait_for_api(server: Any) -> None:
