@@ -239,7 +239,8 @@ def test_arrival_event_starts_one_monitor_run(
         names = {
             d.id: f"{client.read_flow(d.flow_id).name}/{d.name}" for d in client.read_deployments()
         }
-    assert len(names) == 6, names  # monitor and train-validate-promote of the three policies
+    # monitor and train-validate-promote of the three policies, approve of the manual one
+    assert len(names) == 7, names
     ids = list(names)
     before = _runs_by_deployment(deployed, ids)
     deployed.write_day(7)
