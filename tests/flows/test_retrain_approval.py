@@ -210,3 +210,51 @@ def test_a_check_after_the_deadline_rejects_a_challenger_nobody_answered(
     (message,) = endpoint.messages("rejected")
     assert "no approval within 1:00:00" in message["message"]
     assert aliases(tracking_uri, project.name) == {"champion": "1"}
+
+
+def test_under_a_deployment_the_approval_waits_suspended_in_its_own_deployment_run(
+    project: Project, tracking_uri: str
+) -> None:
+    """A training run of a deployment starts `approve/<policy>` (not as its subflow) and completes;
+    that run suspends (no process waits) and, once answered, runs again from the top and promotes.
+
+    The runs execute in this process with Prefect's own engine (`run_flow`), as a worker's
+    subprocess would; no worker is needed to see suspension and rescheduling.
+    """
+    from prefect.exceptions import Pause
+    from prefect.flow_engine import run_flow
+
+    from flows.retrain import train_validate_promote
+
+    manual(project)
+    policy = {"policy_path": str(project.policy_path)}
+    for each in (train_validate_promote, approve):
+        each.to_deployment(name=project.name, parameters=policy).apply()
+    with get_client(sync_client=True) as client:
+        training = client.create_flow_run_from_deployment(
+            client.read_deployment_by_name(f"train-validate-promote/{project.name}").id,
+            parameters={**policy, "data_root": str(project.root), "reason": "manual review"},
+        )
+        pending = run_flow(train_validate_promote, flow_run=training, return_type="state").result()
+        assert pending["status"] == "pending-approval", pending
+        waiting = client.read_flow_run(UUID(pending["approval_run_id"]))
+        approve_deployment = client.read_deployment_by_name(f"approve/{project.name}")
+        assert waiting.deployment_id == approve_deployment.id
+        assert waiting.parent_task_run_id is None  # its own run: the training is not waiting
+        assert waiting.parameters["version"] == "2"
+
+        with pytest.raises(Pause):  # the engine's signal to exit the process (prefect.engine)
+            run_flow(approve, flow_run=waiting, return_type="state")
+        suspended = client.read_flow_run(waiting.id).state
+        assert suspended is not None and suspended.name == "Suspended", suspended
+        assert suspended.state_details.pause_reschedule  # rescheduled when answered
+        assert aliases(tracking_uri, project.name) == {"champion": "1"}
+
+        resume_flow_run(waiting.id, run_input={"approve": True, "comment": "ok"})
+        resumed = client.read_flow_run(waiting.id)
+        assert resumed.state is not None and resumed.state.is_scheduled(), resumed.state
+        state = run_flow(approve, flow_run=resumed, return_type="state")
+
+    assert state.is_completed(), state
+    assert state.result()["status"] == "promoted"
+    assert aliases(tracking_uri, project.name) == {"champion": "2", "previous": "1"}
