@@ -26,7 +26,14 @@ from typing import Any, cast
 from prefect import flow, get_run_logger, task
 from prefect.input import RunInput
 
-from flows.common import IO, notify_failure, policy_lock, resolve_policy_path, run_name
+from flows.common import (
+    IO,
+    notify_failure,
+    policy_lock,
+    resolve_policy_path,
+    retry_options,
+    run_name,
+)
 from retrain_core import approval
 from retrain_core.ledger import Ledger
 from retrain_core.notify import Notification, send
@@ -173,11 +180,12 @@ def settle(
     reasons = [*_gate_reasons(uri, policy.name, version), note]
     answer = "approved" if approved else "rejected"
     approval.mark_answered(MlflowClient(tracking_uri=uri), policy.name, version, answer)
+    retry = retry_options(loaded)
     with policy_lock(policy.name):
         if approved:
-            promote(uri, loaded, version, now)
+            promote.with_options(**retry)(uri, loaded, version, now)
         else:
-            reject(uri, loaded, version, reasons)
+            reject.with_options(**retry)(uri, loaded, version, reasons)
     event = "promoted" if approved else "rejected"
     if monitor_run_id:
         Ledger(uri).record_training(monitor_run_id, event)

@@ -1,12 +1,13 @@
 """Pending approvals in the registry: a challenger waiting for a person blocks new trainings.
 
 With `approval: manual`, the training flow tags the registered challenger `retrain.approval =
-pending` with its deadline before it waits, and `approved`, `rejected` or `expired` once it is
-answered. A later check reads the pending tag and does not start another training while the
-deadline is ahead (`hold_for_approval`); a pending tag past its deadline no longer holds, and the
-check that finds it (`overdue`) rejects that version with `expiry_reason`: under a deployment the
-approval waits suspended, so no process of its own is left to reject it when Prefect's pause
-timeout fails its run.
+pending` with its deadline and hands it to its own approve run (flows/approve.py); that run (or a
+check, below) tags it `approved`, `rejected` or `expired` once it is answered. A later check
+reads the pending tag and does not start another training while the deadline is ahead
+(`hold_for_approval`); a pending tag past its deadline no longer holds, and the check that finds
+it (`overdue`) rejects that version with `expiry_reason`: under a deployment the approval waits
+suspended, so no process of its own is left to reject it when Prefect's pause timeout fails its
+run.
 """
 
 from __future__ import annotations

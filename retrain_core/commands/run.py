@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from retrain_core.approval import PENDING_APPROVAL
 from retrain_core.settings import Settings, load_settings
 
 # Prefect's ephemeral API takes 20-30 s to start on a small machine, and its default startup
@@ -94,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
         reasons = "; ".join(training.get("reasons", []))
         version = f" v{training['version']}" if training.get("version") else ""
         print(f"\ntraining: {training.get('status')}{version}: {reasons}")
-        if training.get("status") == "pending-approval" and not training.get("approval_run_id"):
+        waits = training.get("status") == PENDING_APPROVAL
+        if waits and not training.get("approval_run_id"):
             wait_for_approval(policy, training, summary["monitor_run_id"], args.now)
     return 0
 
