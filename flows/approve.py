@@ -36,6 +36,7 @@ from flows.common import (
 )
 from retrain_core import approval
 from retrain_core.ledger import Ledger
+from retrain_core.lineage import TAG
 from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
 from retrain_core.registry import PROMOTED_AT, Registry
@@ -107,7 +108,6 @@ def approve(
     policy_path: str,
     version: str,
     policy_hash: str = "",
-    monitor_run_id: str = "",
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Wait for a reviewer's answer on `version`, then promote it or reject it with the reason.
@@ -126,7 +126,7 @@ def approve(
             f"the policy changed while v{version} waited for approval (trained under "
             f"{policy_hash}, now {loaded.policy_hash}): rejected"
         )
-        return settle(uri, loaded, version, False, note, moment, monitor_run_id)
+        return settle(uri, loaded, version, False, note, moment)
     timeout = policy.promotion.approval_timeout
     get_run_logger().info(
         "%s v%s passed the gate: waiting for approval in the Prefect UI (at most %s)",
@@ -139,13 +139,13 @@ def approve(
 
         if not isinstance(exc, FlowPauseTimeout):
             raise
-        expire(uri, loaded, version, monitor_run_id)
+        expire(uri, loaded, version)
         raise ApprovalExpired(approval.expiry_reason(timeout)) from None
     comment = f" ({given.comment})" if given.comment else ""
     note = ("approved" if given.approve else "rejected") + f" by a reviewer{comment}"
     if not _still_pending(uri, policy.name, version):  # a check expired it meanwhile
         return {"status": "answered", "version": version, "reasons": ["answered already"]}
-    return settle(uri, loaded, version, given.approve, note, moment, monitor_run_id)
+    return settle(uri, loaded, version, given.approve, note, moment)
 
 
 def _wait(timeout: int) -> Approval:
@@ -171,13 +171,14 @@ def settle(
     approved: bool,
     note: str,
     now: datetime,
-    monitor_run_id: str = "",
 ) -> dict[str, Any]:
-    """Record the answer on the version, move the alias or reject, note it, tell people."""
+    """Record the answer on the version, move the alias or reject, note it on the check that
+    trained it (its ledger entry's training outcome), tell people."""
     from mlflow import MlflowClient
 
     policy = loaded.policy
-    reasons = [*_gate_reasons(uri, policy.name, version), note]
+    tags = _tags(uri, policy.name, version)
+    reasons = [*_gate_reasons(tags), note]
     answer = "approved" if approved else "rejected"
     approval.mark_answered(MlflowClient(tracking_uri=uri), policy.name, version, answer)
     retry = retry_options(loaded)
@@ -187,14 +188,13 @@ def settle(
         else:
             reject.with_options(**retry)(uri, loaded, version, reasons)
     event = "promoted" if approved else "rejected"
-    if monitor_run_id:
-        Ledger(uri).record_training(monitor_run_id, event)
+    _note_on_check(uri, tags, event)
     send(policy.notify, Notification(event, policy.name, tuple(reasons), version, event))
     get_run_logger().info("%s v%s %s: %s", policy.name, version, event, note)
     return {"status": event, "version": version, "reasons": reasons}
 
 
-def expire(uri: str, loaded: LoadedPolicy, version: str, monitor_run_id: str = "") -> None:
+def expire(uri: str, loaded: LoadedPolicy, version: str) -> None:
     """Reject a version nobody answered in time, with the reason, and tell people (idempotent)."""
     from mlflow import MlflowClient
 
@@ -203,23 +203,32 @@ def expire(uri: str, loaded: LoadedPolicy, version: str, monitor_run_id: str = "
     if not approval.is_pending(client, policy.name, version):
         return
     note = approval.expiry_reason(policy.promotion.approval_timeout)
-    reasons = [*_gate_reasons(uri, policy.name, version), note]
+    tags = _tags(uri, policy.name, version)
+    reasons = [*_gate_reasons(tags), note]
     approval.mark_answered(client, policy.name, version, approval.EXPIRED)
     Registry(uri).tag_rejected(policy.name, version, reasons)
-    if monitor_run_id:
-        Ledger(uri).record_training(monitor_run_id, "rejected")
+    _note_on_check(uri, tags, "rejected")
     send(policy.notify, Notification("rejected", policy.name, tuple(reasons), version, "rejected"))
 
 
-def _gate_reasons(uri: str, name: str, version: str) -> list[str]:
-    """The gate's reasons as registered on the version (the answer is added after them)."""
-    from retrain_core.lineage import TAG
+def _tags(uri: str, name: str, version: str) -> dict[str, str]:
+    return dict(Registry(uri).client.get_model_version(name, version).tags)
 
-    text = Registry(uri).client.get_model_version(name, version).tags.get(f"{TAG}gate_reasons")
+
+def _gate_reasons(tags: dict[str, str]) -> list[str]:
+    """The gate's reasons as registered on the version (the answer is added after them)."""
+    text = tags.get(f"{TAG}gate_reasons")
     return [text] if text else []
 
 
-def start(loaded: LoadedPolicy, version: str, monitor_run_id: str, now: datetime) -> str | None:
+def _note_on_check(uri: str, tags: dict[str, str], event: str) -> None:
+    """The answer as the training outcome of the check that trained the version (its lineage
+    names that ledger run): `decide()` counts it toward budget and cooldown from then on."""
+    if check := tags.get(f"{TAG}monitor_run_id"):
+        Ledger(uri).record_training(check, event)
+
+
+def start(loaded: LoadedPolicy, version: str, now: datetime) -> str | None:
     """Start `approve/<policy>` when this run belongs to a deployment: its flow run id.
 
     None when no deployment runs this (the caller runs `approve` in process after the check).
@@ -229,10 +238,7 @@ def start(loaded: LoadedPolicy, version: str, monitor_run_id: str, now: datetime
     from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 
-    parameters = {
-        "version": version, "policy_hash": loaded.policy_hash,
-        "monitor_run_id": monitor_run_id, "now": now,
-    }  # fmt: skip
+    parameters = {"version": version, "policy_hash": loaded.policy_hash, "now": now}
     name = deployment_name(loaded.policy.name)
     run = cast(FlowRun, run_deployment(name, parameters=parameters, timeout=0, as_subflow=False))
     return str(run.id)

@@ -190,7 +190,7 @@ def _run(
         "champion_score": _finite(gate.champion_score),
     }  # fmt: skip
     if approved and policy.promotion.approval == "manual":
-        return {**_hand_over(uri, loaded, version, reasons, monitor_run_id, now), **scores}
+        return {**_hand_over(uri, loaded, version, reasons, now), **scores}
     with policy_lock(policy.name):
         if approved:
             promote.with_options(**retry)(uri, loaded, version, now)
@@ -242,7 +242,6 @@ def _hand_over(
     loaded: LoadedPolicy,
     version: str,
     reasons: list[str],
-    monitor_run_id: str,
     now: datetime,
 ) -> dict[str, Any]:
     """Mark the challenger pending and leave the wait to its own approve run (flows/approve.py).
@@ -254,13 +253,13 @@ def _hand_over(
     deadline = now + policy.promotion.approval_timeout
     mark_pending.with_options(**retry_options(loaded))(uri, policy.name, version, deadline)
     try:
-        started = approve_flow.start(loaded, version, monitor_run_id, now)
+        started = approve_flow.start(loaded, version, now)
     except Exception as exc:  # no approve deployment: nobody could ever answer
         note = (
             f"could not start {approve_flow.deployment_name(policy.name)} ({type(exc).__name__}: "
             f"{exc}): run `retrain compile` and `prefect deploy --all`; rejected"
         )
-        return approve_flow.settle(uri, loaded, version, False, note, now, monitor_run_id)
+        return approve_flow.settle(uri, loaded, version, False, note, now)
     note = f"pending approval of version {version} (until {deadline:%Y-%m-%d %H:%M} UTC)"
     get_run_logger().info("%s: %s", policy.name, note)
     return {

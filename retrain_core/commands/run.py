@@ -97,15 +97,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"\ntraining: {training.get('status')}{version}: {reasons}")
         waits = training.get("status") == PENDING_APPROVAL
         if waits and not training.get("approval_run_id"):
-            wait_for_approval(policy, training, summary["monitor_run_id"], args.now)
+            wait_for_approval(policy, training, args.now)
     return 0
 
 
-def wait_for_approval(policy: str, training: dict[str, Any], monitor_run_id: str, now: Any) -> None:
+def wait_for_approval(policy: str, training: dict[str, Any], now: Any) -> Any:
     """Without a deployment, the challenger's approve run pauses here, after the check completed.
 
     The check holds nothing meanwhile (its run is Completed, the policy's lock free); Ctrl-C
-    leaves the version pending until its deadline, when the next check rejects it.
+    leaves the version pending until its deadline, when the next check rejects it. Returns the
+    approve run's final state.
     """
     from flows.approve import approve
 
@@ -113,10 +114,11 @@ def wait_for_approval(policy: str, training: dict[str, Any], monitor_run_id: str
     print(f"v{version} waits for approval: answer the paused `approve` run in the Prefect UI")
     state = approve(
         policy, version, policy_hash=str(training.get("policy_hash", "")),
-        monitor_run_id=monitor_run_id, now=now, return_state=True,
+        now=now, return_state=True,
     )  # fmt: skip
     if state.is_completed():
         result = state.result()
         print(f"approval: {result['status']} v{version}: {'; '.join(result['reasons'])}")
     else:
         print(f"approval: v{version}: {state.message}")
+    return state

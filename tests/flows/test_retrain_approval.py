@@ -98,7 +98,7 @@ def wait(project: Project, pending: dict[str, Any]) -> Any:
     assert pending["approval_run_id"] is None  # no deployment: nothing was started elsewhere
     return approve(
         str(project.policy_path), pending["version"], policy_hash=pending["policy_hash"],
-        monitor_run_id=pending.get("monitor_run_id", ""), return_state=True,
+        return_state=True,
     )  # fmt: skip
 
 
@@ -113,7 +113,7 @@ def test_check_completes_while_v2_waits_later_checks_train_nothing_approval_prom
         project.edit(triggers={"any": [{"max_age": "1s"}]})
         project.write_day(1)
         summary = check(project, datetime.now(UTC))  # returns: the monitor run completed
-        pending = {**summary["training"], "monitor_run_id": summary["monitor_run_id"]}
+        pending = summary["training"]
         assert pending["status"] == "pending-approval" and pending["version"] == "2", pending
         assert pending["reasons"][-1].startswith("pending approval of version 2 (until ")
         assert version_tags(tracking_uri, project.name, "2")["retrain.approval"] == "pending"
@@ -168,16 +168,28 @@ def test_rejected_by_the_reviewer_keeps_the_champion(
 
 
 def test_no_answer_before_the_timeout_rejects_without_forcing_a_state(
-    project: Project, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+    project: Project,
+    tracking_uri: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Prefect's pause timeout fails the approve run; the version is rejected with the reason."""
+    """Prefect's pause timeout fails the approve run; the version is rejected with the reason.
+
+    The approve run is started as `retrain run` starts it without a deployment, after the check.
+    """
+    from retrain_core.commands.run import wait_for_approval
+
     with notified(project, monkeypatch) as endpoint:
         manual(project, timeout="3s")
         pending = run(project)
         assert pending["status"] == "pending-approval", pending  # the training run completed
+        assert pending["approval_run_id"] is None
         started = time.monotonic()
-        state = wait(project, pending)
+        state = wait_for_approval(str(project.policy_path), pending, None)
         waited = time.monotonic() - started
+    out = capsys.readouterr().out
+    assert "v2 waits for approval: answer the paused `approve` run in the Prefect UI" in out
+    assert "approval: v2: The flow was failed and never resumed." in out, out  # Prefect's words
 
     assert state.is_failed(), state  # Prefect's own semantics: paused and never resumed
     assert "never resumed" in str(state.message), state.message
