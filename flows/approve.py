@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from prefect import flow, get_run_logger, task
+from prefect.exceptions import FlowPauseTimeout
 from prefect.input import RunInput
 
 from flows.common import (
@@ -134,11 +135,7 @@ def approve(
     )  # fmt: skip
     try:
         given = _wait(int(timeout.total_seconds()))
-    except Exception as exc:
-        from prefect.exceptions import FlowPauseTimeout
-
-        if not isinstance(exc, FlowPauseTimeout):
-            raise
+    except FlowPauseTimeout:  # in process only: a suspended run is failed by the server
         expire(uri, loaded, version)
         raise ApprovalExpired(approval.expiry_reason(timeout)) from None
     comment = f" ({given.comment})" if given.comment else ""

@@ -16,6 +16,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.approve import expire
 from flows.common import (
     IO,
     AlreadyNotified,
@@ -140,8 +141,6 @@ def hold_for_approval(
     (its suspended approval run was failed by Prefect's pause timeout, with nothing left to act).
     """
     from mlflow import MlflowClient
-
-    from flows.approve import expire
 
     client = MlflowClient(tracking_uri=uri)
     for version in approval.overdue(client, loaded.policy.name, now):
