@@ -1,7 +1,9 @@
-"""What both flows share: task options for I/O, retry backoff, where a policy file is, its lock."""
+"""What the flows share: task options for I/O, retry backoff, where a policy file is, its lock,
+the failure-notification hook."""
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Iterator
@@ -12,7 +14,7 @@ from typing import Any
 
 from prefect.cache_policies import NO_CACHE
 
-from retrain_core.policy.loader import LoadedPolicy
+from retrain_core.policy.loader import LoadedPolicy, load_policy
 from retrain_core.settings import load_settings
 
 # Tasks pass DataFrames and models: never hash them for caching.
@@ -202,3 +204,49 @@ def _now() -> Any:
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+class AlreadyNotified(RuntimeError):
+    """A failure whose notification was sent already (a training subflow's, by its own hook)."""
+
+
+QUIET_FAILURES = (PolicyBusy, AlreadyNotified)  # nothing was judged, or somebody told already
+
+
+def notify_failure(what: str) -> Any:
+    """An `on_failure`/`on_crashed` hook: tell the policy's listeners that `what` failed, and why.
+
+    Prefect calls it once the run is Failed or Crashed, whatever raised; it reads the policy from
+    the run's parameters (a policy that cannot be read has nobody to notify: logged only).
+    """
+
+    def hook(flow: Any, flow_run: Any, state: Any) -> None:
+        from retrain_core.notify import Notification, send
+
+        reason = failure_reason(state)
+        if reason is None:
+            return
+        try:
+            loaded = load_policy(resolve_policy_path(str(flow_run.parameters["policy_path"])))
+        except Exception as exc:  # the run's own error says what is wrong
+            logging.getLogger(__name__).warning("no failure notification: %s", exc)
+            return
+        policy = loaded.policy
+        note = Notification("failed", policy.name, (f"{what}{reason}",), decision="failed")
+        send(policy.notify, note)
+
+    return hook
+
+
+def failure_reason(state: Any) -> str | None:
+    """`Type: message` of the exception that failed the run, its state message when it crashed,
+    or None when the failure is not to be notified (`QUIET_FAILURES`)."""
+    try:
+        exc = state.result(raise_on_failure=False) if state.is_failed() else None
+    except Exception:  # an unreadable result: fall back to the state's message
+        exc = None
+    if isinstance(exc, QUIET_FAILURES):
+        return None
+    if isinstance(exc, BaseException):
+        return f"{type(exc).__name__}: {exc}"
+    return str(state.message or state.name)

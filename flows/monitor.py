@@ -16,9 +16,11 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.approve import expire
 from flows.common import (
     IO,
-    PolicyBusy,
+    AlreadyNotified,
+    notify_failure,
     policy_lock,
     resolve_policy_path,
     retry_options,
@@ -169,7 +171,13 @@ def decide_task(
 def hold_for_approval(
     store: Store, loaded: LoadedPolicy, decision: RetrainDecision, now: datetime
 ) -> RetrainDecision:
-    """No new training while a challenger of this policy waits for a person's approval."""
+    """No new training while a challenger of this policy waits for a person's approval.
+
+    A challenger still pending after its deadline was not answered in time: it is rejected here
+    (its suspended approval run was failed by Prefect's pause timeout, with nothing left to act).
+    """
+    for version in store.registry.overdue_approvals(loaded.policy.name, now):
+        expire(store, loaded, version, now)
     if not decision.retrain:
         return decision
     waiting = store.registry.pending_approval(loaded.policy.name, now)
@@ -211,7 +219,13 @@ def record_decision(
     return run_id
 
 
-@flow(name="monitor", flow_run_name=run_name("check"), log_prints=True)
+@flow(
+    name="monitor",
+    flow_run_name=run_name("check"),
+    log_prints=True,
+    on_failure=[notify_failure("the monitor check failed: ")],
+    on_crashed=[notify_failure("the monitor check failed: ")],
+)
 def monitor(
     policy_path: str, now: datetime | None = None, data_root: str | None = None
 ) -> dict[str, Any]:
@@ -225,31 +239,24 @@ def monitor(
     store = Store(uri)
     root = data_root or str(settings.root)
     retry = retry_options(loaded)
-    try:
-        with policy_lock(policy.name):  # read the ledger .. record the decision: one at a time
-            history, marks, rows = read_ledger.with_options(**retry)(store, policy.name)
-            skip = read_quarantine.with_options(**retry)(store, policy.name)
-            champion = load_champion.with_options(**retry)(store, loaded)
-            if watch_probation.with_options(**retry)(store, loaded, root, champion, now, skip):
-                champion = load_champion.with_options(**retry)(store, loaded)  # the one restored
-            data = load_windows.with_options(**retry)(loaded, root, marks, rows, skip, store)
-            data, fresh = load_label_context.with_options(**retry)(
-                store, loaded, root, data, champion, history, now, skip
-            )
-            outcomes = run_checks(loaded, data, champion, now)
-            has_champion = champion is not None
-            decision = decide_task(
-                loaded, outcomes, history, now, has_champion, data.description, fresh
-            )
-            decision = hold_for_approval.with_options(**retry)(store, loaded, decision, now)
-            decision = spend_fleet_budget(decision)
-            run_id = record_decision.with_options(**retry)(store, loaded, decision, data)
-    except PolicyBusy:
-        raise  # nothing was judged: not a failure to notify
-    except Exception as exc:  # the training flow notifies its own failures
-        reason = f"the monitor check failed: {type(exc).__name__}: {exc}"
-        send(policy.notify, Notification("failed", policy.name, (reason,), decision="failed"))
-        raise
+    with policy_lock(policy.name):  # read the ledger .. record the decision: one at a time
+        history, marks, rows = read_ledger.with_options(**retry)(store, policy.name)
+        skip = read_quarantine.with_options(**retry)(store, policy.name)
+        champion = load_champion.with_options(**retry)(store, loaded)
+        if watch_probation.with_options(**retry)(store, loaded, root, champion, now, skip):
+            champion = load_champion.with_options(**retry)(store, loaded)  # the one restored
+        data = load_windows.with_options(**retry)(loaded, root, marks, rows, skip, store)
+        data, fresh = load_label_context.with_options(**retry)(
+            store, loaded, root, data, champion, history, now, skip
+        )
+        outcomes = run_checks(loaded, data, champion, now)
+        has_champion = champion is not None
+        decision = decide_task(
+            loaded, outcomes, history, now, has_champion, data.description, fresh
+        )
+        decision = hold_for_approval.with_options(**retry)(store, loaded, decision, now)
+        decision = spend_fleet_budget(decision)
+        run_id = record_decision.with_options(**retry)(store, loaded, decision, data)
     logger.info("%s: %s (%s)", policy.name, decision.verdict, "; ".join(decision.reasons))
     summary: dict[str, Any] = {
         "policy": policy.name,
@@ -268,7 +275,10 @@ def monitor(
         send(policy.notify, note)
     if decision.retrain:
         summary["training"] = _retrain(policy_path, loaded, decision, run_id, now, root)
-        store.ledger.record_training(run_id, str(summary["training"].get("status", "")))
+        training = summary["training"]
+        store.ledger.record_training(run_id, str(training.get("status", "")))
+        if training.get("status") == approval.PENDING_APPROVAL:  # it waits in its own run
+            logger.info("%s: pending approval of version %s", policy.name, training["version"])
     return summary
 
 
@@ -285,6 +295,7 @@ def _retrain(
     params: dict[str, Any] = {
         "policy_path": policy_path, "reason": reason, "monitor_run_id": run_id,
         "now": now, "data_root": root, "train_since": decision.train_since,
+        "policy_hash": loaded.policy_hash,
     }  # fmt: skip
     if loaded.policy.training.work_pool:
         from prefect.client.schemas.objects import FlowRun
@@ -295,5 +306,8 @@ def _retrain(
         return {"flow_run_id": str(run.id), "status": run.state_name, "reasons": []}
     from flows.retrain import train_validate_promote
 
-    result: dict[str, Any] = train_validate_promote(**params)
+    state = train_validate_promote(**params, return_state=True)
+    if not state.is_completed():  # its own hook told the policy's listeners
+        raise AlreadyNotified(f"the training run {state.name}: {state.message}")
+    result: dict[str, Any] = state.result()
     return result

@@ -1,9 +1,11 @@
 """The train-validate-promote flow: never leaves production worse off.
 
 Train a challenger on the policy's training window, score it and the champion on the SAME holdout,
-register it with its lineage, and move the champion alias only when the gate passes (and, with
-`approval: manual`, a person approves in the Prefect UI). The alias moves last: a crash at any
-earlier point leaves the old champion serving. Every outcome is notified as the policy asks.
+register it with its lineage, and move the champion alias only when the gate passes. With
+`approval: manual` a passing challenger is tagged pending and handed to its own approve run
+(flows/approve.py): this run, and the check that started it, complete without waiting for a person.
+The alias moves last: a crash at any earlier point leaves the old champion serving. Every outcome
+is notified as the policy asks; a failed or crashed run is notified by its state hooks.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.input import RunInput
 
+from flows import approve as approve_flow
+from flows.approve import promote, reject
 from flows.common import (
     IO,
     fleet_training_slot,
+    notify_failure,
     policy_lock,
     resolve_policy_path,
     retry_options,
@@ -42,13 +46,6 @@ from retrain_core.training import (
     reference_sample,
     train_challenger,
 )
-
-
-class Approval(RunInput):
-    """What a reviewer answers in the Prefect UI to a paused promotion."""
-
-    approve: bool = False
-    comment: str = ""
 
 
 @task(name="load-training-data", **IO)
@@ -128,23 +125,13 @@ def register(
     return registry.register(run_id, name, gate_tags(gate), now=now)
 
 
-@task(name="move-champion-alias", **IO)
-def promote(store: Store, loaded: LoadedPolicy, version: str, now: datetime) -> None:
-    """Give the old champion `previous`, then move `champion` to this version (last)."""
-    p = loaded.policy.promotion
-    registry = store.registry
-    registry.promote(loaded.policy.name, version, p.alias, p.previous_alias, now=now)
-
-
-@task(name="reject-challenger", **IO)
-def reject(
-    store: Store, loaded: LoadedPolicy, version: str, reasons: list[str], now: datetime
-) -> None:
-    """Tag the registered challenger rejected, with the reasons; it gets no alias."""
-    store.registry.tag_rejected(loaded.policy.name, version, reasons, now=now)
-
-
-@flow(name="train-validate-promote", flow_run_name=run_name("train"), log_prints=True)
+@flow(
+    name="train-validate-promote",
+    flow_run_name=run_name("train"),
+    log_prints=True,
+    on_failure=[notify_failure("")],
+    on_crashed=[notify_failure("")],
+)
 def train_validate_promote(
     policy_path: str,
     reason: str = "",
@@ -152,19 +139,32 @@ def train_validate_promote(
     now: datetime | None = None,
     data_root: str | None = None,
     train_since: datetime | None = None,
+    policy_hash: str = "",
 ) -> dict[str, Any]:
     """Train a challenger, gate it against the champion, and promote it only if it passes.
 
-    `train_since` is the change the retrain answers (see `training.from_change`).
+    `train_since` is the change the retrain answers (see `training.from_change`). `policy_hash`
+    is the policy the check validated and decided under: when the file says otherwise now, the
+    training is refused (blocked) rather than run under rules nobody checked against this data.
     """
     loaded = load_policy(resolve_policy_path(policy_path))
-    try:
-        moment = now or datetime.now(UTC)
-        return _run(loaded, reason, monitor_run_id, moment, data_root, train_since)
-    except Exception as exc:
-        note = Notification("failed", loaded.policy.name, (f"{type(exc).__name__}: {exc}",))
-        send(loaded.policy.notify, note)
-        raise
+    if policy_hash and policy_hash != loaded.policy_hash:
+        return _refused(loaded, policy_hash)
+    moment = now or datetime.now(UTC)
+    return _run(loaded, reason, monitor_run_id, moment, data_root, train_since)
+
+
+def _refused(loaded: LoadedPolicy, checked: str) -> dict[str, Any]:
+    """The policy file changed between the check and this training: train nothing, say so."""
+    policy = loaded.policy
+    reason = (
+        f"policy {policy.name} changed after the check that asked for this training (checked "
+        f"{checked}, the file is now {loaded.policy_hash}): nothing trained; the next check "
+        "decides under the new policy"
+    )
+    send(policy.notify, Notification("blocked", policy.name, (reason,), decision="blocked"))
+    get_run_logger().warning("training refused: %s", reason)
+    return {"status": "blocked", "reasons": [reason]}
 
 
 def _run(
@@ -201,9 +201,12 @@ def _run(
     links = {"MLflow training run": f"{uri} run {run_id}"}
     send(policy.notify, Notification("retrained", policy.name, (reason,), version, links=links))
     approved, reasons = gate.promote, list(gate.reasons)
+    scores = {
+        "training_run_id": run_id, "challenger_score": _finite(gate.challenger_score),
+        "champion_score": _finite(gate.champion_score),
+    }  # fmt: skip
     if approved and policy.promotion.approval == "manual":
-        approved, note = _wait_for_approval(store, loaded, version, gate, now)
-        reasons.append(note)
+        return {**_hand_over(store, loaded, version, reasons, now), **scores}
     with policy_lock(policy.name):
         if approved:
             promote.with_options(**retry)(store, loaded, version, now)
@@ -212,11 +215,7 @@ def _run(
     event = "promoted" if approved else "rejected"
     send(policy.notify, Notification(event, policy.name, tuple(reasons), version, event, links))
     logger.info("%s v%s %s: %s", policy.name, version, event, "; ".join(reasons))
-    return {
-        "status": event, "version": version, "reasons": reasons, "training_run_id": run_id,
-        "challenger_score": _finite(gate.challenger_score),
-        "champion_score": _finite(gate.champion_score),
-    }  # fmt: skip
+    return {"status": event, "version": version, "reasons": reasons, **scores}
 
 
 def _train_and_register(
@@ -249,30 +248,41 @@ def _train_and_register(
     return run_id, gate, version
 
 
-@task(name="mark-approval", **IO)
-def mark_approval(
-    store: Store, name: str, version: str, deadline: datetime | None, answer: str
-) -> None:
-    """Tag the challenger pending until `deadline` (later checks train nothing), or answered."""
-    if deadline is not None:
-        store.registry.mark_approval_pending(name, version, deadline)
-    else:
-        store.registry.mark_approval_answered(name, version, answer)
+@task(name="mark-pending-approval", **IO)
+def mark_pending(store: Store, name: str, version: str, deadline: datetime) -> None:
+    """Tag the challenger pending until `deadline`: later checks train nothing meanwhile."""
+    store.registry.mark_approval_pending(name, version, deadline)
 
 
-def _wait_for_approval(
-    store: Store, loaded: LoadedPolicy, version: str, gate: PromotionDecision, now: datetime
-) -> tuple[bool, str]:
-    """Mark the challenger pending, ask a person, then record the answer on the version."""
-    name, retry = loaded.policy.name, retry_options(loaded)
-    deadline = now + loaded.policy.promotion.approval_timeout
-    mark_approval.with_options(**retry)(store, name, version, deadline, approval.PENDING)
-    approved, note = _ask_for_approval(loaded, version, gate)
-    answer = (
-        "approved" if approved else ("expired" if note.startswith("no approval") else "rejected")
-    )
-    mark_approval.with_options(**retry)(store, name, version, None, answer)
-    return approved, note
+def _hand_over(
+    store: Store,
+    loaded: LoadedPolicy,
+    version: str,
+    reasons: list[str],
+    now: datetime,
+) -> dict[str, Any]:
+    """Mark the challenger pending and leave the wait to its own approve run (flows/approve.py).
+
+    Under a deployment that run is started here (`approve/<policy>`, suspended until answered);
+    otherwise `approval_run_id` is None and the caller runs `approve` after the check.
+    """
+    policy = loaded.policy
+    deadline = now + policy.promotion.approval_timeout
+    mark_pending.with_options(**retry_options(loaded))(store, policy.name, version, deadline)
+    try:
+        started = approve_flow.start(loaded, version, now)
+    except Exception as exc:  # no approve deployment: nobody could ever answer
+        note = (
+            f"could not start {approve_flow.deployment_name(policy.name)} ({type(exc).__name__}: "
+            f"{exc}): run `retrain compile` and `prefect deploy --all`; rejected"
+        )
+        return approve_flow.settle(store, loaded, version, False, note, now)
+    note = f"pending approval of version {version} (until {deadline:%Y-%m-%d %H:%M} UTC)"
+    get_run_logger().info("%s: %s", policy.name, note)
+    return {
+        "status": approval.PENDING_APPROVAL, "version": version, "reasons": [*reasons, note],
+        "approval_run_id": started, "policy_hash": loaded.policy_hash,
+    }  # fmt: skip
 
 
 def _failed_training(loaded: LoadedPolicy, reason: str) -> dict[str, Any]:
@@ -281,48 +291,6 @@ def _failed_training(loaded: LoadedPolicy, reason: str) -> dict[str, Any]:
     send(policy.notify, Notification("failed", policy.name, (reason,), decision="failed"))
     get_run_logger().warning("training failed: %s", reason)
     return {"status": "failed", "reasons": [reason]}
-
-
-def _ask_for_approval(
-    loaded: LoadedPolicy, version: str, gate: PromotionDecision
-) -> tuple[bool, str]:
-    """Pause for a reviewer's Approval in the Prefect UI; no answer before the timeout rejects."""
-    from prefect.exceptions import FlowPauseTimeout
-    from prefect.flow_runs import pause_flow_run
-
-    timeout = int(loaded.policy.promotion.approval_timeout.total_seconds())
-    get_run_logger().info(
-        "%s v%s passed the gate (%s): waiting for approval in the Prefect UI",
-        loaded.policy.name, version, "; ".join(gate.reasons),
-    )  # fmt: skip
-    try:
-        answer = pause_flow_run(wait_for_input=Approval, timeout=timeout, poll_interval=2)
-    except FlowPauseTimeout:
-        note = f"no approval within {loaded.policy.promotion.approval_timeout}: rejected"
-        _end_expired_pause(note)
-        return False, note
-    comment = f" ({answer.comment})" if answer.comment else ""
-    return answer.approve, (
-        "approved" if answer.approve else "rejected"
-    ) + f" by a reviewer{comment}"
-
-
-def _end_expired_pause(note: str) -> None:
-    """Put the run back to Running after an unanswered pause, so the rejection can finish.
-
-    Prefect leaves the run Paused when the pause times out (or its pause-expiration service
-    fails it), and then turns the flow's Completed into Failed ("never resumed"): a timeout is a
-    decision, not a failure, so the rest of the flow (reject, notify) must run and complete.
-    """
-    from prefect import get_client
-    from prefect.context import FlowRunContext
-    from prefect.states import Running
-
-    context = FlowRunContext.get()
-    if context is None or context.flow_run is None:
-        return
-    with get_client(sync_client=True) as client:
-        client.set_flow_run_state(context.flow_run.id, Running(message=note), force=True)
 
 
 def _finite(value: float | None) -> float | None:

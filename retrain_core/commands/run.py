@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from retrain_core.approval import PENDING_APPROVAL
 from retrain_core.settings import Settings, load_settings
 
 # Prefect's ephemeral API takes 20-30 s to start on a small machine, and its default startup
@@ -178,4 +179,30 @@ def run(args: argparse.Namespace) -> int:
         reasons = "; ".join(training.get("reasons", []))
         version = f" v{training['version']}" if training.get("version") else ""
         print(f"\ntraining: {training.get('status')}{version}: {reasons}")
+        waits = training.get("status") == PENDING_APPROVAL
+        if waits and not training.get("approval_run_id"):
+            wait_for_approval(policy, training, args.now)
     return 0
+
+
+def wait_for_approval(policy: str, training: dict[str, Any], now: Any) -> Any:
+    """Without a deployment, the challenger's approve run pauses here, after the check completed.
+
+    The check holds nothing meanwhile (its run is Completed, the policy's lock free); Ctrl-C
+    leaves the version pending until its deadline, when the next check rejects it. Returns the
+    approve run's final state.
+    """
+    from flows.approve import approve
+
+    version = str(training["version"])
+    print(f"v{version} waits for approval: answer the paused `approve` run in the Prefect UI")
+    state = approve(
+        policy, version, policy_hash=str(training.get("policy_hash", "")),
+        now=now, return_state=True,
+    )  # fmt: skip
+    if state.is_completed():
+        result = state.result()
+        print(f"approval: {result['status']} v{version}: {'; '.join(result['reasons'])}")
+    else:
+        print(f"approval: v{version}: {state.message}")
+    return state

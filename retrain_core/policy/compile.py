@@ -1,4 +1,5 @@
-"""Policies -> prefect.yaml: a monitor and a train deployment per policy (pure, deterministic)."""
+"""Policies -> prefect.yaml: a monitor and a train deployment per policy, and an approve deployment
+for a policy with manual approval (pure, deterministic)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ PROJECT_NAME = "retrain"
 PREFECT_VERSION = "3.8"  # major.minor of the pinned prefect; a test checks the installed one
 MONITOR_ENTRYPOINT = "flows/monitor.py:monitor"
 TRAIN_ENTRYPOINT = "flows/retrain.py:train_validate_promote"
+APPROVE_ENTRYPOINT = "flows/approve.py:approve"
 CONCURRENCY = {"limit": 1, "collision_strategy": "CANCEL_NEW"}
 # Resolved by `prefect deploy` from the deploying shell, so every flow run writes to the store the
 # deployer used, whatever the worker's own environment says (unset: the key is dropped and each
@@ -41,7 +43,8 @@ HEADER = """\
 # `retrain compile`; CI runs `retrain compile --check` and fails when this file is stale.
 #
 # Deploy from this folder with `prefect deploy --all`: per policy P it creates `monitor/P`
-# (schedule, data-arrival trigger, concurrency 1 with CANCEL_NEW) and `train-validate-promote/P`.
+# (schedule, data-arrival trigger, concurrency 1 with CANCEL_NEW) and `train-validate-promote/P`;
+# with `approval: manual` also `approve/P`, where a challenger waits for a person (suspended).
 # Every flow run gets `job_variables.env`: MLFLOW_TRACKING_URI as set where `prefect deploy` ran,
 # and `job_env` from [tool.retrain] (default: one OpenMP/BLAS thread per run).
 """
@@ -171,12 +174,29 @@ def train_deployment(loaded: LoadedPolicy, settings: Settings) -> dict[str, Any]
     }
 
 
+def approve_deployment(loaded: LoadedPolicy, settings: Settings) -> dict[str, Any]:
+    """The `approve/<policy>` deployment: a challenger waits here, suspended, for a person."""
+    policy = loaded.policy
+    return {
+        "name": policy.name,
+        "version": loaded.policy_hash,
+        "description": f"Wait for a person's approval of a challenger of policy {policy.name}.",
+        "entrypoint": APPROVE_ENTRYPOINT,
+        "parameters": {"policy_path": relative_policy_path(loaded.path, settings.root)},
+        "tags": _tags(policy),
+        "work_pool": {"name": settings.work_pool, "job_variables": job_variables(settings)},
+        "schedules": [],
+    }
+
+
 def build_deployments(loaded: list[LoadedPolicy], settings: Settings) -> list[dict[str, Any]]:
-    """Monitor then train deployment of each policy, sorted by policy name."""
+    """Monitor, train (and approve, with manual approval) deployments, sorted by policy name."""
     ordered = sorted(loaded, key=lambda item: (item.policy.name, item.path.as_posix()))
     deployments: list[dict[str, Any]] = []
     for item in ordered:
         deployments += [monitor_deployment(item, settings), train_deployment(item, settings)]
+        if item.policy.promotion.approval == "manual":
+            deployments.append(approve_deployment(item, settings))
     return deployments
 
 

@@ -403,6 +403,30 @@ class Registry:
                 waiting.append((str(version.version), deadline))
         return max(waiting, key=lambda item: int(item[0])) if waiting else None
 
+    def overdue_approvals(self, name: str, now: datetime) -> list[str]:
+        """Versions still tagged pending whose deadline is not after `now` (nobody answered)."""
+        found: list[Any] = self.client.search_model_versions(
+            f"name = '{_quoted(name)}' and tags.`{approval.APPROVAL}` = '{approval.PENDING}'"
+        )
+        late = []
+        for version in found:
+            try:
+                deadline = datetime.fromisoformat(version.tags.get(approval.DEADLINE, ""))
+            except ValueError:
+                deadline = None  # an unreadable deadline holds nothing: answer it now
+            if deadline is None or deadline <= now:
+                late.append(str(version.version))
+        return sorted(late, key=int)
+
+    def approval_is_pending(self, name: str, version: str) -> bool:
+        """True while `version` waits for an answer (not approved, rejected or expired yet)."""
+        tags = self.client.get_model_version(name, version).tags
+        return bool(tags.get(approval.APPROVAL) == approval.PENDING)
+
+    def version_tags(self, name: str, version: str) -> dict[str, str]:
+        """The tags of one registered version."""
+        return dict(self.client.get_model_version(name, version).tags)
+
     def aliases(self, name: str) -> dict[str, str]:
         """The registered model's alias -> version map; empty when the model does not exist."""
         from mlflow.exceptions import MlflowException

@@ -152,8 +152,9 @@ def test_deploy_registers_monitor_and_train_deployments(deployed: Deployed) -> N
         monitor = client.read_deployment_by_name(f"monitor/{POLICY}")
         train = client.read_deployment_by_name(f"train-validate-promote/{POLICY}")
         client.read_deployment_by_name(f"monitor/{OTHER}")
+        approve = client.read_deployment_by_name(f"approve/{OTHER}")  # manual approval only
         automations = client.read_automations_by_name(f"{POLICY}: data arrived")
-    assert monitor.work_pool_name == train.work_pool_name == "retrain"
+    assert monitor.work_pool_name == train.work_pool_name == approve.work_pool_name == "retrain"
     assert monitor.parameters == {"policy_path": f"policies/{POLICY}.yaml"}
     assert [s.schedule.cron for s in monitor.schedules] == ["0 2 * * *"]  # type: ignore[union-attr]
     assert monitor.global_concurrency_limit is not None
@@ -242,7 +243,8 @@ def test_arrival_event_starts_one_monitor_run(
         names = {
             d.id: f"{client.read_flow(d.flow_id).name}/{d.name}" for d in client.read_deployments()
         }
-    assert len(names) == 6, names  # monitor and train-validate-promote of the three policies
+    # monitor and train-validate-promote of the three policies, approve of the manual one
+    assert len(names) == 7, names
     ids = list(names)
     before = _runs_by_deployment(deployed, ids)
     deployed.write_day(7)

@@ -205,3 +205,49 @@ def test_artifact_storage_failing_while_logging_the_model_moves_no_alias(
     assert aliases(tracking_uri, project.name) == {"champion": "1"}
     champion_serves(tracking_uri, project, "1")
     assert endpoint.events()[-1] == "failed"
+
+
+def test_a_policy_edited_after_the_check_is_refused_by_name(
+    project: Project, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The training gets the hash of the policy the check validated; another file trains nothing."""
+    from retrain_core.policy.loader import load_policy
+
+    checked = load_policy(project.policy_path).policy_hash
+    project.edit(gate={"min": 0.99})  # edited between the check and its training
+    with notified(project, monkeypatch) as endpoint:
+        result = run(project, policy_hash=checked)
+
+    assert result["status"] == "blocked", result
+    (reason,) = result["reasons"]
+    assert reason.startswith(f"policy {project.name} changed after the check"), reason
+    assert f"checked {checked}, the file is now " in reason
+    assert (
+        versions(tracking_uri, project.name) == []
+        and training_runs(tracking_uri, project.name) == []
+    )
+    (message,) = endpoint.messages("blocked")
+    assert "changed after the check" in message["message"]
+
+
+def test_a_failed_training_subflow_is_notified_once_by_its_hook(
+    project: Project, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The training's on_failure hook tells people; the check it failed does not say it twice."""
+    from test_monitor_support import at, check_state, fast
+
+    import flows.retrain
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("injected: the training crashed")
+
+    monkeypatch.setattr(flows.retrain, "train", broken)
+    fast(project)
+    project.write_day(1)
+    with notified(project, monkeypatch) as endpoint:
+        state = check_state(project, at(1))  # no champion yet: the check trains the first model
+
+    assert state.is_failed(), state
+    (message,) = endpoint.messages("failed")
+    assert "RuntimeError: injected: the training crashed" in message["message"]
+    assert "the monitor check failed" not in message["message"]

@@ -74,11 +74,22 @@ def test_prefect_version_is_the_installed_major_minor() -> None:
 
 def test_deployments_sorted_monitor_then_train(shipped: list[LoadedPolicy], settings) -> None:
     doc = _document(shipped, settings)
-    names = sorted(item.policy.name for item in shipped)
-    expected = [
-        (n, e) for n in names for e in (compiler.MONITOR_ENTRYPOINT, compiler.TRAIN_ENTRYPOINT)
-    ]
+    expected = []
+    for item in sorted(shipped, key=lambda item: item.policy.name):
+        entrypoints = [compiler.MONITOR_ENTRYPOINT, compiler.TRAIN_ENTRYPOINT]
+        if item.policy.promotion.approval == "manual":  # then a third: approve/<policy>
+            entrypoints.append(compiler.APPROVE_ENTRYPOINT)
+        expected += [(item.policy.name, e) for e in entrypoints]
     assert [(d["name"], d["entrypoint"]) for d in doc["deployments"]] == expected
+    assert compiler.APPROVE_ENTRYPOINT in [e for _, e in expected]  # house-prices is manual
+
+
+def test_approve_deployment(shipped: list[LoadedPolicy], settings: Settings) -> None:
+    houses = _deployment(_document(shipped, settings), compiler.APPROVE_ENTRYPOINT, "house-prices")
+    assert houses["parameters"] == {"policy_path": "policies/house-prices.yaml"}
+    assert houses["work_pool"] == {"name": settings.work_pool, "job_variables": JOB_VARIABLES}
+    assert houses["schedules"] == []
+    assert "triggers" not in houses and "concurrency_limit" not in houses
 
 
 def test_monitor_deployment(shipped: list[LoadedPolicy], settings: Settings) -> None:
@@ -158,7 +169,8 @@ def test_prefect_yaml_models_accept_the_output(shipped, settings: Settings) -> N
 
     model = PrefectYamlModel.model_validate(_document(shipped, settings))
     assert model.prefect_version == compiler.PREFECT_VERSION
-    assert len(model.deployments) == 2 * len(shipped)
+    manual = sum(item.policy.promotion.approval == "manual" for item in shipped)
+    assert len(model.deployments) == 2 * len(shipped) + manual
     for deployment in model.deployments:
         for raw in deployment.model_dump()["schedules"] or []:
             RawScheduleConfig.model_validate(raw)
