@@ -6,6 +6,7 @@ then decides. The champion is any object with scikit-learn's `predict` / `predic
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -179,36 +180,40 @@ def _performance(
         reason = f"only {len(rows)} labelled rows (< {p.min_rows}): too few to judge"
         return CheckOutcome(name, Status.ERROR, reason, observed=float(len(rows)))
     predicted = _predictions(policy, champion, rows)
-    reference, n_reference, label = _baseline(policy, rule, w, champion)
+    reference, n_reference, label, stretches = _baseline(policy, rule, w, champion, len(rows))
     return check_performance(
         p.metric, rows[policy.model.target].to_numpy(), *predicted,
         below=p.below, above=p.above, reference=reference, drop=p.drop,
         reference_rows=n_reference, confidence=p.confidence, reference_label=label,
+        reference_batches=stretches,
     )  # fmt: skip
 
 
 def _baseline(
-    policy: Policy, rule: Trigger, w: Windows, champion: Champion
-) -> tuple[float | None, int | None, str]:
+    policy: Policy, rule: Trigger, w: Windows, champion: Champion, size: int
+) -> tuple[float | None, int | None, str, list[float]]:
     """What `drop` is measured from: the champion's measured performance on its live rows.
 
     Every labelled row it served and was not trained on, before this check, once there are
     `baseline_rows` of them; its holdout score until then. Not only its first live rows: a
     transient bad stretch right after a promotion (a covariate shift that passed) would anchor
-    the floor so low that a later, real drop never looks like one.
+    the floor so low that a later, real drop never looks like one. With the live level come the
+    champion's scores on consecutive stretches of `size` live rows (its usual swing).
     """
     assert rule.performance is not None
     p = rule.performance
-    live = _live_baseline(policy, rule, w, champion) if p.baseline == "live" else None
+    live = _live_baseline(policy, rule, w, champion, size) if p.baseline == "live" else None
     if live is not None:
         return live
-    return champion.metrics.get(p.metric), champion.holdout_rows or None, "holdout"
+    return champion.metrics.get(p.metric), champion.holdout_rows or None, "holdout", []
 
 
 def _live_baseline(
-    policy: Policy, rule: Trigger, w: Windows, champion: Champion
-) -> tuple[float, int, str] | None:
-    """The champion's metric on all its live labelled rows, once there are `baseline_rows`."""
+    policy: Policy, rule: Trigger, w: Windows, champion: Champion, size: int
+) -> tuple[float, int, str, list[float]] | None:
+    """The champion's metric on all its live labelled rows, once there are `baseline_rows`,
+    and on each run of `size` consecutive live rows (oldest first; the oldest rows that do not
+    fill a run are left out, so runs end where the newest batch ends)."""
     assert rule.performance is not None
     p = rule.performance
     if w.live is None:
@@ -218,12 +223,19 @@ def _live_baseline(
         return None
     from retrain_core.checks.performance import compute_metric
 
+    y_true = live[policy.model.target].to_numpy()
     y_pred, proba = _predictions(policy, champion, live)
     try:
-        value = compute_metric(p.metric, live[policy.model.target].to_numpy(), y_pred, proba)
+        value = compute_metric(p.metric, y_true, y_pred, proba)
     except ValueError:
         return None
-    return value, len(live), f"live baseline ({len(live)} rows served)"
+    stretches = []  # anchored at the newest row, so the last stretch is the latest batch
+    for start in range(len(live) % max(size, 1), len(live) - size + 1, max(size, 1)):
+        part = slice(start, start + size)
+        with suppress(ValueError):
+            chunk_proba = None if proba is None else proba[part]
+            stretches.append(compute_metric(p.metric, y_true[part], y_pred[part], chunk_proba))
+    return value, len(live), f"live baseline ({len(live)} rows served)", stretches
 
 
 def _predictions(policy: Policy, champion: Champion, rows: pd.DataFrame) -> tuple[Any, Any]:

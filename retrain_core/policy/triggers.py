@@ -86,7 +86,9 @@ class PerformanceTrigger(Strict):
         lt=1,
         description="A fall of at least `drop` fires only when it is significant at this "
         "confidence for the sample sizes (one-sided two-proportion z-test for accuracy, bootstrap "
-        "otherwise); null compares the point values.",
+        "otherwise) and, once the champion has served 8 stretches of live rows as large as the "
+        "new one, for its usual swing between them (Student-t prediction interval); null "
+        "compares the point values.",
     )
 
     @model_validator(mode="after")
@@ -224,9 +226,10 @@ class Triggers(Strict):
     confirm_with_labels: bool = Field(
         True,
         description="When the awaited labels arrive and the policy measures performance, train "
-        "only if the champion measures worse than its baseline on them (any fall, not just "
-        "`drop`); otherwise the pending retrain is dismissed: the inputs moved, the model copes. "
-        "false trains whenever the labels arrive.",
+        "only if the champion measures worse than its baseline on them (a fall of any size, not "
+        "just `drop`, but significant at the performance rule's `confidence`, for the sample "
+        "size and the champion's usual swing between batches); otherwise the pending retrain is "
+        "dismissed: the inputs moved, the model copes. false trains whenever the labels arrive.",
     )
 
     @model_validator(mode="after")
