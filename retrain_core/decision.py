@@ -24,6 +24,11 @@ How a decision is reached, in order:
 7. cooldown (since the last retrain that may have changed the champion: not a rejected or failed
    one), then budget (retrains that produced a model, in the sliding window). A training that
    failed is recorded with its reason and neither starts a cooldown nor spends budget.
+
+A confirmation by labels (step 6) and a performance drop (step 4) need a *significant* fall: the
+performance outcome carries the p-value of the fall from the champion's baseline, which accounts
+for the sample size and, once the champion has served enough, for its usual swing between
+batches (`checks.performance.batch_p_value`).
 """
 
 from __future__ import annotations
@@ -308,9 +313,16 @@ def _confirmation(triggers: Triggers, outcomes: Sequence[CheckOutcome]) -> tuple
         observed, threshold = found[0].observed, found[0].threshold
         higher = greater_is_better(p.metric)
         baseline = threshold + p.drop if higher else threshold - p.drop
-        harmed = observed < baseline if higher else observed > baseline
-        sign = ("<" if higher else ">") if harmed else (">=" if higher else "<=")
-        return harmed, f"measured {p.metric} {observed:.4g} {sign} baseline {baseline:.4g}"
+        worse = observed < baseline if higher else observed > baseline
+        sign = ("<" if higher else ">") if worse else (">=" if higher else "<=")
+        measured = f"measured {p.metric} {observed:.4g} {sign} baseline {baseline:.4g}"
+        p_value = found[0].p_value
+        if not worse or p.confidence is None or p_value is None:
+            return worse, measured
+        alpha = 1 - p.confidence
+        if p_value < alpha:
+            return True, f"{measured} (significant: p={p_value:.2g} < {alpha:.2g})"
+        return False, f"{measured}, within chance (p={p_value:.2g} >= {alpha:.2g})"
     return None, ""
 
 

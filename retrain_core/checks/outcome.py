@@ -30,6 +30,9 @@ class CheckOutcome:
     reason: str
     observed: float | None = None
     threshold: float | None = None
+    # performance checks: one-sided p-value that the metric is worse than its baseline by chance
+    # (None: not tested); not part of `as_dict`, the reason carries it for people
+    p_value: float | None = None
 
     @property
     def failed(self) -> bool:

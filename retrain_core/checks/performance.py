@@ -13,6 +13,7 @@ positive with weight p and a negative with weight 1 - p.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -95,6 +96,7 @@ def check_performance(
     confidence: float | None = None,
     reference_label: str = "reference",
     check: str | None = None,
+    reference_batches: Sequence[float] = (),
 ) -> CheckOutcome:
     """Measure `name` on the labelled rows and compare it with the policy's bounds.
 
@@ -103,6 +105,11 @@ def check_performance(
     With `confidence`, a fall of at least `drop` from `reference` fails only when it is also
     significant for the sample sizes (one-sided, at 1 - confidence): a two-proportion z-test for
     accuracy (against `reference_rows` rows), a bootstrap of the labelled rows for other metrics.
+    `reference_batches` are the champion's metric on earlier stretches of its live rows as large
+    as this one: with at least `MIN_BATCHES` of them the fall must also lie outside their spread
+    (a Student-t prediction interval), because rows of one stretch are not independent (a stream
+    whose batches swing by ten points is not "significantly worse" on one low batch). A fall of
+    any size is tested (the outcome's `p_value`), so a caller can ask whether labels confirm harm.
     """
     check, higher = check or f"performance.{name}", metric_direction(name)
     if (below is not None and not higher) or (above is not None and higher):
@@ -118,28 +125,64 @@ def check_performance(
     bound = below if higher else above
     outcome = _judge(check, name, value, higher, bound, reference, drop, reference_label)
     beyond_bound = bound is not None and (value < bound if higher else value > bound)
-    if confidence is None or not outcome.failed or reference is None or beyond_bound:
+    worse = reference is not None and (value < reference if higher else value > reference)
+    if confidence is None or reference is None or not worse:
+        return outcome
+    p = drop_p_value(name, labelled, reference, reference_rows, higher)
+    p = max(p, batch_p_value(value, usual_swing(reference_batches, drop, higher), higher))
+    outcome = replace(outcome, p_value=p)
+    if not outcome.failed or beyond_bound:
         return outcome  # an absolute bound the policy set is not a statistical claim
-    return _significance(outcome, name, labelled, reference, reference_rows, confidence, higher)
+    return _significance(outcome, len(labelled[0]), len(reference_batches), p, confidence)
+
+
+MIN_BATCHES = 8  # earlier live stretches needed before their spread is estimated well enough
+
+
+def usual_swing(batches: Sequence[float], drop: float | None, higher: bool) -> list[float]:
+    """The stretches without the newest run that already fell by more than `drop` below the
+    mean of the stretches before it: an ongoing fall is the change under test, not the
+    champion's usual swing (left in, a sustained fall would hide itself)."""
+    kept = [b for b in batches if math.isfinite(b)]
+    while drop is not None and len(kept) > 1:
+        level = float(np.mean(kept[:-1]))
+        fell = kept[-1] < level - drop if higher else kept[-1] > level + drop
+        if not fell:
+            break
+        kept.pop()
+    return kept
+
+
+def batch_p_value(value: float, batches: Sequence[float], higher: bool) -> float:
+    """One-sided p-value of `value` as a new draw from the stretches `batches` came from.
+
+    A Student-t prediction interval: (mean - value) / (sd * sqrt(1 + 1/k)), k - 1 degrees of
+    freedom. 0 (no evidence either way) with fewer than MIN_BATCHES stretches.
+    """
+    values = np.asarray([b for b in batches if math.isfinite(b)], dtype=float)
+    k = len(values)
+    if k < MIN_BATCHES:
+        return 0.0
+    from scipy.stats import t
+
+    spread = float(values.std(ddof=1)) * math.sqrt(1 + 1 / k)
+    fall = (values.mean() - value) if higher else (value - values.mean())
+    if spread == 0:
+        return 0.0 if fall > 0 else 1.0
+    return float(t.sf(fall / spread, k - 1))
 
 
 def _significance(
-    outcome: CheckOutcome,
-    name: str,
-    labelled: tuple[Any, Any, Any],
-    reference: float,
-    reference_rows: int | None,
-    confidence: float,
-    higher: bool,
+    outcome: CheckOutcome, rows: int, batches: int, p: float, confidence: float
 ) -> CheckOutcome:
-    """Keep a FAIL only when the change from the reference is significant for the sample size."""
-    p = drop_p_value(name, labelled, reference, reference_rows, higher)
+    """Keep a FAIL only when the change from the reference is significant for the sample size
+    (and, with earlier live stretches, for the champion's usual swing between them)."""
     alpha = 1 - confidence
     if p < alpha:
         return replace(outcome, reason=f"{outcome.reason}; significant: p={p:.2g} < {alpha:.2g}")
+    among = f" and its swing over {batches} earlier stretches" if batches >= MIN_BATCHES else ""
     reason = (
-        f"{outcome.reason}, but not significant for {len(labelled[0])} rows "
-        f"(p={p:.2g} >= {alpha:.2g})"
+        f"{outcome.reason}, but not significant for {rows} rows{among} (p={p:.2g} >= {alpha:.2g})"
     )
     return replace(outcome, status=Status.PASS, reason=reason)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
@@ -56,7 +57,9 @@ class PerformanceTrigger(Strict):
         lt=1,
         description="A fall of at least `drop` fires only when it is significant at this "
         "confidence for the sample sizes (one-sided two-proportion z-test for accuracy, bootstrap "
-        "otherwise); null compares the point values.",
+        "otherwise) and, once the champion has served 8 stretches of live rows as large as the "
+        "new one, for its usual swing between them (Student-t prediction interval); null "
+        "compares the point values.",
     )
 
     @model_validator(mode="after")
@@ -81,34 +84,38 @@ def evaluate(p: PerformanceTrigger, ctx: Context) -> list[CheckOutcome]:
         reason = f"only {len(rows)} labelled rows (< {p.min_rows}): too few to judge"
         return [CheckOutcome(name, Status.ERROR, reason, observed=float(len(rows)))]
     predicted = predictions(policy, champion, rows)
-    reference, n_reference, label = _baseline(p, ctx, champion)
+    reference, n_reference, label, stretches = _baseline(p, ctx, champion, len(rows))
     return [check_performance(
         p.metric, rows[policy.model.target].to_numpy(), *predicted,
         below=p.below, above=p.above, reference=reference, drop=p.drop,
         reference_rows=n_reference, confidence=p.confidence, reference_label=label, check=name,
+        reference_batches=stretches,
     )]  # fmt: skip
 
 
 def _baseline(
-    p: PerformanceTrigger, ctx: Context, champion: Champion
-) -> tuple[float | None, int | None, str]:
+    p: PerformanceTrigger, ctx: Context, champion: Champion, size: int
+) -> tuple[float | None, int | None, str, list[float]]:
     """What `drop` is measured from: the champion's measured performance on its live rows.
 
     Every labelled row it served and was not trained on, before this check, once there are
     `baseline_rows` of them; its holdout score until then. Not only its first live rows: a
     transient bad stretch right after a promotion (a covariate shift that passed) would anchor
-    the floor so low that a later, real drop never looks like one.
+    the floor so low that a later, real drop never looks like one. With the live level come the
+    champion's scores on consecutive stretches of `size` live rows (its usual swing).
     """
-    live = _live_baseline(p, ctx, champion) if p.baseline == "live" else None
+    live = _live_baseline(p, ctx, champion, size) if p.baseline == "live" else None
     if live is not None:
         return live
-    return champion.metrics.get(p.metric), champion.holdout_rows or None, "holdout"
+    return champion.metrics.get(p.metric), champion.holdout_rows or None, "holdout", []
 
 
 def _live_baseline(
-    p: PerformanceTrigger, ctx: Context, champion: Champion
-) -> tuple[float, int, str] | None:
-    """The champion's metric on all its live labelled rows, once there are `baseline_rows`."""
+    p: PerformanceTrigger, ctx: Context, champion: Champion, size: int
+) -> tuple[float, int, str, list[float]] | None:
+    """The champion's metric on all its live labelled rows, once there are `baseline_rows`,
+    and on each run of `size` consecutive live rows (oldest first; the oldest rows that do not
+    fill a run are left out, so runs end where the newest batch ends)."""
     policy, w = ctx.policy, ctx.windows
     if w.live is None:
         return None
@@ -117,12 +124,20 @@ def _live_baseline(
         return None
     from retrain_core.checks.performance import compute_metric
 
+    y_true = live[policy.model.target].to_numpy()
     y_pred, proba = predictions(policy, champion, live)
     try:
-        value = compute_metric(p.metric, live[policy.model.target].to_numpy(), y_pred, proba)
+        value = compute_metric(p.metric, y_true, y_pred, proba)
     except ValueError:
         return None
-    return value, len(live), f"live baseline ({len(live)} rows served)"
+    stretches = []  # anchored at the newest row, so the last stretch is the latest batch
+    step = max(size, 1)
+    for start in range(len(live) % step, len(live) - size + 1, step):
+        part = slice(start, start + size)
+        with suppress(ValueError):
+            chunk_proba = None if proba is None else proba[part]
+            stretches.append(compute_metric(p.metric, y_true[part], y_pred[part], chunk_proba))
+    return value, len(live), f"live baseline ({len(live)} rows served)", stretches
 
 
 def predictions(policy: Policy, champion: Champion, rows: pd.DataFrame) -> tuple[Any, Any]:

@@ -103,9 +103,10 @@ class Triggers(Strict):
     confirm_with_labels: bool = Field(
         True,
         description="When the awaited labels arrive and the policy measures performance, train "
-        "only if the champion measures worse than its baseline on them (any fall, not just "
-        "`drop`); otherwise the pending retrain is dismissed: the inputs moved, the model copes. "
-        "false trains whenever the labels arrive.",
+        "only if the champion measures worse than its baseline on them (a fall of any size, not "
+        "just `drop`, but significant at the performance rule's `confidence`, for the sample "
+        "size and the champion's usual swing between batches); otherwise the pending retrain is "
+        "dismissed: the inputs moved, the model copes. false trains whenever the labels arrive.",
     )
 
     @model_validator(mode="after")

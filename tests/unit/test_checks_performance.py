@@ -193,3 +193,35 @@ def test_other_metrics_are_tested_by_bootstrap() -> None:
         confidence=0.95,
     )  # fmt: skip
     assert real.status is Status.FAIL and "significant" in real.reason
+
+
+def test_a_fall_within_the_champions_usual_swing_between_batches_is_not_significant() -> None:
+    from retrain_core.checks.performance import batch_p_value
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 1000)
+    pred = y.copy()
+    pred[:280] = 1 - pred[:280]  # accuracy 0.72
+    swinging = [0.85, 0.70, 0.80, 0.90, 0.75, 0.82, 0.74, 0.86]  # sd 0.07
+    kept = check_performance(
+        "accuracy", y, pred, reference=0.80, drop=0.05, reference_rows=6000,
+        confidence=0.99, reference_batches=swinging,
+    )  # fmt: skip
+    assert not kept.failed and "swing over 8 earlier stretches" in kept.reason
+    steady = [0.80, 0.81, 0.79, 0.80, 0.805, 0.795, 0.80, 0.80]
+    fired = check_performance(
+        "accuracy", y, pred, reference=0.80, drop=0.05, reference_rows=6000,
+        confidence=0.99, reference_batches=steady,
+    )  # fmt: skip
+    assert fired.failed and fired.p_value is not None and fired.p_value < 0.01
+    assert (
+        batch_p_value(0.5, [0.8, 0.9, 0.85, 0.7], True) == 0.0
+    )  # too few: no evidence  # too few stretches: no evidence
+
+
+def test_an_ongoing_fall_is_not_counted_as_the_usual_swing() -> None:
+    from retrain_core.checks.performance import usual_swing
+
+    assert usual_swing([0.80, 0.82, 0.78, 0.62, 0.60], 0.05, True) == [0.80, 0.82, 0.78]
+    assert usual_swing([0.80, 0.82, 0.78, 0.76], 0.05, True) == [0.80, 0.82, 0.78, 0.76]
+    assert usual_swing([10.0, 11.0, 20.0], 5.0, False) == [10.0, 11.0]  # rmse rose

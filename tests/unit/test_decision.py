@@ -236,6 +236,21 @@ def test_a_rejected_challenger_spends_budget_but_starts_no_cooldown() -> None:
     assert decide(roomy, [DRIFT], rejected, NOW, has_champion=True).retrain
 
 
+def test_a_confirmation_needs_a_significant_fall() -> None:
+    pending = decide(rules(), [DRIFT], [], NOW - DAY, has_champion=True, fresh=labels(0))
+    history = [pending.ledger_entry()]
+    chance = CheckOutcome(
+        "performance.accuracy", Status.PASS, "r", observed=0.78, threshold=0.75, p_value=0.2
+    )
+    kept = decide(rules(), [chance], history, NOW, has_champion=True, fresh=labels(300))
+    assert not kept.retrain and kept.pending_since is None
+    assert "within chance (p=0.2 >= 0.01)" in kept.reasons[-1]
+    real = CheckOutcome(
+        "performance.accuracy", Status.PASS, "r", observed=0.78, threshold=0.75, p_value=0.001
+    )
+    assert decide(rules(), [real], history, NOW, has_champion=True, fresh=labels(300)).retrain
+
+
 def perf(observed: float, status: Status = Status.PASS) -> CheckOutcome:
     """A performance outcome whose baseline is 0.80 (threshold 0.75 + drop 0.05)."""
     return CheckOutcome("performance.accuracy", status, "r", observed=observed, threshold=0.75)
