@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
@@ -74,19 +75,57 @@ def policy_lock(policy_name: str, wait: float | None = None) -> Iterator[None]:
     global concurrency limit, created on first use; a second run waits for it (`wait` seconds,
     default RETRAIN_LOCK_WAIT_SECONDS or an hour), then ends with `PolicyBusy`.
     """
-    from prefect.concurrency.sync import concurrency
-
     name = lock_name(policy_name)
     _ensure_limit(name)
     wait = LOCK_WAIT_SECONDS if wait is None else wait
     try:
-        with concurrency(name, occupy=1, timeout_seconds=wait, strict=True):
+        with slot(name, wait):
             yield
-    except TimeoutError as exc:
+    except SlotTimeout as exc:
         raise PolicyBusy(
             f"policy {policy_name} is busy: another check or training held its lock "
             f"({name}) for more than {wait:.0f} s, so this run ends without a decision"
         ) from exc
+
+
+class SlotTimeout(TimeoutError):
+    """No slot of a global concurrency limit freed within the wait."""
+
+
+@contextmanager
+def slot(name: str, wait: float) -> Iterator[None]:
+    """Hold one slot of the global concurrency limit `name` for the block, asking for it until
+    `wait` seconds have passed (then `SlotTimeout`).
+
+    Each ask is a whole request (`max_retries=0`), not Prefect's `timeout_seconds`: that timeout
+    cancels a request in flight, and a slot the server granted to the cancelled request stays
+    taken until its lease expires (5 minutes), so the policy's next run would find it busy.
+    An exception raised inside the block is never taken for a busy limit.
+    """
+    from prefect.concurrency._asyncio import ConcurrencySlotAcquisitionError
+    from prefect.concurrency.sync import concurrency
+
+    deadline, pause, entered = time.monotonic() + wait, 0.2, False
+    while True:
+        try:
+            with concurrency(name, occupy=1, max_retries=0, strict=True):
+                entered = True
+                yield
+            return
+        except ConcurrencySlotAcquisitionError as exc:
+            if entered or not _locked(exc):
+                raise
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise SlotTimeout(f"no slot of {name} freed in {wait:.0f} s")
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, 5.0)
+
+
+def _locked(exc: BaseException) -> bool:
+    """Whether Prefect refused a slot because the limit is full (HTTP 423), not another error."""
+    response = getattr(exc.__cause__, "response", None)
+    return getattr(response, "status_code", None) == 423
 
 
 def _ensure_limit(name: str, limit: int = 1, decay: float = 0.0) -> None:
@@ -127,8 +166,6 @@ def fleet_training_slot(wait: float | None = None) -> Iterator[None]:
     The Prefect global concurrency limit `retrain-fleet-trainings` is created, or resized to the
     setting, on first use; a training waits for a slot (`wait` seconds, as for the policy lock).
     """
-    from prefect.concurrency.sync import concurrency
-
     from retrain_core.fleet import CONCURRENCY_LIMIT
 
     slots = load_settings().max_concurrent_trainings
@@ -138,9 +175,9 @@ def fleet_training_slot(wait: float | None = None) -> Iterator[None]:
     _ensure_limit(CONCURRENCY_LIMIT, slots)
     wait = LOCK_WAIT_SECONDS if wait is None else wait
     try:
-        with concurrency(CONCURRENCY_LIMIT, occupy=1, timeout_seconds=wait, strict=True):
+        with slot(CONCURRENCY_LIMIT, wait):
             yield
-    except TimeoutError as exc:
+    except SlotTimeout as exc:
         raise FleetBusy(
             f"all {slots} fleet training slots ({CONCURRENCY_LIMIT}) stayed taken for more "
             f"than {wait:.0f} s (max_concurrent_trainings in [tool.retrain])"
