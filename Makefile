@@ -30,7 +30,7 @@ fmt: setup
 	$(BIN)/ruff check --fix retrain_core flows tests bench
 
 unit: setup
-	$(BIN)/python -m pytest -m unit -q tests/unit tests/policies
+	$(BIN)/python -m pytest -m unit -q -n 2 tests/unit tests/policies
 
 test: lint typecheck
 	$(BIN)/retrain compile --check

@@ -21,6 +21,7 @@ def _payload(marker: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.integration  # runs the check through great-expectations
 def test_a_row_condition_passed_straight_to_the_check_does_not_run(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     frame = pd.DataFrame({"tenure": [1.0, 2.0, 3.0]})

@@ -69,6 +69,7 @@ def test_binned_ks_is_within_the_stated_bound_of_exact_ks(shape: str, shift: str
         assert d_binned == pytest.approx(exact, abs=1e-12)  # discrete features are exact
 
 
+@pytest.mark.integration  # a corpus against exact ks_2samp on large windows (~8 s)
 @pytest.mark.parametrize("shape", SHAPES)
 def test_drift_verdicts_match_exact_ks_except_within_the_bound(shape: str) -> None:
     names = list(SHIFTS)

@@ -429,6 +429,7 @@ def test_stacked_postgres_statements_are_refused_and_drop_nothing(
     assert rows() == 5
 
 
+@pytest.mark.integration  # waits out a real query timeout
 def test_a_query_that_never_ends_is_stopped(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -438,6 +439,7 @@ def test_a_query_that_never_ends_is_stopped(
         read_source(Source(sql=SqlQuery(url=sqlite_url, query=forever)), None, Path("/"))
 
 
+@pytest.mark.integration  # waits out a real query timeout on PostgreSQL
 @pytest.mark.postgres
 def test_a_postgres_query_that_never_ends_is_stopped(
     pg_database: str, monkeypatch: pytest.MonkeyPatch
