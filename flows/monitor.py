@@ -176,11 +176,11 @@ def hold_for_approval(
     A challenger still pending after its deadline was not answered in time: it is rejected here
     (its suspended approval run was failed by Prefect's pause timeout, with nothing left to act).
     """
-    for version in store.registry.overdue_approvals(loaded.policy.name, now):
+    late, waiting = store.registry.approvals(loaded.policy.name, now)
+    for version in late:
         expire(store, loaded, version, now)
     if not decision.retrain:
         return decision
-    waiting = store.registry.pending_approval(loaded.policy.name, now)
     return approval.hold_for_approval(decision, waiting)
 
 

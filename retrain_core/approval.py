@@ -5,7 +5,7 @@ pending` with its deadline and hands it to its own approve run (flows/approve.py
 check, below) tags it `approved`, `rejected` or `expired` once it is answered. A later check
 reads the pending tag and does not start another training while the deadline is ahead
 (`hold_for_approval`); a pending tag past its deadline no longer holds, and the check that finds
-it (`Registry.overdue_approvals`) rejects that version with `expiry_reason`: under a deployment
+it (`Registry.approvals`) rejects that version with `expiry_reason`: under a deployment
 the approval waits suspended, so no process of its own is left to reject it when Prefect's pause
 timeout fails its run. The tags are written and read by `retrain_core.store.registry.Registry`.
 """

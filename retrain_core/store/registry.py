@@ -390,33 +390,28 @@ class Registry:
 
     def pending_approval(self, name: str, now: datetime) -> tuple[str, datetime] | None:
         """The version waiting for approval at `now` and its deadline, or None."""
+        return self.approvals(name, now)[1]
+
+    def approvals(self, name: str, now: datetime) -> tuple[list[str], tuple[str, datetime] | None]:
+        """Versions still tagged pending at `now`, in one registry search: those whose deadline
+        is not after `now` (nobody answered; an unreadable deadline holds nothing), and the
+        newest one still waiting with its deadline (or None)."""
         found: list[Any] = self.client.search_model_versions(
             f"name = '{_quoted(name)}' and tags.`{approval.APPROVAL}` = '{approval.PENDING}'"
         )
-        waiting = []
+        late, waiting = [], []
         for version in found:
             try:
                 deadline = datetime.fromisoformat(version.tags.get(approval.DEADLINE, ""))
             except ValueError:
+                late.append(str(version.version))
                 continue
             if deadline > now:
                 waiting.append((str(version.version), deadline))
-        return max(waiting, key=lambda item: int(item[0])) if waiting else None
-
-    def overdue_approvals(self, name: str, now: datetime) -> list[str]:
-        """Versions still tagged pending whose deadline is not after `now` (nobody answered)."""
-        found: list[Any] = self.client.search_model_versions(
-            f"name = '{_quoted(name)}' and tags.`{approval.APPROVAL}` = '{approval.PENDING}'"
-        )
-        late = []
-        for version in found:
-            try:
-                deadline = datetime.fromisoformat(version.tags.get(approval.DEADLINE, ""))
-            except ValueError:
-                deadline = None  # an unreadable deadline holds nothing: answer it now
-            if deadline is None or deadline <= now:
+            else:
                 late.append(str(version.version))
-        return sorted(late, key=int)
+        newest = max(waiting, key=lambda item: int(item[0])) if waiting else None
+        return sorted(late, key=int), newest
 
     def approval_is_pending(self, name: str, version: str) -> bool:
         """True while `version` waits for an answer (not approved, rejected or expired yet)."""
