@@ -77,6 +77,25 @@ def reject(
     store.registry.tag_rejected(loaded.policy.name, version, reasons, now=now)
 
 
+def move_or_reject(
+    store: Store,
+    loaded: LoadedPolicy,
+    version: str,
+    approved: bool,
+    reasons: list[str],
+    now: datetime,
+) -> str:
+    """Under the policy's lock, move the alias to `version` or tag it rejected with `reasons`;
+    "promoted" or "rejected"."""
+    retry = retry_options(loaded)
+    with policy_lock(loaded.policy.name):
+        if approved:
+            promote.with_options(**retry)(store, loaded, version, now)
+        else:
+            reject.with_options(**retry)(store, loaded, version, reasons, now)
+    return "promoted" if approved else "rejected"
+
+
 def _failed_unless_expired(flow: Any, flow_run: Any, state: Any) -> None:
     """The failure hook, except after Prefect's pause timeout: the version was rejected for it
     and people were told so (the server replaces the run's exception with its own message)."""
@@ -167,13 +186,7 @@ def settle(
     reasons = [*_gate_reasons(tags), note]
     answer = "approved" if approved else "rejected"
     store.registry.mark_approval_answered(policy.name, version, answer)
-    retry = retry_options(loaded)
-    with policy_lock(policy.name):
-        if approved:
-            promote.with_options(**retry)(store, loaded, version, now)
-        else:
-            reject.with_options(**retry)(store, loaded, version, reasons, now)
-    event = "promoted" if approved else "rejected"
+    event = move_or_reject(store, loaded, version, approved, reasons, now)
     _note_on_check(store, tags, event)
     send(policy.notify, Notification(event, policy.name, tuple(reasons), version, event))
     get_run_logger().info("%s v%s %s: %s", policy.name, version, event, note)

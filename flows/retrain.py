@@ -19,7 +19,6 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import approve as approve_flow
-from flows.approve import promote, reject
 from flows.common import (
     IO,
     fleet_training_slot,
@@ -185,7 +184,6 @@ def _run(
     settings = load_settings()
     uri = tracking_uri(settings)
     store = Store(uri)
-    retry = retry_options(loaded)
     with fleet_training_slot(), policy_lock(policy.name):  # at most N trainings in the fleet
         trained = _train_and_register(
             loaded, reason, monitor_run_id, data_root, store, train_since, now
@@ -207,12 +205,7 @@ def _run(
     }  # fmt: skip
     if approved and policy.promotion.approval == "manual":
         return {**_hand_over(store, loaded, version, reasons, now), **scores}
-    with policy_lock(policy.name):
-        if approved:
-            promote.with_options(**retry)(store, loaded, version, now)
-        else:
-            reject.with_options(**retry)(store, loaded, version, reasons, now)
-    event = "promoted" if approved else "rejected"
+    event = approve_flow.move_or_reject(store, loaded, version, approved, reasons, now)
     send(policy.notify, Notification(event, policy.name, tuple(reasons), version, event, links))
     logger.info("%s v%s %s: %s", policy.name, version, event, "; ".join(reasons))
     return {"status": event, "version": version, "reasons": reasons, **scores}
