@@ -139,17 +139,29 @@ def job_variables(settings: Settings) -> dict[str, Any]:
     return {"env": env} if command is None else {"command": command, "env": env}
 
 
-def monitor_deployment(loaded: LoadedPolicy, settings: Settings) -> dict[str, Any]:
-    """The `monitor/<policy>` deployment: schedule, arrival trigger, concurrency limit 1."""
+def _deployment(
+    loaded: LoadedPolicy, settings: Settings, entrypoint: str, description: str, pool: str
+) -> dict[str, Any]:
+    """What every deployment of a policy has: name, version (policy hash), entrypoint, the
+    policy file as parameter, tags, and the work pool with the job variables."""
     policy = loaded.policy
     return {
         "name": policy.name,
         "version": loaded.policy_hash,
-        "description": policy.description or f"Monitor for the retraining policy {policy.name}.",
-        "entrypoint": MONITOR_ENTRYPOINT,
+        "description": description,
+        "entrypoint": entrypoint,
         "parameters": {"policy_path": relative_policy_path(loaded.path, settings.root)},
         "tags": _tags(policy),
-        "work_pool": {"name": settings.work_pool, "job_variables": job_variables(settings)},
+        "work_pool": {"name": pool, "job_variables": job_variables(settings)},
+    }
+
+
+def monitor_deployment(loaded: LoadedPolicy, settings: Settings) -> dict[str, Any]:
+    """The `monitor/<policy>` deployment: schedule, arrival trigger, concurrency limit 1."""
+    policy = loaded.policy
+    description = policy.description or f"Monitor for the retraining policy {policy.name}."
+    return {
+        **_deployment(loaded, settings, MONITOR_ENTRYPOINT, description, settings.work_pool),
         "concurrency_limit": dict(CONCURRENCY),
         "schedules": [_schedule(policy.name, policy.schedule)] if policy.schedule else [],
         "triggers": [_arrival_trigger(policy.name, policy.arrival)] if policy.arrival else [],
@@ -159,34 +171,16 @@ def monitor_deployment(loaded: LoadedPolicy, settings: Settings) -> dict[str, An
 def train_deployment(loaded: LoadedPolicy, settings: Settings) -> dict[str, Any]:
     """The `train-validate-promote/<policy>` deployment: no schedule, its own work pool."""
     policy = loaded.policy
-    return {
-        "name": policy.name,
-        "version": loaded.policy_hash,
-        "description": f"Train, validate and promote a challenger for policy {policy.name}.",
-        "entrypoint": TRAIN_ENTRYPOINT,
-        "parameters": {"policy_path": relative_policy_path(loaded.path, settings.root)},
-        "tags": _tags(policy),
-        "work_pool": {
-            "name": policy.training.work_pool or settings.work_pool,
-            "job_variables": job_variables(settings),
-        },
-        "schedules": [],
-    }
+    description = f"Train, validate and promote a challenger for policy {policy.name}."
+    pool = policy.training.work_pool or settings.work_pool
+    return {**_deployment(loaded, settings, TRAIN_ENTRYPOINT, description, pool), "schedules": []}
 
 
 def approve_deployment(loaded: LoadedPolicy, settings: Settings) -> dict[str, Any]:
     """The `approve/<policy>` deployment: a challenger waits here, suspended, for a person."""
-    policy = loaded.policy
-    return {
-        "name": policy.name,
-        "version": loaded.policy_hash,
-        "description": f"Wait for a person's approval of a challenger of policy {policy.name}.",
-        "entrypoint": APPROVE_ENTRYPOINT,
-        "parameters": {"policy_path": relative_policy_path(loaded.path, settings.root)},
-        "tags": _tags(policy),
-        "work_pool": {"name": settings.work_pool, "job_variables": job_variables(settings)},
-        "schedules": [],
-    }
+    description = f"Wait for a person's approval of a challenger of policy {loaded.policy.name}."
+    base = _deployment(loaded, settings, APPROVE_ENTRYPOINT, description, settings.work_pool)
+    return {**base, "schedules": []}
 
 
 def build_deployments(loaded: list[LoadedPolicy], settings: Settings) -> list[dict[str, Any]]:
