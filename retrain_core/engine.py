@@ -184,16 +184,27 @@ def stop_all(folder: Path) -> int:
     return stopped
 
 
+def preload() -> dict[str, Exception]:
+    """Import PRELOAD (what a run would import); the modules that failed, with why.
+
+    A run imports what it needs itself and reports its own problems.
+    """
+    failed: dict[str, Exception] = {}
+    for name in PRELOAD:
+        try:
+            __import__(name)
+        except Exception as exc:
+            failed[name] = exc
+    return failed
+
+
 # ---- the warm engine ---------------------------------------------------------------------------
 
 
 def serve(path: Path) -> None:
     """Import PRELOAD, then fork one engine run per connection until idle (single-threaded)."""
-    for name in PRELOAD:
-        try:
-            __import__(name)
-        except Exception as exc:  # a run imports what it needs itself
-            print(f"retrain-engine: could not preload {name}: {exc}", flush=True)
+    for name, exc in preload().items():
+        print(f"retrain-engine: could not preload {name}: {exc}", flush=True)
     idle = float(os.environ.get("RETRAIN_ENGINE_IDLE_SECONDS", "600"))
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     partial = path.with_suffix(f".{os.getpid()}")

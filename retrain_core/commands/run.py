@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import os
 import sys
 import time
@@ -29,18 +28,6 @@ def embedded_defaults(settings: Settings) -> None:
     if not os.environ.get("MLFLOW_TRACKING_URI"):
         settings.data_path.mkdir(parents=True, exist_ok=True)
         os.environ["MLFLOW_TRACKING_URI"] = tracking_uri(settings)
-
-
-# What a monitor run imports besides Prefect, in an order that keeps each import cheap (skops
-# scans every loaded module for the types it trusts, so it goes before MLflow and Prefect's).
-WARM_MODULES = (
-    "sklearn.pipeline",
-    "skops.io",
-    "pandas",
-    "pyarrow.parquet",
-    "scipy.stats",
-    "mlflow",
-)
 
 
 def start_api_early() -> Any:
@@ -76,12 +63,11 @@ def start_api_early() -> Any:
 
 
 def warm_up(tracking_uri: str | None) -> None:
-    """Import the run's heavy libraries and create the MLflow store while the API starts."""
-    for name in WARM_MODULES:
-        try:
-            importlib.import_module(name)
-        except Exception:  # the run imports it again and reports the problem itself
-            return
+    """Import the run's heavy libraries (the warm engine's list) and create the MLflow store
+    while the API starts."""
+    from retrain_core.engine import preload
+
+    preload()
     if tracking_uri and tracking_uri.startswith("sqlite:"):
         from retrain_core.store import Store
 
