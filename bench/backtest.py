@@ -85,21 +85,28 @@ def stream_policy(policy_file: Path, frame: pd.DataFrame, target: str) -> Any:
 
 def run(policy_file: Path) -> list[dict[str, Any]]:
     """Every stream's replays as table rows."""
+    return [
+        replay_row(name, frame, target, batches, policy_file)
+        for name, (frame, target, batches) in streams().items()
+    ]
+
+
+def replay_row(
+    name: str, frame: pd.DataFrame, target: str, batches: int | None, policy_file: Path
+) -> dict[str, Any]:
+    """One stream replayed with the policy and the baselines, as a table row (printed too)."""
     from retrain_core.baselines import compare
 
-    rows = []
-    for name, (frame, target, batches) in streams().items():
-        hist, steps = history(frame, batches)
-        policy = stream_policy(policy_file, hist.rows, target)
-        replays, persistence = compare(policy, hist, steps, DAY, "accuracy")
-        row: dict[str, Any] = {"stream": name, "steps": len(steps)}
-        for r in replays:
-            row[r.strategy] = r.summary()
-        scored = [s for s in persistence if s is not None]
-        row["persistence"] = {"mean": float(np.mean(scored)) if scored else None}
-        rows.append(row)
-        print(_line(row), flush=True)
-    return rows
+    hist, steps = history(frame, batches)
+    policy = stream_policy(policy_file, hist.rows, target)
+    replays, persistence = compare(policy, hist, steps, DAY, "accuracy")
+    row: dict[str, Any] = {"stream": name, "steps": len(steps)}
+    for r in replays:
+        row[r.strategy] = r.summary()
+    scored = [s for s in persistence if s is not None]
+    row["persistence"] = {"mean": float(np.mean(scored)) if scored else None}
+    print(_line(row), flush=True)
+    return row
 
 
 def _line(row: dict[str, Any]) -> str:

@@ -19,7 +19,6 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -61,24 +60,14 @@ def main() -> int:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "bench"))
-    from backtest import DAY, _line, history, stream_policy
-
-    from retrain_core.baselines import compare
+    from backtest import replay_row
 
     print("| stream | shipped policy (retrains) | never | every 5 | naive drop | persistence |")
     print("|---|---|---|---|---|---|")
-    rows: list[dict[str, Any]] = []
-    for kind in ("stable", "abrupt", "gradual"):
-        hist, steps = history(stream(kind), None)
-        policy = stream_policy(Path(args.policy), hist.rows, "label")
-        replays, persistence = compare(policy, hist, steps, DAY, "accuracy")
-        row: dict[str, Any] = {"stream": f"synthetic {kind}", "steps": len(steps)}
-        for r in replays:
-            row[r.strategy] = r.summary()
-        scored = [s for s in persistence if s is not None]
-        row["persistence"] = {"mean": float(np.mean(scored)) if scored else None}
-        rows.append(row)
-        print(_line(row), flush=True)
+    rows = [
+        replay_row(f"synthetic {kind}", stream(kind), "label", None, Path(args.policy))
+        for kind in ("stable", "abrupt", "gradual")
+    ]
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
     return 0
