@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from retrain_core.decision import LedgerEntry, RetrainDecision
+from retrain_core.decision import LedgerEntry, RetrainDecision, swings
 from retrain_core.evaluate import Champion, Windows
 from retrain_core.policy.schema import Policy
 
@@ -171,6 +171,7 @@ def replay(
         new_labels = slice_rows(history.rows, times, lagged, now - label_lag)
         live = slice_rows(history.rows, times, served.champion.trained_until, lagged or now)
         windows = _windows(policy, served, batch, new_labels, trace, live if lagged else None)
+        windows = replace(windows, swings=swings(ledger))
         context = Context(
             policy, index, now, windows, served, ledger,
             measured=score(policy, served, new_labels, metric),

@@ -60,6 +60,8 @@ class LedgerEntry:
     judged: bool = True  # False: no new data or bad data; such a check leaves a streak as it is
     training: str = ""  # promoted, rejected, failed or blocked ("": not known)
     pending_since: datetime | None = None  # a retrain waits for labels of rows from then on
+    # what the performance rules measured on this check's newly labelled rows, by rule id
+    measured: tuple[tuple[str, float], ...] = ()
 
     @property
     def trained(self) -> bool:
@@ -110,6 +112,7 @@ class RetrainDecision:
             judged=self.judged,
             training=training if self.retrain else "",
             pending_since=self.pending_since if failed or not self.retrain else None,
+            measured=measured_values(self.outcomes),
         )
 
     @property
@@ -132,6 +135,53 @@ class RetrainDecision:
         if self.suppressed_by == AWAITING_LABELS:
             return "pending"
         return "suppressed" if self.suppressed_by else "hold"
+
+
+def measured_values(outcomes: Sequence[CheckOutcome]) -> tuple[tuple[str, float], ...]:
+    """The metric each performance rule measured (PASS or FAIL: an ERROR measured nothing)."""
+    return tuple(
+        (o.check, float(o.observed))
+        for o in outcomes
+        if o.kind == "performance" and o.status is not Status.ERROR and o.observed is not None
+    )
+
+
+def swings(history: Sequence[LedgerEntry]) -> dict[str, tuple[float, ...]]:
+    """The stream's usual swing between checks, by performance rule: what each earlier champion
+    measured on each check it served, less that champion's own median level (so a new champion,
+    with too few live batches of its own, is judged against the swing its predecessors showed).
+
+    A champion's checks run from the check after the retrain that promoted it to the check that
+    replaced it (its measurement there was still of the old one); one measured on fewer than
+    three checks shows no swing. Deviations beyond 3 robust standard deviations (1.4826 MAD) of
+    all of them are left out: the fall that ended a champion is a change, not its usual swing.
+    """
+    served: list[list[tuple[str, float]]] = [[]]
+    for entry in sorted(history, key=lambda e: e.checked_at):
+        served[-1].extend(entry.measured)
+        if entry.replaced:
+            served.append([])
+    found: dict[str, list[float]] = {}
+    for checks in served[:-1]:  # the serving champion's own checks are its live batches
+        by_rule: dict[str, list[float]] = {}
+        for rule_id, value in checks:
+            if value == value:  # not NaN
+                by_rule.setdefault(rule_id, []).append(value)
+        for rule_id, values in by_rule.items():
+            if len(values) >= 3:
+                level = _median(values)
+                found.setdefault(rule_id, []).extend(v - level for v in values)
+    result: dict[str, tuple[float, ...]] = {}
+    for rule_id, deviations in found.items():
+        spread = 1.4826 * _median([abs(d) for d in deviations])
+        kept = [d for d in deviations if spread == 0 or abs(d) <= 3 * spread]
+        result[rule_id] = tuple(kept)
+    return result
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered, mid = sorted(values), len(values) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def governing_check(trigger: Trigger) -> str:

@@ -43,6 +43,8 @@ class Windows:
     since-last-check window found nothing new; `problems` are bad-data findings from loading.
     `reference` is what drift compares with: the champion's training sample or the fixed file;
     `profile` is the reference's stored profile (`checks.profile`), when there is one.
+    `swings` are the stream's usual swing between checks by performance rule, from earlier
+    champions (`decision.swings`): the yardstick for a champion too new to have its own.
     """
 
     reference: pd.DataFrame
@@ -54,6 +56,7 @@ class Windows:
     problems: tuple[tuple[str, str], ...] = ()
     profile: ReferenceProfile | None = None
     live: pd.DataFrame | None = None
+    swings: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
 
 def evaluate(

@@ -31,7 +31,7 @@ from retrain_core.data.batches import Quarantined, read_judged
 from retrain_core.data.problems import batch_rules
 from retrain_core.data.sources import describe
 from retrain_core.data.windows import LoadedWindow, parse_timestamps
-from retrain_core.decision import Fresh, LedgerEntry, change_start
+from retrain_core.decision import Fresh, LedgerEntry, change_start, swings
 from retrain_core.evaluate import Champion, Windows
 from retrain_core.policy.schema import Policy, Source, Window
 from retrain_core.store.registry import serving_since, trained_until
@@ -272,6 +272,7 @@ def label_context(
     performance trigger its live baseline; `Fresh` tells `decide()` whether labels of the changed
     rows have arrived. Without late labels or a timestamp there is nothing to wait for.
     """
+    data = replace(data, windows=replace(data.windows, swings=swings(history)))
     labels, stamp, w = policy.data.labels, policy.data.timestamp, data.windows
     if labels is None or stamp is None or w.problems:
         return data, None

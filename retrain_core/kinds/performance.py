@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -57,9 +58,10 @@ class PerformanceTrigger(Strict):
         lt=1,
         description="A fall of at least `drop` fires only when it is significant at this "
         "confidence for the sample sizes (one-sided two-proportion z-test for accuracy, bootstrap "
-        "otherwise) and, once the champion has served 8 stretches of live rows as large as the "
-        "new one, for its usual swing between them (Student-t prediction interval); null "
-        "compares the point values.",
+        "otherwise) and for the usual swing between batches (Student-t prediction interval): the "
+        "champion's own once it has served 8 stretches of live rows as large as the new one, "
+        "until then the swing earlier champions showed between checks; null compares the point "
+        "values.",
     )
 
     @model_validator(mode="after")
@@ -105,9 +107,27 @@ def _baseline(
     champion's scores on consecutive stretches of `size` live rows (its usual swing).
     """
     live = _live_baseline(p, ctx, champion, size) if p.baseline == "live" else None
-    if live is not None:
-        return live
-    return champion.metrics.get(p.metric), champion.holdout_rows or None, "holdout", []
+    found: tuple[float | None, int | None, str, list[float]] = live or (
+        champion.metrics.get(p.metric),
+        champion.holdout_rows or None,
+        "holdout",
+        [],
+    )
+    return _with_usual_swing(found, ctx.windows.swings.get(ctx.rule_id, ()))
+
+
+def _with_usual_swing(
+    baseline: tuple[float | None, int | None, str, list[float]], swings: Sequence[float]
+) -> tuple[float | None, int | None, str, list[float]]:
+    """A champion with fewer than MIN_BATCHES live stretches of its own borrows the swing its
+    predecessors showed between checks (`decision.swings`), around its own level: a new champion
+    is not "significantly worse" on one ordinary low batch just because its swing is unknown."""
+    from retrain_core.checks.performance import MIN_BATCHES
+
+    level, rows, label, stretches = baseline
+    if level is None or len(stretches) >= MIN_BATCHES or not swings:
+        return baseline
+    return level, rows, label, [level + d for d in swings] + stretches
 
 
 def _live_baseline(

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from retrain_core.data.batches import Batch, Quarantined
-from retrain_core.decision import LedgerEntry, RetrainDecision
+from retrain_core.decision import LedgerEntry, RetrainDecision, measured_values
 from retrain_core.quarantine import QUARANTINED, QuarantineRecord, matching
 from retrain_core.store import quarantine
 
@@ -94,6 +94,7 @@ class Ledger:
             "retrain.judged": str(decision.judged).lower(),
             "retrain.pending_since": _iso(decision.pending_since),
             "retrain.train_since": _iso(decision.train_since),
+            "retrain.measured": json.dumps(dict(measured_values(decision.outcomes))),
             "retrain.policy_hash": decision.policy_hash,
             "retrain.window": _clip(decision.window),
             "retrain.prefect_run_id": prefect_run_id or "",
@@ -170,6 +171,7 @@ class Ledger:
                 judged=run.data.tags.get("retrain.judged") != "false",
                 training=run.data.tags.get(TRAINING, ""),
                 pending_since=_optional_time(run.data.tags.get("retrain.pending_since", "")),
+                measured=_measured(run.data.tags.get("retrain.measured", "")),
             )
             for run in self._runs(name, limit)
             if "retrain.checked_at" in run.data.tags
@@ -257,6 +259,17 @@ def _outcome_metrics(decision: RetrainDecision) -> dict[str, float]:
         if outcome.observed is not None:
             metrics[outcome.check] = float(outcome.observed)
     return {k: v for k, v in metrics.items() if v == v and abs(v) != float("inf")}
+
+
+def _measured(text: str) -> tuple[tuple[str, float], ...]:
+    """The performance rules' measured values a check recorded (none for older checks)."""
+    try:
+        found = json.loads(text) if text else {}
+    except ValueError:
+        return ()
+    if not isinstance(found, dict):
+        return ()
+    return tuple((str(k), float(v)) for k, v in found.items() if isinstance(v, int | float))
 
 
 def _outcomes_json(decision: RetrainDecision) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from _data import churn_frame, churn_policy
 
+from retrain_core.checks.outcome import CheckOutcome, Status
 from retrain_core.data.watermark import Watermark
 from retrain_core.decision import RetrainDecision
 from retrain_core.lineage import gate_tags, git_commit, pip_requirements, serialization_format
@@ -259,3 +260,14 @@ def test_a_watermark_too_long_for_a_tag_is_an_artifact_of_the_check(store: str) 
     marks, rows = ledger.watermarks("marks")
     assert (marks, rows) == ({"current": long_mark, "labels": short_mark}, 5)
     assert Watermark.from_json(marks["current"]).files == tuple(keys)
+
+
+def test_what_a_check_measured_comes_back_with_its_history(store: str) -> None:
+    measured = CheckOutcome("performance.accuracy", Status.PASS, "ok", observed=0.81)
+    too_few = CheckOutcome("performance.auc", Status.ERROR, "only 3 rows", observed=3.0)
+    drift = CheckOutcome("drift.share", Status.FAIL, "drifted", observed=0.5)
+    decision = RetrainDecision(False, ("hold",), (measured, too_few, drift), decided_at=NOW)
+    ledger = Store(store).ledger
+    ledger.record("measured", decision, {}, 5)
+    [entry] = ledger.history("measured")
+    assert entry.measured == (("performance.accuracy", 0.81),)  # an ERROR measured nothing

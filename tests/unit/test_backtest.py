@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from retrain_core.backtest import History, moments, policy_strategy, replay
-from retrain_core.baselines import compare, never, periodic, persistence
+from retrain_core.baselines import compare, hindsight, never, periodic, persistence
 from retrain_core.policy.schema import Policy
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -138,3 +138,17 @@ def test_persistence_predicts_the_newest_known_label() -> None:
     now = [START + timedelta(hours=5)]
     assert persistence(rows, "y", "t", timedelta(0), now) == [pytest.approx(3 / 5)]
     assert persistence(rows, "y", "t", timedelta(hours=2), now) == [pytest.approx(1 / 3)]
+
+
+def test_hindsight_is_a_ceiling_for_every_schedule_with_as_many_retrains() -> None:
+    rules, history = policy(PERFORMANCE), stream(4, "concept")
+    replays, _ = compare(rules, history, STEPS, DAY, "accuracy")
+    by_name = {r.strategy: r for r in replays}
+    none, at = hindsight(rules, history, STEPS, DAY, "accuracy", 0)
+    assert at == () and none == pytest.approx(by_name["never"].mean_metric)
+    for r in replays[1:]:  # no baseline beats the best schedule with as many models as it promoted
+        best, at = hindsight(rules, history, STEPS, DAY, "accuracy", r.promotions)
+        assert best >= r.mean_metric - 1e-9 and len(at) <= r.promotions, r.strategy
+    # one retrain, chosen with hindsight, goes after the labels of the change (day 4, a day late)
+    best, [when] = hindsight(rules, history, STEPS, DAY, "accuracy", 1)
+    assert best > by_name["never"].mean_metric + 0.2 and when >= 4

@@ -67,3 +67,36 @@ def test_an_unlucky_holdout_is_replaced_by_the_live_level() -> None:
 def test_the_holdout_until_enough_live_rows_exist() -> None:
     status, reason = judge(holdout=0.70, live=rows(150, 0.90, 4), now=0.68)
     assert status is Status.PASS and "holdout 0.7 " in reason, reason
+
+
+def judge_new(holdout: float, now: float, swings: tuple[float, ...]) -> tuple[Status, str]:
+    """A champion with no live rows yet, judged with the swing its predecessors showed."""
+    windows = Windows(
+        reference=rows(10, 0.5, 1), current=rows(10, 0.5, 2), labelled=rows(1000, now, 3),
+        swings={RULE.rule_id: swings},
+    )  # fmt: skip
+    context = Context(churn_policy(), windows, champion(holdout), NOW, RULE.rule_id)
+    [outcome] = evaluate(RULE.config, context)
+    return outcome.status, outcome.reason
+
+
+# what earlier champions measured on their checks, less their own level: a swing of about 0.07
+WIDE = (0.08, -0.07, 0.05, -0.09, 0.02, 0.06, -0.04, -0.01, 0.07, -0.06)
+
+
+def test_a_new_champion_is_judged_against_its_predecessors_swing() -> None:
+    # a fall of 0.12 from its holdout is significant for 1000 rows, but ordinary for this stream
+    status, reason = judge_new(holdout=0.80, now=0.68, swings=WIDE)
+    assert status is Status.PASS and "swing over 10 earlier stretches" in reason, reason
+    # the same fall on a stream whose batches barely move is a real drop
+    narrow = tuple(d / 10 for d in WIDE)
+    status, reason = judge_new(holdout=0.80, now=0.68, swings=narrow)
+    assert status is Status.FAIL and "significant" in reason, reason
+    # and a fall far outside the usual swing fires whatever the stream
+    status, _ = judge_new(holdout=0.80, now=0.45, swings=WIDE)
+    assert status is Status.FAIL
+
+
+def test_without_predecessors_the_row_level_test_alone_decides() -> None:
+    status, reason = judge_new(holdout=0.80, now=0.68, swings=())
+    assert status is Status.FAIL and "significant" in reason, reason
