@@ -392,24 +392,27 @@ def training_data_problems(
 ) -> Validation:
     """Why these rows must not be trained on: bad columns or failed expectations.
 
-    The expectations read only what no check judged (`_unjudged_parts`); rows whose verdict key
-    is in `passed` are not read again.
+    The expectations read only what no check judged (`_unjudged_parts`). A suite that runs
+    great-expectations itself does not read rows again whose verdict key is in `passed`; the
+    vectorized expectations (`fastexpect`) cost less than the key, and just run.
     """
     problems = check_columns(data.frame, policy, "reference")
     if problems or not policy.expectations:
         return Validation(problems)
+    from retrain_core.checks.fastexpect import vectorized
     from retrain_core.checks.outcome import Status
     from retrain_core.checks.validation import run_expectations, verdict_key
 
     rows, keys = 0, []
     for frame, suite in _unjudged_parts(policy, data):
-        key = verdict_key(frame, suite)
-        if key in passed:
+        slow = not all(vectorized(name, kwargs) for name, kwargs in suite)
+        key = verdict_key(frame, suite) if slow else ""
+        if key and key in passed:
             continue
         rows += len(frame)
         failed = [o.reason for o in run_expectations(frame, suite) if o.status is not Status.PASS]
         problems += failed
-        if not failed:
+        if key and not failed:
             keys.append(key)
     return Validation(problems, rows, tuple(keys))
 

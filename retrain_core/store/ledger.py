@@ -5,6 +5,8 @@ store. A monitor run is written whole (tags at creation, metrics in one batch, t
 history only reads FINISHED runs, so a crash half-way leaves nothing that counts. Each role's
 watermark is a tag of the run (`retrain.watermark.<role>`); one too long for a tag is the run's
 artifact `watermarks/<role>.json`, and its tag reads `artifact:watermarks/<role>.json`.
+The batches a check judged are its run's dataset inputs (`judged`); the verdict keys of training
+data that passed validation are a tag of the policy's experiment (`validated`).
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Real components: the session's Prefect API, a fresh MLflow SQLite store, great-expectations'
 rules (`run_expectations`) and the demo stream. A check that passes a batch records it as judged;
-the training reuses that verdict, validates the reference once (its verdict key is remembered in
-the store) and validates a batch that arrived after the last check. The element count in an
+the training reuses that verdict, validates the reference once (with an expectation that runs
+great-expectations itself, its verdict key is remembered in the store) and validates a batch that
+arrived after the last check. The element count in an
 expectation's reason ("50 of 3800 values") is how many rows the suite read.
 """
 
@@ -19,6 +20,7 @@ from retrain_core.policy.loader import load_policy
 from retrain_core.store import Store
 
 REFERENCE_ROWS, DAY_ROWS = 3000, 800
+TEXT_RULE = {"expect_column_values_to_match_regex": {"column": "contract", "regex": "^[a-z-]+$"}}
 
 
 def judged_training_data(project: Project, store: Store) -> core.TrainingData:
@@ -44,6 +46,8 @@ def test_judged_batches_are_not_validated_again_and_an_unjudged_bad_batch_blocks
     project: Project, tracking_uri: str
 ) -> None:
     fast(project)
+    policy = load_policy(project.policy_path).policy
+    project.edit(validation=[*policy.validation, TEXT_RULE])  # run by great-expectations itself
     name = project.name
     project.write_day(1)
     assert check(project, at(1))["verdict"] == "retrain"  # trains v1 on the reference alone
@@ -52,8 +56,8 @@ def test_judged_batches_are_not_validated_again_and_an_unjudged_bad_batch_blocks
     check(project, at(2))
 
     store = Store(tracking_uri)
-    policy = load_policy(project.policy_path).policy
     loaded = load_policy(project.policy_path)
+    policy = loaded.policy
     assert store.ledger.judged(name, loaded.policy_hash)["current"] == {
         "day-01.parquet",
         "day-02.parquet",

@@ -50,10 +50,7 @@ def test_judged_rows_are_read_only_by_expectations_on_the_labels(tmp_path: Path)
     assert found.rows == REFERENCE_ROWS + REFERENCE_ROWS + DAY_ROWS
     (problem,) = found.problems
     assert problem.startswith("churned: observed") and "expect_column_mean" in problem
-    assert len(found.passed) == 1  # the reference's verdict on the feature expectations
-
-    again = training_data_problems(policy, data, found.passed)
-    assert again.rows == REFERENCE_ROWS + DAY_ROWS and again.problems == found.problems
+    assert found.passed == ()  # vectorized expectations: no verdict key to remember
 
 
 def test_without_judged_batches_every_row_is_validated_once(tmp_path: Path) -> None:
@@ -73,3 +70,22 @@ def test_without_judged_batches_every_row_is_validated_once(tmp_path: Path) -> N
     # the same rows judged by a check: their verdict stands, the reference alone is read
     judged = training_data_problems(policy, training_data(policy, tmp_path, {}, JUDGED))
     assert judged.rows == REFERENCE_ROWS and judged.problems == []
+
+
+def test_a_great_expectations_suite_that_passed_does_not_read_the_same_rows_again(
+    tmp_path: Path,
+) -> None:
+    stream(tmp_path)
+    regex = {"expect_column_values_to_match_regex": {"column": "contract", "regex": "^[a-z-]+$"}}
+    policy = churn([regex])
+    data = training_data(policy, tmp_path, {}, JUDGED)
+    first = training_data_problems(policy, data)
+    assert first.problems == [] and first.rows == REFERENCE_ROWS and len(first.passed) == 1
+    again = training_data_problems(policy, data, first.passed)
+    assert again.problems == [] and again.rows == 0 and again.passed == ()
+
+    # other rows (a batch no check judged) or another suite: another key, read again
+    unjudged = training_data(policy, tmp_path, {}, {"current": {"day-02.parquet"}})
+    assert training_data_problems(policy, unjudged, first.passed).rows == REFERENCE_ROWS + DAY_ROWS
+    stricter = churn([regex, {"expect_column_values_to_not_be_null": {"column": "customer_id"}}])
+    assert training_data_problems(stricter, data, first.passed).rows == REFERENCE_ROWS
