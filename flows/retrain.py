@@ -48,19 +48,34 @@ from retrain_core.training import (
 
 
 @task(name="load-training-data", **IO)
-def load_training_data(loaded: LoadedPolicy, root: str, store: Store) -> Any:
+def load_training_data(loaded: LoadedPolicy, root: str, store: Store) -> core.TrainingData:
     """The rows the challenger learns from (training source, or reference + labelled rows).
 
-    Quarantined batches are never part of them.
+    Quarantined batches are never part of them; the batches checks judged under this policy
+    are marked so (their verdict stands).
     """
-    skip = store.ledger.quarantined(loaded.policy.name)
-    return core.load_training_data(loaded.policy, Path(root), skip)
+    name = loaded.policy.name
+    skip = store.ledger.quarantined(name)
+    judged = store.ledger.judged(name, loaded.policy_hash)
+    return core.training_data(loaded.policy, Path(root), skip, judged)
 
 
-@task(name="validate-training-data", cache_policy=NO_CACHE)
-def validate_training_data(loaded: LoadedPolicy, frame: Any) -> list[str]:
-    """Reasons the training data cannot be used (failed expectations, bad columns)."""
-    return core.training_data_problems(loaded.policy, frame)
+@task(name="validate-training-data", **IO)
+def validate_training_data(
+    loaded: LoadedPolicy, data: core.TrainingData, store: Store
+) -> list[str]:
+    """Reasons the training data cannot be used (failed expectations, bad columns).
+
+    The expectations read only the rows no check judged, and not again once they passed.
+    """
+    name = loaded.policy.name
+    found = core.training_data_problems(loaded.policy, data, store.ledger.validated(name))
+    store.ledger.remember_validated(name, found.passed)
+    get_run_logger().info(
+        "validated %d of %d training rows (the rest judged by checks, or already validated)",
+        found.rows, len(data.frame),
+    )  # fmt: skip
+    return found.problems
 
 
 @task(name="train-challenger", cache_policy=NO_CACHE)
@@ -226,11 +241,11 @@ def _train_and_register(
     """
     retry = retry_options(loaded)
     root = data_root or str(load_settings().root)
-    frame = load_training_data.with_options(**retry)(loaded, root, store)
-    problems = validate_training_data(loaded, frame)
+    data = load_training_data.with_options(**retry)(loaded, root, store)
+    problems = validate_training_data.with_options(**retry)(loaded, data, store)
     if problems:
         return list(problems)
-    result = train(loaded, frame, train_since)
+    result = train(loaded, data.frame, train_since)
     if isinstance(result, str):
         return result
     run_id = log_training_run.with_options(**retry)(

@@ -3,18 +3,20 @@
 `load_windows` reads the policy's sources (reference, the current window after the watermark,
 the labels that arrived since the last check joined to their features), judging each batch file
 on its own and setting aside (quarantining) the ones that cannot be judged; `load_champion` reads
-the serving model; `load_training_data` the challenger's rows, never from a quarantined batch.
+the serving model; `load_training_data` the challenger's rows, never from a quarantined batch, and
+`training_data_problems` validates the part of them no check judged: the quality expectations
+run once per batch, by the check that judges it (training reuses its verdict).
 The flow wraps each in a Prefect task; `retrain_core.quarantine.settle` says, once the decision
 is known, which batches were judged and which are quarantined.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from retrain_core.data import (
     BadData,
@@ -37,6 +39,7 @@ from retrain_core.policy.schema import Policy, Source, Window
 from retrain_core.store.registry import serving_since, trained_until
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from retrain_core.store.registry import Registry
@@ -188,7 +191,7 @@ def _with_features(
     target, key = policy.model.target, policy.data.labels.join_on
     if labels.empty:
         return labels
-    features = _every_current_row(policy, [c for c in columns if c != target], root, skip)
+    features, _ = _every_current_row(policy, [c for c in columns if c != target], root, skip)
     # The rows with a new label, matched as join_labels matches keys (numbers and text alike).
     found = join_labels(features, labels.assign(**{target: True}), key, target)[target].notna()
     joined = join_labels(features[found.to_numpy()], labels, key, target)
@@ -205,15 +208,29 @@ def _with_features(
 
 
 def _every_current_row(
-    policy: Policy, columns: list[str], root: Path, skip: dict[str, set[str]]
-) -> pd.DataFrame:
-    """Every row of the current source but quarantined or unreadable batches, one per key."""
+    policy: Policy,
+    columns: list[str],
+    root: Path,
+    skip: dict[str, set[str]],
+    judged: Collection[str] = (),
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every row of the current source but quarantined or unreadable batches, one per key.
+
+    With it, one flag per row: True when its batch is one of the `judged` (by a check).
+    """
+    import numpy as np
+
     rules = batch_rules(policy, CURRENT, None)
-    frame, _ = read_judged(policy.data.current, columns, root, skip.get(CURRENT, ()), rules)
+    frame, spans = read_judged(policy.data.current, columns, root, skip.get(CURRENT, ()), rules)
+    seen = np.zeros(len(frame), dtype=bool)
+    if spans:
+        flags = [key in judged for key, _ in spans]
+        seen = np.repeat(np.array(flags, dtype=bool), [rows for _, rows in spans])
     key = policy.data.labels.join_on if policy.data.labels is not None else None
     if key is not None and key in frame.columns:  # a batch seen twice adds no second row
-        frame = frame.drop_duplicates(subset=[key], keep="first").reset_index(drop=True)
-    return frame
+        first = ~frame.duplicated(subset=[key], keep="first").to_numpy()
+        frame, seen = frame[first].reset_index(drop=True), seen[first]
+    return frame, seen
 
 
 def _watermark(text: str | None) -> Watermark | None:
@@ -304,6 +321,18 @@ def _oldest(frame: pd.DataFrame | None, stamp: str) -> datetime | None:
     return stamps.min().floor("us").to_pydatetime()
 
 
+@dataclass(frozen=True)
+class TrainingData:
+    """The challenger's rows, and which of them no check has judged (one flag per row).
+
+    Unjudged are the reference's rows (or `training.source`'s) and those of the current batches
+    no check judged yet (arrived since); the others passed their check's quality expectations.
+    """
+
+    frame: pd.DataFrame
+    unjudged: np.ndarray
+
+
 def load_training_data(
     policy: Policy, root: Path, skip: dict[str, set[str]] | None = None
 ) -> pd.DataFrame:
@@ -311,13 +340,26 @@ def load_training_data(
 
     Quarantined batches (`skip`, by role) and batches that fail their rules are left out.
     """
+    return training_data(policy, root, skip).frame
+
+
+def training_data(
+    policy: Policy,
+    root: Path,
+    skip: dict[str, set[str]] | None = None,
+    judged: dict[str, set[str]] | None = None,
+) -> TrainingData:
+    """`load_training_data`, telling which rows come from the current batches checks `judged`."""
+    import numpy as np
     import pandas as pd
 
     skip = skip or {}
     columns = required_columns(policy)
     if policy.training.source is not None:
-        return read_source(policy.training.source, columns, root)
+        frame = read_source(policy.training.source, columns, root)
+        return TrainingData(frame, np.ones(len(frame), dtype=bool))
     frames = [read_source(policy.data.reference, columns, root)]
+    unjudged = [np.ones(len(frames[0]), dtype=bool)]
     labels = policy.data.labels
     if labels is not None:
         rules = batch_rules(policy, LABELS, frames[0])
@@ -327,19 +369,71 @@ def load_training_data(
         except NoFiles:  # no label has arrived yet: train on the reference alone
             label_rows = None
         if label_rows is not None and not label_rows.empty:
-            features = _every_current_row(policy, columns, root, skip)
+            seen = (judged or {}).get(CURRENT, set())
+            features, checked = _every_current_row(policy, columns, root, skip, seen)
             frames.append(join_labels(features, label_rows, labels.join_on, policy.model.target))
+            unjudged.append(~checked)
     frame = pd.concat(frames, ignore_index=True)
-    return frame[frame[policy.model.target].notna()].reset_index(drop=True)
+    labelled = frame[policy.model.target].notna().to_numpy()
+    return TrainingData(frame[labelled].reset_index(drop=True), np.concatenate(unjudged)[labelled])
 
 
-def training_data_problems(policy: Policy, frame: pd.DataFrame) -> list[str]:
-    """Why these rows must not be trained on: bad columns or failed expectations."""
-    problems = check_columns(frame, policy, "reference")
+@dataclass(frozen=True)
+class Validation:
+    """What validating training data found: its problems, how many rows the suite read, and the
+    verdict keys of the rows that passed (`verdict_key`: the same rows need no second run)."""
+
+    problems: list[str]
+    rows: int = 0
+    passed: tuple[str, ...] = ()
+
+
+def training_data_problems(
+    policy: Policy, data: TrainingData, passed: Collection[str] = ()
+) -> Validation:
+    """Why these rows must not be trained on: bad columns or failed expectations.
+
+    The expectations read only what no check judged (`_unjudged_parts`). A suite that runs
+    great-expectations itself does not read rows again whose verdict key is in `passed`; the
+    vectorized expectations (`fastexpect`) cost less than the key, and just run.
+    """
+    problems = check_columns(data.frame, policy, "reference")
     if problems or not policy.expectations:
-        return problems
+        return Validation(problems)
+    from retrain_core.checks.fastexpect import vectorized
     from retrain_core.checks.outcome import Status
-    from retrain_core.checks.validation import run_expectations
+    from retrain_core.checks.validation import run_expectations, verdict_key
 
-    outcomes = run_expectations(frame, policy.expectations)
-    return [o.reason for o in outcomes if o.status is not Status.PASS]
+    rows, keys = 0, []
+    for frame, suite in _unjudged_parts(policy, data):
+        slow = not all(vectorized(name, kwargs) for name, kwargs in suite)
+        key = verdict_key(frame, suite) if slow else ""
+        if key and key in passed:
+            continue
+        rows += len(frame)
+        failed = [o.reason for o in run_expectations(frame, suite) if o.status is not Status.PASS]
+        problems += failed
+        if key and not failed:
+            keys.append(key)
+    return Validation(problems, rows, tuple(keys))
+
+
+def _unjudged_parts(
+    policy: Policy, data: TrainingData
+) -> list[tuple[pd.DataFrame, list[tuple[str, dict[str, Any]]]]]:
+    """Each part of the suite with the rows it has not judged yet.
+
+    A check judges a current batch's own columns: its verdict stands for the rows of that batch,
+    but not for the labels joined to them later, which no check validated (the expectations that
+    read the target of a policy with a label source read every row).
+    """
+    from retrain_core.checks.validation import columns_read
+
+    if data.unjudged.all():  # nothing judged: every expectation reads every row, in one run
+        return [(data.frame, policy.expectations)] if len(data.frame) else []
+    target, later = policy.model.target, policy.data.labels is not None
+    every_row = [e for e in policy.expectations if later and target in (columns_read([e]) or ())]
+    by_batch = [e for e in policy.expectations if e not in every_row]
+    unjudged = data.frame[data.unjudged].reset_index(drop=True)
+    parts = [(unjudged, by_batch), (data.frame, every_row)]
+    return [(frame, suite) for frame, suite in parts if suite and len(frame)]

@@ -43,9 +43,9 @@ def fast_result(
 
     `memo` keeps each text column's codes between the expectations of one batch.
     """
-    handler = _HANDLERS.get(name)
-    if handler is None or not set(kwargs) <= handler[0]:
+    if not vectorized(name, kwargs):
         return None
+    handler = _HANDLERS[name]
     if "column" in handler[0]:
         column = kwargs.get("column")
         if not isinstance(column, str) or list(df.columns).count(column) != 1:
@@ -55,6 +55,13 @@ def fast_result(
             memo[column] = _Column(df[column])
         return handler[1](memo[column], kwargs)
     return handler[1](df, kwargs)
+
+
+def vectorized(name: str, kwargs: dict[str, Any]) -> bool:
+    """True when this expectation is evaluated here, not by great-expectations (unless a
+    column's dtype is unusual or missing: `fast_result` then returns None)."""
+    handler = _HANDLERS.get(name)
+    return handler is not None and set(kwargs) <= handler[0]
 
 
 class _Column:

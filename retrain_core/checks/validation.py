@@ -77,18 +77,43 @@ def _fast_outcomes(
     return outcomes
 
 
-def _columns_read(df: pd.DataFrame, expectations: list[tuple[str, dict[str, Any]]]) -> pd.DataFrame:
-    """The window with only the columns these expectations name (all, if one reads the table)."""
+def columns_read(expectations: list[tuple[str, dict[str, Any]]]) -> list[str] | None:
+    """The columns these expectations name, or None when one reads the table as a whole."""
     wanted: list[str] = []
     for name, args in expectations:
         named = [args.get(k) for k in ("column", "column_A", "column_B")]
         named += list(args.get("column_list") or [])
         named = [c for c in named if c is not None]
         if not named and name not in _ROW_COUNT_ONLY:
-            return df  # reads the table as a whole (its columns, ...): give it everything
+            return None  # reads the table as a whole (its columns, ...)
         wanted += [str(c) for c in named]
-    present = [c for c in dict.fromkeys(wanted) if c in df.columns]
+    return list(dict.fromkeys(wanted))
+
+
+def _columns_read(df: pd.DataFrame, expectations: list[tuple[str, dict[str, Any]]]) -> pd.DataFrame:
+    """The window with only the columns these expectations name (all, if one reads the table)."""
+    wanted = columns_read(expectations)
+    if wanted is None:
+        return df  # give it everything
+    present = [c for c in wanted if c in df.columns]
     return df if len(present) == len(df.columns) else df[present]
+
+
+def verdict_key(df: pd.DataFrame, expectations: list[tuple[str, dict[str, Any]]]) -> str:
+    """A digest of the suite and of the rows it reads: the same key, the same verdict.
+
+    The rows are digested column by column as the reference profile's key is (`content_key`),
+    without the columns no expectation reads; row counts count as read.
+    """
+    import hashlib
+
+    from retrain_core.checks.profile import content_key
+
+    wanted = columns_read(expectations)
+    names = list(df.columns) if wanted is None else wanted
+    suite = repr(sorted((name, repr(sorted(kwargs.items()))) for name, kwargs in expectations))
+    parts = f"{suite}\0{len(df)}\0{content_key(df, [str(c) for c in names], [])}"
+    return hashlib.sha256(parts.encode()).hexdigest()[:32]
 
 
 def check_name(name: str, kwargs: dict[str, Any]) -> str:

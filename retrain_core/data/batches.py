@@ -143,8 +143,12 @@ def read_judged(
     root: Path,
     skip: Collection[str] = (),
     rules: Rules | None = None,
-) -> tuple[pd.DataFrame, list[Quarantined]]:
-    """Every row of a source except quarantined files and files that fail `rules` (listed)."""
+) -> tuple[pd.DataFrame, list[tuple[str, int]]]:
+    """Every row of a source except quarantined files and files that fail `rules`.
+
+    With the rows, each batch read as (watermark key, row count), in the order of its rows
+    (none for a source of rows, e.g. a query: it has no batches).
+    """
     reader = typed(source, root)
     if not isinstance(reader, FileSource):  # rows, not batches: nothing to set aside
         return reader.read(columns, {"watermark": EARLIEST}), []
@@ -152,7 +156,8 @@ def read_judged(
     marks = {key: file_mark(files, key) for key in files.keys}
     keys = [key for key in files.keys if marks[key] not in skip]
     judged = read_batches(files, keys, marks, columns, rules or Rules())
-    return concat(judged.frames, columns), judged.quarantined
+    spans = [(b.key, len(f)) for b, f in zip(judged.batches, judged.frames, strict=True)]
+    return concat(judged.frames, columns), spans
 
 
 def _empty_times() -> pd.Series:

@@ -1,7 +1,8 @@
 """Everything retrain keeps in MLflow, behind one object built from one tracking URI.
 
 `Store(uri)` owns one `MlflowClient` (tracking and registry on the same URI, no global MLflow
-state) and hands out its parts: `ledger` (monitor runs, operator events, watermarks, quarantine)
+state) and hands out its parts: `ledger` (monitor runs, operator events, watermarks, quarantine,
+the batches checks judged and the verdict keys of training data that passed validation)
 and `registry` (training runs, registered versions, aliases, lineage, approvals, reference
 profiles). The flows build one store per run and hand it to their tasks; nothing outside this
 package imports mlflow. MLflow is imported on first use (~2 s), so importing this package is

@@ -5,6 +5,8 @@ store. A monitor run is written whole (tags at creation, metrics in one batch, t
 history only reads FINISHED runs, so a crash half-way leaves nothing that counts. Each role's
 watermark is a tag of the run (`retrain.watermark.<role>`); one too long for a tag is the run's
 artifact `watermarks/<role>.json`, and its tag reads `artifact:watermarks/<role>.json`.
+The batches a check judged are its run's dataset inputs (`judged`); the verdict keys of training
+data that passed validation are a tag of the policy's experiment (`validated`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ TRAINING = "retrain.training"
 MAX_TAG = 4900  # MLflow tag values hold 5000 characters (8000 on newer stores)
 MARK_IN_TAG = 4000  # a longer watermark is an artifact of the run, its tag points there
 MARK_ARTIFACT = "artifact:"  # tag value prefix: the watermark is this artifact of the run
+VALIDATED = "retrain.validated"  # experiment tag: verdict keys of training data that passed
+VALIDATED_KEPT = 8
 
 
 @dataclass(frozen=True)
@@ -224,6 +228,31 @@ class Ledger:
     def earlier_batch(self, name: str, digest: str) -> str | None:
         """The key of an already judged batch with this content digest, or None."""
         return quarantine.earlier_batch(self.client, self.store.existing_experiment(name), digest)
+
+    def judged(self, name: str, policy_hash: str) -> dict[str, set[str]]:
+        """The keys of the batches checks under this policy judged (passed its rules), by role.
+
+        Only names: a judged batch is one the watermark never reads again as new, so it is not
+        read again here either. Under another policy its verdict does not count.
+        """
+        experiment_id = self.store.existing_experiment(name)
+        return quarantine.judged(self.client, experiment_id, policy_hash)
+
+    def validated(self, name: str) -> list[str]:
+        """The verdict keys of the training data that last passed validation, newest first."""
+        experiment_id = self.store.existing_experiment(name)
+        if experiment_id is None:
+            return []
+        text = self.client.get_experiment(experiment_id).tags.get(VALIDATED, "")
+        return [key for key in text.split(",") if key]
+
+    def remember_validated(self, name: str, keys: Sequence[str]) -> None:
+        """Remember verdict keys of training data that passed (a few, newest first)."""
+        if not keys:
+            return
+        known = [*keys, *self.validated(name)]
+        kept = list(dict.fromkeys(known))[:VALIDATED_KEPT]
+        self.client.set_experiment_tag(self.store.experiment_id(name), VALIDATED, ",".join(kept))
 
     def last_check(self, name: str) -> CheckRecord | None:
         """The newest finished check, or None before the first one."""

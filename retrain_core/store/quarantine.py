@@ -16,6 +16,7 @@ from retrain_core.quarantine import KIND, PREFIX, QUARANTINED, RELEASED, Quarant
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
+CONTEXT = "mlflow.data.context"  # a judged batch's dataset input tag: its role
 DIGEST_CHARS = 32  # MLflow keeps 36 characters of a dataset digest: 128 bits of the SHA-256
 MAX_TAG = 4900
 
@@ -68,7 +69,7 @@ def log_judged(client: MlflowClient, run_id: str, judged: Sequence[tuple[str, Ba
                 source_type="local",
                 source=batch.path[:1000],
             ),
-            tags=[InputTag("mlflow.data.context", role)],
+            tags=[InputTag(CONTEXT, role)],
         )
         for role, batch in judged
         if batch.digest
@@ -94,6 +95,29 @@ def earlier_batch(client: MlflowClient, experiment_id: str | None, digest: str) 
             if dataset_input.dataset.digest == digest[:DIGEST_CHARS]:
                 return str(dataset_input.dataset.name)
     return None
+
+
+def judged(
+    client: MlflowClient, experiment_id: str | None, policy_hash: str
+) -> dict[str, set[str]]:
+    """The keys of the batches finished checks under this policy judged, by role."""
+    if experiment_id is None:
+        return {}
+    query = (
+        f"tags.`{KIND}` = 'monitor' and attributes.status = 'FINISHED' "
+        f"and tags.`retrain.policy_hash` = '{policy_hash}'"
+    )
+    keys: dict[str, set[str]] = {}
+    token = None
+    while True:
+        page = client.search_runs([experiment_id], query, max_results=1000, page_token=token)
+        for run in page:
+            for found in run.inputs.dataset_inputs if run.inputs else []:
+                role = next((t.value for t in found.tags if t.key == CONTEXT), "")
+                keys.setdefault(role, set()).add(str(found.dataset.name))
+        token = page.token
+        if not token:
+            return keys
 
 
 def records(client: MlflowClient, experiment_id: str | None, status: str | None = None) -> list:
