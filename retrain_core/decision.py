@@ -169,14 +169,20 @@ def swings(history: Sequence[LedgerEntry]) -> dict[str, tuple[float, ...]]:
                 by_rule.setdefault(rule_id, []).append(value)
         for rule_id, values in by_rule.items():
             if len(values) >= 3:
-                level = _median(values)
-                found.setdefault(rule_id, []).extend(v - level for v in values)
-    result: dict[str, tuple[float, ...]] = {}
-    for rule_id, deviations in found.items():
-        spread = 1.4826 * _median([abs(d) for d in deviations])
-        kept = [d for d in deviations if spread == 0 or abs(d) <= 3 * spread]
-        result[rule_id] = tuple(kept)
-    return result
+                found.setdefault(rule_id, []).extend(around_median(values))
+    return {rule_id: tuple(ordinary(deviations)) for rule_id, deviations in found.items()}
+
+
+def around_median(values: Sequence[float]) -> list[float]:
+    """Each value less the median of them all."""
+    level = _median(values)
+    return [v - level for v in values]
+
+
+def ordinary(deviations: Sequence[float]) -> list[float]:
+    """The deviations within 3 robust standard deviations (1.4826 MAD) of all of them."""
+    spread = 1.4826 * _median([abs(d) for d in deviations]) if deviations else 0.0
+    return [d for d in deviations if spread == 0 or abs(d) <= 3 * spread]
 
 
 def _median(values: Sequence[float]) -> float:

@@ -121,13 +121,18 @@ def _with_usual_swing(
 ) -> tuple[float | None, int | None, str, list[float]]:
     """A champion with fewer than MIN_BATCHES live stretches of its own borrows the swing its
     predecessors showed between checks (`decision.swings`), around its own level: a new champion
-    is not "significantly worse" on one ordinary low batch just because its swing is unknown."""
+    is not "significantly worse" on one ordinary low batch just because its swing is unknown.
+    Its own stretches join them as deviations from their median, and a deviation outside the
+    ordinary swing of them all (`decision.ordinary`) is left out: a fall it already suffered
+    is the change under test, not its swing."""
     from retrain_core.checks.performance import MIN_BATCHES
+    from retrain_core.decision import around_median, ordinary
 
     level, rows, label, stretches = baseline
     if level is None or len(stretches) >= MIN_BATCHES or not swings:
         return baseline
-    return level, rows, label, [level + d for d in swings] + stretches
+    own = around_median(stretches) if len(stretches) >= 3 else []
+    return level, rows, label, [level + d for d in ordinary([*swings, *own])]
 
 
 def _live_baseline(
