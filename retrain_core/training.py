@@ -75,19 +75,21 @@ def train_challenger(
     `training.from_change` and at least `min_change_rows` labelled rows from then on, a second
     candidate is fit on those rows alone, and the one scoring better on the shared holdout (the
     newest rows, which neither saw) is the challenger: after an abrupt change the old rows
-    mislead, on a noisy stream they help, and the holdout tells which.
+    mislead, on a noisy stream they help, and the holdout tells which. That holdout is then the
+    newest share of the rows from the change on (not of the window, which would hold out every
+    changed row and leave nothing of the change to learn from) when enough of them exist.
     """
     model, training, stamp = policy.model, policy.training, policy.data.timestamp
     rows = labelled(select_window(frame, training.window, stamp), model.target)
     stratify = model.target if model.task == "classification" else None
-    train, holdout = split_holdout(rows, training.holdout, stamp, training.random_state, stratify)
+    minimum = training.min_change_rows if training.from_change else 0
+    train, holdout = _split_after_change(policy, rows, since, minimum, stratify)
     names = list(dict.fromkeys([policy.gate.metric, *metrics_for(model.task)]))
     fit_on = partial(
         _candidate, policy, holdout, names, random_state=training.random_state,
         allowed_modules=allowed_modules,
     )  # fmt: skip
     best = fit_on(train)
-    minimum = training.min_change_rows if training.from_change else 0
     recent = since_change(train, stamp, since, minimum, stratify)
     if len(recent) < len(train):
         with suppress(TrainingError):  # the whole window's candidate still stands
@@ -226,6 +228,36 @@ def window_bounds(frame: pd.DataFrame, timestamp: str | None) -> tuple[str, str]
         return None
     stamps = pd.to_datetime(frame[timestamp])
     return stamps.min().isoformat(), stamps.max().isoformat()
+
+
+def _split_after_change(
+    policy: Policy,
+    rows: pd.DataFrame,
+    since: datetime | None,
+    minimum: int,
+    stratify: str | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The holdout: the newest `training.holdout` share of the window, or, for a retrain that
+    answers a change, of the rows from the change on, when that leaves `minimum` of them to train
+    on and `gate.min_rows` to judge on (and, for a classifier, two classes on each side).
+
+    Split from the whole window, the holdout would take every labelled row of a change that
+    just arrived, leaving the challenger nothing of it to learn from.
+    """
+    training, stamp = policy.training, policy.data.timestamp
+    whole = split_holdout(rows, training.holdout, stamp, training.random_state, stratify)
+    if since is None or minimum <= 0 or stamp is None or stamp not in rows.columns:
+        return whole
+    after = pd.to_datetime(rows[stamp], utc=True) >= pd.Timestamp(since)
+    recent = rows.loc[after]
+    n_holdout = math.ceil(len(recent) * training.holdout)
+    if len(recent) - n_holdout < minimum or n_holdout < policy.gate.min_rows:
+        return whole
+    ordered = recent.iloc[np.argsort(pd.to_datetime(recent[stamp]).to_numpy(), kind="stable")]
+    holdout, trained = ordered.iloc[-n_holdout:], ordered.iloc[:-n_holdout]
+    if stratify is not None and min(trained[stratify].nunique(), holdout[stratify].nunique()) < 2:
+        return whole
+    return pd.concat([rows.loc[~after], trained]), holdout
 
 
 def split_holdout(

@@ -316,8 +316,10 @@ class Training(Strict):
         True,
         description="A retrain answering a change (a measured drop, or drift once its labels "
         "arrived) trains only on rows from the change on when at least `min_change_rows` of "
-        "them are labelled, so the old behaviour does not outvote the new one; false always "
-        "trains on the whole window.",
+        "them are labelled, so the old behaviour does not outvote the new one (a candidate on "
+        "the whole window competes on the holdout, which is then the newest `holdout` share of "
+        "the rows from the change on, when at least `gate.min_rows` of them are held out); "
+        "false always trains on the whole window.",
     )
     min_change_rows: int = Field(
         100, ge=2, description="Labelled rows from after a change needed to train on them alone."

@@ -157,3 +157,27 @@ def test_train_challenger_regression_without_timestamp() -> None:
     assert result.window is None
     assert set(result.metrics) == {"rmse", "mae", "r2"}
     assert result.metrics["r2"] > 0.9
+
+
+GATE = {"metric": "roc_auc", "min": 0.6, "min_rows": 30}
+
+
+def test_a_retrain_answering_a_change_holds_out_the_newest_rows_of_the_change() -> None:
+    # 800 hourly rows; a change at hour 600 leaves 200 labelled rows after it
+    policy, frame = churn_policy(window="40d", gate=GATE), churn_frame(n=800)
+    since = pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(hours=600)
+    result = train_challenger(policy, frame, since=since.to_pydatetime())
+    # the holdout is the newest 25% of the changed rows, not of the window (which is all of them)
+    assert result.n_holdout == 50
+    assert result.holdout["event_time"].min() == since + pd.Timedelta(hours=150)
+    # so the challenger learns from the other 150 changed rows (alone, or with the older ones)
+    assert (result.rows["event_time"] >= since).sum() == 150
+    # without a change to answer, the newest 25% of the window is held out, as before
+    assert train_challenger(policy, frame).n_holdout == 200
+
+
+def test_too_few_changed_rows_keep_the_windows_holdout() -> None:
+    policy, frame = churn_policy(window="40d", gate=GATE), churn_frame(n=800)
+    since = pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(hours=760)  # 40 rows after
+    result = train_challenger(policy, frame, since=since.to_pydatetime())
+    assert result.n_holdout == 200  # 10 held-out rows would be too few to judge on
