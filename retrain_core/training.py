@@ -75,9 +75,9 @@ def train_challenger(
     `training.from_change` and at least `min_change_rows` labelled rows from then on, a second
     candidate is fit on those rows alone, and the one scoring better on the shared holdout (the
     newest rows, which neither saw) is the challenger: after an abrupt change the old rows
-    mislead, on a noisy stream they help, and the holdout tells which. That holdout is then the
-    newest share of the rows from the change on (not of the window, which would hold out every
-    changed row and leave nothing of the change to learn from) when enough of them exist.
+    mislead, on a noisy stream they help, and the holdout tells which. When the window's holdout
+    would take (nearly) every row of the change, it is the newest share of the changed rows
+    instead, so the challenger has something of the change to learn from.
     """
     model, training, stamp = policy.model, policy.training, policy.data.timestamp
     rows = labelled(select_window(frame, training.window, stamp), model.target)
@@ -237,18 +237,21 @@ def _split_after_change(
     minimum: int,
     stratify: str | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The holdout: the newest `training.holdout` share of the window, or, for a retrain that
-    answers a change, of the rows from the change on, when that leaves `minimum` of them to train
-    on and `gate.min_rows` to judge on (and, for a classifier, two classes on each side).
-
-    Split from the whole window, the holdout would take every labelled row of a change that
-    just arrived, leaving the challenger nothing of it to learn from.
+    """The holdout: the newest `training.holdout` share of the window; but for a retrain that
+    answers a change, when that share would leave fewer than `minimum` rows of the change to
+    train on (a change whose labels just arrived, a long window), the newest share of the rows
+    from the change on, when that leaves `minimum` of them to train on and `gate.min_rows` to
+    judge on (and, for a classifier, two classes on each side). Otherwise the challenger would
+    be fit on old rows alone and judged on the new ones: a retrain that cannot help.
     """
     training, stamp = policy.training, policy.data.timestamp
     whole = split_holdout(rows, training.holdout, stamp, training.random_state, stratify)
     if since is None or minimum <= 0 or stamp is None or stamp not in rows.columns:
         return whole
-    after = pd.to_datetime(rows[stamp], utc=True) >= pd.Timestamp(since)
+    start = pd.Timestamp(since)
+    if (pd.to_datetime(whole[0][stamp], utc=True) >= start).sum() >= minimum:
+        return whole  # the change is already there to learn from
+    after = pd.to_datetime(rows[stamp], utc=True) >= start
     recent = rows.loc[after]
     n_holdout = math.ceil(len(recent) * training.holdout)
     if len(recent) - n_holdout < minimum or n_holdout < policy.gate.min_rows:

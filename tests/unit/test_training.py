@@ -181,3 +181,10 @@ def test_too_few_changed_rows_keep_the_windows_holdout() -> None:
     since = pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(hours=760)  # 40 rows after
     result = train_challenger(policy, frame, since=since.to_pydatetime())
     assert result.n_holdout == 200  # 10 held-out rows would be too few to judge on
+
+
+def test_a_change_already_in_the_training_rows_keeps_the_windows_holdout() -> None:
+    policy, frame = churn_policy(window="40d", gate=GATE), churn_frame(n=800)
+    since = pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(hours=400)  # 400 rows after
+    result = train_challenger(policy, frame, since=since.to_pydatetime())
+    assert result.n_holdout == 200  # 200 changed rows remain to learn from: nothing to move
