@@ -107,7 +107,8 @@ def warm_up(tracking_uri: str | None) -> None:
     while an API started by `start_api_early` starts."""
     from retrain_core.engine import preload
 
-    preload()
+    with imports_without_gc():
+        preload()
     if tracking_uri and tracking_uri.startswith("sqlite:"):
         from retrain_core.store import Store
 
@@ -125,6 +126,7 @@ def imports_without_gc() -> Any:
     ~2 CPU-seconds during the imports, and would take as long again at the interpreter's exit.
     Imports make almost no cyclic garbage; what they made is frozen (exempt from later passes,
     freed by reference counting as usual), so the collector resumes on the run's own objects.
+    Only imports go in here: work that makes garbage cycles (MLflow's migrations) runs after.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -140,9 +142,10 @@ def fast_exit() -> None:
     """At exit, freeze what is left so that the interpreter's final collections skip it.
 
     Without it the interpreter's shutdown spends ~2 s in full collections of the run's heap
-    before the process ends; the objects are freed with the process either way. Registered
-    with atexit, so it runs after the run's own exit handlers (Prefect's log and event flush,
-    the API process's stop), which it does not affect.
+    before the process ends; the memory goes with the process either way (only `__del__` of
+    objects left in reference cycles, which Python does not promise to call at exit, is
+    skipped). Registered with atexit before the run starts, so it runs after the exit handlers
+    registered later (Prefect's log and event flush, the API process's stop).
     """
     atexit.register(gc.freeze)
 
@@ -225,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
         fast_exit()
         with imports_without_gc():
             server = start_api_early()
-            warm_up(os.environ.get("MLFLOW_TRACKING_URI"))
+        warm_up(os.environ.get("MLFLOW_TRACKING_URI"))
     if server is not None:
         wait_for_api(server)
     try:
