@@ -1,12 +1,17 @@
-"""Cold `retrain run` on the demo's day-1 batch: time to a decision, three ways, in one run.
+"""Cold `retrain run` on the demo's day-1 batch: time to a decision, four or five ways, in one run.
 
 Each repetition makes a fresh project (the shipped churn policy, `retrain sample-data --days 1`,
 an empty MLflow store and an empty PREFECT_HOME) and times `retrain run` as a new process:
 
 - ephemeral:       no server; the first flow call starts Prefect's ephemeral API and waits for
                    it, then the run imports what it needs (baseline; RETRAIN_EARLY_API=0)
-- early ephemeral: what `retrain run` does: the ephemeral API process is launched first and
-                   starts while the run imports its libraries and creates the MLflow store
+- early ephemeral: what `retrain run` does on a machine's very first run: the ephemeral API
+                   process is launched before Prefect's server module is imported and starts
+                   (creating Prefect's database: alembic migrations, block types) while the run
+                   imports its libraries with the garbage collector paused and creates the
+                   MLflow store; the heap is frozen at exit
+- early ephemeral, --against: the same with the retrain code in DIR (`--against DIR`, e.g.
+                   `git archive <commit> | tar -x -C DIR`), to compare two versions in one run
 - early, Prefect DB exists: the same, with a PREFECT_HOME whose database an earlier (untimed)
                    run created, as on any run after a machine's first (the API then skips
                    creating its tables)
@@ -16,7 +21,33 @@ The variants alternate within each repetition. The first day trains the first mo
 time covers reading, checking, deciding, training, registering and promoting.
 Goal (issue 10): < 20 s to a decision on a quiet 2-core machine.
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/cold_run.py [--reps 2]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/cold_run.py [--reps 2] [--against DIR]
+
+Last run (`--reps 3 --against` the code before the API launch moved ahead of the server-module
+import and the collector changes; the host was busy: another job held one core throughout, load
+average 1.5-3.4), medians, CPU with the API process:
+
+    ephemeral                     22.8 s  ratio 1.00  (CPU 21.0 s)
+    early ephemeral               20.0 s  ratio 0.87  (CPU 17.0 s)   machine's first run
+    early ephemeral, --against    23.3 s  ratio 1.02  (CPU 19.8 s)   before: per rep new/old
+                                                                     0.94, 0.86, 0.86
+    early, Prefect DB exists      14.1 s  ratio 0.62  (CPU 12.7 s)
+    local server                   7.7 s  ratio 0.34  (CPU  6.1 s)
+
+Where a machine's first run goes (profiled, load ~2): Prefect's API process needs ~7.5 CPU-s
+before it answers on a new PREFECT_HOME (imports 2.4, alembic migrations 3.7, block-type
+registration 0.9, its own garbage collection ~1 of those), ~3 s with its database in place; the
+run itself ~1 s to launch it, ~5 s of imports and MLflow's SQLite store (1.5 s, its own alembic
+migrations; I/O-bound when the disk is busy), then 5.5-6.5 s of flow. The API process is the
+longest path, so it is launched as soon as Prefect's settings can be read (before the ~2 s import
+of Prefect's server module, which the run needs only to hand the process over). The run's
+collector passes over the growing heap of imports (~8 full passes, ~2 CPU-s) and the
+interpreter's final collections at exit (~2 s) were removed with gc.disable/gc.freeze.
+Looked at and not done: creating MLflow's store in a thread (it is not on the longest path while
+the API is, and its 1.4 CPU-s stay), skipping block-type registration (Prefect memoizes the skip
+and would never register them), migrating Prefect's database in a second process while the API
+process imports (Prefect's migration lock is per process: two would race on one SQLite file), and
+pausing the API process's collector (needs a command other than Prefect's).
 """
 
 from __future__ import annotations
