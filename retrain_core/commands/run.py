@@ -82,9 +82,12 @@ def start_api_early() -> Any:
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
         return None
-    port = free_port()
-    command, env = api_command(port)
-    process = subprocess.Popen(command, env=env)
+    try:
+        port = free_port()
+        command, env = api_command(port)
+        process = subprocess.Popen(command, env=env)
+    except Exception:  # the first flow call starts the API, as without this
+        return None
     try:
         from prefect.server.api.server import SubprocessASGIServer
 
@@ -104,7 +107,7 @@ def start_api_early() -> Any:
 
 def warm_up(tracking_uri: str | None) -> None:
     """Import the run's heavy libraries (the warm engine's list) and create the MLflow store,
-    while an API started by `start_api_early` starts."""
+    while an API started by `start_api_early` (if any) starts."""
     from retrain_core.engine import preload
 
     with imports_without_gc():
