@@ -34,6 +34,11 @@ average 1.5-3.4), medians, CPU with the API process:
     early, Prefect DB exists      14.1 s  ratio 0.62  (CPU 12.7 s)
     local server                   7.7 s  ratio 0.34  (CPU  6.1 s)
 
+The same at load average 5-11 (three other jobs): 34.8 / 29.3 / 38.5 (before) / 27.9 / 16.7 s,
+CPU 22.4 / 19.3 / 22.4 / 14.4 / 6.5 s. No quiet window came during the measurements; on a quiet
+machine the first run's longest path is the API process: ~1 s to launch + ~7.5 s to start +
+5.5-6.5 s of flow.
+
 Where a machine's first run goes (profiled, load ~2): Prefect's API process needs ~7.5 CPU-s
 before it answers on a new PREFECT_HOME (imports 2.4, alembic migrations 3.7, block-type
 registration 0.9, its own garbage collection ~1 of those), ~3 s with its database in place; the
