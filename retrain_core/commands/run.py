@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
+import gc
 import os
 import sys
 import time
@@ -30,44 +32,86 @@ def embedded_defaults(settings: Settings) -> None:
         os.environ["MLFLOW_TRACKING_URI"] = tracking_uri(settings)
 
 
+def api_command(port: int) -> tuple[list[str], dict[str, str]]:
+    """The command and environment of Prefect's ephemeral API process, as Prefect builds them.
+
+    The same as `SubprocessASGIServer._run_uvicorn_command` (prefect.server.api.server), built
+    here because importing that module takes ~2 s that the API process can spend starting
+    instead. tests/unit/test_run_command.py compares the two, so a Prefect upgrade that changes
+    Prefect's command fails that test instead of starting a different server.
+    """
+    import prefect
+    from prefect.settings import get_current_settings
+
+    command = [
+        sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent),
+        "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
+        "--port", str(port), "--log-level", "error", "--lifespan", "on",
+    ]  # fmt: skip
+    env = {
+        **os.environ,
+        "PREFECT_UI_ENABLED": "0",
+        "PREFECT__SERVER_EPHEMERAL": "1",
+        "PREFECT__SERVER_FINAL": "1",
+        **get_current_settings().to_environment_variables(exclude_unset=True),
+    }
+    return command, env
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def start_api_early() -> Any:
     """Launch Prefect's ephemeral API process now, without waiting for it; None with a server.
 
     Prefect starts it at the first flow call and waits there (10-40 s on a small machine). Begun
-    here, it starts on the other core while this process imports what the run needs and opens
-    the MLflow store; `wait_for_api` then waits for what is left. The server is Prefect's own
-    `SubprocessASGIServer`, which the first flow call finds running and reuses, and stops at exit.
-    RETRAIN_EARLY_API=0 leaves the start to Prefect (the benchmark's baseline).
+    here, before the run imports Prefect's server module, it starts on the other core while this
+    process imports what the run needs and opens the MLflow store; `wait_for_api` then waits for
+    what is left. The process is handed to Prefect's own `SubprocessASGIServer`, which the first
+    flow call finds running and reuses, and stops at exit.
     """
+    import subprocess
+
     from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
 
-    if os.environ.get("RETRAIN_EARLY_API") == "0":
-        return None
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
         return None
     try:
-        import atexit
-
+        port = free_port()
+        command, env = api_command(port)
+        process = subprocess.Popen(command, env=env)
+    except Exception:  # the first flow call starts the API, as without this
+        return None
+    try:
         from prefect.server.api.server import SubprocessASGIServer
 
         server = SubprocessASGIServer()
-        if server.running:
-            return None
-        server.port = server.find_available_port()
-        server.server_process = server._run_uvicorn_command()
+        if server.running:  # this process already has one (a flow ran before, in-process)
+            raise RuntimeError("an ephemeral API is running")
+        server.port = port
+        server.server_process = process
         server.running = True
         atexit.register(server.stop)
     except Exception:  # a Prefect without these internals: its first flow call starts the API
+        process.terminate()
+        process.wait()
         return None
     return server
 
 
 def warm_up(tracking_uri: str | None) -> None:
-    """Import the run's heavy libraries (the warm engine's list) and create the MLflow store
-    while the API starts."""
+    """Import the run's heavy libraries (the warm engine's list) and create the MLflow store,
+    while an API started by `start_api_early` (if any) starts."""
     from retrain_core.engine import preload
 
-    preload()
+    with imports_without_gc():
+        preload()
     if tracking_uri and tracking_uri.startswith("sqlite:"):
         from retrain_core.store import Store
 
@@ -75,6 +119,38 @@ def warm_up(tracking_uri: str | None) -> None:
         # run reports any problem with the store itself
         with contextlib.suppress(Exception):
             Store(tracking_uri).existing_experiment("retrain")
+
+
+@contextlib.contextmanager
+def imports_without_gc() -> Any:
+    """Pause the cyclic garbage collector while the run imports its libraries, then freeze them.
+
+    A cold run imports ~1 GB of modules: the collector's full passes over that growing heap took
+    ~2 CPU-seconds during the imports, and would take as long again at the interpreter's exit.
+    Imports make almost no cyclic garbage; what they made is frozen (exempt from later passes,
+    freed by reference counting as usual), so the collector resumes on the run's own objects.
+    Only imports go in here: work that makes garbage cycles (MLflow's migrations) runs after.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+def fast_exit() -> None:
+    """At exit, freeze what is left so that the interpreter's final collections skip it.
+
+    Without it the interpreter's shutdown spends ~2 s in full collections of the run's heap
+    before the process ends; the memory goes with the process either way (only `__del__` of
+    objects left in reference cycles, which Python does not promise to call at exit, is
+    skipped). Registered with atexit before the run starts, so it runs after the exit handlers
+    registered later (Prefect's log and event flush, the API process's stop).
+    """
+    atexit.register(gc.freeze)
 
 
 def wait_for_api(server: Any) -> None:
@@ -150,9 +226,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"retrain run: {problem}", file=sys.stderr)
         return 1
     embedded_defaults(settings)
-    server = start_api_early()
-    if server is not None:
+    server = None
+    if os.environ.get("RETRAIN_EARLY_API") != "0":  # "0": all left to Prefect (the baseline)
+        fast_exit()
+        with imports_without_gc():
+            server = start_api_early()
         warm_up(os.environ.get("MLFLOW_TRACKING_URI"))
+    if server is not None:
         wait_for_api(server)
     try:
         summary = run_monitor(policy, now=args.now, data_root=root)
