@@ -127,6 +127,12 @@ def add_backtest_args(parser: argparse.ArgumentParser) -> None:
         "--out", default=None, metavar="DIR",
         help="where backtest.json and the plot go (default: .retrain/backtest/NAME)",
     )  # fmt: skip
+    parser.add_argument(
+        "--ceiling", action="store_true",
+        help="also print the best mean any trigger could reach with as many retrains as the "
+        "policy promoted (a model trained at every step, the schedule chosen with hindsight; "
+        "one extra training per step)",
+    )  # fmt: skip
 
 
 def add_tune_args(parser: argparse.ArgumentParser) -> None:

@@ -46,9 +46,18 @@ def backtest(args: argparse.Namespace) -> int:
     print(trace_text(replays[0]))
     print()
     print(summary_text(replays, persistence, lag))
+    ceiling = None
+    if getattr(args, "ceiling", False):
+        from retrain_core.baselines import hindsight
+
+        most = replays[0].promotions
+        best, when = hindsight(policy, history, steps, lag, metric, most)
+        ceiling = {"retrains": most, "mean": best, "at": [steps[i].isoformat() for i in when]}
+        at = ", ".join(f"{steps[i]:%Y-%m-%d %H:%M}" for i in when) or "none"
+        print(f"{'best possible':<16}{best:>16.4f}{most:>10}  (with hindsight; retrains at {at})")
     out = Path(args.out) if args.out else settings.data_path / "backtest" / policy.name
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "backtest.json", replays, persistence, lag)
+    write_json(out / "backtest.json", replays, persistence, lag, ceiling)
     print(f"\nwrote {out / 'backtest.json'} and {plot(out, replays)}")
     return 0
 
@@ -152,13 +161,18 @@ def summary_text(replays: list[Any], persistence: list[float | None], lag: timed
 
 
 def write_json(
-    path: Path, replays: list[Any], persistence: list[float | None], lag: timedelta
+    path: Path,
+    replays: list[Any],
+    persistence: list[float | None],
+    lag: timedelta,
+    ceiling: dict[str, Any] | None = None,
 ) -> None:
-    """Every replay's summary and trace as JSON."""
+    """Every replay's summary and trace as JSON (and the hindsight ceiling, when asked)."""
     data = {
         "label_lag_seconds": lag.total_seconds(),
         "summary": [r.summary() for r in replays],
         "persistence": persistence,
+        "ceiling": ceiling,
         "traces": {r.strategy: [s.as_dict() for s in r.steps] for r in replays},
     }
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")

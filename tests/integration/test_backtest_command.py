@@ -24,10 +24,14 @@ def test_backtest_replays_the_policy_sources_beside_the_baselines(
     code = main([
         "-C", str(ROOT), "backtest", str(ROOT / "policies" / "churn.yaml"), "--data",
         str(tmp_path), "--from", "2026-01-02T23:00", "--to", "2026-01-08T23:00",
-        "--out", str(out),
+        "--out", str(out), "--ceiling",
     ])  # fmt: skip
     printed = capsys.readouterr().out
     assert code == 0, printed
+    ceiling = json.loads((out / "backtest.json").read_text())["ceiling"]
+    policy_mean = json.loads((out / "backtest.json").read_text())["summary"][0]["mean"]
+    assert "\nbest possible" in printed and len(ceiling["at"]) <= ceiling["retrains"]
+    assert ceiling["mean"] >= policy_mean - 0.05  # a ceiling for training on the window
     assert "trace of policy (accuracy of the serving model, as it arrived):" in printed
     assert printed.count("2026-01-0") >= 7
     for strategy in ("policy", "never", "every 5", "naive drop", "persistence"):
