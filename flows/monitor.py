@@ -135,6 +135,14 @@ def load_label_context(
     return core.label_context(policy, Path(root), data, champion, history, now, skip)
 
 
+@task(name="reference-profile", **IO)
+def reference_profile(
+    store: Store, loaded: LoadedPolicy, data: core.Loaded, now: datetime
+) -> core.Loaded:
+    """The drift reference's profile: loaded from MLflow, or built and stored once per content."""
+    return core.reference_profile(store.registry, loaded.policy, data, now)
+
+
 @task(name="run-checks", cache_policy=NO_CACHE)
 def run_checks(
     loaded: LoadedPolicy, data: core.Loaded, champion: Champion | None, now: datetime
@@ -249,6 +257,7 @@ def monitor(
         data, fresh = load_label_context.with_options(**retry)(
             store, loaded, root, data, champion, history, now, skip
         )
+        data = reference_profile.with_options(**retry)(store, loaded, data, now)
         outcomes = run_checks(loaded, data, champion, now)
         has_champion = champion is not None
         decision = decide_task(

@@ -75,7 +75,7 @@ def detect_drift(
         reason = f"the {' and '.join(empty)} window is empty"
         per_feature = [CheckOutcome(f"drift.{method}.{n}", Status.ERROR, reason) for n in names]
         return [*per_feature, CheckOutcome(share_check, Status.ERROR, reason)]
-    if method != "cvm" and max(len(reference), len(current)) > EXACT_MAX_ROWS:
+    if binned(method, len(reference), len(current)):
         scores, errors = _score_against_profile(
             reference, current, names, categorical, method, profile
         )
@@ -90,6 +90,12 @@ def detect_drift(
         for n in names
     ]
     return [*outcomes, _share_outcome(names, outcomes, min_share, share_check)]
+
+
+def binned(method: str, reference_rows: int, current_rows: int) -> bool:
+    """True when drift bins the current window against a reference profile instead of testing
+    rows: more than ``EXACT_MAX_ROWS`` rows on either side, any method but ``cvm``."""
+    return method != "cvm" and max(reference_rows, current_rows) > EXACT_MAX_ROWS
 
 
 def _score_against_profile(

@@ -17,8 +17,10 @@ returns the bound that holds for a given window.
 
 A champion's profile is computed once, when its training run stores its drift sample, and kept
 with it (`reference/profile.json`, `to_dict`); the monitor loads it with the sample. A reference
-without a stored profile (a fixed file, a version from before) is profiled here, once per content
-in a process.
+without one (a fixed file, a version from before) is profiled once per content: the monitor
+stores that profile in MLflow under its `content_key` (`monitor.reference_profile`) and later
+checks load it. Either way a process keeps the few profiles it used last (`cached`, `remember`);
+`builds` counts the profiles this process built.
 """
 
 from __future__ import annotations
@@ -211,6 +213,7 @@ def profile_from_frame(frame: pd.DataFrame, policy: Policy) -> ReferenceProfile:
 
 _cache: OrderedDict[str, ReferenceProfile] = OrderedDict()
 _cache_lock = threading.Lock()
+_builds = 0
 
 
 def cached_profile(
@@ -218,16 +221,37 @@ def cached_profile(
 ) -> ReferenceProfile:
     """`build_profile`, once per distinct content in this process (a few kept, newest first)."""
     key = content_key(frame, numeric, categorical)
+    return cached(key) or remember(build_profile(frame, numeric, categorical, key))
+
+
+def cached(key: str) -> ReferenceProfile | None:
+    """The profile of this content key kept in this process, or None."""
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    profile = build_profile(frame, numeric, categorical, key)
+    return None
+
+
+def remember(profile: ReferenceProfile) -> ReferenceProfile:
+    """Keep `profile` in this process under its key (the oldest of more than a few goes)."""
     with _cache_lock:
-        _cache[key] = profile
+        _cache[profile.key] = profile
+        _cache.move_to_end(profile.key)
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return profile
+
+
+def forget() -> None:
+    """Drop every profile kept in this process (as a new process starts)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def builds() -> int:
+    """How many profiles `build_profile` built in this process."""
+    return _builds
 
 
 def content_key(frame: pd.DataFrame, numeric: list[str], categorical: list[str]) -> str:
@@ -258,6 +282,9 @@ def build_profile(
     frame: pd.DataFrame, numeric: list[str], categorical: list[str], key: str = ""
 ) -> ReferenceProfile:
     """Profile the given features of `frame` (no cache; see `cached_profile`)."""
+    global _builds
+    with _cache_lock:
+        _builds += 1
     profile = ReferenceProfile(key or content_key(frame, numeric, categorical))
     for name in dict.fromkeys([*numeric, *categorical]):
         if name not in frame.columns:

@@ -62,6 +62,9 @@ def trained_until(version: ModelVersion) -> datetime | None:
 
 REFERENCE_ARTIFACT = "reference/training_sample.parquet"
 PROFILE_ARTIFACT = "reference/profile.json"  # the sample's ReferenceProfile.to_dict()
+PROFILE_RUN = "reference_profile"  # kind of the run holding a reference's profile by its key
+PROFILE_KEY = f"{TAG}profile_key"  # that run's tags: the profile's content key and format
+PROFILE_FORMAT = f"{TAG}profile_format"
 
 
 class RegistryError(RuntimeError):
@@ -195,7 +198,6 @@ class Registry:
         With the sample's profile (`checks.profile`), the drift checks of every later check
         against this version bin the current window against it instead of profiling again.
         """
-        import json
         import tempfile
 
         with tempfile.TemporaryDirectory() as folder:
@@ -203,8 +205,55 @@ class Registry:
             sample.to_parquet(path, index=False)
             self.client.log_artifact(run_id, str(path), str(Path(REFERENCE_ARTIFACT).parent))
         if profile is not None:
-            text = json.dumps(profile.to_dict(), separators=(",", ":"))
-            self.client.log_text(run_id, text, PROFILE_ARTIFACT)
+            self._log_profile(run_id, profile)
+
+    def _log_profile(self, run_id: str, profile: ReferenceProfile) -> None:
+        import json
+
+        text = json.dumps(profile.to_dict(), separators=(",", ":"))
+        self.client.log_text(run_id, text, PROFILE_ARTIFACT)
+
+    def store_profile(self, name: str, profile: ReferenceProfile, *, now: datetime) -> str:
+        """Keep the profile of a reference that has no version to live with (a fixed file, a
+        version stored without one) in the policy's experiment, found again by its content key
+        (`stored_profile`): a run of its own, FINISHED once the artifact is whole."""
+        from retrain_core.checks.profile import FORMAT
+
+        tags = {
+            f"{TAG}kind": PROFILE_RUN,
+            f"{TAG}policy": name,
+            PROFILE_KEY: profile.key,
+            PROFILE_FORMAT: str(FORMAT),
+        }
+        moment = _ms(now)
+        run = self.client.create_run(
+            self.experiment_id(name), start_time=moment, tags=tags,
+            run_name=f"reference-profile-{profile.key[:12]}",
+        )  # fmt: skip
+        run_id = run.info.run_id
+        try:
+            self._log_profile(run_id, profile)
+        except BaseException:
+            with suppress(Exception):  # keep the original error when MLflow itself is down
+                self.client.set_terminated(run_id, "FAILED", end_time=moment)
+            raise
+        self.client.set_terminated(run_id, "FINISHED", end_time=moment)
+        return run_id
+
+    def stored_profile(self, name: str, key: str) -> ReferenceProfile | None:
+        """The profile `store_profile` kept for reference content `key` (in this format), or
+        None when there is none."""
+        from retrain_core.checks.profile import FORMAT
+
+        experiment = self.store.existing_experiment(name)
+        if experiment is None:
+            return None
+        query = (
+            f"tags.`{TAG}kind` = '{PROFILE_RUN}' and tags.`{PROFILE_KEY}` = '{_quoted(key)}' "
+            f"and tags.`{PROFILE_FORMAT}` = '{FORMAT}' and attributes.status = 'FINISHED'"
+        )
+        runs = self.client.search_runs([experiment], filter_string=query, max_results=1)
+        return self.load_profile(runs[0].info.run_id) if runs else None
 
     def load_profile(self, run_id: str) -> ReferenceProfile | None:
         """The reference profile stored with a run; None when it has none (older versions)."""

@@ -9,6 +9,8 @@ the watermark (each batch judged once) and the decision artifact in the Prefect 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from conftest import Project
 from test_monitor_support import (
@@ -24,7 +26,12 @@ from test_monitor_support import (
     versions,
 )
 
+from retrain_core.checks.binned import EXACT_MAX_ROWS
+from retrain_core.checks.profile import builds, content_key, forget
 from retrain_core.cli import main
+from retrain_core.demo_data import write_reference
+from retrain_core.store import Store
+from retrain_core.store.registry import PROFILE_KEY, PROFILE_RUN
 
 ROWS = 800  # conftest's Story(rows_per_day=800)
 
@@ -124,3 +131,36 @@ def test_drift_on_the_shifted_day_waits_for_its_labels_then_retrains_and_clean_d
     assert labelled["training"]["status"] in {"promoted", "rejected"}
     assert versions(tracking_uri, name) == ["1", "2"]
     assert ledger(tracking_uri, name)[-1].data.tags["retrain.training"] in {"promoted", "rejected"}
+
+
+def test_a_fixed_reference_s_profile_is_stored_by_one_check_and_loaded_by_the_next(
+    project: Project, tracking_uri: str
+) -> None:
+    """With drift against the fixed reference and a reference large enough to bin against, the
+    first check stores the reference's profile in MLflow; the next check, in a new process (no
+    profile in memory), loads it instead of profiling the reference again."""
+    fast(project)
+    project.edit(data={"drift_reference": "reference"})
+    project.story = replace(project.story, reference_rows=EXACT_MAX_ROWS + 1)
+    reference = write_reference(project.root, project.story)
+    store = Store(tracking_uri)
+
+    def stored() -> list[str]:
+        query = f"tags.`retrain.kind` = '{PROFILE_RUN}' and attributes.status = 'FINISHED'"
+        runs = store.client.search_runs([store.experiment_id(project.name)], query)
+        return [run.data.tags[PROFILE_KEY] for run in runs]
+
+    forget()
+    project.write_day(1)
+    assert check(project, at(1))["verdict"] == "retrain"  # the first model
+    numeric = ["tenure", "monthly_charges", "total_charges", "support_calls"]
+    assert stored() == [content_key(reference, numeric, ["contract", "payment_method"])]
+
+    forget()  # a new process
+    built = builds()
+    project.write_day(2)
+    clean = check(project, at(2))
+    assert clean["verdict"] == "hold", clean["reasons"]
+    assert any(o["check"] == "drift.share" and o["status"] == "pass" for o in clean["outcomes"])
+    assert builds() == built  # the stored profile was loaded, not built
+    assert len(stored()) == 1

@@ -12,12 +12,19 @@ import pytest
 from _data import churn_frame, churn_policy
 
 from retrain_core.checks.binned import EXACT_MAX_ROWS
-from retrain_core.checks.profile import profile_from_frame
+from retrain_core.checks.profile import builds, forget, profile_from_frame
 from retrain_core.decision import LedgerEntry
 from retrain_core.evaluate import Champion, Windows, evaluate
-from retrain_core.monitor import Loaded, follow_champion, label_context
+from retrain_core.monitor import (
+    Loaded,
+    follow_champion,
+    label_context,
+    load_windows,
+    reference_profile,
+)
 from retrain_core.policy.schema import Policy
 from retrain_core.store import Store
+from retrain_core.store.registry import PROFILE_KEY, PROFILE_RUN
 from retrain_core.training import reference_sample, train_challenger
 
 
@@ -81,6 +88,78 @@ def test_drift_against_the_stored_profile_equals_drift_against_the_sample(tmp_pa
     assert [o.as_dict() for o in with_stored] == [o.as_dict() for o in recomputed]
     failed = [o.check for o in with_stored if o.status.value == "fail"]
     assert failed == ["drift.ks.tenure", "drift.share"], with_stored
+
+
+def drift_policy(method: str = "ks") -> Policy:
+    """The labelled churn policy with a drift trigger, always against the fixed reference."""
+    spec = labelled_policy(drift_reference="reference").model_dump(by_alias=True, exclude_none=True)
+    spec["data"].pop("labels")
+    spec["triggers"] = {"any": [{"drift": {"method": method, "min_effect": 0.1}}]}
+    return Policy.model_validate(spec)
+
+
+def test_a_fixed_reference_s_profile_is_stored_once_and_loaded_by_later_checks(
+    tmp_path: Path,
+) -> None:
+    """The first check profiles the fixed reference and stores the profile in MLflow; a check in
+    a new process (nothing kept in memory) loads it without profiling; a changed file gets its
+    own profile. Drift against the stored profile says what drift against the file says."""
+    store = Store(f"sqlite:///{tmp_path}/mlflow.db")
+    registry, policy = store.registry, drift_policy()
+    now = datetime(2026, 1, 18, tzinfo=UTC)
+    (tmp_path / "cur").mkdir()
+    churn_frame(EXACT_MAX_ROWS + 1).to_parquet(tmp_path / "ref.parquet")
+    current = churn_frame(2000, seed=1)
+    current.assign(tenure=current["tenure"] * 2 + 10).to_parquet(tmp_path / "cur" / "d0.parquet")
+
+    def check() -> Loaded:
+        return reference_profile(registry, policy, load_windows(policy, tmp_path, {}), now)
+
+    def stored() -> dict[str, str]:
+        query = f"tags.`retrain.kind` = '{PROFILE_RUN}'"
+        runs = store.client.search_runs([store.experiment_id(policy.name)], query)
+        return {run.data.tags[PROFILE_KEY]: run.info.run_id for run in runs}
+
+    forget()
+    built = builds()
+    first = check()
+    profile = first.windows.profile
+    assert profile is not None and builds() == built + 1
+    assert list(stored()) == [profile.key]
+    assert registry.load_profile(stored()[profile.key]) is not None  # the artifact itself
+
+    assert check().windows.profile is profile  # the same process keeps it: nothing is read
+    forget()  # a new process: nothing in memory
+    second = check().windows.profile
+    assert second is not None and second is not profile
+    assert builds() == built + 1  # loaded from MLflow, not profiled again
+    assert second.to_dict() == profile.to_dict()
+    assert list(stored()) == [profile.key]  # still one stored profile
+
+    outcomes = evaluate(policy, first.windows, None, now)
+    rebuilt = evaluate(policy, replace(first.windows, profile=None), None, now)
+    assert [o.as_dict() for o in outcomes] == [o.as_dict() for o in rebuilt]
+    assert [o.check for o in outcomes if o.failed] == ["drift.ks.tenure", "drift.share"]
+
+    changed = churn_frame(EXACT_MAX_ROWS + 1, seed=2)
+    changed.to_parquet(tmp_path / "ref.parquet")
+    forget()
+    third = check().windows.profile
+    assert third is not None and third.key != profile.key
+    assert builds() == built + 2  # a changed reference is profiled, and stored
+    assert set(stored()) == {profile.key, third.key}
+
+
+def test_no_profile_is_stored_when_drift_does_not_bin(tmp_path: Path) -> None:
+    """cvm tests rows, and small windows are tested exactly: nothing to profile or store."""
+    registry = Store(f"sqlite:///{tmp_path}/mlflow.db").registry
+    now = datetime(2026, 1, 18, tzinfo=UTC)
+    reference = churn_frame(EXACT_MAX_ROWS + 1)
+    small = Loaded(Windows(reference=reference.head(500), current=reference.tail(500)))
+    large = Loaded(Windows(reference=reference, current=reference.tail(500)))
+    assert reference_profile(registry, drift_policy(), small, now) is small
+    assert reference_profile(registry, drift_policy("cvm"), large, now) is large
+    assert registry.store.existing_experiment("churn") is None  # nothing was written
 
 
 @pytest.fixture()
