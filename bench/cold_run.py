@@ -23,7 +23,14 @@ Goal (issue 10): < 20 s to a decision on a quiet 2-core machine.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/cold_run.py [--reps 2] [--against DIR]
 
-Last run (`--reps 3 --against` the code before the API launch moved ahead of the server-module
+Last run on a quiet machine (`--reps 3`, load average 1.3), medians, CPU with the API process:
+
+    ephemeral                     22.8 s  ratio 1.00  (CPU 21.9 s)
+    early ephemeral               16.9 s  ratio 0.74  (CPU 17.9 s)   machine's first run
+    early, Prefect DB exists      10.1 s  ratio 0.44  (CPU 12.9 s)
+    local server                   7.8 s  ratio 0.34  (CPU  6.2 s)
+
+An earlier run (`--reps 3 --against` the code before the API launch moved ahead of the server-module
 import and the collector changes; the host was busy: another job held one core throughout, load
 average 1.5-3.4), medians, CPU with the API process:
 
