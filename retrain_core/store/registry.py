@@ -8,8 +8,8 @@ the old champion serving and a re-run completes the move.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from contextlib import suppress
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,7 +147,7 @@ class Registry:
             run_name=f"train-{stamp(now)}",
         )
         run_id = run.info.run_id
-        try:
+        with self._finished(run_id, moment):
             params = training_params(policy, result)
             self.client.log_batch(
                 run_id,
@@ -160,11 +160,6 @@ class Registry:
             metrics = [Metric(f"holdout_{k}", v, moment, 0) for k, v in result.metrics.items()]
             experiment_id = str(run.info.experiment_id)
             self._log_model(run_id, experiment_id, result, allowed_modules, params, metrics)
-        except BaseException:
-            with suppress(Exception):  # keep the original error when MLflow itself is down
-                self.client.set_terminated(run_id, "FAILED", end_time=moment)
-            raise
-        self.client.set_terminated(run_id, "FINISHED", end_time=moment)
         return run_id
 
     def _log_model(
@@ -231,14 +226,20 @@ class Registry:
             run_name=f"reference-profile-{profile.key[:12]}",
         )  # fmt: skip
         run_id = run.info.run_id
-        try:
+        with self._finished(run_id, moment):
             self._log_profile(run_id, profile)
+        return run_id
+
+    @contextmanager
+    def _finished(self, run_id: str, moment: int) -> Iterator[None]:
+        """FINISHED at `moment` when the block completes, else FAILED (the error goes on)."""
+        try:
+            yield
         except BaseException:
             with suppress(Exception):  # keep the original error when MLflow itself is down
                 self.client.set_terminated(run_id, "FAILED", end_time=moment)
             raise
         self.client.set_terminated(run_id, "FINISHED", end_time=moment)
-        return run_id
 
     def stored_profile(self, name: str, key: str) -> ReferenceProfile | None:
         """The profile `store_profile` kept for reference content `key` (in this format), or
