@@ -112,7 +112,8 @@ def test_check_completes_while_v2_waits_later_checks_train_nothing_approval_prom
         manual(project)
         project.edit(triggers={"any": [{"max_age": "1s"}]})
         project.write_day(1)
-        summary = check(project, datetime.now(UTC))  # returns: the monitor run completed
+        first = datetime.now(UTC)
+        summary = check(project, first)  # returns: the monitor run completed
         pending = summary["training"]
         assert pending["status"] == "pending-approval" and pending["version"] == "2", pending
         assert pending["reasons"][-1].startswith("pending approval of version 2 (until ")
@@ -120,7 +121,8 @@ def test_check_completes_while_v2_waits_later_checks_train_nothing_approval_prom
         assert aliases(tracking_uri, project.name) == {"champion": "1"}
 
         project.write_day(2)
-        again = check(project, datetime.now(UTC))
+        # a logical moment well inside v2's 60 s deadline, however long the first check took
+        again = check(project, first + timedelta(seconds=5))
         assert again["verdict"] == "suppressed", again["reasons"]
         assert again["suppressed_by"] == "approval-pending"
         assert again["reasons"][-1].startswith("v2 is waiting for approval (until ")
