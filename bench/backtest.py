@@ -116,6 +116,12 @@ def replay_row(
     return row
 
 
+HEADER = (
+    "| stream | shipped policy (retrains) | never | every 5 | naive drop | persistence "
+    "| best possible with half the retrains of every 5 |\n|---|---|---|---|---|---|---|"
+)  # the columns of `_line`
+
+
 def _line(row: dict[str, Any]) -> str:
     """One stream as a markdown table row: accuracy (retrains) per strategy."""
     cells = [row["stream"]]
@@ -142,11 +148,7 @@ def main() -> int:
         )
         return 0
     sys.path.insert(0, str(ROOT))
-    print(
-        "| stream | shipped policy (retrains) | never | every 5 | naive drop | persistence "
-        "| best possible with half the retrains of every 5 |"
-    )
-    print("|---|---|---|---|---|---|---|")
+    print(HEADER)
     rows = run(Path(args.policy))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))

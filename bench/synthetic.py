@@ -60,13 +60,9 @@ def main() -> int:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "bench"))
-    from backtest import replay_row
+    from backtest import HEADER, replay_row
 
-    print(
-        "| stream | shipped policy (retrains) | never | every 5 | naive drop | persistence "
-        "| best possible with half the retrains of every 5 |"
-    )
-    print("|---|---|---|---|---|---|---|")
+    print(HEADER)
     rows = [
         replay_row(f"synthetic {kind}", stream(kind), "label", None, Path(args.policy))
         for kind in ("stable", "abrupt", "gradual")

@@ -158,9 +158,11 @@ def hindsight(
         champion = replace(first.champion, model=result.fitted.pipeline)
         models.append(replace(first, champion=champion))
     n = len(steps)
-    scored = [score(policy, first, b, metric) is not None for b in batches]
+    first_scores = [score(policy, first, b, metric) for b in batches]
+    scored = [s is not None for s in first_scores]  # batches with labels to score on
     gain = [[0.0] * n for _ in models]  # gain[i][t]: model i's metric on batch t
-    for i, served in enumerate(models):
+    gain[0] = [s or 0.0 for s in first_scores]
+    for i, served in enumerate(models[1:], start=1):
         for t in range(i, n):
             if served is not None and scored[t]:
                 gain[i][t] = score(policy, served, batches[t], metric) or 0.0
@@ -169,15 +171,14 @@ def hindsight(
     @cache
     def best(left: int, model: int) -> tuple[float, tuple[int, ...]]:
         """Best total from the step `model` starts serving (0 for the first), `left` retrains."""
-        begin = model
-        total = float(prefix[model][n] - prefix[model][begin])
+        total = float(prefix[model][n] - prefix[model][model])
         answer: tuple[float, tuple[int, ...]] = (total, ())
         if left == 0:
             return answer
-        for m in range(begin, n - 1):
+        for m in range(model, n - 1):
             if models[m + 1] is None:
                 continue
-            head = float(prefix[model][m + 1] - prefix[model][begin])
+            head = float(prefix[model][m + 1] - prefix[model][model])
             tail, when = best(left - 1, m + 1)
             if head + tail > answer[0]:
                 answer = (head + tail, (m, *when))

@@ -37,6 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from statistics import median
 
 from retrain_core.checks.outcome import CheckOutcome, Status
 from retrain_core.kinds import kind_of
@@ -175,19 +176,14 @@ def swings(history: Sequence[LedgerEntry]) -> dict[str, tuple[float, ...]]:
 
 def around_median(values: Sequence[float]) -> list[float]:
     """Each value less the median of them all."""
-    level = _median(values)
+    level = median(values)
     return [v - level for v in values]
 
 
 def ordinary(deviations: Sequence[float]) -> list[float]:
     """The deviations within 3 robust standard deviations (1.4826 MAD) of all of them."""
-    spread = 1.4826 * _median([abs(d) for d in deviations]) if deviations else 0.0
+    spread = 1.4826 * median([abs(d) for d in deviations]) if deviations else 0.0
     return [d for d in deviations if spread == 0 or abs(d) <= 3 * spread]
-
-
-def _median(values: Sequence[float]) -> float:
-    ordered, mid = sorted(values), len(values) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def governing_check(trigger: Trigger) -> str:

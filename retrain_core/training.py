@@ -256,8 +256,7 @@ def _split_after_change(
     n_holdout = math.ceil(len(recent) * training.holdout)
     if len(recent) - n_holdout < minimum or n_holdout < policy.gate.min_rows:
         return whole
-    ordered = recent.iloc[np.argsort(pd.to_datetime(recent[stamp]).to_numpy(), kind="stable")]
-    holdout, trained = ordered.iloc[-n_holdout:], ordered.iloc[:-n_holdout]
+    trained, holdout = split_holdout(recent, training.holdout, stamp)  # its newest share
     if stratify is not None and min(trained[stratify].nunique(), holdout[stratify].nunique()) < 2:
         return whole
     return pd.concat([rows.loc[~after], trained]), holdout

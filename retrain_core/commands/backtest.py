@@ -47,7 +47,7 @@ def backtest(args: argparse.Namespace) -> int:
     print()
     print(summary_text(replays, persistence, lag))
     ceiling = None
-    if getattr(args, "ceiling", False):
+    if args.ceiling:
         from retrain_core.baselines import hindsight
 
         most = replays[0].promotions
