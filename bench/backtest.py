@@ -1,14 +1,15 @@
 """Decision quality on real drift streams: the shipped triggers against baselines, same batches.
 
 Replays Elec2 and INSECTS (gradual) from ../shared/data/ (never copied into the project) with
-`retrain_core.backtest`: 1,000-row batches, one batch per logical day, labels one batch (1d) late,
+`retrain_core.replay.backtest`: 1,000-row batches, one batch per logical day, labels one batch
+(1d) late,
 the first two batches as the first model's training data, HistGradientBoosting, a 2-day training
 window, and the triggers, gate and cooldown of the shipped `policies/churn.yaml` applied to each
 stream's features. Baselines: never retrain, retrain every 5 batches, a naive accuracy-drop
 trigger, and persistence (predict the newest known label). The last column is a ceiling, not a
 baseline: the best mean any trigger could reach with half the retrains of every 5 (a model trained
 at every step on the 2-day window, the best schedule chosen with hindsight:
-`retrain_core.baselines.hindsight`). When it is below every 5, no trigger that trains on the
+`retrain_core.replay.baselines.hindsight`). When it is below every 5, no trigger that trains on the
 window meets "every 5's accuracy with half its retrains" on that stream.
 
     OMP_NUM_THREADS=1 PYTHONPATH=$PWD .venv/bin/python bench/backtest.py [--json FILE]
@@ -57,7 +58,7 @@ def streams() -> dict[str, tuple[pd.DataFrame, str, int | None]]:
 
 def history(frame: pd.DataFrame, batches: int | None) -> tuple[Any, list[datetime]]:
     """Rows stamped one batch per day; the first batches are the reference; a step per day."""
-    from retrain_core.backtest import History
+    from retrain_core.replay.backtest import History
 
     n = len(frame) // BATCH * BATCH if batches is None else batches * BATCH
     frame = frame.iloc[:n].copy()
@@ -99,7 +100,7 @@ def replay_row(
     name: str, frame: pd.DataFrame, target: str, batches: int | None, policy_file: Path
 ) -> dict[str, Any]:
     """One stream replayed with the policy and the baselines, as a table row (printed too)."""
-    from retrain_core.baselines import compare, hindsight
+    from retrain_core.replay.baselines import compare, hindsight
 
     hist, steps = history(frame, batches)
     policy = stream_policy(policy_file, hist.rows, target)

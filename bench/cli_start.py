@@ -50,12 +50,12 @@ def make_project(folder: Path) -> None:
 
 
 def run_once(project: Path, argv: list[str]) -> tuple[float, float, float]:
-    """Wall seconds, CPU seconds and peak RSS (MB) of one `python -m retrain_core.cli ...`."""
+    """Wall seconds, CPU seconds and peak RSS (MB) of one `python -m retrain_core.cli.main ...`."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("MLFLOW_TRACKING_URI", None)
     start = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "retrain_core.cli", *argv],
+        [sys.executable, "-m", "retrain_core.cli.main", *argv],
         cwd=project,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -45,8 +45,8 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "tests"))
 from processes import free_port, stop_session  # noqa: E402
 
-from retrain_core.demo_data import Story, write_day, write_reference  # noqa: E402
-from retrain_core.engine import stop_all  # noqa: E402
+from retrain_core.data.demo import Story, write_day, write_reference  # noqa: E402
+from retrain_core.runtime.engine import stop_all  # noqa: E402
 
 GOAL_SECONDS = 600.0
 STREAMS = {  # stream -> the story its data follows

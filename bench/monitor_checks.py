@@ -53,8 +53,8 @@ from retrain_core.checks.profile import (
     forget,
 )
 from retrain_core.checks.validation import run_expectations, verdict_key
-from retrain_core.evaluate import Windows
-from retrain_core.monitor import Loaded, reference_profile
+from retrain_core.kinds.context import Windows
+from retrain_core.monitor.loading import Loaded, reference_profile
 from retrain_core.policy.schema import Policy
 from retrain_core.store import Store
 

@@ -1,7 +1,7 @@
 """The approve flow: a challenger that passed the gate waits here, in its own run, for a person.
 
 With `approval: manual`, train-validate-promote registers the challenger, tags it pending until its
-deadline (`retrain_core.approval`) and hands over to this flow: the check that asked for the
+deadline (`retrain_core.decide.approval`) and hands over to this flow: the check that asked for the
 training completes at once, holding neither its deployment's concurrency slot nor the policy's
 lock while a person decides, and later checks see the pending version and train nothing.
 
@@ -35,13 +35,13 @@ from flows.common import (
     retry_options,
     run_name,
 )
-from retrain_core import approval
-from retrain_core.lineage import TAG
-from retrain_core.notify import Notification, send
+from retrain_core.base.settings import load_settings
+from retrain_core.decide import approval
+from retrain_core.notify.send import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
-from retrain_core.settings import load_settings
 from retrain_core.store import Store
-from retrain_core.tracking import tracking_uri
+from retrain_core.store.lineage import TAG
+from retrain_core.store.tracking import tracking_uri
 
 PAUSE_KEY = "approval"  # the same key on every execution: a resumed run gets its answer back
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from prefect.cache_policies import NO_CACHE
 
+from retrain_core.base.settings import load_settings
 from retrain_core.policy.loader import LoadedPolicy, load_policy
-from retrain_core.settings import load_settings
 
 # Tasks pass DataFrames and models: never hash them for caching.
 IO: dict[str, Any] = {"cache_policy": NO_CACHE, "retry_jitter_factor": 0.2}
@@ -166,7 +166,7 @@ def fleet_training_slot(wait: float | None = None) -> Iterator[None]:
     The Prefect global concurrency limit `retrain-fleet-trainings` is created, or resized to the
     setting, on first use; a training waits for a slot (`wait` seconds, as for the policy lock).
     """
-    from retrain_core.fleet import CONCURRENCY_LIMIT
+    from retrain_core.decide.fleet import CONCURRENCY_LIMIT
 
     slots = load_settings().max_concurrent_trainings
     if slots is None:
@@ -193,7 +193,7 @@ def take_budget_slot() -> Any:
     import httpx
     from prefect import get_client
 
-    from retrain_core.fleet import BUDGET_LIMIT, budget_state, decay_per_second
+    from retrain_core.decide.fleet import BUDGET_LIMIT, budget_state, decay_per_second
 
     budget = load_settings().training_budget
     if budget is None:
@@ -227,7 +227,7 @@ def read_budget() -> Any:
 def _budget_now(client: Any, max_: int, per: Any) -> Any:
     from prefect.exceptions import ObjectNotFound
 
-    from retrain_core.fleet import BUDGET_LIMIT, budget_state
+    from retrain_core.decide.fleet import BUDGET_LIMIT, budget_state
 
     try:
         limit = client.read_global_concurrency_limit_by_name(BUDGET_LIMIT)
@@ -258,7 +258,7 @@ def notify_failure(what: str) -> Any:
     """
 
     def hook(flow: Any, flow_run: Any, state: Any) -> None:
-        from retrain_core.notify import Notification, send
+        from retrain_core.notify.send import Notification, send
 
         reason = failure_reason(state)
         if reason is None:

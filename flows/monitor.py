@@ -27,18 +27,25 @@ from flows.common import (
     run_name,
     take_budget_slot,
 )
-from retrain_core import approval, fleet, probation
-from retrain_core import monitor as core
-from retrain_core.checks.outcome import CheckOutcome, Status
-from retrain_core.decision import Fresh, LedgerEntry, RetrainDecision, blocking_outcomes, decide
-from retrain_core.evaluate import Champion, evaluate
-from retrain_core.notify import Notification, send
+from retrain_core.base.outcome import CheckOutcome, Status
+from retrain_core.base.settings import load_settings
+from retrain_core.decide import approval, fleet, probation
+from retrain_core.decide.decision import (
+    Fresh,
+    LedgerEntry,
+    RetrainDecision,
+    blocking_outcomes,
+    decide,
+)
+from retrain_core.decide.evaluate import evaluate
+from retrain_core.decide.report import artifact_key, decision_markdown, decision_table
+from retrain_core.kinds.context import Champion
+from retrain_core.monitor import loading as core
+from retrain_core.monitor.settle import settle
+from retrain_core.notify.send import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
-from retrain_core.quarantine import settle
-from retrain_core.report import artifact_key, decision_markdown, decision_table
-from retrain_core.settings import load_settings
 from retrain_core.store import Store
-from retrain_core.tracking import tracking_uri
+from retrain_core.store.tracking import tracking_uri
 
 
 @task(name="load-policy", cache_policy=NO_CACHE)

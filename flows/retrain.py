@@ -28,18 +28,18 @@ from flows.common import (
     retry_options,
     run_name,
 )
-from retrain_core import approval
-from retrain_core import monitor as core
+from retrain_core.base.settings import load_settings
 from retrain_core.checks.profile import profile_from_frame
-from retrain_core.lineage import gate_tags
-from retrain_core.notify import Notification, send
+from retrain_core.decide import approval
+from retrain_core.decide.promotion import PromotionDecision, gate_challenger
+from retrain_core.monitor import loading as core
+from retrain_core.notify.send import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
-from retrain_core.promotion import PromotionDecision, gate_challenger
-from retrain_core.settings import load_settings
 from retrain_core.store import Store
+from retrain_core.store.lineage import gate_tags
 from retrain_core.store.registry import trained_until
-from retrain_core.tracking import tracking_uri
-from retrain_core.training import (
+from retrain_core.store.tracking import tracking_uri
+from retrain_core.training.challenger import (
     TrainingError,
     TrainingResult,
     reference_sample,

@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from retrain_core.base.outcome import CheckOutcome, Status
 from retrain_core.checks.binned import EXACT_MAX_ROWS, score_binned
 from retrain_core.checks.exact import Score, score_features
-from retrain_core.checks.outcome import CheckOutcome, Status
 from retrain_core.checks.profile import ReferenceProfile, cached_profile
 from retrain_core.policy.base import DRIFT_CORRECTIONS, DRIFT_METHODS
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from retrain_core.checks.outcome import CheckOutcome, Status
+from retrain_core.base.outcome import CheckOutcome, Status
 
 
 def check_freshness(

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from retrain_core.checks.outcome import CheckOutcome, Status
+from retrain_core.base.outcome import CheckOutcome, Status
 from retrain_core.policy.base import ESTIMABLE_METRICS, METRICS, Metric
 
 _TOLERANCE = 1e-12  # so that a drop of exactly `drop` (0.80 - 0.75) does not fail on rounding

@@ -16,8 +16,8 @@ import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from retrain_core.base.outcome import CheckOutcome, Status
 from retrain_core.checks.fastexpect import Result, fast_result
-from retrain_core.checks.outcome import CheckOutcome, Status
 from retrain_core.policy.expectations import argument_refusal
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ worth retraining on. PASS means the condition does not hold; ERROR that it canno
 
 from __future__ import annotations
 
-from retrain_core.checks.outcome import CheckOutcome, Status
+from retrain_core.base.outcome import CheckOutcome, Status
 
 
 def check_volume(

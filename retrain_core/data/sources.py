@@ -184,7 +184,7 @@ def list_files(source: Source, root: Path) -> FileSet:
 
 def roots_for(root: Path) -> Roots:
     """Where reads from `root` may go: `root` itself plus the project's data_roots."""
-    from retrain_core.settings import load_settings
+    from retrain_core.base.settings import load_settings
 
     return Roots.of(load_settings(root), root)
 

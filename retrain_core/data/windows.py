@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from retrain_core.base.durations import format_duration
 from retrain_core.data.batches import (
     EARLIEST,
     Batch,
@@ -42,7 +43,6 @@ from retrain_core.data.errors import BadData, DataConfigError
 from retrain_core.data.sources import FileSource, describe, list_files, read_source, typed
 from retrain_core.data.timestamps import parse_timestamps
 from retrain_core.data.watermark import Watermark
-from retrain_core.policy.durations import format_duration
 from retrain_core.policy.schema import CurrentSource, Source, Window
 
 if TYPE_CHECKING:

@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from retrain_core.checks.outcome import CheckOutcome, Status
-from retrain_core.kinds.registry import CheckKind, Context
+from retrain_core.base.outcome import CheckOutcome, Status
+from retrain_core.kinds.context import Context
 from retrain_core.policy.base import DriftCorrection, DriftMethod, Strict
+from retrain_core.policy.registry import CheckKind
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -140,4 +141,5 @@ KIND = CheckKind(
     outcome="share",
     label_blind=True,
     findings=findings,
+    order=10,
 )

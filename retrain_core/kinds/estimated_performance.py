@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from retrain_core.checks.outcome import CheckOutcome, Status
+from retrain_core.base.outcome import CheckOutcome, Status
+from retrain_core.kinds.context import Context
 from retrain_core.kinds.performance import probabilities
-from retrain_core.kinds.registry import CheckKind, Context
 from retrain_core.policy.base import ESTIMABLE_METRICS, EstimableMetric, Strict
+from retrain_core.policy.registry import CheckKind
 
 if TYPE_CHECKING:
     from retrain_core.policy.findings import Finding
@@ -74,4 +75,5 @@ KIND = CheckKind(
     label_blind=True,
     metrics=ESTIMABLE_METRICS,
     findings=findings,
+    order=30,
 )

@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from retrain_core.checks.outcome import CheckOutcome
-from retrain_core.kinds.registry import CheckKind, Context
+from retrain_core.base.durations import PositiveDuration
+from retrain_core.base.outcome import CheckOutcome
+from retrain_core.kinds.context import Context
 from retrain_core.policy.base import Strict
-from retrain_core.policy.durations import PositiveDuration
+from retrain_core.policy.registry import CheckKind
 
 if TYPE_CHECKING:
     from retrain_core.policy.findings import Finding
@@ -47,4 +48,5 @@ KIND = CheckKind(
     outcome="newest",
     label_blind=True,
     findings=findings,
+    order=50,
 )

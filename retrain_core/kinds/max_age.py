@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from retrain_core.checks.outcome import CheckOutcome
-from retrain_core.kinds.registry import CheckKind, Context
-from retrain_core.policy.durations import PositiveDuration
+from retrain_core.base.durations import PositiveDuration
+from retrain_core.base.outcome import CheckOutcome
+from retrain_core.kinds.context import Context
+from retrain_core.policy.registry import CheckKind
 
 
 def evaluate(max_age: timedelta, ctx: Context) -> list[CheckOutcome]:
@@ -24,4 +25,5 @@ KIND = CheckKind(
     evaluate=evaluate,
     outcome="champion",
     smoothed=False,
+    order=70,
 )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from retrain_core.checks.outcome import CheckOutcome
-from retrain_core.kinds.registry import CheckKind, Context
+from retrain_core.base.outcome import CheckOutcome
+from retrain_core.kinds.context import Context
 from retrain_core.policy.base import Strict
+from retrain_core.policy.registry import CheckKind
 
 
 class NewDataTrigger(Strict):
@@ -29,4 +30,5 @@ KIND = CheckKind(
     evaluate=evaluate,
     outcome="rows",
     smoothed=False,
+    order=60,
 )

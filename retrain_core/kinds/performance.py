@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
-from retrain_core.checks.outcome import CheckOutcome, Status
-from retrain_core.kinds.registry import CheckKind, Context
+from retrain_core.base.outcome import CheckOutcome, Status
+from retrain_core.kinds.context import Context
 from retrain_core.policy.base import METRICS, MetricName, Strict, greater_is_better, metrics_for
+from retrain_core.policy.registry import CheckKind
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from retrain_core.evaluate import Champion
+    from retrain_core.kinds.context import Champion
     from retrain_core.policy.findings import Finding
     from retrain_core.policy.schema import Policy
     from retrain_core.policy.yamlio import Path_
@@ -126,7 +127,7 @@ def _with_usual_swing(
     ordinary swing of them all (`decision.ordinary`) is left out: a fall it already suffered
     is the change under test, not its swing."""
     from retrain_core.checks.performance import MIN_BATCHES
-    from retrain_core.decision import around_median, ordinary
+    from retrain_core.decide.decision import around_median, ordinary
 
     level, rows, label, stretches = baseline
     if level is None or len(stretches) >= MIN_BATCHES or not swings:
@@ -220,4 +221,5 @@ KIND = CheckKind(
     evaluate=evaluate,
     metrics=tuple(METRICS),
     findings=findings,
+    order=20,
 )

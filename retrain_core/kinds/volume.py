@@ -6,9 +6,10 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from retrain_core.checks.outcome import CheckOutcome, Status
-from retrain_core.kinds.registry import CheckKind, Context
+from retrain_core.base.outcome import CheckOutcome, Status
+from retrain_core.kinds.context import Context
 from retrain_core.policy.base import Strict
+from retrain_core.policy.registry import CheckKind
 
 
 class VolumeTrigger(Strict):
@@ -54,4 +55,5 @@ KIND = CheckKind(
     evaluate=evaluate,
     outcome="rows",
     label_blind=True,
+    order=40,
 )

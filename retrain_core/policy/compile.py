@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from retrain_core.policy.durations import format_duration
+from retrain_core.base.durations import format_duration
+from retrain_core.base.settings import ENGINES, Settings
 from retrain_core.policy.schema import Arrival, Policy, Schedule
-from retrain_core.settings import ENGINES, Settings
 
 if TYPE_CHECKING:
     from retrain_core.policy.loader import LoadedPolicy

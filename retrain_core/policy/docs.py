@@ -11,9 +11,9 @@ from typing import Any
 from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import core_schema
 
-from retrain_core.policy.durations import DURATION_REGEX, POSITIVE_DURATION_REGEX
+from retrain_core.base.durations import DURATION_REGEX, POSITIVE_DURATION_REGEX
+from retrain_core.base.settings import Settings
 from retrain_core.policy.schema import Policy
-from retrain_core.settings import Settings
 
 SCHEMA_FILE = "policy.schema.json"
 README_FILE = "README.md"

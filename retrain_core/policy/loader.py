@@ -20,13 +20,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from retrain_core.base.settings import Settings, load_settings
 from retrain_core.policy.findings import Finding, validation_findings
 from retrain_core.policy.safefile import FILE_KEY, PolicyError, parse_policy_text, read_policy_text
 from retrain_core.policy.schema import Policy
 from retrain_core.policy.semantics import check_policy
 from retrain_core.policy.templates import Merged, resolve_extends
 from retrain_core.policy.yamlio import YamlError
-from retrain_core.settings import Settings, load_settings
 
 ROOT_KEY = "<root>"
 SUFFIXES = (".yaml", ".yml")

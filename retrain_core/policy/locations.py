@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from retrain_core.settings import Settings
+    from retrain_core.base.settings import Settings
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://(.*)$", re.S)
 _LOCAL_SCHEMES = frozenset({"file", "local"})

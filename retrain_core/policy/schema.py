@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from retrain_core.base.durations import Duration, PositiveDuration, at_most
 from retrain_core.policy.base import MetricName, NotifyEvent, ParamValue, Strict, Task
-from retrain_core.policy.durations import Duration, PositiveDuration, at_most
-from retrain_core.policy.triggers import Triggers
+from retrain_core.policy.triggers import REBUILD_WITH_TRIGGERS, Triggers
 
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
 ENV_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
@@ -479,3 +479,6 @@ class Policy(Strict):
     def expectations(self) -> list[tuple[str, dict[str, Any]]]:
         """The validation list as (expectation name, kwargs) pairs."""
         return [next(iter(item.items())) for item in self.validation]
+
+
+REBUILD_WITH_TRIGGERS.append(lambda: Policy.model_rebuild(force=True))

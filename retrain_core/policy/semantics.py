@@ -10,15 +10,15 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from retrain_core.kinds import KINDS
+from retrain_core.base.settings import Settings
 from retrain_core.policy.base import METRICS, metrics_for
 from retrain_core.policy.estimators import estimator_findings
 from retrain_core.policy.expectations import KNOWN_EXPECTATIONS, argument_problems
 from retrain_core.policy.findings import Finding, did_you_mean
 from retrain_core.policy.locations import Roots, credential_problem
+from retrain_core.policy.registry import KINDS
 from retrain_core.policy.sqlcheck import statement_problem, url_problem
 from retrain_core.policy.yamlio import Path_
-from retrain_core.settings import Settings
 
 TASKS = ("classification", "regression")
 _INF = math.inf

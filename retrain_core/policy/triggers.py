@@ -1,21 +1,21 @@
 """The `triggers` section: which signals call for a retrain, and what holds a retrain back.
 
 A trigger's kinds are not written here: `Trigger` has one optional field per kind in the registry
-(`retrain_core.kinds`), in registration order, and takes up a kind registered later at once.
+(`retrain_core.policy.registry`), in the registry's order, and takes up a kind registered later
+at once.
 """
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
 from typing import Any, Literal, TypeVar
 
 from pydantic import Field, model_validator
 from pydantic.fields import FieldInfo
 
-from retrain_core.kinds import KINDS, CheckKind, kind_of
+from retrain_core.base.durations import Duration, PositiveDuration
 from retrain_core.policy.base import Strict
-from retrain_core.policy.durations import Duration, PositiveDuration
+from retrain_core.policy.registry import KINDS, CheckKind, kind_of, on_change
 
 T = TypeVar("T")
 AWAIT_LABELS = (
@@ -28,7 +28,7 @@ AWAIT_LABELS = (
 class Trigger(Strict):
     """One signal: exactly one of the keys below."""
 
-    # One optional field per registered check kind (`retrain_core.kinds`), set by `sync_kinds`.
+    # One optional field per registered kind (`retrain_core.policy.registry`), set by `sync_kinds`.
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Trigger:
@@ -156,9 +156,13 @@ def sync_kinds() -> None:
     Triggers.__pydantic_fields__["await_labels"].description = AWAIT_LABELS.format(kinds=blind)
     Trigger.model_rebuild(force=True)
     Triggers.model_rebuild(force=True)
-    schema = sys.modules.get("retrain_core.policy.schema")
-    if schema is not None and hasattr(schema, "Policy"):
-        schema.Policy.model_rebuild(force=True)
+    for listener in REBUILD_WITH_TRIGGERS:
+        listener()
+
+
+# Rebuilds of the models that hold a `Triggers` (`policy.schema.Policy` adds its own).
+REBUILD_WITH_TRIGGERS: list[Any] = []
 
 
 sync_kinds()
+on_change(sync_kinds)

@@ -33,7 +33,7 @@ class Store:
         self._experiments: dict[str, str] = {}
 
     def __repr__(self) -> str:
-        from retrain_core.tracking import shown_uri
+        from retrain_core.store.tracking import shown_uri
 
         return f"Store({shown_uri(self.tracking_uri)!r})"
 

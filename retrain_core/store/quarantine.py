@@ -1,6 +1,6 @@
 """Quarantine runs in the ledger's experiment: written by a check, released by a person.
 
-See `retrain_core.quarantine` for the lifecycle; this module is its MLflow side.
+See `retrain_core.monitor.settle` for the lifecycle; this module is its MLflow side.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from retrain_core.data.batches import Batch, Quarantined
-from retrain_core.quarantine import KIND, PREFIX, QUARANTINED, RELEASED, QuarantineRecord
+from retrain_core.monitor.settle import KIND, PREFIX, QUARANTINED, RELEASED, QuarantineRecord
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient

@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from retrain_core import approval
-from retrain_core.lineage import (
+from retrain_core.decide import approval
+from retrain_core.store import models
+from retrain_core.store.lineage import (
     LINEAGE_TAGS,
     SAFE_TYPE_MODULES,
     TAG,
@@ -28,7 +29,6 @@ from retrain_core.lineage import (
     training_params,
     window_tags,
 )
-from retrain_core.store import models
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from retrain_core.checks.profile import ReferenceProfile
     from retrain_core.policy.schema import Policy
     from retrain_core.store import Store
-    from retrain_core.training import TrainingResult
+    from retrain_core.training.challenger import TrainingResult
 
 
 PROMOTED_AT = f"{TAG}promoted_at"

@@ -31,7 +31,7 @@ from uuid import UUID
 import pytest
 from processes import free_port, stop_session
 
-from retrain_core.demo_data import Story, write_day, write_reference
+from retrain_core.data.demo import Story, write_day, write_reference
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import SyncPrefectClient
@@ -219,7 +219,7 @@ class Deployed:
 
     def stop(self) -> None:
         """Stop the worker first (it may be running a flow), then the server; close logs."""
-        from retrain_core.engine import stop_all
+        from retrain_core.runtime.engine import stop_all
 
         for name in ("worker", *[n for n in self.processes if n != "worker"]):
             proc = self.processes.get(name)

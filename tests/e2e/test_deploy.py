@@ -26,9 +26,9 @@ from uuid import UUID
 
 import pytest
 
-from retrain_core.demo_data import day_start
+from retrain_core.data.demo import day_start
+from retrain_core.decide.report import artifact_key
 from retrain_core.policy.compile import policy_resource_id
-from retrain_core.report import artifact_key
 
 if TYPE_CHECKING:
     from conftest import Deployed  # the `deployed` fixture's type (tests/e2e/conftest.py)

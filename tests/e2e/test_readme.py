@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 from processes import free_port, stop_session
 
-from retrain_core.engine import stop_all
+from retrain_core.runtime.engine import stop_all
 
 pytestmark = pytest.mark.e2e
 
@@ -154,9 +154,9 @@ def check_outcome(root: Path, output: str, ports: dict[str, int], served: bool =
     from mlflow import MlflowClient
     from prefect.client.orchestration import SyncPrefectClient
 
-    from retrain_core.commands.status import _state_via_mlflow
-    from retrain_core.ledger_view import RestView
+    from retrain_core.cli.status import _state_via_mlflow
     from retrain_core.store import Store
+    from retrain_core.store.views import RestView
 
     assert not served or '"predictions"' in output, output[-3000:]
     assert not (root / ".retrain" / "mlflow.db").exists(), "a run wrote to the embedded store"

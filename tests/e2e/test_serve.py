@@ -24,13 +24,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from retrain_core.demo_data import Story, write_reference
-from retrain_core.lineage import gate_tags
-from retrain_core.monitor import load_training_data
+from retrain_core.data.demo import Story, write_reference
+from retrain_core.decide.promotion import decide_promotion
+from retrain_core.monitor.loading import load_training_data
 from retrain_core.policy.loader import load_policy
-from retrain_core.promotion import decide_promotion
 from retrain_core.store import Store
-from retrain_core.training import train_challenger
+from retrain_core.store.lineage import gate_tags
+from retrain_core.training.challenger import train_challenger
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from retrain_core.demo_data import Story, write_day, write_reference
+from retrain_core.data.demo import Story, write_day, write_reference
 
 ROOT = Path(__file__).resolve().parents[2]
 

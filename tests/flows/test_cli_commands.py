@@ -9,9 +9,9 @@ import re
 import pytest
 from conftest import Project
 
-from retrain_core import cli
-from retrain_core.commands.status import _state_via_mlflow
-from retrain_core.ledger_view import view_for
+from retrain_core.cli import main as cli
+from retrain_core.cli.status import _state_via_mlflow
+from retrain_core.store.views import view_for
 
 
 def run(project: Project, *extra: str) -> int:

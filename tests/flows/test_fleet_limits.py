@@ -14,10 +14,10 @@ from test_retrain_support import bootstrap
 
 from flows.common import fleet_training_slot, take_budget_slot
 from flows.monitor import monitor
-from retrain_core.commands.status import fleet_limits, fleet_line
-from retrain_core.demo_data import day_start
-from retrain_core.fleet import CONCURRENCY_LIMIT
-from retrain_core.settings import load_settings
+from retrain_core.base.settings import load_settings
+from retrain_core.cli.status import fleet_limits, fleet_line
+from retrain_core.data.demo import day_start
+from retrain_core.decide.fleet import CONCURRENCY_LIMIT
 from retrain_core.store import Store
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from test_monitor_support import at, champion, check, check_state, fast, ledger, versions
 from test_retrain_support import notified
 
-from retrain_core.demo_data import rng_day
+from retrain_core.data.demo import rng_day
 
 BLOCKED = "retraining blocked: the data failed its checks"
 

@@ -28,8 +28,8 @@ from test_monitor_support import (
 
 from retrain_core.checks.binned import EXACT_MAX_ROWS
 from retrain_core.checks.profile import builds, content_key, forget
-from retrain_core.cli import main
-from retrain_core.demo_data import write_reference
+from retrain_core.cli.main import main
+from retrain_core.data.demo import write_reference
 from retrain_core.store import Store
 from retrain_core.store.registry import PROFILE_KEY, PROFILE_RUN
 

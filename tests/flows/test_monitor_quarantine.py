@@ -21,9 +21,9 @@ from test_monitor_support import at, champion, check, check_state, fast, ledger,
 
 import flows.common
 from flows.common import lock_name, policy_lock
-from retrain_core import cli
-from retrain_core import monitor as core
-from retrain_core.demo_data import rng_day
+from retrain_core.cli import main as cli
+from retrain_core.data.demo import rng_day
+from retrain_core.monitor import loading as core
 from retrain_core.policy.loader import load_policy
 from retrain_core.store import Store
 

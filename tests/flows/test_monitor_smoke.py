@@ -7,7 +7,7 @@ from datetime import timedelta
 from conftest import Project
 
 from flows.monitor import monitor
-from retrain_core.demo_data import day_start
+from retrain_core.data.demo import day_start
 
 
 def test_first_model_then_a_clean_day_holds(project: Project) -> None:

@@ -15,7 +15,7 @@ from conftest import Project
 from test_monitor_support import at, check, fast, ledger
 
 from retrain_core.data import Watermark
-from retrain_core.demo_data import rng_day
+from retrain_core.data.demo import rng_day
 
 URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -14,7 +14,7 @@ from conftest import Project
 from mlflow import MlflowClient
 
 from flows.monitor import monitor
-from retrain_core.demo_data import day_start
+from retrain_core.data.demo import day_start
 from retrain_core.store import Store
 
 # A quick estimator: the monitor tests judge decisions, not model quality.

@@ -13,8 +13,8 @@ import pytest
 from test_retrain_support import GOOD, URLS_ENV, WEAK, aliases, bootstrap, notified, run, tags, use
 
 from flows.monitor import monitor, watch_probation
-from retrain_core import monitor as core
-from retrain_core.demo_data import day_start
+from retrain_core.data.demo import day_start
+from retrain_core.monitor import loading as core
 from retrain_core.policy.loader import load_policy
 from retrain_core.store import Store
 from retrain_core.store.registry import PROMOTED_AT

@@ -179,7 +179,7 @@ def test_no_answer_before_the_timeout_rejects_without_forcing_a_state(
 
     The approve run is started as `retrain run` starts it without a deployment, after the check.
     """
-    from retrain_core.commands.run import wait_for_approval
+    from retrain_core.cli.run import wait_for_approval
 
     with notified(project, monkeypatch) as endpoint:
         manual(project, timeout="3s")

@@ -14,8 +14,8 @@ from conftest import Project
 from test_monitor_support import at, champion, check, fast
 from test_retrain_support import run
 
-from retrain_core import monitor as core
-from retrain_core.demo_data import rng_day
+from retrain_core.data.demo import rng_day
+from retrain_core.monitor import loading as core
 from retrain_core.policy.loader import load_policy
 from retrain_core.store import Store
 

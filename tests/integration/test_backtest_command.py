@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from retrain_core.cli import main
-from retrain_core.demo_data import Story, write_day, write_reference
+from retrain_core.cli.main import main
+from retrain_core.data.demo import Story, write_day, write_reference
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from retrain_core.base.outcome import CheckOutcome, Status
 from retrain_core.checks.drift import _feature_threshold, detect_drift
 from retrain_core.checks.exact import _Feature, _score_one
-from retrain_core.checks.outcome import CheckOutcome, Status
 
 NUMERIC = [f"x{i}" for i in range(25)]
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retrain_core.checks.outcome import Status
+from retrain_core.base.outcome import Status
 from retrain_core.checks.validation import check_name, run_expectations
 
 

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from retrain_core.engine import stop_all
+from retrain_core.runtime.engine import stop_all
 
 ENGINE = Path(sys.executable).parent / "retrain-engine"
 

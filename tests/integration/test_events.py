@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from retrain_core import cli
+from retrain_core.cli import main as cli
 
 ROOT = Path(__file__).resolve().parents[2]
 

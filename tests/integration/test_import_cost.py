@@ -34,8 +34,8 @@ def hundred_policies(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(project: Path, *python_flags: str) -> tuple[subprocess.CompletedProcess[str], float]:
-    """Run `python [flags] -m retrain_core.cli validate policies` there; result and seconds."""
-    command = [sys.executable, *python_flags, "-m", "retrain_core.cli", "validate", "policies"]
+    """Run `python [flags] -m retrain_core.cli.main validate policies` there; result and seconds."""
+    command = [sys.executable, *python_flags, "-m", "retrain_core.cli.main", "validate", "policies"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
     result = subprocess.run(
@@ -75,14 +75,14 @@ def test_status_and_explain_import_no_scikit_learn(
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("MLFLOW_TRACKING_URI", None)
     traced = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "retrain_core.cli", *command],
+        [sys.executable, "-X", "importtime", "-m", "retrain_core.cli.main", *command],
         cwd=hundred_policies, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     modules = _imported(traced.stderr)
     assert sorted(m for m in modules if m.split(".")[0] == "sklearn") == []
     if command[0] == "status":  # the ledger is read directly from the SQLite store
         assert traced.returncode == 0, traced.stdout + traced.stderr
-        assert "retrain_core.ledger_view" in modules
+        assert "retrain_core.store.views" in modules
         assert sorted(m for m in modules if m.split(".")[0] == "mlflow") == []
     else:  # explain reads a version's tags and metrics through MLflow's client
         assert "mlflow" in modules

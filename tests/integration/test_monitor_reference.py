@@ -13,9 +13,10 @@ from _data import churn_frame, churn_policy
 
 from retrain_core.checks.binned import EXACT_MAX_ROWS
 from retrain_core.checks.profile import builds, forget, profile_from_frame
-from retrain_core.decision import LedgerEntry
-from retrain_core.evaluate import Champion, Windows, evaluate
-from retrain_core.monitor import (
+from retrain_core.decide.decision import LedgerEntry
+from retrain_core.decide.evaluate import evaluate
+from retrain_core.kinds.context import Champion, Windows
+from retrain_core.monitor.loading import (
     Loaded,
     follow_champion,
     label_context,
@@ -25,7 +26,7 @@ from retrain_core.monitor import (
 from retrain_core.policy.schema import Policy
 from retrain_core.store import Store
 from retrain_core.store.registry import PROFILE_KEY, PROFILE_RUN
-from retrain_core.training import reference_sample, train_challenger
+from retrain_core.training.challenger import reference_sample, train_challenger
 
 
 def labelled_policy(**data: object) -> Policy:

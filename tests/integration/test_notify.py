@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from notify_endpoint import serving
 
-from retrain_core.notify import Notification, send, split_urls
+from retrain_core.notify.send import Notification, send, split_urls
 from retrain_core.policy.schema import Notify
 
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from _data import churn_frame, churn_policy
 
-from retrain_core.checks.outcome import CheckOutcome, Status
+from retrain_core.base.outcome import CheckOutcome, Status
 from retrain_core.data.watermark import Watermark
-from retrain_core.decision import RetrainDecision
-from retrain_core.lineage import gate_tags, git_commit, pip_requirements, serialization_format
-from retrain_core.promotion import PromotionDecision, decide_promotion
+from retrain_core.decide.decision import RetrainDecision
+from retrain_core.decide.promotion import PromotionDecision, decide_promotion
 from retrain_core.store import Store
+from retrain_core.store.lineage import gate_tags, git_commit, pip_requirements, serialization_format
 from retrain_core.store.registry import Registry, RegistryError
-from retrain_core.training import TrainingResult, evaluate, train_challenger
+from retrain_core.training.challenger import TrainingResult, evaluate, train_challenger
 
 NOW = datetime(2026, 1, 18, 9, 30, tzinfo=UTC)  # the flow's logical time
 GOOD = "sklearn.linear_model.LogisticRegression"

@@ -15,7 +15,7 @@ SCRIPT = """
 import json, sys
 from prefect import flow, get_client
 from prefect.server.api.server import SubprocessASGIServer
-from retrain_core.commands.run import start_api_early, wait_for_api
+from retrain_core.cli.run import start_api_early, wait_for_api
 
 server = start_api_early()
 assert server is not None, "no early API"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from retrain_core.demo_data import Story, rng_day, write_day, write_reference
-from retrain_core.monitor import training_data, training_data_problems
+from retrain_core.data.demo import Story, rng_day, write_day, write_reference
+from retrain_core.monitor.loading import training_data, training_data_problems
 from retrain_core.policy.loader import load_policy
 from retrain_core.policy.schema import Policy
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from retrain_core import cli
+from retrain_core.cli import main as cli
 
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = """\

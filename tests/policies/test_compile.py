@@ -12,10 +12,10 @@ from uuid import uuid4
 import pytest
 import yaml
 
+from retrain_core.base.settings import Settings, load_settings
 from retrain_core.policy import compile as compiler
 from retrain_core.policy.loader import LoadedPolicy, load_policies
 from retrain_core.policy.schema import Arrival, Schedule, Training
-from retrain_core.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

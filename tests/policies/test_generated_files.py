@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from retrain_core.base.settings import load_settings
 from retrain_core.policy import docs
 from retrain_core.policy.compile import render_prefect_yaml
 from retrain_core.policy.loader import load_policies
 from retrain_core.policy.schema import Policy
-from retrain_core.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = load_settings(ROOT)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from retrain_core.base.settings import Settings
 from retrain_core.policy.loader import load_policies
-from retrain_core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = Settings(root=ROOT)

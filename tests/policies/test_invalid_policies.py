@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from retrain_core.base.settings import Settings
 from retrain_core.policy.loader import PolicyLoadError, load_policies, load_policy
-from retrain_core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 INVALID = Path("tests/policies/invalid")  # relative to ROOT: the paths the errors print

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from retrain_core.base.settings import Settings
 from retrain_core.policy.loader import (
     PolicyError,
     PolicyLoadError,
     load_policies,
     load_policy,
 )
-from retrain_core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHURN = ROOT / "policies" / "churn.yaml"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from retrain_core.checks.outcome import Status
+from retrain_core.base.outcome import Status
 from retrain_core.checks.validation import run_expectations
 from retrain_core.policy.expectations import argument_problems, argument_refusal
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import yaml
 
+from retrain_core.base.settings import Settings
 from retrain_core.policy.loader import load_policies
 from retrain_core.policy.yamlio import read_yaml
-from retrain_core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE: list[Any] = [

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from retrain_core.base.settings import load_settings
 from retrain_core.policy.loader import PolicyLoadError, load_policies, load_policy
 from retrain_core.policy.yamlio import read_yaml
-from retrain_core.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHURN = ROOT / "policies" / "churn.yaml"

@@ -12,17 +12,18 @@ import pandas as pd
 import pytest
 from pydantic import Field
 
-from retrain_core.checks.outcome import CheckOutcome, Status
-from retrain_core.decision import LedgerEntry, decide
-from retrain_core.evaluate import Windows, evaluate
-from retrain_core.kinds import KINDS, CheckKind, Context, register, registered
+from retrain_core.base.outcome import CheckOutcome, Status
+from retrain_core.base.settings import Settings
+from retrain_core.decide.decision import LedgerEntry, decide
+from retrain_core.decide.evaluate import evaluate
+from retrain_core.kinds.context import Context, Windows
 from retrain_core.policy import docs
 from retrain_core.policy.base import Strict
 from retrain_core.policy.compile import render_prefect_yaml
 from retrain_core.policy.findings import Finding
 from retrain_core.policy.loader import load_policies
+from retrain_core.policy.registry import KINDS, CheckKind, register, registered
 from retrain_core.policy.yamlio import Path_
-from retrain_core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

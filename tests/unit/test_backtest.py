@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retrain_core.backtest import History, moments, policy_strategy, replay
-from retrain_core.baselines import compare, hindsight, never, periodic, persistence
 from retrain_core.policy.schema import Policy
+from retrain_core.replay.backtest import History, moments, policy_strategy, replay
+from retrain_core.replay.baselines import compare, hindsight, never, periodic, persistence
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -7,7 +7,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, roc_auc_score
 
-from retrain_core.checks.outcome import Status
+from retrain_core.base.outcome import Status
 from retrain_core.checks.performance import (
     METRICS,
     check_estimated_performance,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from retrain_core.checks.outcome import Status
+from retrain_core.base.outcome import Status
 from retrain_core.checks.volume import check_new_data, check_volume
 
 

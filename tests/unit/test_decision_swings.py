@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from retrain_core.decision import LedgerEntry, swings
+from retrain_core.decide.decision import LedgerEntry, swings
 
 RULE = "performance.accuracy"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from retrain_core import cli
-from retrain_core.commands.demo import DayRow, _row, closing, reasons, timeline
-from retrain_core.demo_data import Story, rng_day, write_day, write_reference
+from retrain_core.cli import main as cli
+from retrain_core.cli.demo import DayRow, _row, closing, reasons, timeline
+from retrain_core.data.demo import Story, rng_day, write_day, write_reference
 
 
 def test_same_seed_same_bytes(tmp_path: Path) -> None:

@@ -9,9 +9,8 @@ import pandas as pd
 from _data import churn_frame, churn_policy
 from sklearn.dummy import DummyClassifier
 
-from retrain_core.checks.outcome import Status
-from retrain_core.evaluate import Champion, Windows
-from retrain_core.kinds import Context
+from retrain_core.base.outcome import Status
+from retrain_core.kinds.context import Champion, Context, Windows
 from retrain_core.kinds.performance import evaluate
 from retrain_core.policy.triggers import Trigger
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from retrain_core.decide.probation import Served, judge, on_probation
 from retrain_core.policy.schema import Probation
-from retrain_core.probation import Served, judge, on_probation
 
 NOW = datetime(2026, 3, 8, tzinfo=UTC)
 WATCH = Probation(period="7d")  # type: ignore[arg-type]

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
+from retrain_core.decide.promotion import PromotionDecision, decide_promotion
 from retrain_core.policy.schema import Gate
-from retrain_core.promotion import PromotionDecision, decide_promotion
 
 
 def gate(metric: str = "roc_auc", min: float | None = 0.75, improvement: float = 0.0) -> Gate:
@@ -154,8 +154,8 @@ def test_the_gate_compares_on_rows_neither_model_was_trained_on() -> None:
 
     from _data import churn_frame, churn_policy
 
-    from retrain_core.promotion import gate_challenger
-    from retrain_core.training import train_challenger
+    from retrain_core.decide.promotion import gate_challenger
+    from retrain_core.training.challenger import train_challenger
 
     policy = churn_policy(gate={"metric": "accuracy", "min_rows": 30})
     frame = churn_frame(400)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from retrain_core.commands.run import api_command, imports_without_gc
+from retrain_core.cli.run import api_command, imports_without_gc
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,7 +68,7 @@ def test_imports_without_gc_pauses_the_collector_and_freezes_what_was_made() -> 
 def test_fast_exit_freezes_the_heap_after_the_other_exit_handlers() -> None:
     script = (
         "import atexit, gc\n"
-        "from retrain_core.commands.run import fast_exit\n"
+        "from retrain_core.cli.run import fast_exit\n"
         # registered first, so it runs last: after fast_exit's freeze
         "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 1000))\n"
         "fast_exit()\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from retrain_core.commands.status import Row, _filtered, _sorted, _summary
+from retrain_core.cli.status import Row, _filtered, _sorted, _summary
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from _data import churn_frame, churn_policy, house_frame, house_policy
 
-from retrain_core.training import (
+from retrain_core.training.challenger import (
     EstimatorNotAllowed,
     TrainingError,
     build_pipeline,

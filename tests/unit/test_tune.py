@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from test_backtest import DAY, STEPS, policy, stream
 
-from retrain_core.tune import tune
+from retrain_core.replay.tune import tune
 
 TRIGGERS = {
     "any": [

@@ -1,0 +1,249 @@
+"""`retrain backtest POLICY`: replay history through the policy and print what it would have done.
+
+Reads the policy's own sources (or the same layout under `--data DIR`): the reference trains the
+first model, every row of the current source with its label (from the row itself or the label
+source) is replayed step by step. Prints the policy's trace, then a summary beside the baselines
+on the same batches and label lag, and writes `backtest.json` and `backtest.png` (or `.svg`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from retrain_core.base.settings import load_settings
+
+
+def backtest(args: argparse.Namespace) -> int:
+    """Handler of `retrain backtest`."""
+    from retrain_core.base.durations import parse_duration
+    from retrain_core.data import DataError
+    from retrain_core.policy.loader import PolicyLoadError, load_policy
+
+    settings = load_settings(args.project)
+    try:
+        policy = load_policy(Path(args.policy)).policy
+    except PolicyLoadError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    try:
+        every = parse_duration(args.every)
+        lag = _lag(policy, args.label_lag)
+        history = load_history(policy, Path(args.data) if args.data else settings.root)
+        steps = _steps(policy, history, args, every)
+    except (ValueError, DataError) as exc:
+        print(f"retrain backtest: error: {exc}", file=sys.stderr)
+        return 2
+    from retrain_core.replay.baselines import compare
+
+    metric = args.metric or _default_metric(policy)
+    replays, persistence = compare(policy, history, steps, lag, metric, every=args.periodic)
+    print(trace_text(replays[0]))
+    print()
+    print(summary_text(replays, persistence, lag))
+    ceiling = None
+    if args.ceiling:
+        from retrain_core.replay.baselines import hindsight
+
+        most = replays[0].promotions
+        best, when = hindsight(policy, history, steps, lag, metric, most)
+        ceiling = {"retrains": most, "mean": best, "at": [steps[i].isoformat() for i in when]}
+        at = ", ".join(f"{steps[i]:%Y-%m-%d %H:%M}" for i in when) or "none"
+        print(f"{'best possible':<16}{best:>16.4f}{most:>10}  (with hindsight; retrains at {at})")
+    out = Path(args.out) if args.out else settings.data_path / "backtest" / policy.name
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "backtest.json", replays, persistence, lag, ceiling)
+    print(f"\nwrote {out / 'backtest.json'} and {plot(out, replays)}")
+    return 0
+
+
+def load_history(policy: Any, root: Path) -> Any:
+    """The reference and every labelled row of the current source, sorted by time."""
+    import pandas as pd
+
+    from retrain_core.data import join_labels, load_labels, read_source, required_columns
+    from retrain_core.data.windows import parse_timestamps
+    from retrain_core.replay.backtest import History
+
+    stamp, target = policy.data.timestamp, policy.model.target
+    if stamp is None:
+        raise ValueError("a backtest replays by time: set data.timestamp in the policy")
+    columns = required_columns(policy)
+    reference = read_source(policy.data.reference, columns, root)
+    rows = read_source(policy.data.current, [c for c in columns if c != target], root)
+    if policy.data.labels is not None:
+        labels = load_labels(policy.data.labels, target, root)
+        rows = join_labels(rows, labels, policy.data.labels.join_on, target)
+    frames = []
+    for name, frame in (("reference", reference), ("current", rows)):
+        if target not in frame.columns or frame[target].isna().all():
+            raise ValueError(f"the {name} rows have no {target!r} labels to replay with")
+        parsed = parse_timestamps(frame[stamp])
+        if parsed is None:
+            raise ValueError(f"the {name} timestamp column {stamp!r} is not parseable")
+        frames.append(frame.assign(**{stamp: parsed}).dropna(subset=[stamp]))
+    ordered = frames[1].sort_values(stamp, kind="stable").reset_index(drop=True)
+    return History(frames[0].reset_index(drop=True), pd.DataFrame(ordered))
+
+
+def _steps(policy: Any, history: Any, args: argparse.Namespace, every: timedelta) -> list[datetime]:
+    """The replay's moments: --from/--to, else one `every` after the first row to the last."""
+    from retrain_core.cli.args import moment
+    from retrain_core.replay.backtest import moments
+
+    stamps = history.rows[policy.data.timestamp]
+    if stamps.empty:
+        raise ValueError("the current source has no rows to replay")
+    start = moment(args.start) if args.start else stamps.min().to_pydatetime() + every
+    end = moment(args.end) if args.end else stamps.max().to_pydatetime() + every
+    steps = moments(start, end, every)
+    if len(steps) < 2:
+        raise ValueError("the replay needs at least two steps: widen --from/--to or --every")
+    return steps
+
+
+def _lag(policy: Any, text: str | None) -> timedelta:
+    """--label-lag, else the policy's data.labels.lag, else 0."""
+    from retrain_core.base.durations import parse_duration
+
+    if text:
+        return parse_duration(text)
+    labels = policy.data.labels
+    return labels.lag if labels is not None and labels.lag is not None else timedelta(0)
+
+
+def _default_metric(policy: Any) -> str:
+    """The first performance trigger's metric, else accuracy or rmse."""
+    from retrain_core.kinds.performance import PerformanceTrigger
+
+    for rule in policy.triggers.rules:
+        performance = rule.get(PerformanceTrigger)
+        if performance is not None:
+            return str(performance.metric)
+    return "accuracy" if policy.model.task == "classification" else "rmse"
+
+
+def trace_text(replay: Any) -> str:
+    """The policy's steps, one line each, with its reasons underneath."""
+    lines = [f"trace of {replay.strategy} ({replay.metric} of the serving model, as it arrived):"]
+    for s in replay.steps:
+        metric = "-" if s.metric is None else f"{s.metric:.3f}"
+        trained = f" -> {s.trained}" if s.trained else ""
+        fired = ",".join(s.fired) or "-"
+        lines.append(
+            f"{s.now:%Y-%m-%d %H:%M}  rows {s.rows:>6}  labelled {s.labelled:>6}  v{s.version:<3} "
+            f"{metric:>6}  fired {fired:<40} {s.verdict}{trained}"
+        )
+        for reason in (*s.reasons, *s.training_reasons):
+            lines.append(f"{'':18}{reason[:160]}")
+    return "\n".join(lines)
+
+
+def summary_text(replays: list[Any], persistence: list[float | None], lag: timedelta) -> str:
+    """The policy beside the baselines: mean metric and retrains on the same batches."""
+    lines = [f"summary (same batches, labels {lag} late):",
+             f"{'strategy':<16}{'mean ' + replays[0].metric:>16}{'retrains':>10}{'promoted':>10}"
+             f"{'failed':>8}"]  # fmt: skip
+    for r in replays:
+        lines.append(
+            f"{r.strategy:<16}{r.mean_metric:>16.4f}{r.trainings:>10}{r.promotions:>10}"
+            f"{r.failures:>8}"
+        )
+    scored = [s for s in persistence if s is not None]
+    if scored:
+        lines.append(f"{'persistence':<16}{sum(scored) / len(scored):>16.4f}{'-':>10}")
+    return "\n".join(lines)
+
+
+def write_json(
+    path: Path,
+    replays: list[Any],
+    persistence: list[float | None],
+    lag: timedelta,
+    ceiling: dict[str, Any] | None = None,
+) -> None:
+    """Every replay's summary and trace as JSON (and the hindsight ceiling, when asked)."""
+    data = {
+        "label_lag_seconds": lag.total_seconds(),
+        "summary": [r.summary() for r in replays],
+        "persistence": persistence,
+        "ceiling": ceiling,
+        "traces": {r.strategy: [s.as_dict() for s in r.steps] for r in replays},
+    }
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
+def plot(folder: Path, replays: list[Any]) -> Path:
+    """Metric over time per strategy, the policy's retrains marked; PNG with matplotlib."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    for r in replays:
+        xs = [s.now for s in r.steps if s.metric is not None and math.isfinite(s.metric)]
+        ys = [s.metric for s in r.steps if s.metric is not None and math.isfinite(s.metric)]
+        main = r is replays[0]
+        ax.plot(xs, ys, lw=2.2 if main else 1, alpha=1 if main else 0.6,
+                label=f"{r.strategy}: {r.mean_metric:.3f}, {r.trainings} retrains")  # fmt: skip
+    marks = {"promoted": ("^", "green"), "rejected": ("x", "red"), "failed": ("o", "black")}
+    for kind, (marker, color) in marks.items():
+        hits = [s for s in replays[0].steps if s.trained == kind and s.metric is not None]
+        if hits:
+            ax.scatter([s.now for s in hits], [s.metric for s in hits], marker=marker, c=color,
+                       s=60, zorder=3, label=f"{replays[0].strategy} retrain: {kind}")  # fmt: skip
+    ax.set_ylabel(replays[0].metric)
+    ax.set_title("serving model per batch, as it arrived")
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    path = folder / "backtest.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def tune_command(args: argparse.Namespace) -> int:
+    """Handler of `retrain tune`: propose thresholds from a stable stretch of history."""
+    from retrain_core.base.durations import parse_duration
+    from retrain_core.cli.args import moment
+    from retrain_core.data import DataError
+    from retrain_core.policy.loader import PolicyLoadError, load_policy
+    from retrain_core.replay.tune import tune
+
+    settings = load_settings(args.project)
+    try:
+        policy = load_policy(Path(args.policy)).policy
+    except PolicyLoadError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    try:
+        every = parse_duration(args.every)
+        history = load_history(policy, Path(args.data) if args.data else settings.root)
+        steps = _steps(policy, history, args, every)
+        if args.stable_from or args.stable_to:
+            lo = moment(args.stable_from) if args.stable_from else steps[0]
+            hi = moment(args.stable_to) if args.stable_to else steps[-1]
+            steps = [s for s in steps if lo <= s <= hi]
+        else:
+            steps = steps[: max(2, len(steps) // 3)]
+        if len(steps) < 2:
+            raise ValueError("the stable period needs at least two steps")
+        proposals = tune(policy, history, steps, _lag(policy, args.label_lag), args.rate)
+    except (ValueError, DataError) as exc:
+        print(f"retrain tune: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"stable period: {steps[0]:%Y-%m-%d %H:%M} .. {steps[-1]:%Y-%m-%d %H:%M} "
+          f"({len(steps)} checks), target false-alarm rate {args.rate:.0%}")  # fmt: skip
+    for proposal in proposals:
+        print(proposal.diff())
+    if proposals and len(steps) < 10:
+        print(f"(only {len(steps)} stable checks: a longer stable period gives firmer values)")
+    if not proposals:
+        print("no drift or performance drop threshold to tune in this policy")
+    return 0

@@ -1,0 +1,402 @@
+"""The `retrain` command. Subcommands import what they need when they run, so `validate` stays fast.
+
+Adding a subcommand: an `add_args(parser)` function, a handler `(args) -> exit code`, and one
+`Command(...)` line in COMMANDS. A long handler lives in its own module and is named here as
+"module:function", so that module is imported only when its command runs. Keep the imports at the
+top of this module to the standard library: `retrain validate` must never import prefect, mlflow,
+great-expectations or alibi-detect (tests/policies/test_import_cost.py checks it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from retrain_core.cli import args
+
+if TYPE_CHECKING:
+    from retrain_core.base.settings import Settings
+    from retrain_core.policy.loader import LoadedPolicy, PolicyError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class CliError(Exception):
+    """A problem the user can fix (bad project settings, missing file): printed, exit code 2."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: name, one-line help, examples, its arguments and its handler."""
+
+    name: str
+    help: str
+    examples: str
+    add_args: Callable[[argparse.ArgumentParser], None]
+    handler: Handler | str  # a function, or "module:function" imported only when it runs
+
+
+# ---- shared helpers -------------------------------------------------------------------------
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """Project settings from `--project` (default: the nearest pyproject.toml above cwd)."""
+    from retrain_core.base.settings import load_settings
+
+    try:
+        return load_settings(args.project)
+    except (ValueError, OSError) as exc:
+        raise CliError(str(exc)) from None
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the current folder when it is below it, for short messages."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    """`1 policy`, `2 policies`."""
+    return f"{count} {one if count == 1 else many}"
+
+
+def _report(loaded: list[LoadedPolicy], errors: list[PolicyError]) -> bool:
+    """Print every error, then the summary line; True when every policy is valid."""
+    for error in errors:
+        print(error)
+    if errors:
+        files = len({error.path for error in errors})
+        print(f"{_plural(len(errors), 'error', 'errors')} in {_plural(files, 'file', 'files')}")
+        return False
+    print(f"{_plural(len(loaded), 'policy', 'policies')} valid")
+    return True
+
+
+def _load(paths: Sequence[str | Path], settings: Settings) -> tuple[list[LoadedPolicy], bool]:
+    """Load and report the policies; the valid ones, and whether all were valid."""
+    from retrain_core.policy.loader import load_policies
+
+    loaded, errors = load_policies(paths, settings)
+    return loaded, _report(loaded, errors)
+
+
+# ---- retrain validate -----------------------------------------------------------------------
+
+
+def _add_validate_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="policy files or folders of *.yaml (default: the policies folder of the project)",
+    )
+
+
+def _validate(args: argparse.Namespace) -> int:
+    """Check policies; print every problem as `path:line key: message`; exit 1 on any."""
+    settings = _settings(args)
+    paths = args.paths or [_shown(settings.policies_path)]
+    return 0 if _load(paths, settings)[1] else 1
+
+
+# ---- retrain compile ------------------------------------------------------------------------
+
+
+def _add_compile_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 and print a diff when the file is stale",
+    )
+    parser.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="file to write (default: prefect.yaml in the project)",
+    )
+
+
+def _compile(args: argparse.Namespace) -> int:
+    """Validate every policy, then write prefect.yaml (or, with --check, compare with it)."""
+    from retrain_core.policy.compile import render_prefect_yaml
+
+    settings = _settings(args)
+    loaded, valid = _load([_shown(settings.policies_path)], settings)
+    if not valid:
+        print("prefect.yaml not written: fix the errors above", file=sys.stderr)
+        return 1
+    try:
+        text = render_prefect_yaml(loaded, settings)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    output = Path(args.output) if args.output else settings.root / "prefect.yaml"
+    return _check_file(output, text) if args.check else _write_file(output, text)
+
+
+def _check_file(output: Path, text: str) -> int:
+    """0 when `output` holds `text`; else print a unified diff and return 1."""
+    import difflib
+
+    current = output.read_text(encoding="utf-8") if output.is_file() else ""
+    if current == text:
+        print(f"{_shown(output)} is up to date")
+        return 0
+    diff = difflib.unified_diff(
+        current.splitlines(keepends=True),
+        text.splitlines(keepends=True),
+        fromfile=f"{_shown(output)} (on disk)",
+        tofile=f"{_shown(output)} (compiled from the policies)",
+    )
+    sys.stdout.writelines(diff)
+    print(f"{_shown(output)} is stale: run `retrain compile` and commit it")
+    return 1
+
+
+def _write_file(output: Path, text: str) -> int:
+    """Write `output` when its text changed; say what happened."""
+    if output.is_file() and output.read_text(encoding="utf-8") == text:
+        print(f"{_shown(output)} unchanged")
+        return 0
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    print(f"wrote {_shown(output)}")
+    return 0
+
+
+# ---- retrain schema -------------------------------------------------------------------------
+
+
+def _add_schema_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--output", "-o", metavar="FILE", help="write the JSON schema to FILE")
+    group.add_argument(
+        "--write",
+        action="store_true",
+        help="regenerate policies/policy.schema.json and policies/README.md",
+    )
+    group.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when policies/policy.schema.json or policies/README.md is stale",
+    )
+
+
+def _schema(args: argparse.Namespace) -> int:
+    """Print the policy JSON schema, write it, or regenerate/check the generated policy docs."""
+    from retrain_core.policy import docs
+
+    if args.write or args.check:
+        settings = _settings(args)
+        stale = docs.write_generated_files(settings) if args.write else docs.stale_files(settings)
+        for path in stale:
+            print(f"{'wrote' if args.write else 'stale:'} {_shown(path)}")
+        if args.check and stale:
+            print(f"run `{docs.REGENERATE}` and commit the result")
+            return 1
+        if not stale:
+            print("generated policy docs are up to date")
+        return 0
+    if args.output:
+        return _write_file(Path(args.output), docs.schema_json())
+    sys.stdout.write(docs.schema_json())
+    return 0
+
+
+# ---- the parser -----------------------------------------------------------------------------
+
+COMMANDS: list[Command] = [
+    Command(
+        "validate",
+        "check policies and print every problem as path:line key: message",
+        "  retrain validate                   # every policy in the policies folder\n"
+        "  retrain validate policies/churn.yaml\n"
+        "  retrain validate policies/ more-policies/\n\n"
+        "Exit status: 0 when every policy is valid, 1 otherwise (use it in CI).",
+        _add_validate_args,
+        _validate,
+    ),
+    Command(
+        "compile",
+        "turn the policies into prefect.yaml (deployments, schedules, triggers)",
+        "  retrain compile                    # validate, then write prefect.yaml\n"
+        "  retrain compile --check            # CI: exit 1 and show a diff when stale\n"
+        "  retrain compile -o /tmp/prefect.yaml\n\n"
+        "Then: prefect deploy --all (from the project folder).",
+        _add_compile_args,
+        _compile,
+    ),
+    Command(
+        "schema",
+        "print the policy JSON schema, or regenerate the generated policy docs",
+        "  retrain schema                     # print the JSON schema\n"
+        "  retrain schema -o policy.schema.json\n"
+        "  retrain schema --write             # policies/policy.schema.json and README.md\n"
+        "  retrain schema --check             # CI: exit 1 when they are stale",
+        _add_schema_args,
+        _schema,
+    ),
+    Command(
+        "run",
+        "run one monitor cycle for a policy, in-process, and print the decision",
+        "  retrain run policies/churn.yaml\n"
+        "  retrain run policies/churn.yaml --now 2026-01-05T23:00\n\n"
+        "Uses PREFECT_API_URL and MLFLOW_TRACKING_URI when set; otherwise Prefect's ephemeral\n"
+        "API and MLflow on SQLite under .retrain/ in the project. Exit 1 when the run fails.",
+        args.add_run_args,
+        "retrain_core.cli.run:run",
+    ),
+    Command(
+        "demo",
+        "replay a seeded stream with a known drift through the whole loop",
+        "  retrain demo                       # about 2-4 minutes on 2 cores\n"
+        "  retrain demo --seed 11 --days 12\n\n"
+        "State goes to .retrain/demo (wiped at start): MLflow store, Prefect home, data.",
+        args.add_demo_args,
+        "retrain_core.cli.demo:demo",
+    ),
+    Command(
+        "sample-data",
+        "write sample data for the shipped policies into data/ (the demo's seeded stream)",
+        "  retrain sample-data                # data/churn (days 1-4) and data/house-prices\n"
+        "  retrain sample-data --days 5       # land day 5 (the covariate shift) as well\n\n"
+        "Existing references are kept; batch and label files of the days asked for are rewritten\n"
+        "with the same bytes (same seed).",
+        args.add_sample_data_args,
+        "retrain_core.cli.demo:sample_data",
+    ),
+    Command(
+        "backtest",
+        "replay history through a policy's checks, decisions and gate, beside baselines",
+        "  retrain backtest policies/churn.yaml\n"
+        "  retrain backtest policies/churn.yaml --data /backups/churn --label-lag 1d\n"
+        "  retrain backtest policies/churn.yaml --from 2026-01-02 --to 2026-01-14 --every 1d\n\n"
+        "Prints the per-step trace (signals, verdict, reasons, trained, promoted, the serving\n"
+        "model's metric on each batch as it arrived) and a summary beside never retraining,\n"
+        "retraining every K steps, a naive metric-drop trigger and persistence, on the same\n"
+        "batches and label lag; writes backtest.json and backtest.png. No server is needed.",
+        args.add_backtest_args,
+        "retrain_core.cli.backtest:backtest",
+    ),
+    Command(
+        "tune",
+        "propose drift and drop thresholds that rarely fire on a stable stretch of history",
+        "  retrain tune policies/churn.yaml --data /backups/churn\n"
+        "  retrain tune policies/churn.yaml --stable-from 2026-01-02 --stable-to 2026-01-20 "
+        "--rate 0.05\n\n"
+        "Prints, per drift and performance rule, the current threshold and the smallest one that\n"
+        "fires on at most --rate of the stable checks, as a diff to apply to the policy.",
+        args.add_tune_args,
+        "retrain_core.cli.backtest:tune_command",
+    ),
+    Command(
+        "status",
+        "the fleet: champion and age, last check and decision, approvals, quarantine, summary",
+        "  retrain status\n  retrain status churn\n"
+        "  retrain status --tag team-growth --sort last-check\n"
+        "  retrain status --verdict blocked --verdict suppressed\n"
+        "  retrain status --stale 2d          # not checked for two days (or never)\n"
+        "  retrain status --json | jq '.summary'",
+        args.add_status_args,
+        "retrain_core.cli.status:status",
+    ),
+    Command(
+        "explain",
+        "why a registered version exists: its trigger, signals, training window and gate",
+        "  retrain explain churn 3",
+        args.add_explain_args,
+        "retrain_core.cli.models:explain",
+    ),
+    Command(
+        "rollback",
+        "move the champion alias back to the previous version (recorded in the ledger)",
+        "  retrain rollback churn",
+        args.add_rollback_args,
+        "retrain_core.cli.models:rollback",
+    ),
+    Command(
+        "quarantine",
+        "list the batches set aside as bad data, or release one to be judged again",
+        "  retrain quarantine list churn\n"
+        "  retrain quarantine list churn --all        # released ones too\n"
+        "  retrain quarantine release churn day-05.parquet",
+        args.add_quarantine_args,
+        "retrain_core.cli.quarantine:quarantine",
+    ),
+    Command(
+        "emit-arrival",
+        "tell Prefect that data arrived for a policy (starts its monitor deployment)",
+        "  retrain emit-arrival churn data/churn/batches/day-05.parquet\n"
+        "  retrain emit-arrival policies/churn.yaml s3://bucket/churn/2026-01-05.parquet",
+        args.add_emit_args,
+        "retrain_core.runtime.events:cli_emit_arrival",
+    ),
+]
+
+
+def _add_project_arg(parser: argparse.ArgumentParser, default: object) -> None:
+    """`-C/--project DIR`, accepted before or after the command name."""
+    parser.add_argument(
+        "-C",
+        "--project",
+        type=Path,
+        default=default,
+        metavar="DIR",
+        help="project folder (default: the nearest folder with a pyproject.toml above cwd)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `retrain` argument parser, one subparser per entry of COMMANDS."""
+    parser = argparse.ArgumentParser(
+        prog="retrain",
+        description="Policy-as-code automated retraining on Prefect and MLflow.",
+        epilog="Run `retrain COMMAND --help` for the options and examples of a command.",
+    )
+    _add_project_arg(parser, default=None)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for command in COMMANDS:
+        sub = subparsers.add_parser(
+            command.name,
+            help=command.help,
+            description=command.help[:1].upper() + command.help[1:] + ".",
+            epilog="examples:\n" + command.examples,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _add_project_arg(sub, default=argparse.SUPPRESS)  # also after the command name
+        command.add_args(sub)
+        sub.set_defaults(handler=command.handler)
+    return parser
+
+
+def _resolve(handler: Handler | str) -> Handler:
+    """The handler itself, or the function a "module:function" string names."""
+    if callable(handler):
+        return handler
+    module, _, name = handler.partition(":")
+    resolved: Handler = getattr(importlib.import_module(module), name)
+    return resolved
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `retrain` with `argv` (default: the command line); returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return _resolve(args.handler)(args)
+    except CliError as exc:
+        print(f"retrain {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

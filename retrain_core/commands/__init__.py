@@ -1,1 +1,0 @@
-"""Handlers of the `retrain` subcommands that need the heavy libraries (imported when they run)."""

@@ -1,0 +1,40 @@
+"""Run every check a policy asks for on loaded windows: frames in, CheckOutcome values out.
+
+No I/O here: the monitor flow loads the windows and the champion first, then calls `evaluate`,
+then decides. The champion is any object with scikit-learn's `predict` / `predict_proba`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from retrain_core.base.outcome import CheckOutcome, Status
+from retrain_core.kinds.context import Champion, Context, Windows
+from retrain_core.policy.schema import Policy
+
+if TYPE_CHECKING:
+    pass
+
+
+def evaluate(
+    policy: Policy, windows: Windows, champion: Champion | None, now: datetime
+) -> list[CheckOutcome]:
+    """Every outcome for this check: bad data first, then quality, then each trigger's signal
+    (from its kind's evaluator in `retrain_core.kinds`, named by the rule's id)."""
+    outcomes = [
+        CheckOutcome(f"data.{code}", Status.ERROR, reason) for code, reason in windows.problems
+    ]
+    if not windows.new_data:
+        reason = "no new data since the last check"
+        return [*outcomes, CheckOutcome("data.no_new_data", Status.PASS, reason, observed=0)]
+    if outcomes:
+        return outcomes
+    if policy.expectations:
+        from retrain_core.checks.validation import run_expectations
+
+        outcomes += run_expectations(windows.current, policy.expectations)
+    for rule in policy.triggers.rules:
+        context = Context(policy, windows, champion, now, rule.rule_id)
+        outcomes += rule.check_kind.evaluate(rule.config, context)
+    return outcomes

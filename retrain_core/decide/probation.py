@@ -1,0 +1,153 @@
+"""Probation: a freshly promoted champion is watched, and rolled back when it serves worse.
+
+With `promotion.probation: {period: 7d}`, each check within `period` of a promotion compares the
+champion's metric on the labelled rows it served (newer than its promotion and its training data)
+with what the previous champion (the `previous_alias` version) achieved on the labelled rows it
+served before it was replaced. When the new champion is worse by more than `drop` and the fall is
+significant at `confidence` (the performance check's test: a two-proportion z-test for accuracy,
+a bootstrap otherwise), the monitor moves the alias back (`Registry.rollback`), records a
+`rollback` run in the ledger and notifies `rolled_back`. Until each model has `min_rows` labelled
+rows nothing is judged. `judge` is pure; `evidence` loads the rows and predictions it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from retrain_core.base.outcome import Status
+from retrain_core.kinds.performance import PerformanceTrigger
+from retrain_core.policy.schema import Policy, Probation
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from retrain_core.store.registry import Registry
+
+Labelled = tuple[Any, Any, Any]  # labels, predictions, probabilities (or None)
+
+
+@dataclass(frozen=True)
+class Served:
+    """One version and the labelled rows it served, with its predictions on them."""
+
+    version: str
+    rows: Labelled
+
+
+@dataclass(frozen=True)
+class ProbationVerdict:
+    """Whether to roll the champion back, and why."""
+
+    rollback: bool
+    reasons: tuple[str, ...]
+
+
+def probation_metric(policy: Policy) -> str:
+    """The metric probation compares: the policy's choice, its performance trigger's, a default."""
+    probation = policy.promotion.probation
+    if probation is not None and probation.metric:
+        return probation.metric
+    for rule in policy.triggers.rules:
+        performance = rule.get(PerformanceTrigger)
+        if performance is not None:
+            return performance.metric
+    return "accuracy" if policy.model.task == "classification" else "rmse"
+
+
+def on_probation(promoted_at: datetime | None, probation: Probation | None, now: datetime) -> bool:
+    """True while a champion promoted at `promoted_at` is within its probation period."""
+    if probation is None or promoted_at is None:
+        return False
+    return promoted_at <= now < promoted_at + probation.period
+
+
+def judge(metric: str, probation: Probation, new: Served, old: Served) -> ProbationVerdict:
+    """Roll back when the new champion is significantly worse than the old one was live (pure)."""
+    from retrain_core.checks.performance import check_performance, compute_metric
+
+    wait = [s for s in (new, old) if len(s.rows[0]) < probation.min_rows]
+    if wait:
+        counts = ", ".join(f"v{s.version} served {len(s.rows[0])}" for s in wait)
+        reason = (
+            f"probation of v{new.version}: waiting for {probation.min_rows} labelled rows "
+            f"per model ({counts})"
+        )
+        return ProbationVerdict(False, (reason,))
+    try:
+        before = compute_metric(metric, *old.rows)
+    except ValueError as exc:
+        return ProbationVerdict(False, (f"probation: v{old.version}'s {metric}: {exc}",))
+    outcome = check_performance(
+        metric, *new.rows, reference=before, drop=probation.drop,
+        reference_rows=len(old.rows[0]), confidence=probation.confidence,
+        reference_label=f"v{old.version} live on {len(old.rows[0])} rows",
+    )  # fmt: skip
+    served = f"v{new.version} on {len(new.rows[0])} live rows"
+    if outcome.status is Status.FAIL:
+        reason = f"probation: {served}: {outcome.reason}: rolled back to v{old.version}"
+        return ProbationVerdict(True, (reason,))
+    return ProbationVerdict(False, (f"probation: {served}: {outcome.reason}",))
+
+
+def evidence(
+    registry: Registry,
+    policy: Policy,
+    root: Path,
+    champion: Any,
+    now: datetime,
+    skip: dict[str, set[str]] | None = None,
+) -> tuple[Served, Served] | None:
+    """The labelled rows each of the champion and its predecessor served, with predictions.
+
+    None when the champion is not on probation or there is nothing to compare with (no
+    previous version, no late labels or timestamp in the policy).
+    """
+    from retrain_core.kinds.context import Champion
+    from retrain_core.kinds.performance import predictions
+    from retrain_core.monitor.loading import load_training_data
+    from retrain_core.store.registry import serving_since, trained_until
+
+    probation, promotion = policy.promotion.probation, policy.promotion
+    stamp = policy.data.timestamp
+    if probation is None or stamp is None or champion is None:
+        return None
+    if not on_probation(champion.created_at, probation, now):
+        return None
+    previous = registry.champion(policy.name, promotion.previous_alias)
+    if previous is None:
+        return None
+    rows = _timestamped(load_training_data(policy, root, skip), stamp)
+    new_rows = _served(rows, stamp, champion.created_at, now, champion.trained_until)
+    old_since = serving_since(previous)
+    old_rows = _served(rows, stamp, old_since, champion.created_at, trained_until(previous))
+    old_model = Champion(str(previous.version), old_since,
+                         model=registry.load_model(policy.name, str(previous.version)))  # fmt: skip
+    return (
+        Served(champion.version, _labelled(policy, champion, new_rows, predictions)),
+        Served(str(previous.version), _labelled(policy, old_model, old_rows, predictions)),
+    )
+
+
+def _timestamped(rows: pd.DataFrame, stamp: str) -> pd.DataFrame:
+    from retrain_core.data.timestamps import parse_timestamps
+
+    return rows.assign(**{stamp: parse_timestamps(rows[stamp])}).dropna(subset=[stamp])
+
+
+def _served(
+    rows: pd.DataFrame, stamp: str, since: datetime, until: datetime, trained: datetime | None
+) -> pd.DataFrame:
+    """Rows stamped while a version served (and newer than its training data)."""
+    start = max(since, trained) if trained is not None else since
+    return rows[(rows[stamp] > start) & (rows[stamp] <= until)]
+
+
+def _labelled(policy: Policy, model: Any, rows: pd.DataFrame, predict: Any) -> Labelled:
+    target = policy.model.target
+    if rows.empty:
+        return rows[target].to_numpy(), None, None
+    y_pred, proba = predict(policy, model, rows)
+    return rows[target].to_numpy(), y_pred, proba

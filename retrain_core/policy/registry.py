@@ -1,0 +1,156 @@
+"""The registry of trigger kinds: what each kind of trigger is, in one entry.
+
+A kind is the key of one trigger in a policy (`drift`, `performance`, ...). Its entry declares
+the policy model of its settings, the outcome that governs it (its rule id), the evaluator that
+produces that outcome, whether `consecutive` smooths it, whether it is blind to labels, and the
+metrics it may be configured with. The policy models (`policy.triggers.Trigger`), `evaluate`,
+`decide` and the generated schema and docs all read this registry.
+
+Entries are found, not listed: every module of `retrain_core.kinds` that defines `KIND`, then
+every entry point of the group `retrain.kinds` (an outside package), in the order of
+`CheckKind.order` (the order the docs list them). Adding a kind is one module (see
+`retrain_core.kinds.new_data` for the smallest one); `register` adds one at run time (tests).
+
+The rule id is made here, once, and handed to the evaluator (`Context.rule_id`), which names its
+governing outcome with it: a rule id and the outcome that fires it cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from retrain_core.base.outcome import CheckOutcome
+
+if TYPE_CHECKING:
+    from retrain_core.policy.findings import Finding
+    from retrain_core.policy.yamlio import Path_
+
+
+# (the trigger's settings, its `retrain_core.kinds.context.Context`) -> outcomes
+Evaluator = Callable[[Any, Any], list[CheckOutcome]]
+# (the trigger's raw settings, the raw policy document, the settings' key path) -> findings
+SemanticCheck = Callable[[Any, dict[str, Any], "Path_"], list["Finding"]]
+
+
+@dataclass(frozen=True)
+class CheckKind:
+    """One trigger kind.
+
+    `key` is the policy key and the outcome family; `model` the type of its settings (a policy
+    model, or a plain type such as a duration); `description` the key's line in the docs.
+    The governing outcome is ``<key>.<outcome>``, or, for a kind configured with one of
+    `metrics` (the metric names its settings accept; set one of the two), ``<key>.<metric>``.
+    `smoothed`: `consecutive` applies (a noisy signal); False for facts that count at once.
+    `label_blind`: the signal says the data changed without any label of the changed rows (a
+    retrain waits for them).
+    `order`: where the kind comes in the docs and the schema (lower first).
+    `findings`: checks of its settings against the rest of the policy that pydantic cannot do
+    (run by `retrain validate` on the raw YAML, tolerating any shape; see `policy.semantics`).
+    """
+
+    key: str
+    model: Any
+    description: str
+    evaluate: Evaluator
+    outcome: str | None = None
+    smoothed: bool = True
+    label_blind: bool = False
+    metrics: tuple[str, ...] = ()
+    findings: SemanticCheck | None = None
+    order: int = 1000
+
+    def __post_init__(self) -> None:
+        if (self.outcome is None) == (not self.metrics):
+            raise ValueError(f"check kind {self.key!r}: set exactly one of outcome or metrics")
+
+    def rule_id(self, config: Any) -> str:
+        """The id of a rule of this kind: its governing outcome's name (also its ledger id)."""
+        if self.outcome is not None:
+            return f"{self.key}.{self.outcome}"
+        metric = str(config.metric)
+        if metric not in self.metrics:  # the settings' model admits only these
+            raise ValueError(f"{self.key} does not measure {metric!r}")
+        return f"{self.key}.{metric}"
+
+
+GROUP = "retrain.kinds"  # the entry-point group outside packages register kinds under
+_KINDS: dict[str, CheckKind] = {}
+_LISTENERS: list[Callable[[], None]] = []
+_discovered = False
+
+
+class _Registered(Mapping[str, CheckKind]):
+    """The registered kinds by key, in `order` (found on first use)."""
+
+    def __getitem__(self, key: str) -> CheckKind:
+        return _found()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_found())
+
+    def __len__(self) -> int:
+        return len(_found())
+
+
+KINDS: Mapping[str, CheckKind] = _Registered()
+
+
+def _found() -> dict[str, CheckKind]:
+    global _discovered
+    if not _discovered:
+        _discovered = True
+        from retrain_core.base.plugins import discover
+
+        for kind in sorted(discover("retrain_core.kinds", "KIND", GROUP), key=lambda k: k.order):
+            if kind.key in _KINDS:
+                raise ValueError(f"two trigger kinds are named {kind.key!r}")
+            _KINDS[kind.key] = kind
+    return _KINDS
+
+
+def on_change(listener: Callable[[], None]) -> None:
+    """Call `listener` after every change of the registry (the policy models rebuild)."""
+    _LISTENERS.append(listener)
+
+
+def register(kind: CheckKind) -> CheckKind:
+    """Add a kind (its key must be new); the policy models take it up at once."""
+    if kind.key in _found():
+        raise ValueError(f"check kind {kind.key!r} is already registered")
+    _KINDS[kind.key] = kind
+    try:
+        _changed()
+    except Exception:
+        del _KINDS[kind.key]
+        _changed()
+        raise
+    return kind
+
+
+def unregister(key: str) -> None:
+    """Remove a kind (tests that register their own)."""
+    del _found()[key]
+    _changed()
+
+
+@contextmanager
+def registered(kind: CheckKind) -> Iterator[CheckKind]:
+    """A kind registered for the duration of a `with` block."""
+    register(kind)
+    try:
+        yield kind
+    finally:
+        unregister(kind.key)
+
+
+def kind_of(key: str) -> CheckKind:
+    """The registered kind with this key."""
+    return _found()[key]
+
+
+def _changed() -> None:
+    for listener in _LISTENERS:
+        listener()

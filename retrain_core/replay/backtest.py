@@ -1,0 +1,275 @@
+"""Replay a policy over a labelled history with the monitor's own checks, decision and gate.
+
+The replay is `terraform plan` for a policy: what its triggers would have done on past batches.
+Each step is one monitor cycle at a logical moment `now` (the only clock: ledger entries, the
+champion's serving time and label arrival all use it). A step sees the rows that arrived since the
+previous step, and the labels of rows at least `label_lag` older than `now`. It runs the SAME
+`evaluate()`, `decide()`, `train_challenger()` and promotion gate as the monitor flow, in memory:
+the ledger is a list of `LedgerEntry`, the registry a variable, so no Prefect or MLflow server is
+paid per step. Baselines (`retrain_core.replay.baselines`) replay the same batches with the same
+lag.
+
+The score of a step is the serving model's metric on that step's batch as it arrived, measured
+with the true labels the replay knows (prequential evaluation: predict, then learn).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from retrain_core.decide.decision import LedgerEntry, RetrainDecision, swings
+from retrain_core.kinds.context import Champion, Windows
+from retrain_core.policy.schema import Policy
+
+
+@dataclass(frozen=True)
+class History:
+    """What a replay knows: the first model's labelled rows and every later row with its label."""
+
+    reference: pd.DataFrame
+    rows: pd.DataFrame  # features, target and the policy's timestamp column, sorted by time
+
+
+@dataclass(frozen=True)
+class Served:
+    """The champion of a replay, with the rows it was trained on (its drift reference)."""
+
+    champion: Champion
+    trained_on: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Call:
+    """A strategy's answer for one step: retrain or not, and why."""
+
+    retrain: bool
+    verdict: str
+    reasons: tuple[str, ...] = ()
+    fired: frozenset[str] = frozenset()
+    decision: RetrainDecision | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of the trace."""
+
+    now: datetime
+    rows: int
+    labelled: int
+    metric: float | None  # the serving model's metric on this batch, as it arrived
+    version: str
+    verdict: str
+    fired: tuple[str, ...]
+    reasons: tuple[str, ...]
+    trained: str = ""  # "", "promoted", "rejected" or "failed"
+    training_reasons: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict."""
+        return {
+            "now": self.now.isoformat(), "rows": self.rows, "labelled": self.labelled,
+            "metric": _finite(self.metric), "version": self.version, "verdict": self.verdict,
+            "fired": list(self.fired), "reasons": list(self.reasons), "trained": self.trained,
+            "training_reasons": list(self.training_reasons),
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A strategy's whole replay: its trace and the summary figures."""
+
+    strategy: str
+    metric: str
+    steps: tuple[Step, ...]
+
+    @property
+    def trainings(self) -> int:
+        """Retrains started after the first model (failed ones included)."""
+        return sum(bool(s.trained) for s in self.steps)
+
+    @property
+    def promotions(self) -> int:
+        """Retrains whose challenger took the alias."""
+        return sum(s.trained == "promoted" for s in self.steps)
+
+    @property
+    def failures(self) -> int:
+        """Retrains that could not produce a model."""
+        return sum(s.trained == "failed" for s in self.steps)
+
+    @property
+    def mean_metric(self) -> float:
+        """The mean per-batch metric of the serving model (NaN when nothing was scored)."""
+        values = [s.metric for s in self.steps if s.metric is not None and math.isfinite(s.metric)]
+        return float(np.mean(values)) if values else math.nan
+
+    def summary(self) -> dict[str, Any]:
+        """The figures of the summary table."""
+        return {
+            "strategy": self.strategy, "metric": self.metric,
+            "mean": _finite(self.mean_metric), "retrains": self.trainings,
+            "promoted": self.promotions, "failed": self.failures,
+        }  # fmt: skip
+
+
+@dataclass
+class Context:
+    """What a strategy sees at one step (the replay's state, read-only by convention)."""
+
+    policy: Policy
+    index: int
+    now: datetime
+    windows: Windows
+    served: Served
+    ledger: list[LedgerEntry]
+    measured: float | None  # the champion's metric on the newly labelled rows (None: none)
+    fresh_labels: Callable[[datetime], int] = field(default=lambda since: 0)
+
+
+Strategy = Callable[[Context], Call]
+
+
+def moments(start: datetime, end: datetime, every: timedelta) -> list[datetime]:
+    """The logical moments of the replay: start, start + every, ... up to end (inclusive)."""
+    if every <= timedelta(0):
+        raise ValueError("--every must be longer than 0s")
+    result, moment = [], start
+    while moment <= end:
+        result.append(moment)
+        moment += every
+    return result
+
+
+def replay(
+    policy: Policy,
+    history: History,
+    steps: Sequence[datetime],
+    label_lag: timedelta,
+    strategy: Strategy,
+    name: str,
+    metric: str,
+) -> Replay:
+    """Replay `strategy` over `steps`: judge each batch, retrain when told, gate, keep score."""
+    from retrain_core.replay.steps import bootstrap, naive_times, retrain_step, score, slice_rows
+
+    stamp = _timestamp(policy)
+    times = naive_times(history.rows[stamp])
+    served = bootstrap(policy, history.reference, steps[0] - (steps[1] - steps[0]))
+    ledger: list[LedgerEntry] = []
+    trace: list[Step] = []
+    previous = steps[0] - (steps[1] - steps[0]) if len(steps) > 1 else None
+    for index, now in enumerate(steps):
+        batch = slice_rows(history.rows, times, previous, now)
+        lagged = None if previous is None else previous - label_lag
+        new_labels = slice_rows(history.rows, times, lagged, now - label_lag)
+        live = slice_rows(history.rows, times, served.champion.trained_until, lagged or now)
+        windows = _windows(policy, served, batch, new_labels, trace, live if lagged else None)
+        windows = replace(windows, swings=swings(ledger))
+        context = Context(
+            policy, index, now, windows, served, ledger,
+            measured=score(policy, served, new_labels, metric),
+            fresh_labels=partial(_count, times, until=now - label_lag),
+        )  # fmt: skip
+        call = strategy(context)
+        step = Step(
+            now, len(batch), len(new_labels), score(policy, served, batch, metric),
+            served.champion.version, call.verdict, tuple(sorted(call.fired)), call.reasons,
+        )  # fmt: skip
+        if call.retrain:
+            known = _known(history, stamp, now - label_lag)
+            since = call.decision.train_since if call.decision is not None else None
+            served, step = retrain_step(policy, served, known, now, step, since)
+        ledger.append(_entry(call, now, step.trained))
+        trace.append(step)
+        previous = now
+    return Replay(name, metric, tuple(trace))
+
+
+def _windows(
+    policy: Policy,
+    served: Served,
+    batch: pd.DataFrame,
+    new_labels: pd.DataFrame,
+    trace: Sequence[Step],
+    live: pd.DataFrame | None,
+) -> Windows:
+    """The windows the monitor would have loaded (reference: the champion's rows, or the file)."""
+    stamp = _timestamp(policy)
+    newest = batch[stamp].max() if len(batch) else None
+    return Windows(
+        reference=served.trained_on,
+        live=live,
+        current=batch.drop(columns=[policy.model.target]),
+        labelled=new_labels,
+        newest=newest.floor("us").to_pydatetime() if newest is not None else None,
+        previous_rows=trace[-1].rows if trace else None,
+        new_data=bool(len(batch) or len(new_labels)),
+    )
+
+
+def _entry(call: Call, now: datetime, training: str) -> LedgerEntry:
+    """The ledger entry the monitor would have written for this step, with the training's end."""
+    if call.decision is not None:
+        return call.decision.ledger_entry(training)
+    return LedgerEntry(now, call.fired, retrained=call.retrain, training=training)
+
+
+def policy_strategy(context: Context) -> Call:
+    """The policy's own triggers: the monitor's `evaluate()` and `decide()`, labels counted."""
+    from retrain_core.decide.decision import Fresh, change_start, decide
+    from retrain_core.decide.evaluate import evaluate
+
+    policy, windows = context.policy, context.windows
+    outcomes = evaluate(policy, windows, context.served.champion, context.now)
+    start = _window_start(policy, windows, context.now)
+    since = change_start(context.ledger, start)
+    lag = policy.data.labels.lag if policy.data.labels is not None else None
+    labelled = windows.labelled
+    measured = None
+    if labelled is not None and len(labelled):
+        measured = pd.Timestamp(labelled[_timestamp(policy)].min()).floor("us").to_pydatetime()
+    fresh = Fresh(since, context.fresh_labels(since), lag, measured)
+    decision = decide(policy.triggers, outcomes, context.ledger, context.now, True, fresh=fresh)
+    return Call(decision.retrain, decision.verdict, decision.reasons, decision.fired, decision)
+
+
+def _window_start(policy: Policy, windows: Windows, now: datetime) -> datetime:
+    """The oldest timestamp of the current window (now when it is empty)."""
+    stamp = _timestamp(policy)
+    if windows.current.empty:
+        return now
+    return pd.Timestamp(windows.current[stamp].min()).floor("us").to_pydatetime()
+
+
+def _known(history: History, stamp: str, until: datetime) -> pd.DataFrame:
+    """Every labelled row known at a moment: the reference and the rows whose label arrived."""
+    rows = history.rows[history.rows[stamp] <= until]
+    return pd.concat([history.reference, rows], ignore_index=True)
+
+
+def _count(times: np.ndarray, since: datetime, *, until: datetime) -> int:
+    """How many rows have a timestamp in [since, until]."""
+    from retrain_core.replay.steps import naive
+
+    lo = int(np.searchsorted(times, naive(since), "left"))
+    hi = int(np.searchsorted(times, naive(until), "right"))
+    return max(hi - lo, 0)
+
+
+def _timestamp(policy: Policy) -> str:
+    """The policy's timestamp column: a replay moves through time, so it needs one."""
+    if policy.data.timestamp is None:
+        raise ValueError("a backtest replays by time: set data.timestamp in the policy")
+    return policy.data.timestamp
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None

@@ -1,0 +1,114 @@
+"""The acts of one replay step: slice a batch, score the serving model, train and gate.
+
+Training and the gate are the monitor's own (`train_challenger`, `gate_challenger`); only the
+registry is replaced by a value (`Served`), and the champion's serving time is the step's `now`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from retrain_core.decide.promotion import gate_challenger
+from retrain_core.kinds.context import Champion
+from retrain_core.policy.schema import Policy
+from retrain_core.training.challenger import (
+    TrainingError,
+    TrainingResult,
+    reference_sample,
+    train_challenger,
+)
+
+if TYPE_CHECKING:
+    from retrain_core.replay.backtest import Served, Step
+
+
+def slice_rows(
+    rows: pd.DataFrame, times: np.ndarray, after: datetime | None, until: datetime
+) -> pd.DataFrame:
+    """The rows with `after < timestamp <= until` (`times` is the sorted timestamp column)."""
+    lo = 0 if after is None else int(np.searchsorted(times, naive(after), "right"))
+    hi = int(np.searchsorted(times, naive(until), "right"))
+    return rows.iloc[lo : max(lo, hi)]
+
+
+def bootstrap(policy: Policy, reference: pd.DataFrame, now: datetime) -> Served:
+    """The first champion, trained on the reference before the first step (as every strategy)."""
+    from retrain_core.replay.backtest import Served
+
+    try:
+        result = train_challenger(policy, reference)
+    except TrainingError as exc:
+        raise ValueError(f"the reference cannot train a first model: {exc}") from exc
+    return Served(_champion(policy, result, "1", now), reference_sample(policy, result.rows))
+
+
+def score(policy: Policy, served: Served, rows: pd.DataFrame, metric: str) -> float | None:
+    """The serving model's metric on labelled rows (None when there are none)."""
+    from retrain_core.training.challenger import evaluate
+
+    rows = rows[rows[policy.model.target].notna()]
+    if rows.empty:
+        return None
+    value = evaluate(served.champion.model, rows, policy.model, [metric])[metric]
+    return None if math.isnan(value) else value
+
+
+def retrain_step(
+    policy: Policy,
+    served: Served,
+    known: pd.DataFrame,
+    now: datetime,
+    step: Step,
+    since: datetime | None = None,
+) -> tuple[Served, Step]:
+    """Train a challenger on the known labelled rows, gate it, and promote it when it passes."""
+    try:
+        result = train_challenger(policy, known, since=since)
+    except TrainingError as exc:  # a window that cannot be trained on is an outcome
+        return served, replace(step, trained="failed", training_reasons=(str(exc),))
+    champion = served.champion
+    gate = gate_challenger(policy, result, champion.model, champion.trained_until)
+    if not gate.promote:
+        return served, replace(step, trained="rejected", training_reasons=gate.reasons)
+    version = str(int(champion.version) + 1)
+    new = _champion(policy, result, version, now)
+    promoted = replace(step, trained="promoted", training_reasons=gate.reasons)
+    return type(served)(new, reference_sample(policy, result.rows)), promoted
+
+
+def _champion(policy: Policy, result: TrainingResult, version: str, now: datetime) -> Champion:
+    """A champion as `load_champion` builds it, serving since `now`."""
+    return Champion(
+        version=version,
+        created_at=now,
+        metrics=result.metrics,
+        model=result.fitted.pipeline,
+        trained_until=_newest(result.rows, policy.data.timestamp),
+        holdout_rows=result.n_holdout,
+    )
+
+
+def _newest(rows: pd.DataFrame, stamp: str | None) -> datetime | None:
+    if stamp is None or rows.empty:
+        return None
+    return pd.Timestamp(rows[stamp].max()).floor("us").to_pydatetime()
+
+
+def naive_times(stamps: pd.Series) -> np.ndarray:
+    """A timestamp column as naive UTC datetime64[ns] values (for searchsorted)."""
+    parsed = pd.to_datetime(stamps, utc=True)
+    return parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+
+
+def naive(moment: datetime) -> np.datetime64:
+    """A moment as a naive UTC datetime64, comparable with the sorted timestamp column."""
+    stamp = pd.Timestamp(moment)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return np.datetime64(stamp.to_datetime64(), "ns")

@@ -1,0 +1,116 @@
+"""What training runs and registered versions record: params, lineage tags, requirements, format.
+
+Pure helpers for `retrain_core.store.registry` (no MLflow import here): the registry writes them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from retrain_core.decide.promotion import PromotionDecision
+    from retrain_core.policy.schema import Policy
+    from retrain_core.training.challenger import TrainingResult
+
+TAG = "retrain."
+LINEAGE_TAGS = ("trigger", "monitor_run_id", "policy_hash", "window_start", "window_end")
+MAX_TAG = 4900  # MLflow tag values hold 5000 characters (8000 on newer stores)
+SAFE_TYPE_MODULES = ("sklearn", "numpy", "scipy")
+
+
+def gate_tags(decision: PromotionDecision) -> dict[str, str]:
+    """Version tags recording the gate's verdict, to pass to `Registry.register`."""
+    return {
+        f"{TAG}gate": "passed" if decision.promote else "failed",
+        f"{TAG}gate_metric": decision.metric,
+        f"{TAG}gate_reasons": clip("; ".join(decision.reasons)),
+        f"{TAG}challenger_score": str(decision.challenger_score),
+        f"{TAG}champion_score": ""
+        if decision.champion_score is None
+        else str(decision.champion_score),
+    }
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> str | None:
+    """The HEAD commit of the working directory's git repository, or None (never fails)."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def serialization_format(
+    pipeline: Any, prefixes: Sequence[str]
+) -> tuple[str, list[str] | None, str]:
+    """skops with the types the pipeline needs, when all are allow-listed; else cloudpickle."""
+    try:
+        import skops.io as sio
+
+        needed = sio.get_untrusted_types(data=sio.dumps(pipeline))
+    except Exception as exc:  # skops refuses some objects (lambdas, local classes)
+        return "cloudpickle", None, f"skops cannot serialize this model: {exc}"
+    outside = [t for t in needed if not any(t.startswith(p + ".") for p in prefixes)]
+    if outside:
+        return "cloudpickle", None, f"types outside the skops allow-list: {', '.join(outside)}"
+    return "skops", needed, ""
+
+
+def pip_requirements(fmt: str, estimator_class: str) -> list[str]:
+    """Pinned requirements, given explicitly: mlflow's inference costs 7-10 s in a subprocess."""
+    from importlib.metadata import PackageNotFoundError, packages_distributions, version
+
+    names = ["scikit-learn", "numpy", "pandas", fmt]
+    top = estimator_class.split(".", 1)[0]
+    if top != "sklearn":
+        names += packages_distributions().get(top, [top])
+    pins = []
+    for dist in dict.fromkeys(names):
+        try:
+            pins.append(f"{dist}=={version(dist)}")
+        except PackageNotFoundError:
+            pins.append(dist)
+    return pins
+
+
+def training_params(policy: Policy, result: TrainingResult) -> dict[str, str]:
+    """The run's params: what was trained, how, and on how many rows."""
+    model, training = policy.model, policy.training
+    params = {
+        "task": model.task,
+        "target": model.target,
+        "features.numeric": ",".join(model.features.numeric),
+        "features.categorical": ",".join(model.features.categorical),
+        "estimator": model.estimator.class_,
+        "training.holdout": str(training.holdout),
+        "training.window": str(training.window),
+        "training.random_state": str(training.random_state),
+        "rows.train": str(result.n_train),
+        "rows.holdout": str(result.n_holdout),
+    }
+    params.update({f"estimator.{k}": clip(str(v)) for k, v in model.estimator.params.items()})
+    return params
+
+
+def window_tags(window: tuple[str, str] | None) -> dict[str, str]:
+    """The training window's bounds as run tags (copied onto the registered version)."""
+    if window is None:
+        return {}
+    return {f"{TAG}window_start": window[0], f"{TAG}window_end": window[1]}
+
+
+def clip(text: str) -> str:
+    """Keep a tag value inside MLflow's limit."""
+    return text if len(text) <= MAX_TAG else text[: MAX_TAG - 1] + "…"
+
+
+def stamp(moment: datetime) -> str:
+    """A moment (the caller's `now`) in UTC, ISO 8601 to the second."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
