@@ -37,9 +37,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from statistics import median
 
 from retrain_core.base.outcome import CheckOutcome, Status
+from retrain_core.base.statistics import around_median, ordinary
 from retrain_core.kinds.performance import PerformanceTrigger
 from retrain_core.policy.base import greater_is_better
 from retrain_core.policy.registry import kind_of
@@ -172,18 +172,6 @@ def swings(history: Sequence[LedgerEntry]) -> dict[str, tuple[float, ...]]:
             if len(values) >= 3:
                 found.setdefault(rule_id, []).extend(around_median(values))
     return {rule_id: tuple(ordinary(deviations)) for rule_id, deviations in found.items()}
-
-
-def around_median(values: Sequence[float]) -> list[float]:
-    """Each value less the median of them all."""
-    level = median(values)
-    return [v - level for v in values]
-
-
-def ordinary(deviations: Sequence[float]) -> list[float]:
-    """The deviations within 3 robust standard deviations (1.4826 MAD) of all of them."""
-    spread = 1.4826 * median([abs(d) for d in deviations]) if deviations else 0.0
-    return [d for d in deviations if spread == 0 or abs(d) <= 3 * spread]
 
 
 def governing_check(trigger: Trigger) -> str:

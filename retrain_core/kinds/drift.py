@@ -14,7 +14,7 @@ from retrain_core.policy.registry import CheckKind
 if TYPE_CHECKING:
     import pandas as pd
 
-    from retrain_core.policy.findings import Finding
+    from retrain_core.policy.finding import Finding
     from retrain_core.policy.yamlio import Path_
 
 
@@ -109,7 +109,7 @@ def time_like_features(
 
 def findings(drift: Any, data: dict[str, Any], path: Path_) -> list[Finding]:
     """Drift features the model lacks; a min_effect above 1 where the effect is at most 1."""
-    from retrain_core.policy.findings import Finding, did_you_mean
+    from retrain_core.policy.finding import Finding, did_you_mean
     from retrain_core.policy.semantics import get, is_number, strings
 
     if not isinstance(drift, dict):

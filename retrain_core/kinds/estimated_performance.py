@@ -13,7 +13,7 @@ from retrain_core.policy.base import ESTIMABLE_METRICS, EstimableMetric, Strict
 from retrain_core.policy.registry import CheckKind
 
 if TYPE_CHECKING:
-    from retrain_core.policy.findings import Finding
+    from retrain_core.policy.finding import Finding
     from retrain_core.policy.yamlio import Path_
 
 MIN_LIVE_ROWS = 100  # live rows needed before they replace the reference as a CBPE baseline
@@ -58,7 +58,7 @@ def evaluate(e: EstimatedPerformanceTrigger, ctx: Context) -> list[CheckOutcome]
 
 def findings(settings: Any, data: dict[str, Any], path: Path_) -> list[Finding]:
     """A regression model has no probabilities to estimate from."""
-    from retrain_core.policy.findings import Finding
+    from retrain_core.policy.finding import Finding
 
     model = data.get("model")
     if isinstance(model, dict) and model.get("task") == "regression":

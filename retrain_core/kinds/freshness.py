@@ -13,7 +13,7 @@ from retrain_core.policy.base import Strict
 from retrain_core.policy.registry import CheckKind
 
 if TYPE_CHECKING:
-    from retrain_core.policy.findings import Finding
+    from retrain_core.policy.finding import Finding
     from retrain_core.policy.yamlio import Path_
 
 
@@ -32,7 +32,7 @@ def evaluate(f: FreshnessTrigger, ctx: Context) -> list[CheckOutcome]:
 
 def findings(settings: Any, data: dict[str, Any], path: Path_) -> list[Finding]:
     """Freshness reads each row's time: the policy must name its column."""
-    from retrain_core.policy.findings import Finding
+    from retrain_core.policy.finding import Finding
     from retrain_core.policy.semantics import NEEDS_TIMESTAMP, get
 
     if get(data, "data", "timestamp"):

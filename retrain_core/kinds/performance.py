@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from retrain_core.kinds.context import Champion
-    from retrain_core.policy.findings import Finding
+    from retrain_core.policy.finding import Finding
     from retrain_core.policy.schema import Policy
     from retrain_core.policy.yamlio import Path_
 
@@ -126,8 +126,8 @@ def _with_usual_swing(
     Its own stretches join them as deviations from their median, and a deviation outside the
     ordinary swing of them all (`decision.ordinary`) is left out: a fall it already suffered
     is the change under test, not its swing."""
+    from retrain_core.base.statistics import around_median, ordinary
     from retrain_core.checks.performance import MIN_BATCHES
-    from retrain_core.decide.decision import around_median, ordinary
 
     level, rows, label, stretches = baseline
     if level is None or len(stretches) >= MIN_BATCHES or not swings:
@@ -197,7 +197,7 @@ def findings(performance: Any, data: dict[str, Any], path: Path_) -> list[Findin
 
 def _fit(performance: dict[str, Any], metric: Any, task: str, path: Path_) -> list[Finding]:
     """A metric that does not fit the task, or a bound on the side that never fires."""
-    from retrain_core.policy.findings import Finding
+    from retrain_core.policy.finding import Finding
     from retrain_core.policy.semantics import unfit_metric
 
     unfit = unfit_metric(metric, task)

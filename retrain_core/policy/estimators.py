@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from retrain_core.base.settings import Settings
-from retrain_core.policy.findings import Finding, did_you_mean
+from retrain_core.policy.finding import Finding, did_you_mean
 
 # Validation stays fast and side-effect free: estimators never come from these packages.
 HEAVY_PACKAGES = ("great_expectations", "mlflow", "prefect", "alibi_detect")

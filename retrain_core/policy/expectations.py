@@ -117,7 +117,7 @@ def _nested_repeat(items: list[Any], inside: bool) -> bool:
 
 def _unknown(name: str, key: str, table: dict[str, Any]) -> str:
     """`<name> has no argument 'x'` with the closest known argument or the list of them."""
-    from retrain_core.policy.findings import did_you_mean
+    from retrain_core.policy.finding import did_you_mean
 
     hint = did_you_mean(key, list(table)) or f" (expected one of: {', '.join(table)})"
     return f"{name} has no argument {key!r}{hint}"
@@ -179,7 +179,7 @@ def _is_date(text: str) -> bool:
 
 def _shown(value: Any) -> str:
     """A value as messages show it (NaN and infinity by name)."""
-    from retrain_core.policy.findings import describe
+    from retrain_core.policy.finding import describe
 
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import types
-from collections.abc import Sequence
-from typing import Annotated, Any, NamedTuple, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
+from retrain_core.policy.finding import Finding, describe, did_you_mean
 from retrain_core.policy.schema import (
     BLOCK_PATTERN,
     ENV_PATTERN,
@@ -22,14 +21,6 @@ from retrain_core.policy.schema import (
     Window,
 )
 from retrain_core.policy.yamlio import Path_
-
-
-class Finding(NamedTuple):
-    """One problem in a policy: where (key path in the YAML document) and what."""
-
-    path: Path_
-    message: str
-
 
 _NOUNS = {
     "string_type": "a string",
@@ -71,26 +62,6 @@ def validation_findings(exc: ValidationError, data: Any) -> list[Finding]:
     for error in exc.errors(include_url=False):
         groups.setdefault(_place(error, data), []).append(error)
     return [Finding(place, _message(place, errors)) for place, errors in groups.items()]
-
-
-def did_you_mean(word: str, known: Sequence[str]) -> str:
-    """` (did you mean 'x'?)` when a known word is close to `word`, else an empty string."""
-    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def describe(value: Any) -> str:
-    """A short rendering of a YAML value for messages: 'text', 3, true, a mapping, a list."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "an empty value"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..." + ("'" if text[0] in "'\"" else "")
 
 
 def key_names(model: type[BaseModel]) -> list[str]:

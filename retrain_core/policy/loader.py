@@ -21,7 +21,8 @@ import yaml
 from pydantic import ValidationError
 
 from retrain_core.base.settings import Settings, load_settings
-from retrain_core.policy.findings import Finding, validation_findings
+from retrain_core.policy.finding import Finding
+from retrain_core.policy.findings import validation_findings
 from retrain_core.policy.safefile import FILE_KEY, PolicyError, parse_policy_text, read_policy_text
 from retrain_core.policy.schema import Policy
 from retrain_core.policy.semantics import check_policy

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from retrain_core.base.outcome import CheckOutcome
 
 if TYPE_CHECKING:
-    from retrain_core.policy.findings import Finding
+    from retrain_core.policy.finding import Finding
     from retrain_core.policy.yamlio import Path_
 
 

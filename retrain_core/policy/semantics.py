@@ -14,7 +14,7 @@ from retrain_core.base.settings import Settings
 from retrain_core.policy.base import METRICS, metrics_for
 from retrain_core.policy.estimators import estimator_findings
 from retrain_core.policy.expectations import KNOWN_EXPECTATIONS, argument_problems
-from retrain_core.policy.findings import Finding, did_you_mean
+from retrain_core.policy.finding import Finding, did_you_mean
 from retrain_core.policy.locations import Roots, credential_problem
 from retrain_core.policy.registry import KINDS
 from retrain_core.policy.sqlcheck import statement_problem, url_problem

@@ -20,7 +20,7 @@ from retrain_core.kinds.context import Context, Windows
 from retrain_core.policy import docs
 from retrain_core.policy.base import Strict
 from retrain_core.policy.compile import render_prefect_yaml
-from retrain_core.policy.findings import Finding
+from retrain_core.policy.finding import Finding
 from retrain_core.policy.loader import load_policies
 from retrain_core.policy.registry import KINDS, CheckKind, register, registered
 from retrain_core.policy.yamlio import Path_
