@@ -17,12 +17,12 @@ governing outcome with it: a rule id and the outcome that fires it cannot disagr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from retrain_core.base.outcome import CheckOutcome
+from retrain_core.base.plugins import Registry
 
 if TYPE_CHECKING:
     from retrain_core.policy.finding import Finding
@@ -76,81 +76,13 @@ class CheckKind:
         return f"{self.key}.{metric}"
 
 
-GROUP = "retrain.kinds"  # the entry-point group outside packages register kinds under
-_KINDS: dict[str, CheckKind] = {}
-_LISTENERS: list[Callable[[], None]] = []
-_discovered = False
-
-
-class _Registered(Mapping[str, CheckKind]):
-    """The registered kinds by key, in `order` (found on first use)."""
-
-    def __getitem__(self, key: str) -> CheckKind:
-        return _found()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(_found())
-
-    def __len__(self) -> int:
-        return len(_found())
-
-
-KINDS: Mapping[str, CheckKind] = _Registered()
-
-
-def _found() -> dict[str, CheckKind]:
-    global _discovered
-    if not _discovered:
-        _discovered = True
-        from retrain_core.base.plugins import discover
-
-        for kind in sorted(discover("retrain_core.kinds", "KIND", GROUP), key=lambda k: k.order):
-            if kind.key in _KINDS:
-                raise ValueError(f"two trigger kinds are named {kind.key!r}")
-            _KINDS[kind.key] = kind
-    return _KINDS
-
-
-def on_change(listener: Callable[[], None]) -> None:
-    """Call `listener` after every change of the registry (the policy models rebuild)."""
-    _LISTENERS.append(listener)
-
-
-def register(kind: CheckKind) -> CheckKind:
-    """Add a kind (its key must be new); the policy models take it up at once."""
-    if kind.key in _found():
-        raise ValueError(f"check kind {kind.key!r} is already registered")
-    _KINDS[kind.key] = kind
-    try:
-        _changed()
-    except Exception:
-        del _KINDS[kind.key]
-        _changed()
-        raise
-    return kind
-
-
-def unregister(key: str) -> None:
-    """Remove a kind (tests that register their own)."""
-    del _found()[key]
-    _changed()
-
-
-@contextmanager
-def registered(kind: CheckKind) -> Iterator[CheckKind]:
-    """A kind registered for the duration of a `with` block."""
-    register(kind)
-    try:
-        yield kind
-    finally:
-        unregister(kind.key)
+KINDS: Registry[CheckKind] = Registry("trigger kind", "retrain_core.kinds", "KIND", "retrain.kinds")
+on_change = KINDS.on_change
+register = KINDS.register
+unregister = KINDS.unregister
+registered = KINDS.registered
 
 
 def kind_of(key: str) -> CheckKind:
     """The registered kind with this key."""
-    return _found()[key]
-
-
-def _changed() -> None:
-    for listener in _LISTENERS:
-        listener()
+    return KINDS[key]
