@@ -1,0 +1,104 @@
+"""Extension from outside the package: a distribution that is not retrain adds a trigger kind
+by one module and one entry point, and retrain validates, documents, evaluates and decides with
+it, with no file of retrain's touched (`tests/plugins/toy_retrain_plugin`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+PLUGIN = Path(__file__).resolve().parents[1] / "plugins"
+POLICY = """\
+version: 1
+name: toy
+model:
+  task: classification
+  target: churned
+  features: {numeric: [tenure]}
+  estimator: {class: sklearn.linear_model.LogisticRegression}
+data:
+  reference: {path: data/reference.parquet}
+  current: {path: "data/batches/*.parquet"}
+schedule: {interval: 1h}
+triggers:
+  any:
+    - null_rows: {column: tenure, max_nulls: MAX}
+gate: {metric: roc_auc}
+"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder on PYTHONPATH holding the plug-in package and its installed metadata."""
+    root = tmp_path_factory.mktemp("site")
+    shutil.copytree(PLUGIN / "toy_retrain_plugin", root / "toy_retrain_plugin")
+    info = root / "toy_retrain_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: toy-retrain-plugin\nVersion: 0.1\n"
+    )
+    shutil.copy(PLUGIN / "entry_points.txt", info / "entry_points.txt")
+    return root
+
+
+def _run(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+    }
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_an_outside_kind_validates_with_lines_and_is_documented(site: Path, tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text(POLICY.replace("MAX", "2"))
+    (tmp_path / "bad.yaml").write_text(POLICY.replace("MAX", "-1"))
+    cli = "from retrain_core.cli.main import main; raise SystemExit(main())"
+    good = _run(site, tmp_path, "-c", cli, "validate", "good.yaml")
+    assert good.returncode == 0, good.stdout + good.stderr
+    bad = _run(site, tmp_path, "-c", cli, "validate", "bad.yaml")
+    assert bad.returncode != 0
+    assert "bad.yaml:14 triggers.any.0.null_rows.max_nulls: must be >= 0, got -1" in (
+        bad.stdout + bad.stderr
+    )
+    schema = _run(site, tmp_path, "-c", cli, "schema")
+    assert '"null_rows"' in schema.stdout and "Rows with a null in a column." in schema.stdout
+
+
+def test_an_outside_kind_is_evaluated_and_decides_a_retrain(site: Path, tmp_path: Path) -> None:
+    (tmp_path / "toy.yaml").write_text(POLICY.replace("MAX", "2"))
+    script = textwrap.dedent(
+        """
+        from datetime import UTC, datetime
+        from pathlib import Path
+
+        import pandas as pd
+
+        from retrain_core.base.settings import Settings
+        from retrain_core.decide.decision import decide
+        from retrain_core.decide.evaluate import evaluate
+        from retrain_core.kinds.context import Windows
+        from retrain_core.policy.loader import load_policies
+
+        loaded, errors = load_policies([Path("toy.yaml")], Settings(root=Path(".")))
+        assert errors == [], errors
+        policy = loaded[0].policy
+        now = datetime(2026, 12, 1, tzinfo=UTC)
+        current = pd.DataFrame({"tenure": [None, None, None, 4.0]})
+        outcomes = evaluate(policy, Windows(reference=current, current=current), None, now)
+        decision = decide(policy.triggers, outcomes, [], now, has_champion=True)
+        print([(o.check, o.status.value) for o in outcomes], decision.retrain, decision.reasons)
+        """
+    )
+    done = _run(site, tmp_path, "-c", script)
+    assert done.returncode == 0, done.stderr
+    assert "[('null_rows.count', 'fail')] True ('null_rows.count: 3 null rows',)" in done.stdout
