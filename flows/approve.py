@@ -143,7 +143,7 @@ def approve(
             f"the policy changed while v{version} waited for approval (trained under "
             f"{policy_hash}, now {loaded.policy_hash}): rejected"
         )
-        return settle(store, loaded, version, False, note, moment)
+        return answer_approval(store, loaded, version, False, note, moment)
     timeout = policy.promotion.approval_timeout
     get_run_logger().info(
         "%s v%s passed the gate: waiting for approval in the Prefect UI (at most %s)",
@@ -158,7 +158,7 @@ def approve(
     note = ("approved" if given.approve else "rejected") + f" by a reviewer{comment}"
     if not store.registry.approval_is_pending(policy.name, version):  # a check expired it
         return {"status": "answered", "version": version, "reasons": ["answered already"]}
-    return settle(store, loaded, version, given.approve, note, moment)
+    return answer_approval(store, loaded, version, given.approve, note, moment)
 
 
 def _wait(timeout: int) -> Approval:
@@ -171,7 +171,7 @@ def _wait(timeout: int) -> Approval:
     return pause_flow_run(wait_for_input=Approval, timeout=timeout, poll_interval=2, key=PAUSE_KEY)
 
 
-def settle(
+def answer_approval(
     store: Store,
     loaded: LoadedPolicy,
     version: str,
