@@ -12,7 +12,8 @@ import yaml
 
 from retrain_core.base.durations import format_duration
 from retrain_core.base.settings import ENGINES, Settings
-from retrain_core.policy.schema import Arrival, Policy, Schedule
+from retrain_core.policy.schedule import Arrival, Schedule
+from retrain_core.policy.schema import Policy
 
 if TYPE_CHECKING:
     from retrain_core.policy.loader import LoadedPolicy

@@ -15,7 +15,8 @@ import yaml
 from retrain_core.base.settings import Settings, load_settings
 from retrain_core.policy import compile as compiler
 from retrain_core.policy.loader import LoadedPolicy, load_policies
-from retrain_core.policy.schema import Arrival, Schedule, Training
+from retrain_core.policy.schedule import Arrival, Schedule
+from retrain_core.policy.schema import Training
 
 ROOT = Path(__file__).resolve().parents[2]
 
