@@ -1,6 +1,7 @@
-"""Extension from outside the package: a distribution that is not retrain adds a trigger kind
-by one module and one entry point, and retrain validates, documents, evaluates and decides with
-it, with no file of retrain's touched (`tests/plugins/toy_retrain_plugin`)."""
+"""Extension from outside the package: a distribution that is not retrain adds a trigger kind,
+a source kind and a notification channel, each by one module and one entry point, and retrain
+validates, documents, reads, evaluates, decides and notifies with them, with no file of retrain's
+touched (`tests/plugins/toy_retrain_plugin`)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ model:
   features: {numeric: [tenure]}
   estimator: {class: sklearn.linear_model.LogisticRegression}
 data:
-  reference: {path: data/reference.parquet}
-  current: {path: "data/batches/*.parquet"}
+  reference: {made_up: {rows: 50}}
+  current: {made_up: {rows: 5}}
 schedule: {interval: 1h}
 triggers:
   any:
@@ -62,6 +63,7 @@ def _run(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_an_outside_kind_validates_with_lines_and_is_documented(site: Path, tmp_path: Path) -> None:
     (tmp_path / "good.yaml").write_text(POLICY.replace("MAX", "2"))
     (tmp_path / "bad.yaml").write_text(POLICY.replace("MAX", "-1"))
+    (tmp_path / "wrong.yaml").write_text(POLICY.replace("MAX", "2").replace("rows: 50", "rows: 0"))
     cli = "from retrain_core.cli.main import main; raise SystemExit(main())"
     good = _run(site, tmp_path, "-c", cli, "validate", "good.yaml")
     assert good.returncode == 0, good.stdout + good.stderr
@@ -72,6 +74,12 @@ def test_an_outside_kind_validates_with_lines_and_is_documented(site: Path, tmp_
     )
     schema = _run(site, tmp_path, "-c", cli, "schema")
     assert '"null_rows"' in schema.stdout and "Rows with a null in a column." in schema.stdout
+    assert '"made_up"' in schema.stdout and "A made-up table (for tests)." in schema.stdout
+    wrong = _run(site, tmp_path, "-c", cli, "validate", "wrong.yaml")
+    assert (
+        "wrong.yaml:9 data.reference.made_up.rows: must be >= 1, got 0"
+        in wrong.stdout + wrong.stderr
+    )
 
 
 def test_an_outside_kind_is_evaluated_and_decides_a_retrain(site: Path, tmp_path: Path) -> None:
@@ -84,6 +92,7 @@ def test_an_outside_kind_is_evaluated_and_decides_a_retrain(site: Path, tmp_path
         import pandas as pd
 
         from retrain_core.base.settings import Settings
+        from retrain_core.data import load_reference, load_window
         from retrain_core.decide.decision import decide
         from retrain_core.decide.evaluate import evaluate
         from retrain_core.kinds.context import Windows
@@ -93,8 +102,12 @@ def test_an_outside_kind_is_evaluated_and_decides_a_retrain(site: Path, tmp_path
         assert errors == [], errors
         policy = loaded[0].policy
         now = datetime(2026, 12, 1, tzinfo=UTC)
-        current = pd.DataFrame({"tenure": [None, None, None, 4.0]})
-        outcomes = evaluate(policy, Windows(reference=current, current=current), None, now)
+        root = Path(".")
+        reference = load_reference(policy.data.reference, ["tenure"], root).frame
+        current = load_window(policy.data.current, ["tenure", "ts"], root, timestamp="ts").frame
+        assert len(reference) == 50 and len(current) == 5, (len(reference), len(current))
+        current.loc[:2, "tenure"] = None
+        outcomes = evaluate(policy, Windows(reference=reference, current=current), None, now)
         decision = decide(policy.triggers, outcomes, [], now, has_champion=True)
         print([(o.check, o.status.value) for o in outcomes], decision.retrain, decision.reasons)
         """
