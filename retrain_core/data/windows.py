@@ -170,7 +170,7 @@ def describe_window(window: Window) -> str:
     if window.last_rows is not None:
         return f"last_rows={window.last_rows}"
     if window.last is not None:
-        return f"last={format_duration(window.last)}"
+        return f"last={format_duration(window.last, exact=True)}"
     return "all"
 
 

@@ -129,7 +129,9 @@ def _arrival_trigger(name: str, arrival: Arrival) -> dict[str, Any]:
     seconds = int(arrival.within.total_seconds())
     if seconds:  # Prefect fires on the first event, then at most once per `within` seconds
         trigger["within"] = seconds
-        trigger["description"] += f" At most one run per {format_duration(arrival.within)}."
+        trigger["description"] += (
+            f" At most one run per {format_duration(arrival.within, exact=True)}."
+        )
     return trigger
 
 
