@@ -40,9 +40,8 @@ from functools import partial
 
 from retrain_core.base.outcome import CheckOutcome, Status
 from retrain_core.base.statistics import around_median, ordinary
-from retrain_core.kinds.performance import PerformanceTrigger
 from retrain_core.policy.base import greater_is_better
-from retrain_core.policy.registry import kind_of
+from retrain_core.policy.registry import kind_of, reads_labels
 from retrain_core.policy.triggers import Trigger, Triggers
 
 # Which kinds are smoothed (`consecutive`) and which are label-blind (the data changed but no label
@@ -139,11 +138,11 @@ class RetrainDecision:
 
 
 def measured_values(outcomes: Sequence[CheckOutcome]) -> tuple[tuple[str, float], ...]:
-    """The metric each performance rule measured (PASS or FAIL: an ERROR measured nothing)."""
+    """The metric each label-reading rule measured (PASS or FAIL: an ERROR measured nothing)."""
     return tuple(
         (o.check, float(o.observed))
         for o in outcomes
-        if o.kind == "performance" and o.status is not Status.ERROR and o.observed is not None
+        if reads_labels(o.kind) and o.status is not Status.ERROR and o.observed is not None
     )
 
 
@@ -264,7 +263,8 @@ def _judge(
     if signal or pending is not None:
         kinds = {_kind(triggers, rule_id) for rule_id, _, _ in counted} if signal else set()
         if kinds and not all(kind_of(kind).label_blind for kind in kinds):
-            if "performance" in kinds and fresh is not None:  # the drop shows in these rows
+            measured = any(kind_of(kind).reads_labels for kind in kinds)
+            if measured and fresh is not None:  # the drop shows in these rows
                 verdict = partial(verdict, train_since=fresh.measured_since)
             return _apply_limits(triggers, history, now, signal_reasons, verdict)
         if not signal:
@@ -344,7 +344,7 @@ def _confirmation(triggers: Triggers, outcomes: Sequence[CheckOutcome]) -> tuple
     if not triggers.confirm_with_labels:
         return None, ""
     for rule in triggers.rules:
-        p = rule.get(PerformanceTrigger)
+        p = rule.check_kind.measures(rule.config)
         if p is None or p.drop is None:
             continue
         found = [o for o in outcomes if o.check == rule.rule_id and o.status is not Status.ERROR]

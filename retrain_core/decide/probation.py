@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from retrain_core.base.outcome import Status
-from retrain_core.kinds.performance import PerformanceTrigger
 from retrain_core.policy.schema import Policy, Probation
 
 if TYPE_CHECKING:
@@ -46,14 +45,15 @@ class ProbationVerdict:
 
 
 def probation_metric(policy: Policy) -> str:
-    """The metric probation compares: the policy's choice, its performance trigger's, a default."""
+    """The metric probation compares: the policy's choice, its first label-reading trigger's
+    (`performance`), else accuracy or rmse."""
     probation = policy.promotion.probation
     if probation is not None and probation.metric:
         return probation.metric
     for rule in policy.triggers.rules:
-        performance = rule.get(PerformanceTrigger)
-        if performance is not None:
-            return performance.metric
+        measured = rule.check_kind.measures(rule.config)
+        if measured is not None:
+            return measured.metric
     return "accuracy" if policy.model.task == "classification" else "rmse"
 
 

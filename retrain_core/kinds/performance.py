@@ -220,6 +220,7 @@ KIND = CheckKind(
     description="Measured performance on labelled rows.",
     evaluate=evaluate,
     metrics=tuple(METRICS),
+    reads_labels=True,
     findings=findings,
     order=20,
 )
