@@ -37,6 +37,7 @@ from retrain_core.decide.pending import Fresh
 from retrain_core.decide.report import artifact_key, decision_markdown, decision_table
 from retrain_core.kinds.context import Champion
 from retrain_core.monitor import loading as core
+from retrain_core.monitor.probation import evidence
 from retrain_core.monitor.settle import settle
 from retrain_core.notify.send import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
@@ -85,7 +86,7 @@ def watch_probation(
     if policy.promotion.probation is None or champion is None:
         return False
     registry = store.registry
-    served = probation.evidence(registry, policy, Path(root), champion, now, skip)
+    served = evidence(registry, policy, Path(root), champion, now, skip)
     if served is None:
         return False
     metric = probation.probation_metric(policy)
