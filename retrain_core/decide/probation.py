@@ -40,11 +40,16 @@ class ProbationVerdict:
 
 
 def probation_metric(policy: Policy) -> str:
-    """The metric probation compares: the policy's choice, its first label-reading trigger's
-    (`performance`), else accuracy or rmse."""
+    """The metric probation compares: the policy's choice, else the one it measures on labels."""
     probation = policy.promotion.probation
     if probation is not None and probation.metric:
         return probation.metric
+    return measured_metric(policy)
+
+
+def measured_metric(policy: Policy) -> str:
+    """The metric the policy measures on labels: its first label-reading trigger's
+    (`performance`), else accuracy or rmse by task."""
     for rule in policy.triggers.rules:
         measured = rule.check_kind.measures(rule.config)
         if measured is not None:
