@@ -284,7 +284,7 @@ def _hand_over(
             f"could not start {approve_flow.deployment_name(policy.name)} ({type(exc).__name__}: "
             f"{exc}): run `retrain compile` and `prefect deploy --all`; rejected"
         )
-        return approve_flow.settle(store, loaded, version, False, note, now)
+        return approve_flow.answer_approval(store, loaded, version, False, note, now)
     note = f"pending approval of version {version} (until {deadline:%Y-%m-%d %H:%M} UTC)"
     get_run_logger().info("%s: %s", policy.name, note)
     return {
