@@ -11,7 +11,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-from retrain_core.policy.schema import Notify
+from retrain_core.policy.notify import Notify
 
 log = logging.getLogger(__name__)
 
