@@ -37,7 +37,7 @@ from flows.common import (
 )
 from retrain_core.base.settings import load_settings
 from retrain_core.decide import approval
-from retrain_core.notify.send import Notification, send
+from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
 from retrain_core.policy.notify import Event
 from retrain_core.store import Store

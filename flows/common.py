@@ -258,7 +258,7 @@ def notify_failure(what: str) -> Any:
     """
 
     def hook(flow: Any, flow_run: Any, state: Any) -> None:
-        from retrain_core.notify.send import Notification, send
+        from retrain_core.notify import Notification, send
         from retrain_core.policy.notify import Event
 
         reason = failure_reason(state)

@@ -39,7 +39,7 @@ from retrain_core.kinds.context import Champion
 from retrain_core.monitor import loading as core
 from retrain_core.monitor.probation import evidence
 from retrain_core.monitor.settle import settle
-from retrain_core.notify.send import Notification, send
+from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
 from retrain_core.policy.notify import Event
 from retrain_core.store import Store

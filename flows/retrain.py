@@ -33,7 +33,7 @@ from retrain_core.checks.profile import profile_from_frame
 from retrain_core.decide import approval
 from retrain_core.decide.promotion import PromotionDecision, gate_challenger
 from retrain_core.monitor import loading as core
-from retrain_core.notify.send import Notification, send
+from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
 from retrain_core.policy.notify import Event
 from retrain_core.store import Store

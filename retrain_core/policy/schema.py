@@ -14,7 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from retrain_core.base.durations import Duration, PositiveDuration, at_most
 from retrain_core.policy.base import MetricName, ParamValue, Strict, Task
-from retrain_core.policy.notify import Notify
+from retrain_core.policy.notify import REBUILD_WITH_NOTIFY, Notify
 from retrain_core.policy.schedule import Arrival, Schedule
 from retrain_core.policy.sources import REBUILD_WITH_SOURCES, Data, Source
 from retrain_core.policy.triggers import REBUILD_WITH_TRIGGERS, Triggers
@@ -219,5 +219,6 @@ class Policy(Strict):
 
 
 REBUILD_WITH_TRIGGERS.append(lambda: Policy.model_rebuild(force=True))
+REBUILD_WITH_NOTIFY.append(lambda: Policy.model_rebuild(force=True))
 REBUILD_WITH_SOURCES.append(lambda: Training.model_rebuild(force=True))
 REBUILD_WITH_SOURCES.append(lambda: Policy.model_rebuild(force=True))

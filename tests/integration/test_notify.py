@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from notify_endpoint import serving
 
-from retrain_core.notify.send import Notification, send, split_urls
-from retrain_core.policy.schema import Notify
+from retrain_core.notify import Notification, send
+from retrain_core.notify.apprise_urls import split_urls
+from retrain_core.policy.notify import Notify
 
 
 @pytest.fixture()
