@@ -37,8 +37,9 @@ from flows.common import (
 )
 from retrain_core.base.settings import load_settings
 from retrain_core.decide import approval
-from retrain_core.notify.send import Notification, send
+from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
+from retrain_core.policy.notify import Event
 from retrain_core.store import Store
 from retrain_core.store.lineage import TAG
 from retrain_core.store.tracking import tracking_uri
@@ -204,7 +205,8 @@ def expire(store: Store, loaded: LoadedPolicy, version: str, now: datetime) -> N
     store.registry.mark_approval_answered(policy.name, version, approval.EXPIRED)
     store.registry.tag_rejected(policy.name, version, reasons, now=now)
     _note_on_check(store, tags, "rejected")
-    send(policy.notify, Notification("rejected", policy.name, tuple(reasons), version, "rejected"))
+    rejected = Notification(Event.REJECTED, policy.name, tuple(reasons), version, "rejected")
+    send(policy.notify, rejected)
 
 
 def _gate_reasons(tags: dict[str, str]) -> list[str]:

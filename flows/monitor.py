@@ -39,8 +39,9 @@ from retrain_core.kinds.context import Champion
 from retrain_core.monitor import loading as core
 from retrain_core.monitor.probation import evidence
 from retrain_core.monitor.settle import settle
-from retrain_core.notify.send import Notification, send
+from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
+from retrain_core.policy.notify import Event
 from retrain_core.store import Store
 from retrain_core.store.tracking import tracking_uri
 
@@ -101,7 +102,7 @@ def watch_probation(
         "retrain.reasons": "\n".join(verdict.reasons), "retrain.trigger": "probation",
         "retrain.checked_at": now.isoformat(),
     })  # fmt: skip
-    note = Notification("rolled_back", policy.name, verdict.reasons, result.from_version,
+    note = Notification(Event.ROLLED_BACK, policy.name, verdict.reasons, result.from_version,
                         f"rolled back to v{result.to_version}")  # fmt: skip
     send(policy.notify, note)
     return True
@@ -284,7 +285,7 @@ def monitor(
     if decision.blocked:
         version = champion.version if champion else None
         links = {"MLflow monitor run": f"{uri} run {run_id}"}
-        note = Notification("blocked", policy.name, decision.reasons, version, "blocked", links)
+        note = Notification(Event.BLOCKED, policy.name, decision.reasons, version, "blocked", links)
         send(policy.notify, note)
     if decision.retrain:
         summary["training"] = _retrain(policy_path, loaded, decision, run_id, now, root)

@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from retrain_core.base.durations import Duration, PositiveDuration, at_most
-from retrain_core.policy.base import MetricName, NotifyEvent, ParamValue, Strict, Task
-from retrain_core.policy.locations import BLOCK_PATTERN, ENV_PATTERN
+from retrain_core.policy.base import MetricName, ParamValue, Strict, Task
+from retrain_core.policy.notify import REBUILD_WITH_NOTIFY, Notify
 from retrain_core.policy.schedule import Arrival, Schedule
 from retrain_core.policy.sources import REBUILD_WITH_SOURCES, Data, Source
 from retrain_core.policy.triggers import REBUILD_WITH_TRIGGERS, Triggers
@@ -170,42 +170,6 @@ class Promotion(Strict):
         return self
 
 
-def _default_events() -> list[NotifyEvent]:
-    return ["promoted", "rejected", "failed", "blocked", "rolled_back"]
-
-
-class Notify(Strict):
-    """Who hears about what. URLs live in a secret, never in the policy."""
-
-    on: list[NotifyEvent] = Field(
-        default_factory=_default_events,
-        description="Events: retrained, promoted, rejected, failed, blocked, rolled_back.",
-    )
-    urls_secret: str | None = Field(
-        None,
-        pattern=BLOCK_PATTERN,
-        description="Prefect Secret block holding apprise URLs (one per line or a list).",
-    )
-    urls_env: str | None = Field(
-        None,
-        pattern=ENV_PATTERN,
-        description="Environment variable holding apprise URLs (comma or newline separated).",
-    )
-    block: str | None = Field(
-        None, pattern=BLOCK_PATTERN, description="Name of a Prefect notification block to use."
-    )
-
-    @field_validator("urls_secret", "urls_env", "block", mode="before")
-    @classmethod
-    def _not_a_url(cls, value: Any) -> Any:
-        if isinstance(value, str) and (":" in value or "@" in value):
-            raise ValueError(
-                "notify URL written inline: store it in a Prefect Secret block or an "
-                "environment variable and name that here"
-            )
-        return value
-
-
 class Policy(Strict):
     """One model's retraining policy."""
 
@@ -255,5 +219,6 @@ class Policy(Strict):
 
 
 REBUILD_WITH_TRIGGERS.append(lambda: Policy.model_rebuild(force=True))
+REBUILD_WITH_NOTIFY.append(lambda: Policy.model_rebuild(force=True))
 REBUILD_WITH_SOURCES.append(lambda: Training.model_rebuild(force=True))
 REBUILD_WITH_SOURCES.append(lambda: Policy.model_rebuild(force=True))
