@@ -81,8 +81,8 @@ class Notify(Strict):
 
 
 def in_order() -> list[Channel]:
-    """The registered channels by `order` (those registered at run time too)."""
-    return sorted(CHANNELS.values(), key=lambda channel: channel.order)
+    """The registered channels by `order` (the registry keeps them so)."""
+    return list(CHANNELS.values())
 
 
 def sync_channels() -> None:

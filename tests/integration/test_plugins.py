@@ -33,6 +33,7 @@ triggers:
   any:
     - null_rows: {column: tenure, max_nulls: MAX}
 gate: {metric: roc_auc}
+notify: {on: [retrained], drop_dir: sent}
 """
 
 
@@ -75,6 +76,7 @@ def test_an_outside_kind_validates_with_lines_and_is_documented(site: Path, tmp_
     schema = _run(site, tmp_path, "-c", cli, "schema")
     assert '"null_rows"' in schema.stdout and "Rows with a null in a column." in schema.stdout
     assert '"made_up"' in schema.stdout and "A made-up table (for tests)." in schema.stdout
+    assert '"drop_dir"' in schema.stdout
     wrong = _run(site, tmp_path, "-c", cli, "validate", "wrong.yaml")
     assert (
         "wrong.yaml:9 data.reference.made_up.rows: must be >= 1, got 0"
@@ -110,8 +112,15 @@ def test_an_outside_kind_is_evaluated_and_decides_a_retrain(site: Path, tmp_path
         outcomes = evaluate(policy, Windows(reference=reference, current=current), None, now)
         decision = decide(policy.triggers, outcomes, [], now, has_champion=True)
         print([(o.check, o.status.value) for o in outcomes], decision.retrain, decision.reasons)
+
+        from retrain_core.notify import Notification, send
+
+        sent = send(policy.notify, Notification("retrained", "toy", decision.reasons))
+        print("sent", sent, sorted(p.name for p in Path("sent").iterdir()))
         """
     )
     done = _run(site, tmp_path, "-c", script)
     assert done.returncode == 0, done.stderr
     assert "[('null_rows.count', 'fail')] True ('null_rows.count: 3 null rows',)" in done.stdout
+    assert "sent True ['0000.json']" in done.stdout
+    assert "null_rows.count: 3 null rows" in (tmp_path / "sent" / "0000.json").read_text()
