@@ -40,12 +40,8 @@ from retrain_core.store import Store
 from retrain_core.store.lineage import gate_tags
 from retrain_core.store.registry import trained_until
 from retrain_core.store.tracking import tracking_uri
-from retrain_core.training.challenger import (
-    TrainingError,
-    TrainingResult,
-    reference_sample,
-    train_challenger,
-)
+from retrain_core.training.challenger import TrainingResult, reference_sample, train_challenger
+from retrain_core.training.errors import TrainingError
 
 
 @task(name="load-training-data", **IO)

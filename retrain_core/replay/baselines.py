@@ -139,7 +139,8 @@ def hindsight(
 
     from retrain_core.replay.backtest import _known, _timestamp
     from retrain_core.replay.steps import bootstrap, naive_times, score, slice_rows
-    from retrain_core.training.challenger import TrainingError, train_challenger
+    from retrain_core.training.challenger import train_challenger
+    from retrain_core.training.errors import TrainingError
 
     stamp = _timestamp(policy)
     times = naive_times(history.rows[stamp])

@@ -17,12 +17,8 @@ import pandas as pd
 from retrain_core.decide.promotion import gate_challenger
 from retrain_core.kinds.context import Champion
 from retrain_core.policy.schema import Policy
-from retrain_core.training.challenger import (
-    TrainingError,
-    TrainingResult,
-    reference_sample,
-    train_challenger,
-)
+from retrain_core.training.challenger import TrainingResult, reference_sample, train_challenger
+from retrain_core.training.errors import TrainingError
 
 if TYPE_CHECKING:
     from retrain_core.replay.backtest import Served, Step
@@ -50,12 +46,12 @@ def bootstrap(policy: Policy, reference: pd.DataFrame, now: datetime) -> Served:
 
 def score(policy: Policy, served: Served, rows: pd.DataFrame, metric: str) -> float | None:
     """The serving model's metric on labelled rows (None when there are none)."""
-    from retrain_core.training.challenger import evaluate
+    from retrain_core.training.scoring import score_on
 
     rows = rows[rows[policy.model.target].notna()]
     if rows.empty:
         return None
-    value = evaluate(served.champion.model, rows, policy.model, [metric])[metric]
+    value = score_on(served.champion.model, rows, policy.model, [metric])[metric]
     return None if math.isnan(value) else value
 
 
