@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -114,6 +115,32 @@ class StepView:
 
 
 Strategy = Callable[[StepView], Call]
+
+
+def load_history(policy: Policy, root: Path) -> History:
+    """The reference and every current row with its label, sorted by time.
+
+    The current rows and their labels are read by the monitor's own `labelled_current` (the
+    batches that pass their rules, one row per key), so the replay learns from the rows the
+    monitor's retrains would.
+    """
+    from retrain_core.data import read_source, required_columns
+    from retrain_core.data.windows import parse_timestamps
+    from retrain_core.monitor.current_rows import labelled_current
+
+    stamp, target = _timestamp(policy), policy.model.target
+    reference = read_source(policy.data.reference, required_columns(policy), root)
+    found = labelled_current(policy, root, reference) if policy.data.labels is not None else None
+    frames = []
+    for name, frame in (("reference", reference), ("current", found[0] if found else None)):
+        if frame is None or target not in frame.columns or frame[target].isna().all():
+            raise ValueError(f"the {name} rows have no {target!r} labels to replay with")
+        parsed = parse_timestamps(frame[stamp])
+        if parsed is None:
+            raise ValueError(f"the {name} timestamp column {stamp!r} is not parseable")
+        frames.append(frame.assign(**{stamp: parsed}).dropna(subset=[stamp]))
+    ordered = frames[1].sort_values(stamp, kind="stable").reset_index(drop=True)
+    return History(frames[0].reset_index(drop=True), pd.DataFrame(ordered))
 
 
 def moments(start: datetime, end: datetime, every: timedelta) -> list[datetime]:
