@@ -54,7 +54,8 @@ from retrain_core.checks.profile import (
 )
 from retrain_core.checks.validation import run_expectations, verdict_key
 from retrain_core.kinds.context import Windows
-from retrain_core.monitor.loading import Loaded, reference_profile
+from retrain_core.monitor.drift_reference import reference_profile
+from retrain_core.monitor.windows import Loaded
 from retrain_core.policy.schema import Policy
 from retrain_core.store import Store
 

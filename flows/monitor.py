@@ -36,7 +36,7 @@ from retrain_core.decide.ledger import LedgerEntry, RetrainDecision
 from retrain_core.decide.pending import Fresh
 from retrain_core.decide.report import artifact_key, decision_markdown, decision_table
 from retrain_core.kinds.context import Champion
-from retrain_core.monitor import loading as core
+from retrain_core.monitor import drift_reference, late_labels, serving, windows
 from retrain_core.monitor.probation import evidence
 from retrain_core.monitor.settle import settle
 from retrain_core.notify import Notification, send
@@ -69,7 +69,7 @@ def read_quarantine(store: Store, name: str) -> dict[str, set[str]]:
 @task(name="load-champion", **IO)
 def load_champion(store: Store, loaded: LoadedPolicy) -> Champion | None:
     """The model serving now, or None before the first promotion."""
-    return core.load_champion(store.registry, loaded.policy)
+    return serving.load_champion(store.registry, loaded.policy)
 
 
 @task(name="watch-probation", **IO)
@@ -116,11 +116,11 @@ def load_windows(
     rows: int | None,
     skip: dict[str, set[str]] | None = None,
     store: Store | None = None,
-) -> core.Loaded:
+) -> windows.Loaded:
     """Reference, current window after the watermark, and newly labelled rows."""
     name = loaded.policy.name
     earlier = partial(store.ledger.earlier_batch, name) if store else None
-    return core.load_windows(loaded.policy, Path(root), marks, rows, skip, earlier)
+    return windows.load_windows(loaded.policy, Path(root), marks, rows, skip, earlier)
 
 
 @task(name="load-label-context", **IO)
@@ -128,29 +128,29 @@ def load_label_context(
     store: Store,
     loaded: LoadedPolicy,
     root: str,
-    data: core.Loaded,
+    data: windows.Loaded,
     champion: Champion | None,
     history: list[LedgerEntry],
     now: datetime,
     skip: dict[str, set[str]] | None = None,
-) -> tuple[core.Loaded, Fresh | None]:
+) -> tuple[windows.Loaded, Fresh | None]:
     """The champion's drift reference and live rows, and the labels from after a change."""
     policy = loaded.policy
-    data = core.follow_champion(store.registry, policy, data, champion)
-    return core.label_context(policy, Path(root), data, champion, history, now, skip)
+    data = drift_reference.follow_champion(store.registry, policy, data, champion)
+    return late_labels.label_context(policy, Path(root), data, champion, history, now, skip)
 
 
 @task(name="reference-profile", **IO)
 def reference_profile(
-    store: Store, loaded: LoadedPolicy, data: core.Loaded, now: datetime
-) -> core.Loaded:
+    store: Store, loaded: LoadedPolicy, data: windows.Loaded, now: datetime
+) -> windows.Loaded:
     """The drift reference's profile: loaded from MLflow, or built and stored once per content."""
-    return core.reference_profile(store.registry, loaded.policy, data, now)
+    return drift_reference.reference_profile(store.registry, loaded.policy, data, now)
 
 
 @task(name="run-checks", cache_policy=NO_CACHE)
 def run_checks(
-    loaded: LoadedPolicy, data: core.Loaded, champion: Champion | None, now: datetime
+    loaded: LoadedPolicy, data: windows.Loaded, champion: Champion | None, now: datetime
 ) -> list[CheckOutcome]:
     """Quality, drift, performance, volume, freshness and age, as CheckOutcome values.
 
@@ -207,7 +207,7 @@ def spend_fleet_budget(decision: RetrainDecision) -> RetrainDecision:
 
 @task(name="record-decision", **IO)
 def record_decision(
-    store: Store, loaded: LoadedPolicy, decision: RetrainDecision, data: core.Loaded
+    store: Store, loaded: LoadedPolicy, decision: RetrainDecision, data: windows.Loaded
 ) -> str:
     """Write the ledger entry (one MLflow run) and publish the decision artifact."""
     from prefect.runtime import flow_run

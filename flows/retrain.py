@@ -32,7 +32,8 @@ from retrain_core.base.settings import load_settings
 from retrain_core.checks.profile import profile_from_frame
 from retrain_core.decide import approval
 from retrain_core.decide.promotion import PromotionDecision, gate_challenger
-from retrain_core.monitor import loading as core
+from retrain_core.monitor.training_data import TrainingData, training_data
+from retrain_core.monitor.training_validation import training_data_problems
 from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
 from retrain_core.policy.notify import Event
@@ -40,16 +41,12 @@ from retrain_core.store import Store
 from retrain_core.store.lineage import gate_tags
 from retrain_core.store.registry import trained_until
 from retrain_core.store.tracking import tracking_uri
-from retrain_core.training.challenger import (
-    TrainingError,
-    TrainingResult,
-    reference_sample,
-    train_challenger,
-)
+from retrain_core.training.challenger import TrainingResult, reference_sample, train_challenger
+from retrain_core.training.errors import TrainingError
 
 
 @task(name="load-training-data", **IO)
-def load_training_data(loaded: LoadedPolicy, root: str, store: Store) -> core.TrainingData:
+def load_training_data(loaded: LoadedPolicy, root: str, store: Store) -> TrainingData:
     """The rows the challenger learns from (training source, or reference + labelled rows).
 
     Quarantined batches are never part of them; the batches checks judged under this policy
@@ -58,19 +55,17 @@ def load_training_data(loaded: LoadedPolicy, root: str, store: Store) -> core.Tr
     name = loaded.policy.name
     skip = store.ledger.quarantined(name)
     judged = store.ledger.judged(name, loaded.policy_hash)
-    return core.training_data(loaded.policy, Path(root), skip, judged)
+    return training_data(loaded.policy, Path(root), skip, judged)
 
 
 @task(name="validate-training-data", **IO)
-def validate_training_data(
-    loaded: LoadedPolicy, data: core.TrainingData, store: Store
-) -> list[str]:
+def validate_training_data(loaded: LoadedPolicy, data: TrainingData, store: Store) -> list[str]:
     """Reasons the training data cannot be used (failed expectations, bad columns).
 
     The expectations read only the rows no check judged, and not again once they passed.
     """
     name = loaded.policy.name
-    found = core.training_data_problems(loaded.policy, data, store.ledger.validated(name))
+    found = training_data_problems(loaded.policy, data, store.ledger.validated(name))
     store.ledger.remember_validated(name, found.passed)
     get_run_logger().info(
         "validated %d of %d training rows (the rest judged by checks, or already validated)",

@@ -25,6 +25,7 @@ def backtest(args: argparse.Namespace) -> int:
     from retrain_core.base.durations import parse_duration
     from retrain_core.data import DataError
     from retrain_core.policy.loader import PolicyLoadError, load_policy
+    from retrain_core.replay.backtest import load_history
 
     settings = load_settings(args.project)
     try:
@@ -61,35 +62,6 @@ def backtest(args: argparse.Namespace) -> int:
     write_json(out / "backtest.json", replays, persistence, lag, ceiling)
     print(f"\nwrote {out / 'backtest.json'} and {plot(out, replays)}")
     return 0
-
-
-def load_history(policy: Any, root: Path) -> Any:
-    """The reference and every labelled row of the current source, sorted by time."""
-    import pandas as pd
-
-    from retrain_core.data import join_labels, load_labels, read_source, required_columns
-    from retrain_core.data.windows import parse_timestamps
-    from retrain_core.replay.backtest import History
-
-    stamp, target = policy.data.timestamp, policy.model.target
-    if stamp is None:
-        raise ValueError("a backtest replays by time: set data.timestamp in the policy")
-    columns = required_columns(policy)
-    reference = read_source(policy.data.reference, columns, root)
-    rows = read_source(policy.data.current, [c for c in columns if c != target], root)
-    if policy.data.labels is not None:
-        labels = load_labels(policy.data.labels, target, root)
-        rows = join_labels(rows, labels, policy.data.labels.join_on, target)
-    frames = []
-    for name, frame in (("reference", reference), ("current", rows)):
-        if target not in frame.columns or frame[target].isna().all():
-            raise ValueError(f"the {name} rows have no {target!r} labels to replay with")
-        parsed = parse_timestamps(frame[stamp])
-        if parsed is None:
-            raise ValueError(f"the {name} timestamp column {stamp!r} is not parseable")
-        frames.append(frame.assign(**{stamp: parsed}).dropna(subset=[stamp]))
-    ordered = frames[1].sort_values(stamp, kind="stable").reset_index(drop=True)
-    return History(frames[0].reset_index(drop=True), pd.DataFrame(ordered))
 
 
 def _steps(policy: Any, history: Any, args: argparse.Namespace, every: timedelta) -> list[datetime]:
@@ -215,6 +187,7 @@ def tune_command(args: argparse.Namespace) -> int:
     from retrain_core.cli.args import moment
     from retrain_core.data import DataError
     from retrain_core.policy.loader import PolicyLoadError, load_policy
+    from retrain_core.replay.backtest import load_history
     from retrain_core.replay.tune import tune
 
     settings = load_settings(args.project)

@@ -74,7 +74,8 @@ def gate_challenger(
     say so: the champion may have trained on some of those rows, which only favours it, so a
     challenger that still wins is better.
     """
-    from retrain_core.training.challenger import evaluate, unseen_rows
+    from retrain_core.training.scoring import score_on
+    from retrain_core.training.split import unseen_rows
 
     gate, metric = policy.gate, policy.gate.metric
     if champion is None:
@@ -89,7 +90,7 @@ def gate_challenger(
         )
         rows = result.holdout
     models = (result.fitted.pipeline, champion)
-    scores = [evaluate(m, rows, policy.model, [metric])[metric] for m in models]
+    scores = [score_on(m, rows, policy.model, [metric])[metric] for m in models]
     decision = decide_promotion(gate, scores[0], scores[1])
     return replace(decision, reasons=(*decision.reasons, note))
 

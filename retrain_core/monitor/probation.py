@@ -35,7 +35,7 @@ def evidence(
     """
     from retrain_core.kinds.context import Champion
     from retrain_core.kinds.performance import predictions
-    from retrain_core.monitor.loading import load_training_data
+    from retrain_core.monitor.training_data import load_training_data
     from retrain_core.store.registry import serving_since, trained_until
 
     probation, promotion = policy.promotion.probation, policy.promotion

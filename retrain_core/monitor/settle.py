@@ -22,7 +22,7 @@ from retrain_core.data.batches import Batch, Quarantined
 
 if TYPE_CHECKING:
     from retrain_core.base.outcome import CheckOutcome
-    from retrain_core.monitor.loading import Loaded
+    from retrain_core.monitor.windows import Loaded
 
 KIND = "retrain.kind"
 PREFIX = "retrain.quarantine."

@@ -3,7 +3,7 @@
 A channel declares the pydantic model of its settings, whose fields become keys of the policy's
 `notify` section (flat: `urls_env`, `block`), and the function that delivers one notification
 with them. The `notify` policy model (`policy.notify.Notify`), the generated schema and docs and
-the fan-out (`retrain_core.notify.send`) all read this registry.
+the fan-out (`retrain_core.notify`) all read this registry.
 
 Entries are found, not listed: every module of `retrain_core.notify` that defines `CHANNEL`, then
 every entry point of the group `retrain.channels` (an outside package), in the order of

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,8 +28,19 @@ import pandas as pd
 
 from retrain_core.decide.ledger import LedgerEntry, RetrainDecision
 from retrain_core.decide.swings import swings
-from retrain_core.kinds.context import Champion, Windows
+from retrain_core.kinds.context import Windows
 from retrain_core.policy.schema import Policy
+from retrain_core.replay.steps import (
+    Served,
+    Step,
+    bootstrap,
+    finite,
+    naive,
+    naive_times,
+    retrain_step,
+    score,
+    slice_rows,
+)
 
 
 @dataclass(frozen=True)
@@ -40,14 +52,6 @@ class History:
 
 
 @dataclass(frozen=True)
-class Served:
-    """The champion of a replay, with the rows it was trained on (its drift reference)."""
-
-    champion: Champion
-    trained_on: pd.DataFrame
-
-
-@dataclass(frozen=True)
 class Call:
     """A strategy's answer for one step: retrain or not, and why."""
 
@@ -56,31 +60,6 @@ class Call:
     reasons: tuple[str, ...] = ()
     fired: frozenset[str] = frozenset()
     decision: RetrainDecision | None = None
-
-
-@dataclass(frozen=True)
-class Step:
-    """One line of the trace."""
-
-    now: datetime
-    rows: int
-    labelled: int
-    metric: float | None  # the serving model's metric on this batch, as it arrived
-    version: str
-    verdict: str
-    fired: tuple[str, ...]
-    reasons: tuple[str, ...]
-    trained: str = ""  # "", "promoted", "rejected" or "failed"
-    training_reasons: tuple[str, ...] = ()
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict."""
-        return {
-            "now": self.now.isoformat(), "rows": self.rows, "labelled": self.labelled,
-            "metric": _finite(self.metric), "version": self.version, "verdict": self.verdict,
-            "fired": list(self.fired), "reasons": list(self.reasons), "trained": self.trained,
-            "training_reasons": list(self.training_reasons),
-        }  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -116,13 +95,13 @@ class Replay:
         """The figures of the summary table."""
         return {
             "strategy": self.strategy, "metric": self.metric,
-            "mean": _finite(self.mean_metric), "retrains": self.trainings,
+            "mean": finite(self.mean_metric), "retrains": self.trainings,
             "promoted": self.promotions, "failed": self.failures,
         }  # fmt: skip
 
 
 @dataclass
-class Context:
+class StepView:
     """What a strategy sees at one step (the replay's state, read-only by convention)."""
 
     policy: Policy
@@ -135,7 +114,33 @@ class Context:
     fresh_labels: Callable[[datetime], int] = field(default=lambda since: 0)
 
 
-Strategy = Callable[[Context], Call]
+Strategy = Callable[[StepView], Call]
+
+
+def load_history(policy: Policy, root: Path) -> History:
+    """The reference and every current row with its label, sorted by time.
+
+    The current rows and their labels are read by the monitor's own `labelled_current` (the
+    batches that pass their rules, one row per key), so the replay learns from the rows the
+    monitor's retrains would.
+    """
+    from retrain_core.data import read_source, required_columns
+    from retrain_core.data.windows import parse_timestamps
+    from retrain_core.monitor.current_rows import labelled_current
+
+    stamp, target = _timestamp(policy), policy.model.target
+    reference = read_source(policy.data.reference, required_columns(policy), root)
+    found = labelled_current(policy, root, reference) if policy.data.labels is not None else None
+    frames = []
+    for name, frame in (("reference", reference), ("current", found[0] if found else None)):
+        if frame is None or target not in frame.columns or frame[target].isna().all():
+            raise ValueError(f"the {name} rows have no {target!r} labels to replay with")
+        parsed = parse_timestamps(frame[stamp])
+        if parsed is None:
+            raise ValueError(f"the {name} timestamp column {stamp!r} is not parseable")
+        frames.append(frame.assign(**{stamp: parsed}).dropna(subset=[stamp]))
+    ordered = frames[1].sort_values(stamp, kind="stable").reset_index(drop=True)
+    return History(frames[0].reset_index(drop=True), pd.DataFrame(ordered))
 
 
 def moments(start: datetime, end: datetime, every: timedelta) -> list[datetime]:
@@ -159,8 +164,6 @@ def replay(
     metric: str,
 ) -> Replay:
     """Replay `strategy` over `steps`: judge each batch, retrain when told, gate, keep score."""
-    from retrain_core.replay.steps import bootstrap, naive_times, retrain_step, score, slice_rows
-
     stamp = _timestamp(policy)
     times = naive_times(history.rows[stamp])
     served = bootstrap(policy, history.reference, steps[0] - (steps[1] - steps[0]))
@@ -174,7 +177,7 @@ def replay(
         live = slice_rows(history.rows, times, served.champion.trained_until, lagged or now)
         windows = _windows(policy, served, batch, new_labels, trace, live if lagged else None)
         windows = replace(windows, swings=swings(ledger))
-        context = Context(
+        context = StepView(
             policy, index, now, windows, served, ledger,
             measured=score(policy, served, new_labels, metric),
             fresh_labels=partial(_count, times, until=now - label_lag),
@@ -223,7 +226,7 @@ def _entry(call: Call, now: datetime, training: str) -> LedgerEntry:
     return LedgerEntry(now, call.fired, retrained=call.retrain, training=training)
 
 
-def policy_strategy(context: Context) -> Call:
+def policy_strategy(context: StepView) -> Call:
     """The policy's own triggers: the monitor's `evaluate()` and `decide()`, labels counted."""
     from retrain_core.decide.decision import decide
     from retrain_core.decide.evaluate import evaluate
@@ -259,8 +262,6 @@ def _known(history: History, stamp: str, until: datetime) -> pd.DataFrame:
 
 def _count(times: np.ndarray, since: datetime, *, until: datetime) -> int:
     """How many rows have a timestamp in [since, until]."""
-    from retrain_core.replay.steps import naive
-
     lo = int(np.searchsorted(times, naive(since), "left"))
     hi = int(np.searchsorted(times, naive(until), "right"))
     return max(hi - lo, 0)
@@ -271,7 +272,3 @@ def _timestamp(policy: Policy) -> str:
     if policy.data.timestamp is None:
         raise ValueError("a backtest replays by time: set data.timestamp in the policy")
     return policy.data.timestamp
-
-
-def _finite(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None

@@ -17,12 +17,12 @@ import numpy as np
 import pandas as pd
 
 from retrain_core.policy.schema import Policy
-from retrain_core.replay.backtest import Call, Context, History, Replay, Strategy
+from retrain_core.replay.backtest import Call, History, Replay, StepView, Strategy
 
 NAIVE_DROP = 0.05
 
 
-def never(context: Context) -> Call:
+def never(context: StepView) -> Call:
     """Keep the first model for ever."""
     return Call(False, "hold", ("never retrains",))
 
@@ -30,7 +30,7 @@ def never(context: Context) -> Call:
 def periodic(every: int) -> Strategy:
     """Retrain on every `every`-th check, whatever the data says."""
 
-    def call(context: Context) -> Call:
+    def call(context: StepView) -> Call:
         due = (context.index + 1) % every == 0
         return Call(due, "retrain" if due else "hold", (f"every {every} checks",))
 
@@ -45,7 +45,7 @@ def naive_drop(drop: float = NAIVE_DROP) -> Strategy:
     """
     best: dict[str, float] = {}
 
-    def call(context: Context) -> Call:
+    def call(context: StepView) -> Call:
         version, measured = context.served.champion.version, context.measured
         if measured is None:
             return Call(False, "hold", ("no labelled rows",))
@@ -139,7 +139,8 @@ def hindsight(
 
     from retrain_core.replay.backtest import _known, _timestamp
     from retrain_core.replay.steps import bootstrap, naive_times, score, slice_rows
-    from retrain_core.training.challenger import TrainingError, train_challenger
+    from retrain_core.training.challenger import train_challenger
+    from retrain_core.training.errors import TrainingError
 
     stamp = _timestamp(policy)
     times = naive_times(history.rows[stamp])

@@ -1,4 +1,4 @@
-"""The acts of one replay step: slice a batch, score the serving model, train and gate.
+"""One replay step: its line of the trace, and its acts (slice a batch, score, train, gate).
 
 Training and the gate are the monitor's own (`train_challenger`, `gate_challenger`); only the
 registry is replaced by a value (`Served`), and the champion's serving time is the step's `now`.
@@ -7,9 +7,9 @@ registry is replaced by a value (`Served`), and the champion's serving time is t
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,15 +17,41 @@ import pandas as pd
 from retrain_core.decide.promotion import gate_challenger
 from retrain_core.kinds.context import Champion
 from retrain_core.policy.schema import Policy
-from retrain_core.training.challenger import (
-    TrainingError,
-    TrainingResult,
-    reference_sample,
-    train_challenger,
-)
+from retrain_core.training.challenger import TrainingResult, reference_sample, train_challenger
+from retrain_core.training.errors import TrainingError
 
-if TYPE_CHECKING:
-    from retrain_core.replay.backtest import Served, Step
+
+@dataclass(frozen=True)
+class Served:
+    """The champion of a replay, with the rows it was trained on (its drift reference)."""
+
+    champion: Champion
+    trained_on: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of the trace."""
+
+    now: datetime
+    rows: int
+    labelled: int
+    metric: float | None  # the serving model's metric on this batch, as it arrived
+    version: str
+    verdict: str
+    fired: tuple[str, ...]
+    reasons: tuple[str, ...]
+    trained: str = ""  # "", "promoted", "rejected" or "failed"
+    training_reasons: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict."""
+        return {
+            "now": self.now.isoformat(), "rows": self.rows, "labelled": self.labelled,
+            "metric": finite(self.metric), "version": self.version, "verdict": self.verdict,
+            "fired": list(self.fired), "reasons": list(self.reasons), "trained": self.trained,
+            "training_reasons": list(self.training_reasons),
+        }  # fmt: skip
 
 
 def slice_rows(
@@ -39,8 +65,6 @@ def slice_rows(
 
 def bootstrap(policy: Policy, reference: pd.DataFrame, now: datetime) -> Served:
     """The first champion, trained on the reference before the first step (as every strategy)."""
-    from retrain_core.replay.backtest import Served
-
     try:
         result = train_challenger(policy, reference)
     except TrainingError as exc:
@@ -50,12 +74,12 @@ def bootstrap(policy: Policy, reference: pd.DataFrame, now: datetime) -> Served:
 
 def score(policy: Policy, served: Served, rows: pd.DataFrame, metric: str) -> float | None:
     """The serving model's metric on labelled rows (None when there are none)."""
-    from retrain_core.training.challenger import evaluate
+    from retrain_core.training.scoring import score_on
 
     rows = rows[rows[policy.model.target].notna()]
     if rows.empty:
         return None
-    value = evaluate(served.champion.model, rows, policy.model, [metric])[metric]
+    value = score_on(served.champion.model, rows, policy.model, [metric])[metric]
     return None if math.isnan(value) else value
 
 
@@ -79,7 +103,7 @@ def retrain_step(
     version = str(int(champion.version) + 1)
     new = _champion(policy, result, version, now)
     promoted = replace(step, trained="promoted", training_reasons=gate.reasons)
-    return type(served)(new, reference_sample(policy, result.rows)), promoted
+    return Served(new, reference_sample(policy, result.rows)), promoted
 
 
 def _champion(policy: Policy, result: TrainingResult, version: str, now: datetime) -> Champion:
@@ -112,3 +136,8 @@ def naive(moment: datetime) -> np.datetime64:
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
     return np.datetime64(stamp.to_datetime64(), "ns")
+
+
+def finite(value: float | None) -> float | None:
+    """The value, or None when it is missing or not finite (JSON has no NaN)."""
+    return value if value is not None and math.isfinite(value) else None

@@ -26,7 +26,7 @@ import pytest
 
 from retrain_core.data.demo import Story, write_reference
 from retrain_core.decide.promotion import decide_promotion
-from retrain_core.monitor.loading import load_training_data
+from retrain_core.monitor.training_data import load_training_data
 from retrain_core.policy.loader import load_policy
 from retrain_core.store import Store
 from retrain_core.store.lineage import gate_tags

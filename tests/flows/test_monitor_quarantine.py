@@ -23,7 +23,7 @@ import flows.common
 from flows.common import lock_name, policy_lock
 from retrain_core.cli import main as cli
 from retrain_core.data.demo import rng_day
-from retrain_core.monitor import loading as core
+from retrain_core.monitor import training_data
 from retrain_core.policy.loader import load_policy
 from retrain_core.store import Store
 
@@ -85,7 +85,7 @@ def test_bad_batches_are_quarantined_listed_released_and_never_trained_on(
 
     # Training never sees a quarantined batch: no class 7, no conflicting or repeated rows.
     policy = load_policy(project.policy_path).policy
-    frame = core.load_training_data(
+    frame = training_data.load_training_data(
         policy, project.root, Store(tracking_uri).ledger.quarantined(name)
     )
     assert set(frame["churned"].unique()) <= {0, 1}

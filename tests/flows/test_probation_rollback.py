@@ -14,7 +14,7 @@ from test_retrain_support import GOOD, URLS_ENV, WEAK, aliases, bootstrap, notif
 
 from flows.monitor import monitor, watch_probation
 from retrain_core.data.demo import day_start
-from retrain_core.monitor import loading as core
+from retrain_core.monitor import serving
 from retrain_core.policy.loader import load_policy
 from retrain_core.store import Store
 from retrain_core.store.registry import PROMOTED_AT
@@ -50,7 +50,7 @@ def two_champions(
 
 def watch(project: Project, uri: str) -> bool:
     loaded = load_policy(project.policy_path)
-    champion = core.load_champion(Store(uri).registry, loaded.policy)
+    champion = serving.load_champion(Store(uri).registry, loaded.policy)
     now = day_start(5)
     return bool(watch_probation(Store(uri), loaded, str(project.root), champion, now))
 

@@ -15,7 +15,8 @@ from test_monitor_support import at, champion, check, fast
 from test_retrain_support import run
 
 from retrain_core.data.demo import rng_day
-from retrain_core.monitor import loading as core
+from retrain_core.monitor.training_data import TrainingData, training_data
+from retrain_core.monitor.training_validation import training_data_problems
 from retrain_core.policy.loader import load_policy
 from retrain_core.store import Store
 
@@ -23,13 +24,13 @@ REFERENCE_ROWS, DAY_ROWS = 3000, 800
 TEXT_RULE = {"expect_column_values_to_match_regex": {"column": "contract", "regex": "^[a-z-]+$"}}
 
 
-def judged_training_data(project: Project, store: Store) -> core.TrainingData:
+def judged_training_data(project: Project, store: Store) -> TrainingData:
     """The training rows as the training flow loads them, judged batches marked."""
     loaded = load_policy(project.policy_path)
     name = loaded.policy.name
     judged = store.ledger.judged(name, loaded.policy_hash)
     skip = store.ledger.quarantined(name)
-    return core.training_data(loaded.policy, project.root, skip, judged)
+    return training_data(loaded.policy, project.root, skip, judged)
 
 
 def land_unchecked_day(project: Project, day: int, negative_charges: int) -> None:
@@ -66,10 +67,10 @@ def test_judged_batches_are_not_validated_again_and_an_unjudged_bad_batch_blocks
     data = judged_training_data(project, store)
     assert len(data.frame) == REFERENCE_ROWS + DAY_ROWS  # day 1 labelled, day 2 not yet
     assert int(data.unjudged.sum()) == REFERENCE_ROWS  # day 1 was judged by its check
-    fresh = core.training_data_problems(policy, data)
+    fresh = training_data_problems(policy, data)
     assert fresh.problems == [] and fresh.rows == REFERENCE_ROWS and fresh.passed
     # The first training validated the reference and remembered it: nothing is read again.
-    remembered = core.training_data_problems(policy, data, store.ledger.validated(name))
+    remembered = training_data_problems(policy, data, store.ledger.validated(name))
     assert remembered.problems == [] and remembered.rows == 0
     assert fresh.passed[0] in store.ledger.validated(name)
 
@@ -90,5 +91,5 @@ def test_judged_batches_are_not_validated_again_and_an_unjudged_bad_batch_blocks
     assert store.ledger.quarantined(name)["current"] == {"day-03.parquet"}
     data = judged_training_data(project, store)
     assert int(data.unjudged.sum()) == REFERENCE_ROWS
-    assert core.training_data_problems(policy, data, store.ledger.validated(name)).rows == 0
+    assert training_data_problems(policy, data, store.ledger.validated(name)).rows == 0
     assert run(project)["status"] != "blocked"

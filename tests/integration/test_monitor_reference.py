@@ -16,13 +16,9 @@ from retrain_core.checks.profile import builds, forget, profile_from_frame
 from retrain_core.decide.evaluate import evaluate
 from retrain_core.decide.ledger import LedgerEntry
 from retrain_core.kinds.context import Champion, Windows
-from retrain_core.monitor.loading import (
-    Loaded,
-    follow_champion,
-    label_context,
-    load_windows,
-    reference_profile,
-)
+from retrain_core.monitor.drift_reference import follow_champion, reference_profile
+from retrain_core.monitor.late_labels import label_context
+from retrain_core.monitor.windows import Loaded, load_windows
 from retrain_core.policy.schema import Policy
 from retrain_core.store import Store
 from retrain_core.store.registry import PROFILE_KEY, PROFILE_RUN

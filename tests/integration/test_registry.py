@@ -17,7 +17,8 @@ from retrain_core.decide.promotion import PromotionDecision, decide_promotion
 from retrain_core.store import Store
 from retrain_core.store.lineage import gate_tags, git_commit, pip_requirements, serialization_format
 from retrain_core.store.registry import Registry, RegistryError
-from retrain_core.training.challenger import TrainingResult, evaluate, train_challenger
+from retrain_core.training.challenger import TrainingResult, train_challenger
+from retrain_core.training.scoring import score_on
 
 NOW = datetime(2026, 1, 18, 9, 30, tzinfo=UTC)  # the flow's logical time
 GOOD = "sklearn.linear_model.LogisticRegression"
@@ -66,7 +67,7 @@ def cycle(
     champion_score = None
     if registry.champion(name) is not None:
         champion = registry.load_model(name, "champion")
-        champion_score = evaluate(champion, result.holdout, policy.model)[policy.gate.metric]
+        champion_score = score_on(champion, result.holdout, policy.model)[policy.gate.metric]
     decision = decide_promotion(policy.gate, result.metrics[policy.gate.metric], champion_score)
     version = registry.register(run_id, name, gate_tags(decision), now=NOW)
     if decision.promote and promote:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from retrain_core.data.demo import Story, rng_day, write_day, write_reference
-from retrain_core.monitor.loading import training_data, training_data_problems
+from retrain_core.monitor.training_data import training_data
+from retrain_core.monitor.training_validation import training_data_problems
 from retrain_core.policy.loader import load_policy
 from retrain_core.policy.schema import Policy
 

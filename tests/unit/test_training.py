@@ -9,17 +9,12 @@ import pandas as pd
 import pytest
 from _data import churn_frame, churn_policy, house_frame, house_policy
 
-from retrain_core.training.challenger import (
-    EstimatorNotAllowed,
-    TrainingError,
-    build_pipeline,
-    evaluate,
-    fit,
-    resolve_estimator,
-    select_window,
-    split_holdout,
-    train_challenger,
-)
+from retrain_core.training.challenger import train_challenger
+from retrain_core.training.errors import TrainingError
+from retrain_core.training.fit import fit
+from retrain_core.training.pipeline import EstimatorNotAllowed, build_pipeline, resolve_estimator
+from retrain_core.training.scoring import score_on
+from retrain_core.training.split import select_window, split_holdout
 
 
 def test_pipeline_preprocesses_then_estimates() -> None:
@@ -128,11 +123,11 @@ def test_evaluate_scores_every_metric_of_the_task() -> None:
     policy = churn_policy()
     train, holdout = split_holdout(churn_frame(), 0.25, timestamp="event_time")
     fitted = fit(policy.model, train, name="churn")
-    scores = evaluate(fitted.pipeline, holdout, policy.model)
+    scores = score_on(fitted.pipeline, holdout, policy.model)
     assert set(scores) == {"accuracy", "roc_auc", "f1", "precision", "recall", "log_loss"}
     assert 0.7 < scores["roc_auc"] <= 1.0
     one_class = holdout.assign(churned=1)
-    assert math.isnan(evaluate(fitted.pipeline, one_class, policy.model, ["roc_auc"])["roc_auc"])
+    assert math.isnan(score_on(fitted.pipeline, one_class, policy.model, ["roc_auc"])["roc_auc"])
 
 
 def test_select_window_keeps_the_newest_rows() -> None:
