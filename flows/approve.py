@@ -29,8 +29,9 @@ from prefect.input import RunInput
 
 from retrain_core.base.settings import load_settings
 from retrain_core.decide import approval
-from retrain_core.notify.send import Notification, send
+from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
+from retrain_core.policy.notify import Event
 from retrain_core.runtime.hooks import notify_failure
 from retrain_core.runtime.locks import policy_lock
 from retrain_core.runtime.options import IO, resolve_policy_path, retry_options, run_name
@@ -138,7 +139,7 @@ def approve(
             f"the policy changed while v{version} waited for approval (trained under "
             f"{policy_hash}, now {loaded.policy_hash}): rejected"
         )
-        return settle(store, loaded, version, False, note, moment)
+        return answer_approval(store, loaded, version, False, note, moment)
     timeout = policy.promotion.approval_timeout
     get_run_logger().info(
         "%s v%s passed the gate: waiting for approval in the Prefect UI (at most %s)",
@@ -153,7 +154,7 @@ def approve(
     note = ("approved" if given.approve else "rejected") + f" by a reviewer{comment}"
     if not store.registry.approval_is_pending(policy.name, version):  # a check expired it
         return {"status": "answered", "version": version, "reasons": ["answered already"]}
-    return settle(store, loaded, version, given.approve, note, moment)
+    return answer_approval(store, loaded, version, given.approve, note, moment)
 
 
 def _wait(timeout: int) -> Approval:
@@ -166,7 +167,7 @@ def _wait(timeout: int) -> Approval:
     return pause_flow_run(wait_for_input=Approval, timeout=timeout, poll_interval=2, key=PAUSE_KEY)
 
 
-def settle(
+def answer_approval(
     store: Store,
     loaded: LoadedPolicy,
     version: str,
@@ -199,7 +200,8 @@ def expire(store: Store, loaded: LoadedPolicy, version: str, now: datetime) -> N
     store.registry.mark_approval_answered(policy.name, version, approval.EXPIRED)
     store.registry.tag_rejected(policy.name, version, reasons, now=now)
     _note_on_check(store, tags, "rejected")
-    send(policy.notify, Notification("rejected", policy.name, tuple(reasons), version, "rejected"))
+    rejected = Notification(Event.REJECTED, policy.name, tuple(reasons), version, "rejected")
+    send(policy.notify, rejected)
 
 
 def _gate_reasons(tags: dict[str, str]) -> list[str]:

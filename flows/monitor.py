@@ -20,20 +20,18 @@ from flows.approve import expire
 from retrain_core.base.outcome import CheckOutcome, Status
 from retrain_core.base.settings import load_settings
 from retrain_core.decide import approval, fleet, probation
-from retrain_core.decide.decision import (
-    Fresh,
-    LedgerEntry,
-    RetrainDecision,
-    blocking_outcomes,
-    decide,
-)
+from retrain_core.decide.decision import blocking_outcomes, decide
 from retrain_core.decide.evaluate import evaluate
+from retrain_core.decide.ledger import LedgerEntry, RetrainDecision
+from retrain_core.decide.pending import Fresh
 from retrain_core.decide.report import artifact_key, decision_markdown, decision_table
 from retrain_core.kinds.context import Champion
 from retrain_core.monitor import loading as core
+from retrain_core.monitor.probation import evidence
 from retrain_core.monitor.settle import settle
-from retrain_core.notify.send import Notification, send
+from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
+from retrain_core.policy.notify import Event
 from retrain_core.runtime.budget import take_budget_slot
 from retrain_core.runtime.hooks import AlreadyNotified, notify_failure
 from retrain_core.runtime.locks import policy_lock
@@ -83,7 +81,7 @@ def watch_probation(
     if policy.promotion.probation is None or champion is None:
         return False
     registry = store.registry
-    served = probation.evidence(registry, policy, Path(root), champion, now, skip)
+    served = evidence(registry, policy, Path(root), champion, now, skip)
     if served is None:
         return False
     metric = probation.probation_metric(policy)
@@ -98,7 +96,7 @@ def watch_probation(
         "retrain.reasons": "\n".join(verdict.reasons), "retrain.trigger": "probation",
         "retrain.checked_at": now.isoformat(),
     })  # fmt: skip
-    note = Notification("rolled_back", policy.name, verdict.reasons, result.from_version,
+    note = Notification(Event.ROLLED_BACK, policy.name, verdict.reasons, result.from_version,
                         f"rolled back to v{result.to_version}")  # fmt: skip
     send(policy.notify, note)
     return True
@@ -281,7 +279,7 @@ def monitor(
     if decision.blocked:
         version = champion.version if champion else None
         links = {"MLflow monitor run": f"{uri} run {run_id}"}
-        note = Notification("blocked", policy.name, decision.reasons, version, "blocked", links)
+        note = Notification(Event.BLOCKED, policy.name, decision.reasons, version, "blocked", links)
         send(policy.notify, note)
     if decision.retrain:
         summary["training"] = _retrain(policy_path, loaded, decision, run_id, now, root)

@@ -24,8 +24,9 @@ from retrain_core.checks.profile import profile_from_frame
 from retrain_core.decide import approval
 from retrain_core.decide.promotion import PromotionDecision, gate_challenger
 from retrain_core.monitor import loading as core
-from retrain_core.notify.send import Notification, send
+from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
+from retrain_core.policy.notify import Event
 from retrain_core.runtime.hooks import notify_failure
 from retrain_core.runtime.locks import fleet_training_slot, policy_lock
 from retrain_core.runtime.options import IO, resolve_policy_path, retry_options, run_name
@@ -170,7 +171,7 @@ def _refused(loaded: LoadedPolicy, checked: str) -> dict[str, Any]:
         f"{checked}, the file is now {loaded.policy_hash}): nothing trained; the next check "
         "decides under the new policy"
     )
-    send(policy.notify, Notification("blocked", policy.name, (reason,), decision="blocked"))
+    send(policy.notify, Notification(Event.BLOCKED, policy.name, (reason,), decision="blocked"))
     get_run_logger().warning("training refused: %s", reason)
     return {"status": "blocked", "reasons": [reason]}
 
@@ -200,13 +201,13 @@ def _run(
     if isinstance(trained, str):
         return _failed_training(loaded, trained)
     if isinstance(trained, list):
-        blocked = Notification("blocked", policy.name, tuple(trained), decision="blocked")
+        blocked = Notification(Event.BLOCKED, policy.name, tuple(trained), decision="blocked")
         send(policy.notify, blocked)
         logger.warning("training blocked: %s", "; ".join(trained))
         return {"status": "blocked", "reasons": trained}
     run_id, gate, version = trained
     links = {"MLflow training run": f"{uri} run {run_id}"}
-    send(policy.notify, Notification("retrained", policy.name, (reason,), version, links=links))
+    send(policy.notify, Notification(Event.RETRAINED, policy.name, (reason,), version, links=links))
     approved, reasons = gate.promote, list(gate.reasons)
     scores = {
         "training_run_id": run_id, "challenger_score": _finite(gate.challenger_score),
@@ -278,7 +279,7 @@ def _hand_over(
             f"could not start {approve_flow.deployment_name(policy.name)} ({type(exc).__name__}: "
             f"{exc}): run `retrain compile` and `prefect deploy --all`; rejected"
         )
-        return approve_flow.settle(store, loaded, version, False, note, now)
+        return approve_flow.answer_approval(store, loaded, version, False, note, now)
     note = f"pending approval of version {version} (until {deadline:%Y-%m-%d %H:%M} UTC)"
     get_run_logger().info("%s: %s", policy.name, note)
     return {
@@ -290,7 +291,7 @@ def _hand_over(
 def _failed_training(loaded: LoadedPolicy, reason: str) -> dict[str, Any]:
     """A training that produced no model: notified and returned as an outcome, not raised."""
     policy = loaded.policy
-    send(policy.notify, Notification("failed", policy.name, (reason,), decision="failed"))
+    send(policy.notify, Notification(Event.FAILED, policy.name, (reason,), decision="failed"))
     get_run_logger().warning("training failed: %s", reason)
     return {"status": "failed", "reasons": [reason]}
 

@@ -42,9 +42,7 @@ def at_most(limit: timedelta) -> AfterValidator:
 
     def check(value: timedelta) -> timedelta:
         if value > limit:
-            raise ValueError(
-                f"must be at most {format_duration(limit)}, got {format_duration(value)}"
-            )
+            raise ValueError(f"must be at most {_exact(limit)}, got {_exact(value)}")
         return value
 
     return AfterValidator(check)
@@ -57,19 +55,35 @@ def positive(value: timedelta) -> timedelta:
     return value
 
 
-def format_duration(value: timedelta) -> str:
-    """Write a timedelta back in the largest unit that divides it exactly (``86400s`` -> ``1d``)."""
+def format_duration(value: timedelta, *, exact: bool = False) -> str:
+    """A duration for people: its two largest units, days at most, rounded down (``1d 2h``).
+
+    With `exact`, as policies write it: the largest unit that divides it (``2w``, ``36h``), or
+    seconds (``93780s``) when none does, so that `parse_duration` reads back the same value.
+    """
+    if value < timedelta(0):
+        return f"-{format_duration(-value, exact=exact)}"
     seconds = int(value.total_seconds())
-    for unit in ("w", "d", "h", "m"):
-        if seconds and seconds % _UNITS[unit] == 0:
-            return f"{seconds // _UNITS[unit]}{unit}"
-    return f"{seconds}s"
+    if exact:
+        unit = next((u for u in ("w", "d", "h", "m") if seconds % _UNITS[u] == 0), "s")
+        return f"{seconds // _UNITS[unit]}{unit}" if seconds else "0s"
+    parts: list[str] = []
+    for unit in ("d", "h", "m", "s"):
+        if seconds >= _UNITS[unit] or (unit == "s" and not parts):
+            parts.append(f"{seconds // _UNITS[unit]}{unit}")
+            seconds %= _UNITS[unit]
+    return " ".join(parts[:2])
+
+
+def _exact(value: timedelta) -> str:
+    """A duration as a policy writes it: how policies and prefect.yaml serialize one."""
+    return format_duration(value, exact=True)
 
 
 Duration = Annotated[
     timedelta,
     BeforeValidator(parse_duration),
-    PlainSerializer(format_duration, return_type=str),
+    PlainSerializer(_exact, return_type=str),
     WithJsonSchema({"type": "string", "pattern": DURATION_REGEX, "examples": ["30m", "24h", "7d"]}),
 ]
 
@@ -77,7 +91,7 @@ PositiveDuration = Annotated[
     timedelta,
     BeforeValidator(parse_duration),
     AfterValidator(positive),
-    PlainSerializer(format_duration, return_type=str),
+    PlainSerializer(_exact, return_type=str),
     WithJsonSchema(
         {"type": "string", "pattern": POSITIVE_DURATION_REGEX, "examples": ["30m", "24h", "7d"]}
     ),

@@ -103,6 +103,9 @@ class Registry(Mapping[str, T]):
         if key in self._all():
             raise ValueError(f"{self.what} {key!r} is already registered")
         self._entries[key] = entry
+        ordered = sorted(self._entries.items(), key=lambda item: item[1].order)  # stable
+        self._entries.clear()
+        self._entries.update(ordered)
         try:
             self._changed()
         except Exception:

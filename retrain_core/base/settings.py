@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, ValidationError
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_WORK_POOL = "retrain"
 # Environment every flow run of a deployment gets (`job_env` in [tool.retrain] replaces it): one
@@ -23,12 +25,67 @@ DEFAULT_JOB_ENV = {
 }
 
 
+TABLE = ("tool", "retrain")  # where in pyproject.toml the settings live
+
 # How a worker starts a flow run: the command `retrain compile` writes (None: Prefect's).
 ENGINES = {"warm": "retrain-engine", "prefect": None}
 
 
-@dataclass(frozen=True)
-class Settings:
+def _engine(value: Any) -> Any:
+    """`engine`: one of ENGINES."""
+    if not isinstance(value, str) or value not in ENGINES:
+        raise ValueError(f"must be one of {', '.join(map(repr, ENGINES))}, not {value!r}")
+    return value
+
+
+def _count(value: Any) -> Any:
+    """`max_concurrent_trainings`: a positive whole number, or absent (unlimited)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError("must be a whole number >= 1")
+    return value
+
+
+def _budget(value: Any) -> Any:
+    """`training_budget = {max = 20, per = "1d"}` read as (max, per); absent: unlimited."""
+    if value is None or isinstance(value, tuple):  # a tuple: from Python, not from TOML
+        return value
+    from retrain_core.base.durations import parse_duration
+
+    problem = 'must be {max = 20, per = "1d"}'
+    if not isinstance(value, dict) or set(value) != {"max", "per"}:
+        raise ValueError(problem)
+    count = value["max"]
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"{problem}: max must be a whole number >= 1")
+    try:
+        per = parse_duration(value["per"])
+    except ValueError as exc:
+        raise ValueError(f"{problem}: per: {exc}") from None
+    if per.total_seconds() <= 0:
+        raise ValueError(f"{problem}: per must be positive")
+    return count, per
+
+
+def _job_env(value: Any) -> Any:
+    """`job_env` (a table of names to strings) as sorted (name, value) pairs."""
+    if isinstance(value, tuple):  # pairs already: from Python, not from TOML
+        return value
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str | int) and not isinstance(v, bool)
+        for k, v in value.items()
+    ):
+        raise ValueError("must map names to strings")
+    return tuple(sorted((k, str(v)) for k, v in value.items()))
+
+
+def _strings(value: Any) -> Any:
+    """A list of non-empty strings."""
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError("must be a list of non-empty strings")
+    return tuple(value)
+
+
+class Settings(BaseSettings):
     """Settings shared by every policy of a project.
 
     `root` is the folder holding pyproject.toml (policy data paths are relative to it);
@@ -46,17 +103,35 @@ class Settings:
     (None: unlimited); both are Prefect global concurrency limits (see `retrain_core.decide.fleet`).
     """
 
+    model_config = SettingsConfigDict(frozen=True, extra="forbid", case_sensitive=True)
+
     root: Path
     policies_dir: str = "policies"
     work_pool: str = DEFAULT_WORK_POOL
     allowed_estimator_modules: tuple[str, ...] = ()
-    pull: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    pull: tuple[dict[str, Any], ...] = ()
     data_dir: str = ".retrain"
-    job_env: tuple[tuple[str, str], ...] = tuple(sorted(DEFAULT_JOB_ENV.items()))
-    data_roots: tuple[str, ...] = ()
-    engine: str = "warm"
-    max_concurrent_trainings: int | None = None
-    training_budget: tuple[int, timedelta] | None = None  # (max, per)
+    job_env: Annotated[tuple[tuple[str, str], ...], BeforeValidator(_job_env)] = tuple(
+        sorted(DEFAULT_JOB_ENV.items())
+    )
+    data_roots: Annotated[tuple[str, ...], BeforeValidator(_strings)] = ()
+    engine: Annotated[str, BeforeValidator(_engine)] = "warm"
+    max_concurrent_trainings: Annotated[int | None, BeforeValidator(_count)] = None
+    training_budget: Annotated[tuple[int, timedelta] | None, BeforeValidator(_budget)] = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only the values given: no environment variables, no .env; `load_settings` reads the
+        file, so `Settings(root=...)` is the defaults whatever the project's pyproject.toml says.
+        """
+        return (init_settings,)
 
     @property
     def policies_path(self) -> Path:
@@ -67,6 +142,12 @@ class Settings:
     def data_path(self) -> Path:
         """Absolute path of the folder for embedded state (MLflow SQLite store, demo data)."""
         return self.root / self.data_dir
+
+
+class _Project(Settings):
+    """Where `load_settings` finds the settings in a pyproject.toml: `[tool.retrain]`."""
+
+    model_config = SettingsConfigDict(pyproject_toml_table_header=TABLE)
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -80,95 +161,31 @@ def find_root(start: Path | None = None) -> Path:
 
 def load_settings(root: Path | None = None) -> Settings:
     """Read `[tool.retrain]` from the project's pyproject.toml; defaults when absent."""
+    from pydantic_settings import PyprojectTomlConfigSettingsSource
+
     root = find_root(root)
-    table: dict[str, Any] = {}
     pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        table = tomllib.loads(pyproject.read_text()).get("tool", {}).get("retrain", {})
-    unknown = set(table) - {
-        "policies_dir",
-        "work_pool",
-        "allowed_estimator_modules",
-        "pull",
-        "data_dir",
-        "job_env",
-        "data_roots",
-        "engine",
-        "max_concurrent_trainings",
-        "training_budget",
-    }
-    if unknown:
-        raise ValueError(
-            f"{pyproject}: unknown keys in [tool.retrain]: {', '.join(sorted(unknown))}"
-        )
-    return Settings(
-        root=root,
-        policies_dir=table.get("policies_dir", "policies"),
-        work_pool=table.get("work_pool", DEFAULT_WORK_POOL),
-        allowed_estimator_modules=tuple(table.get("allowed_estimator_modules", ())),
-        pull=tuple(table.get("pull", ())),
-        data_dir=table.get("data_dir", ".retrain"),
-        job_env=_job_env(pyproject, table.get("job_env", DEFAULT_JOB_ENV)),
-        data_roots=_strings(table.get("data_roots", ()), pyproject, "data_roots"),
-        engine=_engine(pyproject, table.get("engine", "warm")),
-        max_concurrent_trainings=_count(table.get("max_concurrent_trainings"), pyproject),
-        training_budget=_budget(table.get("training_budget"), pyproject),
-    )
-
-
-def _engine(pyproject: Path, value: Any) -> str:
-    if value not in ENGINES:
-        raise ValueError(
-            f"{pyproject}: [tool.retrain] engine must be one of {', '.join(map(repr, ENGINES))}"
-            f", not {value!r}"
-        )
-    return str(value)
-
-
-def _count(value: Any, pyproject: Path) -> int | None:
-    """`max_concurrent_trainings`: a positive whole number, or absent (unlimited)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"{pyproject}: [tool.retrain] max_concurrent_trainings must be a whole number >= 1"
-        )
-    return value
-
-
-def _budget(value: Any, pyproject: Path) -> tuple[int, timedelta] | None:
-    """`training_budget = {max = 20, per = "1d"}`, or absent (unlimited)."""
-    if value is None:
-        return None
-    from retrain_core.base.durations import parse_duration
-
-    problem = f'{pyproject}: [tool.retrain] training_budget must be {{max = 20, per = "1d"}}'
-    if not isinstance(value, dict) or set(value) != {"max", "per"}:
-        raise ValueError(problem)
-    count = value["max"]
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValueError(f"{problem}: max must be a whole number >= 1")
+    table = dict(PyprojectTomlConfigSettingsSource(_Project, pyproject)())
+    stray = ["root"] if "root" in table else []  # the folder of pyproject.toml, never a key
+    table.pop("root", None)
     try:
-        per = parse_duration(value["per"])
-    except ValueError as exc:
-        raise ValueError(f"{problem}: per: {exc}") from None
-    if per.total_seconds() <= 0:
-        raise ValueError(f"{problem}: per must be positive")
-    return count, per
+        settings = Settings(**table, root=root)
+    except ValidationError as exc:
+        raise ValueError(_problems(pyproject, exc.errors(), stray)) from None
+    if stray:
+        raise ValueError(_problems(pyproject, [], stray))
+    return settings
 
 
-def _job_env(pyproject: Path, table: Any) -> tuple[tuple[str, str], ...]:
-    """`job_env` as sorted (name, value) pairs of strings; a clear error for anything else."""
-    if not isinstance(table, dict) or not all(
-        isinstance(k, str) and isinstance(v, str | int) and not isinstance(v, bool)
-        for k, v in table.items()
-    ):
-        raise ValueError(f"{pyproject}: [tool.retrain] job_env must map names to strings")
-    return tuple(sorted((k, str(v)) for k, v in table.items()))
-
-
-def _strings(value: Any, pyproject: Path, key: str) -> tuple[str, ...]:
-    """A list of strings from [tool.retrain], or a ValueError naming the key."""
-    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
-        raise ValueError(f"{pyproject}: [tool.retrain] {key} must be a list of non-empty strings")
-    return tuple(value)
+def _problems(pyproject: Path, errors: list[ErrorDetails], unknown: list[str]) -> str:
+    """Pydantic's errors as `pyproject.toml: [tool.retrain] key ...` lines; unknown keys alone."""
+    unknown = [*unknown, *(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")]
+    if unknown:
+        return f"{pyproject}: unknown keys in [tool.retrain]: {', '.join(sorted(unknown))}"
+    lines = []
+    for error in errors:
+        key = ".".join(map(str, error["loc"]))
+        ours = error["type"] == "value_error"  # raised by the validators above, worded for people
+        text = f" {error.get('ctx', {}).get('error')}" if ours else f": {error['msg']}"
+        lines.append(f"{pyproject}: [tool.retrain] {key}{text}")
+    return "\n".join(lines)

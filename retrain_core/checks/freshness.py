@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from retrain_core.base.durations import format_duration
 from retrain_core.base.outcome import CheckOutcome, Status
 
 
@@ -40,20 +41,9 @@ def check_max_age(
     return _judge(check, "champion", now - champion_created, max_age)
 
 
-def format_duration(delta: timedelta) -> str:
-    """A short human duration such as ``3d 4h``, ``45m`` or ``12s`` (two largest units)."""
-    seconds = int(abs(delta.total_seconds()))
-    parts: list[str] = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if seconds >= size or (unit == "s" and not parts):
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-    return " ".join(parts[:2])
-
-
 def _judge(check: str, subject: str, age: timedelta, limit: timedelta) -> CheckOutcome:
     if age < timedelta(0):
-        reason = f"{subject} is {format_duration(age)} in the future (clock skew?)"
+        reason = f"{subject} is {format_duration(-age)} in the future (clock skew?)"
         return CheckOutcome(check, Status.PASS, reason, age.total_seconds(), limit.total_seconds())
     old = age > limit
     reason = (

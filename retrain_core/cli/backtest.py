@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from retrain_core.base.durations import format_duration
 from retrain_core.base.settings import load_settings
 
 
@@ -146,7 +147,7 @@ def trace_text(replay: Any) -> str:
 
 def summary_text(replays: list[Any], persistence: list[float | None], lag: timedelta) -> str:
     """The policy beside the baselines: mean metric and retrains on the same batches."""
-    lines = [f"summary (same batches, labels {lag} late):",
+    lines = [f"summary (same batches, labels {format_duration(lag)} late):",
              f"{'strategy':<16}{'mean ' + replays[0].metric:>16}{'retrains':>10}{'promoted':>10}"
              f"{'failed':>8}"]  # fmt: skip
     for r in replays:

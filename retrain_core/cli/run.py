@@ -188,7 +188,7 @@ def missing_data(policy_file: str, root: Path) -> str | None:
     SQL sources are left to the run (its retries cover a database that is starting).
     """
     from retrain_core.data import DataError, NoFiles, SourceUnavailable
-    from retrain_core.data.sources import list_files
+    from retrain_core.data.sources.files import list_files
     from retrain_core.policy.loader import PolicyLoadError, load_policy
 
     try:

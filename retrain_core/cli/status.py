@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from retrain_core.base.durations import format_duration
 from retrain_core.base.settings import Settings, load_settings
 from retrain_core.policy.loader import LoadedPolicy, load_policies
 from retrain_core.store.tracking import shown_uri, tracking_uri
@@ -93,7 +94,7 @@ def fleet_limits(settings: Settings, api_url: str | None) -> dict[str, Any]:
         limits["trainings"] = {"max": settings.max_concurrent_trainings, "running": None}
     if settings.training_budget is not None:
         count, per = settings.training_budget
-        text = f"{count} per {fleet.duration_text(per)}"
+        text = f"{count} per {format_duration(per)}"
         limits["budget"] = {"max": count, "per_s": per.total_seconds(), "used": None,
                             "next_slot_s": None, "text": text}  # fmt: skip
     if not limits or not api_url:
@@ -234,10 +235,7 @@ def _jsonable(row: Row) -> dict[str, Any]:
 
 
 def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    days, rest = divmod(int(seconds), 86400)
-    return f"{days}d {rest // 3600}h" if days else f"{rest // 3600}h {rest % 3600 // 60}m"
+    return "-" if seconds is None else format_duration(timedelta(seconds=seconds))
 
 
 def _when(moment: datetime | None) -> str:

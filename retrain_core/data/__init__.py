@@ -12,8 +12,17 @@ that use them. The monitor's sequence is::
 
 `SourceUnavailable` fails the task (after retries); `BadData` and a non-empty problems list block
 the decision; `DataConfigError` is a policy mistake. Each batch file is judged on its own and set
-aside (quarantined) when it cannot be judged. See `errors`, `batches`, `watermark` and `windows`.
+aside (quarantined) when it cannot be judged. See `errors`, `batches`, `watermark` and `windows`;
+each kind of source is one module of `sources` (`readers` reads any of them).
+
+The names below load on first use, so the source-kind modules (found while the policy models are
+built) can import this package's modules without loading the policy models half-built.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from retrain_core.data.errors import (
     BadData,
@@ -22,11 +31,34 @@ from retrain_core.data.errors import (
     NoFiles,
     SourceUnavailable,
 )
-from retrain_core.data.labels import join_labels, load_labels
-from retrain_core.data.problems import check_columns, expected_columns, required_columns
-from retrain_core.data.sources import read_source
-from retrain_core.data.watermark import Watermark
-from retrain_core.data.windows import LoadedWindow, load_reference, load_window
+
+if TYPE_CHECKING:
+    from retrain_core.data.labels import join_labels, load_labels
+    from retrain_core.data.problems import check_columns, expected_columns, required_columns
+    from retrain_core.data.readers import read_source
+    from retrain_core.data.watermark import Watermark
+    from retrain_core.data.windows import LoadedWindow, load_reference, load_window
+
+_HOMES = {
+    "join_labels": "labels",
+    "load_labels": "labels",
+    "check_columns": "problems",
+    "expected_columns": "problems",
+    "required_columns": "problems",
+    "read_source": "readers",
+    "Watermark": "watermark",
+    "LoadedWindow": "windows",
+    "load_reference": "windows",
+    "load_window": "windows",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The public names that load on first use (see the module docstring)."""
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+
 
 __all__ = [
     "BadData",

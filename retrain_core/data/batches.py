@@ -19,18 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from retrain_core.data.errors import DataConfigError, SourceUnavailable
-from retrain_core.data.sources import (
-    FileSet,
-    FileSource,
-    list_files,
-    read_files,
-    tables_to_frame,
-    typed,
-)
-from retrain_core.policy.schema import Source
+from retrain_core.data.files import FileSet, read_files, tables_to_frame
+from retrain_core.data.readers import file_reader, typed
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from retrain_core.policy.sources import Source
 
 DELIMITERS = ",;\t|"
 EARLIEST = datetime(1, 1, 1, tzinfo=UTC)  # the :watermark bound when every row is wanted
@@ -127,7 +122,7 @@ def judged_file(
     source: Source, columns: Sequence[str] | None, root: Path, skip: Collection[str], rules: Rules
 ) -> tuple[pd.DataFrame, Judged]:
     """A single file's rows once it passes its rules (no rows while it is set aside)."""
-    files = list_files(source, root)
+    files = file_reader(source, root).files()
     marks = {key: file_mark(files, key) for key in files.keys}
     keys = [key for key in files.keys if marks[key] not in skip]
     judged = read_batches(files, keys, marks, columns, rules)
@@ -149,10 +144,9 @@ def read_judged(
     With the rows, each batch read as (watermark key, row count), in the order of its rows
     (none for a source of rows, e.g. a query: it has no batches).
     """
-    reader = typed(source, root)
-    if not isinstance(reader, FileSource):  # rows, not batches: nothing to set aside
-        return reader.read(columns, {"watermark": EARLIEST}), []
-    files = list_files(source, root)
+    if not source.source_kind.lists_files:  # rows, not batches: nothing to set aside
+        return typed(source, root).read(columns, {"watermark": EARLIEST}), []
+    files = file_reader(source, root).files()
     marks = {key: file_mark(files, key) for key in files.keys}
     keys = [key for key in files.keys if marks[key] not in skip]
     judged = read_batches(files, keys, marks, columns, rules or Rules())

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from retrain_core.data.errors import BadData
-from retrain_core.data.sources import read_source
-from retrain_core.policy.schema import LabelSource
+from retrain_core.data.readers import read_source
+from retrain_core.policy.sources import LabelSource
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Literal
 
 from retrain_core.data.batches import Rules
-from retrain_core.data.sources import unique
+from retrain_core.data.frames import unique
 from retrain_core.data.timestamps import mixes_zones, parse_timestamps
 from retrain_core.data.values import reference_kinds, value_problems
 from retrain_core.policy.schema import Policy

@@ -13,9 +13,10 @@ import os
 import re
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from retrain_core.data.errors import DataConfigError, SourceUnavailable
+from retrain_core.data.frames import project
 from retrain_core.policy.locations import (
     SQL_DIALECTS,
     Roots,
@@ -24,7 +25,6 @@ from retrain_core.policy.locations import (
     sql_dialect,
     sqlite_database,
 )
-from retrain_core.policy.schema import SqlQuery
 from retrain_core.policy.sqlcheck import statement_problem, url_problem
 
 if TYPE_CHECKING:
@@ -40,7 +40,22 @@ _SAFE_SQLITE = re.compile(
 )
 
 
-def describe_sql(sql: SqlQuery) -> str:
+class Query(Protocol):
+    """A query's settings (a policy's `retrain_core.data.sources.sql.SqlQuery`)."""
+
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def url_env(self) -> str | None: ...
+    @property
+    def url_secret(self) -> str | None: ...
+    @property
+    def query(self) -> str: ...
+    @property
+    def params(self) -> dict[str, Any]: ...
+
+
+def describe_sql(sql: Query) -> str:
     """`sql on <url without password>` or `sql on $VARIABLE`."""
     if sql.url_env is not None:
         return f"sql on ${sql.url_env}"
@@ -50,7 +65,7 @@ def describe_sql(sql: SqlQuery) -> str:
 
 
 def read_sql(
-    sql: SqlQuery,
+    sql: Query,
     columns: Sequence[str] | None,
     params: dict | None = None,
     roots: Roots | None = None,
@@ -84,8 +99,6 @@ def read_sql(
     finally:
         engine.dispose()
     frame = pd.DataFrame.from_records(rows, columns=names, coerce_float=True)
-    from retrain_core.data.sources import project
-
     return project(frame, columns)
 
 
@@ -98,7 +111,7 @@ def bind_values(statement: Any, given: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in given.items() if name in names}
 
 
-def _checked_url(sql: SqlQuery, roots: Roots | None) -> str:
+def _checked_url(sql: Query, roots: Roots | None) -> str:
     """The URL to connect to, checked like `retrain validate` does; SQLite files made absolute."""
     url = sql.url or _operator_url(sql)
     roots = roots or Roots(project=os.getcwd(), folders=(os.getcwd(),), urls=())
@@ -115,7 +128,7 @@ def _checked_url(sql: SqlQuery, roots: Roots | None) -> str:
     return url
 
 
-def _operator_url(sql: SqlQuery) -> str:
+def _operator_url(sql: Query) -> str:
     """The URL kept outside the policy: an environment variable or a Prefect Secret block."""
     if sql.url_secret is not None:
         from prefect.blocks.system import Secret
@@ -188,7 +201,7 @@ def _scrub(message: str, url: str) -> str:
     return mask(message.replace(url, mask(url)))
 
 
-def _engine(sql: SqlQuery, url: str) -> Any:
+def _engine(sql: Query, url: str) -> Any:
     """A pool-less engine for one read."""
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url

@@ -40,10 +40,10 @@ from retrain_core.data.batches import (
     read_batches,
 )
 from retrain_core.data.errors import BadData, DataConfigError
-from retrain_core.data.sources import FileSource, describe, list_files, read_source, typed
+from retrain_core.data.readers import describe, file_reader, read_source, typed
 from retrain_core.data.timestamps import parse_timestamps
 from retrain_core.data.watermark import Watermark
-from retrain_core.policy.schema import CurrentSource, Source, Window
+from retrain_core.policy.sources import CurrentSource, Source, Window
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -170,7 +170,7 @@ def describe_window(window: Window) -> str:
     if window.last_rows is not None:
         return f"last_rows={window.last_rows}"
     if window.last is not None:
-        return f"last={format_duration(window.last)}"
+        return f"last={format_duration(window.last, exact=True)}"
     return "all"
 
 
@@ -178,7 +178,7 @@ def _check_config(source: Source, window: Window, timestamp: str | None) -> None
     if window.last is not None and timestamp is None:
         raise DataConfigError(f"window {describe_window(window)} needs data.timestamp")
     if window.since_last_check and timestamp is None and not tracks_files(source, timestamp):
-        label = typed(source).label
+        label = source.source_kind.label
         raise DataConfigError(f"since_last_check on a {label} source needs data.timestamp")
 
 
@@ -196,7 +196,7 @@ def _from_files(
     rules: Rules,
 ) -> _Candidates:
     """Read the new files (since_last_check) or all files; the next watermark adds the new ones."""
-    files = list_files(current, root)
+    files = file_reader(current, root).files()
     marks = {key: file_mark(files, key) for key in files.keys}
     keys = [key for key in files.keys if marks[key] not in skip]
     unseen = [key for key in keys if not previous.seen(marks[key])]
@@ -232,11 +232,10 @@ def _from_rows(
     """Read the rows (a query gets :watermark) and, with a timestamp, keep the new ones if asked."""
     since = previous.timestamp if new and previous.timestamp else EARLIEST
     judged = None
-    source = typed(current, root)
-    if isinstance(source, FileSource):  # one file cut by time: judged like a batch, so a bad
+    if current.source_kind.lists_files:  # one file cut by time: judged like a batch, so a bad
         frame, judged = judged_file(current, columns, root, skip, rules)  # file is set aside too
     else:
-        frame = source.read(columns, {"watermark": since})
+        frame = typed(current, root).read(columns, {"watermark": since})
     if timestamp is None:
         return _Candidates(frame=frame, new_rows=None, watermark=None, judged=judged)
     stamps = _timestamps(frame, timestamp, needed=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from retrain_core.decide.decision import RetrainDecision
+from retrain_core.decide.ledger import RetrainDecision
 
 APPROVAL = "retrain.approval"
 DEADLINE = "retrain.approval_deadline"

@@ -7,14 +7,10 @@ then decides. The champion is any object with scikit-learn's `predict` / `predic
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from retrain_core.base.outcome import CheckOutcome, Status
 from retrain_core.kinds.context import Champion, Context, Windows
 from retrain_core.policy.schema import Policy
-
-if TYPE_CHECKING:
-    pass
 
 
 def evaluate(

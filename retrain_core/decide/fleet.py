@@ -27,7 +27,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from retrain_core.decide.decision import RetrainDecision
+from retrain_core.base.durations import format_duration
+from retrain_core.decide.ledger import RetrainDecision
 
 CONCURRENCY_LIMIT = "retrain-fleet-trainings"
 BUDGET_LIMIT = "retrain-fleet-budget"
@@ -50,9 +51,9 @@ class BudgetState:
 
     def describe(self) -> str:
         """One line for status: "5 of 20 per 1d used" (and when the next slot frees)."""
-        text = f"{self.used} of {self.max} per {duration_text(self.per)} used"
+        text = f"{self.used} of {self.max} per {format_duration(self.per)} used"
         if self.next_slot is not None:
-            text += f"; next slot in {duration_text(self.next_slot)}"
+            text += f"; next slot in {format_duration(self.next_slot)}"
         return text
 
 
@@ -82,11 +83,11 @@ def budget_state(
 def budget_reason(state: BudgetState) -> str:
     """Why a retrain waits: the budget, what is used, and when the next slot frees."""
     reason = (
-        f"fleet training budget of {state.max} per {duration_text(state.per)} is used up "
+        f"fleet training budget of {state.max} per {format_duration(state.per)} is used up "
         f"({state.used} used)"
     )
     if state.next_slot is not None:
-        reason += f"; next slot in {duration_text(state.next_slot)}"
+        reason += f"; next slot in {format_duration(state.next_slot)}"
     return reason
 
 
@@ -129,15 +130,3 @@ def _time(text: Any) -> datetime | None:
     else:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def duration_text(delta: timedelta) -> str:
-    """1d, 2h, 1h 12m, 45s: the units a person reads."""
-    seconds = int(delta.total_seconds())
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
-    parts = [f"{days}d" if days else "", f"{hours}h" if hours else ""]
-    parts.append(f"{minutes}m" if minutes and not days else "")
-    text = " ".join(p for p in parts if p)
-    return text or f"{seconds}s"

@@ -7,24 +7,18 @@ served before it was replaced. When the new champion is worse by more than `drop
 significant at `confidence` (the performance check's test: a two-proportion z-test for accuracy,
 a bootstrap otherwise), the monitor moves the alias back (`Registry.rollback`), records a
 `rollback` run in the ledger and notifies `rolled_back`. Until each model has `min_rows` labelled
-rows nothing is judged. `judge` is pure; `evidence` loads the rows and predictions it needs.
+rows nothing is judged. `judge` is pure; `monitor.probation.evidence` loads the rows and
+predictions it needs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from retrain_core.base.outcome import Status
-from retrain_core.kinds.performance import PerformanceTrigger
 from retrain_core.policy.schema import Policy, Probation
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from retrain_core.store.registry import Registry
 
 Labelled = tuple[Any, Any, Any]  # labels, predictions, probabilities (or None)
 
@@ -46,14 +40,20 @@ class ProbationVerdict:
 
 
 def probation_metric(policy: Policy) -> str:
-    """The metric probation compares: the policy's choice, its performance trigger's, a default."""
+    """The metric probation compares: the policy's choice, else the one it measures on labels."""
     probation = policy.promotion.probation
     if probation is not None and probation.metric:
         return probation.metric
+    return measured_metric(policy)
+
+
+def measured_metric(policy: Policy) -> str:
+    """The metric the policy measures on labels: its first label-reading trigger's
+    (`performance`), else accuracy or rmse by task."""
     for rule in policy.triggers.rules:
-        performance = rule.get(PerformanceTrigger)
-        if performance is not None:
-            return performance.metric
+        measured = rule.check_kind.measures(rule.config)
+        if measured is not None:
+            return measured.metric
     return "accuracy" if policy.model.task == "classification" else "rmse"
 
 
@@ -90,64 +90,3 @@ def judge(metric: str, probation: Probation, new: Served, old: Served) -> Probat
         reason = f"probation: {served}: {outcome.reason}: rolled back to v{old.version}"
         return ProbationVerdict(True, (reason,))
     return ProbationVerdict(False, (f"probation: {served}: {outcome.reason}",))
-
-
-def evidence(
-    registry: Registry,
-    policy: Policy,
-    root: Path,
-    champion: Any,
-    now: datetime,
-    skip: dict[str, set[str]] | None = None,
-) -> tuple[Served, Served] | None:
-    """The labelled rows each of the champion and its predecessor served, with predictions.
-
-    None when the champion is not on probation or there is nothing to compare with (no
-    previous version, no late labels or timestamp in the policy).
-    """
-    from retrain_core.kinds.context import Champion
-    from retrain_core.kinds.performance import predictions
-    from retrain_core.monitor.loading import load_training_data
-    from retrain_core.store.registry import serving_since, trained_until
-
-    probation, promotion = policy.promotion.probation, policy.promotion
-    stamp = policy.data.timestamp
-    if probation is None or stamp is None or champion is None:
-        return None
-    if not on_probation(champion.created_at, probation, now):
-        return None
-    previous = registry.champion(policy.name, promotion.previous_alias)
-    if previous is None:
-        return None
-    rows = _timestamped(load_training_data(policy, root, skip), stamp)
-    new_rows = _served(rows, stamp, champion.created_at, now, champion.trained_until)
-    old_since = serving_since(previous)
-    old_rows = _served(rows, stamp, old_since, champion.created_at, trained_until(previous))
-    old_model = Champion(str(previous.version), old_since,
-                         model=registry.load_model(policy.name, str(previous.version)))  # fmt: skip
-    return (
-        Served(champion.version, _labelled(policy, champion, new_rows, predictions)),
-        Served(str(previous.version), _labelled(policy, old_model, old_rows, predictions)),
-    )
-
-
-def _timestamped(rows: pd.DataFrame, stamp: str) -> pd.DataFrame:
-    from retrain_core.data.timestamps import parse_timestamps
-
-    return rows.assign(**{stamp: parse_timestamps(rows[stamp])}).dropna(subset=[stamp])
-
-
-def _served(
-    rows: pd.DataFrame, stamp: str, since: datetime, until: datetime, trained: datetime | None
-) -> pd.DataFrame:
-    """Rows stamped while a version served (and newer than its training data)."""
-    start = max(since, trained) if trained is not None else since
-    return rows[(rows[stamp] > start) & (rows[stamp] <= until)]
-
-
-def _labelled(policy: Policy, model: Any, rows: pd.DataFrame, predict: Any) -> Labelled:
-    target = policy.model.target
-    if rows.empty:
-        return rows[target].to_numpy(), None, None
-    y_pred, proba = predict(policy, model, rows)
-    return rows[target].to_numpy(), y_pred, proba

@@ -41,7 +41,7 @@ class Windows:
     `reference` is what drift compares with: the champion's training sample or the fixed file;
     `profile` is the reference's stored profile (`checks.profile`), when there is one.
     `swings` are the stream's usual swing between checks by performance rule, from earlier
-    champions (`decision.swings`): the yardstick for a champion too new to have its own.
+    champions (`decide.swings`): the yardstick for a champion too new to have its own.
     """
 
     reference: pd.DataFrame

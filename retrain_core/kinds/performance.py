@@ -121,10 +121,10 @@ def _with_usual_swing(
     baseline: tuple[float | None, int | None, str, list[float]], swings: Sequence[float]
 ) -> tuple[float | None, int | None, str, list[float]]:
     """A champion with fewer than MIN_BATCHES live stretches of its own borrows the swing its
-    predecessors showed between checks (`decision.swings`), around its own level: a new champion
+    predecessors showed between checks (`decide.swings`), around its own level: a new champion
     is not "significantly worse" on one ordinary low batch just because its swing is unknown.
     Its own stretches join them as deviations from their median, and a deviation outside the
-    ordinary swing of them all (`decision.ordinary`) is left out: a fall it already suffered
+    ordinary swing of them all (`base.statistics.ordinary`) is left out: a fall it already suffered
     is the change under test, not its swing."""
     from retrain_core.base.statistics import around_median, ordinary
     from retrain_core.checks.performance import MIN_BATCHES
@@ -220,6 +220,7 @@ KIND = CheckKind(
     description="Measured performance on labelled rows.",
     evaluate=evaluate,
     metrics=tuple(METRICS),
+    reads_labels=True,
     findings=findings,
     order=20,
 )

@@ -31,11 +31,14 @@ from retrain_core.data import (
 )
 from retrain_core.data.batches import Quarantined, read_judged
 from retrain_core.data.problems import batch_rules
-from retrain_core.data.sources import describe
+from retrain_core.data.readers import describe
 from retrain_core.data.windows import LoadedWindow, parse_timestamps
-from retrain_core.decide.decision import Fresh, LedgerEntry, change_start, swings
+from retrain_core.decide.ledger import LedgerEntry
+from retrain_core.decide.pending import Fresh, change_start
+from retrain_core.decide.swings import swings
 from retrain_core.kinds.context import Champion, Windows
-from retrain_core.policy.schema import Policy, Source, Window
+from retrain_core.policy.schema import Policy
+from retrain_core.policy.sources import Source, Window
 from retrain_core.store.registry import serving_since, trained_until
 
 if TYPE_CHECKING:

@@ -63,7 +63,6 @@ else:
     DriftMethod = Literal[DRIFT_METHODS]
     DriftCorrection = Literal[DRIFT_CORRECTIONS]
 Task = Literal["classification", "regression"]
-NotifyEvent = Literal["retrained", "promoted", "rejected", "failed", "blocked", "rolled_back"]
 
 # Estimator parameters are plain YAML values: nothing in a policy is ever evaluated or constructed.
 ParamValue = str | int | float | bool | None | list[Any]

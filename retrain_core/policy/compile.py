@@ -12,7 +12,8 @@ import yaml
 
 from retrain_core.base.durations import format_duration
 from retrain_core.base.settings import ENGINES, Settings
-from retrain_core.policy.schema import Arrival, Policy, Schedule
+from retrain_core.policy.schedule import Arrival, Schedule
+from retrain_core.policy.schema import Policy
 
 if TYPE_CHECKING:
     from retrain_core.policy.loader import LoadedPolicy
@@ -128,7 +129,9 @@ def _arrival_trigger(name: str, arrival: Arrival) -> dict[str, Any]:
     seconds = int(arrival.within.total_seconds())
     if seconds:  # Prefect fires on the first event, then at most once per `within` seconds
         trigger["within"] = seconds
-        trigger["description"] += f" At most one run per {format_duration(arrival.within)}."
+        trigger["description"] += (
+            f" At most one run per {format_duration(arrival.within, exact=True)}."
+        )
     return trigger
 
 

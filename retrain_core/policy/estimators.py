@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from retrain_core.base.heavy import HEAVY_PACKAGES
 from retrain_core.base.settings import Settings
 from retrain_core.policy.finding import Finding, did_you_mean
 
-# Validation stays fast and side-effect free: estimators never come from these packages.
-HEAVY_PACKAGES = ("great_expectations", "mlflow", "prefect", "alibi_detect")
 _KINDS = {"classification": "classifier", "regression": "regressor"}
 _IMPORT_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 _CLASS = ("model", "estimator", "class")

@@ -12,14 +12,9 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from retrain_core.policy.finding import Finding, describe, did_you_mean
-from retrain_core.policy.schema import (
-    BLOCK_PATTERN,
-    ENV_PATTERN,
-    NAME_PATTERN,
-    Notify,
-    Policy,
-    Window,
-)
+from retrain_core.policy.locations import BLOCK_PATTERN, ENV_PATTERN
+from retrain_core.policy.schema import NAME_PATTERN, Notify, Policy
+from retrain_core.policy.sources import Window
 from retrain_core.policy.yamlio import Path_
 
 _NOUNS = {

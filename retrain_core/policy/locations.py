@@ -30,6 +30,9 @@ _QUERY_PARAM = re.compile(r"([?&;])([^=&;#]+)=([^&;#]*)")
 _SQLITE = re.compile(r"^sqlite(\+\w+)?://(/?)(.*?)(\?.*)?$", re.S)
 SQL_DIALECTS = ("postgresql", "sqlite")  # dialects on which a read-only transaction is enforced
 MASK = "***"
+# Names of the places outside a policy that hold a URL: an environment variable, a Prefect block.
+ENV_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+BLOCK_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}(/[A-Za-z0-9][A-Za-z0-9_-]{0,127})?$"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 

@@ -1,20 +1,25 @@
-"""The policy: one YAML file per model, validated by these pydantic models (no I/O here)."""
+"""The policy: one YAML file per model, validated by these pydantic models (no I/O here).
+
+The sections with a module of their own: `data` (`policy.sources`, its source keys from the
+source kinds), `schedule` and `arrival` (`policy.schedule`) and `triggers` (`policy.triggers`,
+its keys from the trigger kinds).
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from retrain_core.base.durations import Duration, PositiveDuration, at_most
-from retrain_core.policy.base import MetricName, NotifyEvent, ParamValue, Strict, Task
+from retrain_core.policy.base import MetricName, ParamValue, Strict, Task
+from retrain_core.policy.notify import REBUILD_WITH_NOTIFY, Notify
+from retrain_core.policy.schedule import Arrival, Schedule
+from retrain_core.policy.sources import REBUILD_WITH_SOURCES, Data, Source
 from retrain_core.policy.triggers import REBUILD_WITH_TRIGGERS, Triggers
 
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
-ENV_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
-BLOCK_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}(/[A-Za-z0-9][A-Za-z0-9_-]{0,127})?$"
 
 
 class Features(Strict):
@@ -56,238 +61,6 @@ class Model(Strict):
         if not self.features.all:
             raise ValueError("list at least one feature under features.numeric or .categorical")
         return self
-
-
-class SqlQuery(Strict):
-    """A SQL query on an SQLAlchemy URL, with bound parameters (never string formatting)."""
-
-    url: str | None = Field(
-        None,
-        description="SQLAlchemy URL (postgresql or sqlite) without a password or secret "
-        "parameters; an SQLite file must be inside the project or data_roots.",
-    )
-    url_env: str | None = Field(
-        None,
-        pattern=ENV_PATTERN,
-        description="Environment variable holding the whole SQLAlchemy URL, credentials "
-        "included (read when the query runs, never printed).",
-    )
-    url_secret: str | None = Field(
-        None,
-        pattern=BLOCK_PATTERN,
-        description="Prefect Secret block holding the whole SQLAlchemy URL, credentials included "
-        "(loaded when the query runs, never printed).",
-    )
-    query: str = Field(
-        description="One SELECT (or WITH) statement, run read-only; use :name placeholders "
-        "for params."
-    )
-    params: dict[str, ParamValue] = Field(default_factory=dict, description="Bound parameters.")
-
-    @model_validator(mode="after")
-    def _one_url(self) -> SqlQuery:
-        given = [self.url, self.url_env, self.url_secret]
-        if sum(value is not None for value in given) != 1:
-            raise ValueError("set exactly one of url, url_env or url_secret")
-        return self
-
-
-class Source(Strict):
-    """Where rows come from: a path or glob (local or fsspec URL) of CSV/Parquet, or SQL."""
-
-    path: str | None = Field(
-        None, description="File, glob or fsspec URL, e.g. data/batches/*.parquet or s3://b/x.csv."
-    )
-    format: Literal["csv", "parquet"] | None = Field(
-        None, description="File format; default from the file extension."
-    )
-    sql: SqlQuery | None = Field(None, description="A SQL query instead of files.")
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> Source:
-        if (self.path is None) == (self.sql is None):
-            raise ValueError("set exactly one of path or sql")
-        return self
-
-    @property
-    def kind(self) -> Literal["files", "sql"]:
-        """Which kind of source this is: the discriminator of `retrain_core.data.sources.typed`."""
-        return "sql" if self.sql is not None else "files"
-
-
-def _window_shorthand(schema: dict[str, Any]) -> None:
-    """Publish the string shorthands beside the mapping form, so editors accept both."""
-    mapping = dict(schema)
-    schema.clear()
-    schema.update(
-        title=mapping.pop("title", "Window"),
-        description=mapping.pop("description", ""),
-        anyOf=[{"type": "string", "enum": ["since_last_check", "all"]}, mapping],
-    )
-
-
-class Window(Strict):
-    """Which rows of a source form the window; write `since_last_check` or one key below."""
-
-    model_config = ConfigDict(json_schema_extra=_window_shorthand)
-
-    since_last_check: bool = Field(
-        False, description="All rows newer than the last check's watermark (never judged twice)."
-    )
-    last_rows: int | None = Field(None, ge=1, description="The newest N rows.")
-    last: PositiveDuration | None = Field(
-        None, description="Rows within this duration of the newest one."
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, value: Any) -> Any:
-        if value == "since_last_check":
-            return {"since_last_check": True}
-        if value == "all":
-            return {}
-        return value
-
-    @model_validator(mode="after")
-    def _at_most_one(self) -> Window:
-        chosen = [self.since_last_check, self.last_rows is not None, self.last is not None]
-        if sum(chosen) > 1:
-            raise ValueError("choose one of since_last_check, last_rows or last")
-        return self
-
-
-class CurrentSource(Source):
-    """The data to judge: a source and its window."""
-
-    window: Window = Field(
-        default_factory=lambda: Window(since_last_check=True),
-        description="since_last_check (default), {last_rows: N} or {last: 7d}.",
-    )
-
-
-class LabelSource(Source):
-    """Labels that may arrive later than the features, joined on a key."""
-
-    join_on: str = Field(description="Key column present in both the features and the labels.")
-    lag: Duration | None = Field(None, description="How late labels usually arrive (e.g. 1d).")
-
-
-class Data(Strict):
-    """The reference window, the current window, and optional late labels."""
-
-    reference: Source = Field(description="Data the champion is compared against.")
-    current: CurrentSource = Field(description="New data to judge.")
-    labels: LabelSource | None = Field(None, description="Late labels, joined on a key.")
-    timestamp: str | None = Field(
-        None, description="Timestamp column: watermarks, time windows, freshness, holdouts."
-    )
-    drift_reference: Literal["champion", "reference"] = Field(
-        "champion",
-        description="What drift and estimated performance compare the current window with: "
-        "champion (a sample of the serving champion's training rows, stored with its version; "
-        "`reference` until the first promotion) or reference (always the fixed reference).",
-    )
-
-
-class Schedule(Strict):
-    """When the monitor runs: exactly one of cron, interval or rrule."""
-
-    cron: str | None = Field(None, description="Cron expression, e.g. '0 2 * * *'.")
-    interval: Duration | None = Field(None, description="Fixed interval, e.g. 6h.")
-    rrule: str | None = Field(None, description="iCalendar RRULE string.")
-    timezone: str = Field("UTC", description="IANA time zone, e.g. Europe/Paris.")
-    active: bool = Field(True, description="Set false to deploy the schedule paused.")
-    jitter: Duration | None = Field(
-        None,
-        description=(
-            "Spread a fleet: move this policy's runs by a fixed offset in [0, jitter) derived from "
-            "its name, e.g. 30m. With cron, the minute field must be one number and the offset "
-            "stays within the hour; with an interval, the offset sets the schedule's anchor."
-        ),
-    )
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Schedule:
-        given = [k for k in ("cron", "interval", "rrule") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(
-                f"set exactly one of cron, interval or rrule (got {', '.join(given) or 'none'})"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _jitter_fits(self) -> Schedule:
-        if self.jitter is None:
-            return self
-        seconds = self.jitter.total_seconds()
-        if seconds <= 0:
-            raise ValueError("jitter must be positive")
-        if self.rrule is not None:
-            raise ValueError("jitter works with cron or interval schedules, not rrule")
-        if self.interval is not None and seconds >= self.interval.total_seconds():
-            raise ValueError("jitter must be shorter than the interval")
-        if self.cron is not None:
-            minute = self.cron.split()[0]
-            if not minute.isdigit():
-                raise ValueError(
-                    f"jitter needs a cron whose minute field is one number (got {minute!r})"
-                )
-            if int(minute) * 60 + seconds > 3600:
-                raise ValueError(
-                    f"jitter of {int(seconds // 60)} min from minute {minute} would leave the "
-                    "hour; shorten it or move the minute"
-                )
-        return self
-
-    @field_validator("cron")
-    @classmethod
-    def _valid_cron(cls, value: str | None) -> str | None:
-        from croniter import croniter
-
-        if value is not None and not croniter.is_valid(value):
-            raise ValueError(f"invalid cron expression {value[:60]!r}")
-        return value
-
-    @field_validator("rrule")
-    @classmethod
-    def _valid_rrule(cls, value: str | None) -> str | None:
-        from dateutil.rrule import rrulestr
-
-        if value is not None and "FREQ=SECONDLY" in value.upper().replace(" ", ""):
-            raise ValueError("an rrule fires at most once a minute (FREQ=SECONDLY overloads)")
-        if value is not None:
-            try:
-                rrulestr(value)
-            except (ValueError, TypeError, OverflowError, KeyError, IndexError) as exc:
-                raise ValueError(f"invalid rrule {value[:60]!r}: {str(exc)[:80]}") from None
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _valid_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long
-            raise ValueError(
-                f"unknown time zone {value[:60]!r} (use an IANA name such as UTC)"
-            ) from None
-        return value
-
-    @field_validator("interval")
-    @classmethod
-    def _positive_interval(cls, value: timedelta | None) -> timedelta | None:
-        if value is not None and value < timedelta(minutes=1):
-            raise ValueError("interval must be at least 1m (checks more often overload the system)")
-        return value
-
-
-class Arrival(Strict):
-    """Run the monitor when data arrives: `retrain emit-arrival` sends this Prefect event."""
-
-    event: str = Field("retrain.data.arrived", description="Prefect event name to react to.")
-    within: Annotated[Duration, at_most(timedelta(days=1))] = Field(
-        "0s", validate_default=True, description="Debounce: collect events for this long."
-    )
 
 
 class Training(Strict):
@@ -397,42 +170,6 @@ class Promotion(Strict):
         return self
 
 
-def _default_events() -> list[NotifyEvent]:
-    return ["promoted", "rejected", "failed", "blocked", "rolled_back"]
-
-
-class Notify(Strict):
-    """Who hears about what. URLs live in a secret, never in the policy."""
-
-    on: list[NotifyEvent] = Field(
-        default_factory=_default_events,
-        description="Events: retrained, promoted, rejected, failed, blocked, rolled_back.",
-    )
-    urls_secret: str | None = Field(
-        None,
-        pattern=BLOCK_PATTERN,
-        description="Prefect Secret block holding apprise URLs (one per line or a list).",
-    )
-    urls_env: str | None = Field(
-        None,
-        pattern=ENV_PATTERN,
-        description="Environment variable holding apprise URLs (comma or newline separated).",
-    )
-    block: str | None = Field(
-        None, pattern=BLOCK_PATTERN, description="Name of a Prefect notification block to use."
-    )
-
-    @field_validator("urls_secret", "urls_env", "block", mode="before")
-    @classmethod
-    def _not_a_url(cls, value: Any) -> Any:
-        if isinstance(value, str) and (":" in value or "@" in value):
-            raise ValueError(
-                "notify URL written inline: store it in a Prefect Secret block or an "
-                "environment variable and name that here"
-            )
-        return value
-
-
 class Policy(Strict):
     """One model's retraining policy."""
 
@@ -482,3 +219,6 @@ class Policy(Strict):
 
 
 REBUILD_WITH_TRIGGERS.append(lambda: Policy.model_rebuild(force=True))
+REBUILD_WITH_NOTIFY.append(lambda: Policy.model_rebuild(force=True))
+REBUILD_WITH_SOURCES.append(lambda: Training.model_rebuild(force=True))
+REBUILD_WITH_SOURCES.append(lambda: Policy.model_rebuild(force=True))

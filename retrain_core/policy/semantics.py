@@ -15,9 +15,8 @@ from retrain_core.policy.base import METRICS, metrics_for
 from retrain_core.policy.estimators import estimator_findings
 from retrain_core.policy.expectations import KNOWN_EXPECTATIONS, argument_problems
 from retrain_core.policy.finding import Finding, did_you_mean
-from retrain_core.policy.locations import Roots, credential_problem
 from retrain_core.policy.registry import KINDS
-from retrain_core.policy.sqlcheck import statement_problem, url_problem
+from retrain_core.policy.source_kinds import SOURCE_KINDS
 from retrain_core.policy.yamlio import Path_
 
 TASKS = ("classification", "regression")
@@ -189,23 +188,16 @@ def expectation_findings(data: dict[str, Any]) -> list[Finding]:
 
 
 def source_findings(data: dict[str, Any], settings: Settings) -> list[Finding]:
-    """Sources outside the data roots, credentials in URLs, SQL that is not one SELECT."""
-    roots = Roots.of(settings)
+    """Each source's checks, declared by the source kinds (`retrain_core.data.sources`): paths
+    outside the data roots, credentials in URLs, SQL that is not one SELECT."""
     findings = []
-    for source in _SOURCES:
-        path, sql = get(data, *source, "path"), get(data, *source, "sql")
-        if isinstance(path, str):
-            problem = credential_problem(path) or roots.path_problem(path)
-            if problem:
-                findings.append(Finding((*source, "path"), problem))
-        url = sql.get("url") if isinstance(sql, dict) else None
-        problem = url_problem(url, roots) if isinstance(url, str) else None
-        if problem:
-            findings.append(Finding((*source, "sql", "url"), problem))
-        query = sql.get("query") if isinstance(sql, dict) else None
-        problem = statement_problem(query) if isinstance(query, str) else None
-        if problem:
-            findings.append(Finding((*source, "sql", "query"), problem))
+    for place in _SOURCES:
+        source = get(data, *place)
+        if not isinstance(source, dict):
+            continue
+        for kind in SOURCE_KINDS.values():
+            if kind.findings is not None:
+                findings += kind.findings(source, settings, place)
     return findings
 
 

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from retrain_core.decide.decision import LedgerEntry, RetrainDecision, swings
+from retrain_core.decide.ledger import LedgerEntry, RetrainDecision
+from retrain_core.decide.swings import swings
 from retrain_core.kinds.context import Champion, Windows
 from retrain_core.policy.schema import Policy
 
@@ -224,8 +225,9 @@ def _entry(call: Call, now: datetime, training: str) -> LedgerEntry:
 
 def policy_strategy(context: Context) -> Call:
     """The policy's own triggers: the monitor's `evaluate()` and `decide()`, labels counted."""
-    from retrain_core.decide.decision import Fresh, change_start, decide
+    from retrain_core.decide.decision import decide
     from retrain_core.decide.evaluate import evaluate
+    from retrain_core.decide.pending import Fresh, change_start
 
     policy, windows = context.policy, context.windows
     outcomes = evaluate(policy, windows, context.served.champion, context.now)

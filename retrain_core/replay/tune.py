@@ -3,10 +3,10 @@
 A stable period is one where nothing should retrain (default: the first third of the replay's
 steps; `--stable-from/--stable-to` choose it). The first model is trained on the reference, as
 in a backtest; each stable step's batch is checked with the policy's drift test and the model's
-measured metric. For each drift rule, the smallest `min_effect` and for each performance rule
-the smallest `drop` that fire on at most `rate` of the stable steps are proposed, as a diff of
-the policy's trigger lines. The checks are the monitor's own (`evaluate`), with the threshold
-under study opened up, so the proposal is what the policy would have done.
+measured metric. For each drift rule, the smallest `min_effect` and for each rule that reads
+labels (`performance`) the smallest `drop` that fire on at most `rate` of the stable steps are
+proposed, as a diff of the policy's trigger lines. The checks are the monitor's own (`evaluate`),
+with the threshold under study opened up, so the proposal is what the policy would have done.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 
 from retrain_core.base.outcome import CheckOutcome, Status
 from retrain_core.kinds.drift import DriftTrigger
-from retrain_core.kinds.performance import PerformanceTrigger
+from retrain_core.policy.registry import reads_labels
 from retrain_core.policy.schema import Policy
 from retrain_core.policy.triggers import Trigger
 from retrain_core.replay.backtest import History
@@ -53,7 +53,7 @@ class Proposal:
 def tune(
     policy: Policy, history: History, steps: Sequence[datetime], label_lag: timedelta, rate: float
 ) -> list[Proposal]:
-    """Proposals for every drift and performance rule of the policy, from the stable steps."""
+    """Proposals for every drift and label-reading rule of the policy, from the stable steps."""
     from retrain_core.decide.evaluate import evaluate
     from retrain_core.kinds.context import Windows
     from retrain_core.replay.steps import bootstrap, naive_times, slice_rows
@@ -80,15 +80,16 @@ def _opened(policy: Policy) -> Policy:
     for rule in spec["triggers"].get("any") or spec["triggers"].get("all"):
         if "drift" in rule:
             rule["drift"]["min_effect"] = 0.0
-        if "performance" in rule and rule["performance"].get("drop") is not None:
-            rule["performance"]["drop"] = 1e-9
-            rule["performance"]["confidence"] = None
+        for key, settings in rule.items():
+            if reads_labels(key) and settings.get("drop") is not None:
+                settings["drop"] = 1e-9
+                settings["confidence"] = None
     return Policy.model_validate(spec)
 
 
 def _propose(rule: Trigger, checks: list[list[CheckOutcome]], rate: float) -> list[Proposal]:
     """The proposal for one rule (none for kinds that are not tuned)."""
-    drift, perf = rule.get(DriftTrigger), rule.get(PerformanceTrigger)
+    drift, perf = rule.get(DriftTrigger), rule.check_kind.measures(rule.config)
     if drift is not None:
         shares = [_drift_fires(c, drift.method, drift.min_share) for c in checks]
         return [_choose("drift", "min_effect", drift.min_effect, shares, rate)]

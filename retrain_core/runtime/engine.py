@@ -41,29 +41,8 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-# Imported by the warm engine before it serves: what a monitor or training run would import.
-# scikit-learn and skops first: skops scans every loaded module when it is imported.
-PRELOAD = (
-    "numpy",
-    "sklearn.pipeline",
-    "sklearn.compose",
-    "sklearn.preprocessing",
-    "sklearn.ensemble",
-    "sklearn.linear_model",
-    "sklearn.metrics",
-    "skops.io",
-    "pandas",
-    "pyarrow.parquet",
-    "scipy.stats",
-    "sqlalchemy",
-    "prefect",
-    "prefect.flow_engine",
-    "prefect.concurrency.sync",
-    "prefect.client.orchestration",
-    "mlflow",
-    "mlflow.sklearn",
-    "mlflow.tracking",
-)
+from retrain_core.base.heavy import PRELOAD
+
 START_SECONDS = 180.0  # how long a client waits for a warm engine it started
 HEADER = struct.Struct("!I")
 

@@ -20,7 +20,7 @@ from retrain_core.policy.compile import arrival_resource
 if TYPE_CHECKING:
     from prefect.events import Event
 
-    from retrain_core.policy.schema import Arrival
+    from retrain_core.policy.schedule import Arrival
 
 DEFAULT_EVENT = "retrain.data.arrived"
 PATH_LABEL = "retrain.path"

@@ -28,7 +28,8 @@ def notify_failure(what: str) -> FlowStateHook[..., Any]:
     """
 
     def hook(flow: Any, flow_run: Any, state: Any) -> None:
-        from retrain_core.notify.send import Notification, send
+        from retrain_core.notify import Notification, send
+        from retrain_core.policy.notify import Event
 
         reason = failure_reason(state)
         if reason is None:
@@ -39,7 +40,7 @@ def notify_failure(what: str) -> FlowStateHook[..., Any]:
             logging.getLogger(__name__).warning("no failure notification: %s", exc)
             return
         policy = loaded.policy
-        note = Notification("failed", policy.name, (f"{what}{reason}",), decision="failed")
+        note = Notification(Event.FAILED, policy.name, (f"{what}{reason}",), decision="failed")
         send(policy.notify, note)
 
     return hook

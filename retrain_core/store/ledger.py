@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from retrain_core.data.batches import Batch, Quarantined
-from retrain_core.decide.decision import LedgerEntry, RetrainDecision, measured_values
+from retrain_core.decide.ledger import LedgerEntry, RetrainDecision, measured_values
 from retrain_core.monitor.settle import QUARANTINED, QuarantineRecord, matching
 from retrain_core.store import quarantine
 

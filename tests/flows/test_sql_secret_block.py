@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from retrain_core.data import SourceUnavailable, read_source
-from retrain_core.data.sources import describe
-from retrain_core.policy.schema import Source, SqlQuery
+from retrain_core.data.readers import describe
+from retrain_core.data.sources.sql import SqlQuery
+from retrain_core.policy.sources import Source
 
 
 def test_sql_url_from_a_prefect_secret_block(tmp_path: Path) -> None:

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from retrain_core.base.heavy import NOT_IMPORTED_TO_VALIDATE as HEAVY
+
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("prefect", "mlflow", "great_expectations", "alibi_detect", "sklearn")
 COUNT = 100
 
 

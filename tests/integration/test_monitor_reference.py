@@ -13,8 +13,8 @@ from _data import churn_frame, churn_policy
 
 from retrain_core.checks.binned import EXACT_MAX_ROWS
 from retrain_core.checks.profile import builds, forget, profile_from_frame
-from retrain_core.decide.decision import LedgerEntry
 from retrain_core.decide.evaluate import evaluate
+from retrain_core.decide.ledger import LedgerEntry
 from retrain_core.kinds.context import Champion, Windows
 from retrain_core.monitor.loading import (
     Loaded,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.metadata
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,7 +14,8 @@ import yaml
 from retrain_core.base.settings import Settings, load_settings
 from retrain_core.policy import compile as compiler
 from retrain_core.policy.loader import LoadedPolicy, load_policies
-from retrain_core.policy.schema import Arrival, Schedule, Training
+from retrain_core.policy.schedule import Arrival, Schedule
+from retrain_core.policy.schema import Training
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -251,7 +251,7 @@ JOB_VARIABLES = {
 def test_job_env_from_settings_replaces_the_default(
     shipped: list[LoadedPolicy], settings: Settings
 ) -> None:
-    custom = dataclasses.replace(settings, job_env=(("OMP_NUM_THREADS", "2"),))
+    custom = settings.model_copy(update={"job_env": (("OMP_NUM_THREADS", "2"),)})
     churn = _deployment(_document(shipped, custom), compiler.MONITOR_ENTRYPOINT, "churn")
     assert churn["work_pool"]["job_variables"] == {
         "command": "retrain-engine",
@@ -264,7 +264,7 @@ def test_engine_prefect_leaves_prefects_own_command(
 ) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.retrain]\nengine = "prefect"\n')
     assert load_settings(tmp_path).engine == "prefect"
-    custom = dataclasses.replace(settings, engine="prefect")
+    custom = settings.model_copy(update={"engine": "prefect"})
     churn = _deployment(_document(shipped, custom), compiler.MONITOR_ENTRYPOINT, "churn")
     assert "command" not in churn["work_pool"]["job_variables"]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from retrain_core.base.heavy import HEAVY_PACKAGES as HEAVY
 from retrain_core.base.settings import Settings
 from retrain_core.policy.loader import (
     PolicyError,
@@ -18,7 +19,6 @@ from retrain_core.policy.loader import (
 
 ROOT = Path(__file__).resolve().parents[2]
 CHURN = ROOT / "policies" / "churn.yaml"
-HEAVY = ("great_expectations", "mlflow", "prefect", "alibi_detect")
 ESTIMATOR_MODULE = '''
 from sklearn.base import BaseEstimator, ClassifierMixin
 

@@ -1,10 +1,11 @@
 """A new trigger kind is one module: registered here, it validates, compiles, decides and is
-documented without touching the policy models, `evaluate`, `decide` or the docs generator."""
+documented without touching the policy models, `evaluate`, `decide` or the docs generator; a kind
+that reads labels says so on its entry and `decide` treats it as it treats `performance`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,10 @@ from pydantic import Field
 
 from retrain_core.base.outcome import CheckOutcome, Status
 from retrain_core.base.settings import Settings
-from retrain_core.decide.decision import LedgerEntry, decide
+from retrain_core.decide.decision import decide
 from retrain_core.decide.evaluate import evaluate
+from retrain_core.decide.ledger import LedgerEntry
+from retrain_core.decide.pending import Fresh
 from retrain_core.kinds.context import Context, Windows
 from retrain_core.policy import docs
 from retrain_core.policy.base import Strict
@@ -23,6 +26,7 @@ from retrain_core.policy.compile import render_prefect_yaml
 from retrain_core.policy.finding import Finding
 from retrain_core.policy.loader import load_policies
 from retrain_core.policy.registry import KINDS, CheckKind, register, registered
+from retrain_core.policy.triggers import Triggers
 from retrain_core.policy.yamlio import Path_
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,3 +157,51 @@ def test_a_kind_cannot_take_a_name_the_trigger_uses() -> None:
         "config" not in KINDS
         and "config" not in docs.policy_schema()["$defs"]["Trigger"]["properties"]
     )
+
+
+class HitTrigger(Strict):
+    """The champion's hit rate on labelled rows."""
+
+    metric: str = Field("accuracy", description="What the hit rate is reported as.")
+    drop: float = Field(gt=0, description="Fire when the hit rate falls this far.")
+    confidence: float | None = Field(None, description="No significance test.")
+
+
+HITS = CheckKind(
+    key="hits",
+    model=HitTrigger,
+    description="Hit rate.",
+    evaluate=null_rows,  # not run: the outcomes are given
+    outcome="rate",
+    reads_labels=True,
+)
+
+
+def test_a_kind_that_reads_labels_trains_at_once_and_confirms_a_pending_retrain() -> None:
+    with registered(HITS):
+        triggers = Triggers.model_validate(
+            {"any": [{"drift": {"min_share": 0.2}}, {"hits": {"drop": 0.05}}]}
+        )
+        change, measured = NOW - timedelta(hours=20), NOW - timedelta(days=2)
+        fell = CheckOutcome("hits.rate", Status.FAIL, "0.6 < 0.75", observed=0.6, threshold=0.75)
+        fresh = Fresh(since=change, rows=0, measured_since=measured)
+        decision = decide(triggers, [fell], [], NOW, has_champion=True, fresh=fresh)
+        assert decision.retrain and decision.train_since == measured
+        assert decision.ledger_entry().measured == (("hits.rate", 0.6),)
+        drift = CheckOutcome("drift.share", Status.FAIL, "3 of 6 features drifted")
+        earlier = NOW - timedelta(days=1)
+        pending = decide(triggers, [drift], [], earlier, has_champion=True, fresh=fresh)
+        assert pending.verdict == "pending"
+        fine = CheckOutcome("hits.rate", Status.PASS, "r", observed=0.82, threshold=0.75)
+        arrived = Fresh(since=change, rows=300)
+        history = [pending.ledger_entry()]
+        kept = decide(triggers, [fine], history, NOW, has_champion=True, fresh=arrived)
+        assert not kept.retrain and kept.reasons[-1].endswith(
+            "measured accuracy 0.82 >= baseline 0.8: no harm, the pending retrain is dismissed"
+        )
+
+
+def test_a_label_blind_kind_cannot_read_labels() -> None:
+    with pytest.raises(ValueError, match="label-blind kinds read no labels"):
+        CheckKind("blind", ToyTrigger, "", null_rows, outcome="x", label_blind=True,
+                  reads_labels=True)  # fmt: skip

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from retrain_core.base.durations import format_duration
 from retrain_core.base.outcome import Status
-from retrain_core.checks.freshness import check_freshness, check_max_age, format_duration
+from retrain_core.checks.freshness import check_freshness, check_max_age
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -17,16 +17,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from retrain_core.data import BadData, DataConfigError, SourceUnavailable, read_source
-from retrain_core.data.sources import (
-    SOURCE_KINDS,
-    FileSource,
-    SqlSource,
-    describe,
-    list_files,
-    typed,
-)
+from retrain_core.data.readers import describe, typed
+from retrain_core.data.sources.files import FileSource, list_files
+from retrain_core.data.sources.sql import SqlQuery, SqlSource
 from retrain_core.data.windows import load_window
-from retrain_core.policy.schema import LabelSource, Source, SqlQuery
+from retrain_core.policy.source_kinds import SOURCE_KINDS
+from retrain_core.policy.sources import LabelSource, Source
 
 PG_URL = os.environ.get(
     "RETRAIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -285,7 +281,7 @@ def test_postgres_since_last_check_binds_the_watermark(
 ) -> None:
     """A naive timestamp column is UTC even when the client's time zone is not."""
     from retrain_core.data import Watermark, load_window
-    from retrain_core.policy.schema import CurrentSource
+    from retrain_core.policy.sources import CurrentSource
 
     monkeypatch.setenv("PGTZ", "Asia/Tokyo")  # east of UTC: a wrong cast skips rows
     day = datetime(2024, 5, 1)

@@ -22,7 +22,8 @@ from retrain_core.data import (
     load_window,
 )
 from retrain_core.data.batches import Rules
-from retrain_core.policy.schema import CurrentSource, SqlQuery, Window
+from retrain_core.data.sources.sql import SqlQuery
+from retrain_core.policy.sources import CurrentSource, Window
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 COLUMNS = ["id", "x", "ts"]
@@ -242,7 +243,7 @@ def test_long_file_lists_are_kept_whole_and_old_compressed_or_folded_ones_still_
 
 def test_reference_has_bounds_and_no_watermark(tmp_path: Path) -> None:
     put(tmp_path, "ref.csv", batch(0, rows=4))
-    from retrain_core.policy.schema import Source
+    from retrain_core.policy.sources import Source
 
     loaded = load_reference(Source(path="batches/ref.csv"), ["id", "ts"], tmp_path, "ts")
     assert isinstance(loaded, LoadedWindow)

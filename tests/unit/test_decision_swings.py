@@ -1,4 +1,4 @@
-"""`decision.swings`: the stream's usual swing between checks, from earlier champions' checks."""
+"""`decide.swings`: the stream's usual swing between checks, from earlier champions' checks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from retrain_core.decide.decision import LedgerEntry, swings
+from retrain_core.decide.ledger import LedgerEntry
+from retrain_core.decide.swings import swings
 
 RULE = "performance.accuracy"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

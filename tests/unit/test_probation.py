@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
+from _data import churn_policy
 
-from retrain_core.decide.probation import Served, judge, on_probation
-from retrain_core.policy.schema import Probation
+from retrain_core.decide.probation import Served, judge, on_probation, probation_metric
+from retrain_core.policy.schema import Policy, Probation
 
 NOW = datetime(2026, 3, 8, tzinfo=UTC)
 WATCH = Probation(period="7d")  # type: ignore[arg-type]
@@ -43,3 +45,16 @@ def test_a_small_or_unsure_fall_and_too_few_rows_keep_the_champion() -> None:
     )
     better = judge("accuracy", WATCH, served("5", 800, 0.85), served("4", 900, 0.80))
     assert not better.rollback
+
+
+def with_sections(**sections: Any) -> Policy:
+    spec = churn_policy().model_dump(by_alias=True, exclude_none=True)
+    return Policy.model_validate({**spec, **sections})
+
+
+def test_probation_compares_the_chosen_metric_else_the_one_measured_on_labels() -> None:
+    assert probation_metric(churn_policy()) == "accuracy"  # no label-reading trigger
+    measured = {"any": [{"max_age": "30d"}, {"performance": {"metric": "roc_auc", "drop": 0.05}}]}
+    assert probation_metric(with_sections(triggers=measured)) == "roc_auc"
+    chosen = {"probation": {"period": "7d", "metric": "log_loss"}}
+    assert probation_metric(with_sections(triggers=measured, promotion=chosen)) == "log_loss"

@@ -1,14 +1,11 @@
-"""Read a policy source: files, globs and fsspec URLs of CSV or Parquet through pyarrow, or SQL.
+"""Files of CSV or Parquet through pyarrow: list a path, glob or fsspec URL, read each file.
 
-Each kind of source is a class (`FileSource`, `SqlSource`; `typed` picks one by the policy
-source's `kind`) with `read(columns, params)`, `describe()` (credentials masked) and its
-`watermark_kind`: what tells the monitor which rows are new. The class holds the policy's own
-source object, so nothing is copied field by field.
-
-Only the columns asked for are read (pyarrow column projection for Parquet, `include_columns` for
-CSV). A column the file does not have is simply absent from the frame, so the monitor can name it
-as a bad-data problem; an unreachable source raises `SourceUnavailable`. pandas, pyarrow, fsspec
-and SQLAlchemy are imported inside the functions: importing this module costs nothing.
+What every source kind whose rows come in files shares (see `retrain_core.data.sources.files`):
+a `FileSet` of the files a pattern names, sorted by key, confined to the project and the data
+roots; `read_files` reads them one by one with only the wanted columns (pyarrow column projection
+for Parquet, `include_columns` for CSV). A column a file does not have is simply absent from the
+frame, so the monitor can name it as a bad-data problem; an unreachable location raises
+`SourceUnavailable`. pyarrow and fsspec are imported inside the functions.
 """
 
 from __future__ import annotations
@@ -19,20 +16,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any
 
 from retrain_core.data.errors import BadData, DataConfigError, NoFiles, SourceUnavailable
-from retrain_core.data.sql import describe_sql, read_sql
+from retrain_core.data.frames import project, unique
 from retrain_core.policy.locations import Roots, credential_problem, mask
-from retrain_core.policy.schema import Source, SqlQuery
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
 GLOB_CHARS = "*?["
-COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip")
-PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 
 
 @dataclass(frozen=True)
@@ -55,108 +49,12 @@ class FileSet:
         return self._paths_by_key[key]
 
 
-WatermarkKind = Literal["files", "timestamp"]
-
-
-@dataclass(frozen=True)
-class FileSource:
-    """A path, glob or fsspec URL of CSV or Parquet files (`path`, `format`).
-
-    Its watermark is the set of judged files for a glob, or a single file without
-    `data.timestamp`; the newest timestamp judged for a single file with one.
-    """
-
-    spec: Source
-    root: Path
-    kind: ClassVar[str] = "files"
-    label: ClassVar[str] = "file"
-
-    def read(self, columns: Sequence[str] | None, params: dict | None = None) -> pd.DataFrame:
-        """Every row with only `columns` (all when None); files take no parameters."""
-        files = self.files()
-        return tables_to_frame(read_files(files, files.keys, columns), columns)
-
-    def files(self) -> FileSet:
-        """The files the path names (inside the project or the data roots)."""
-        return list_files(self.spec, self.root)
-
-    def describe(self) -> str:
-        """The path, any credentials in it masked."""
-        return mask(str(self.spec.path))
-
-    def watermark_kind(self, timestamp: str | None) -> WatermarkKind:
-        """files for a glob or an undated file, timestamp for a single dated file."""
-        return "files" if has_wildcard(str(self.spec.path)) or timestamp is None else "timestamp"
-
-
-@dataclass(frozen=True)
-class SqlSource:
-    """One read-only SELECT on an SQLAlchemy URL (`sql`); its watermark is the newest timestamp
-    judged, bound into the query as ``:watermark``."""
-
-    spec: Source
-    root: Path
-    kind: ClassVar[str] = "sql"
-    label: ClassVar[str] = "SQL"
-
-    @property
-    def query(self) -> SqlQuery:
-        """The policy's query settings."""
-        assert self.spec.sql is not None, "a SQL source has its query"
-        return self.spec.sql
-
-    def read(self, columns: Sequence[str] | None, params: dict | None = None) -> pd.DataFrame:
-        """The query's rows with only `columns`; `params` bind over the policy's parameters."""
-        return read_sql(self.query, columns, params, roots_for(self.root))
-
-    def describe(self) -> str:
-        """The database without its password, or the variable or secret holding its URL."""
-        return describe_sql(self.query)
-
-    def watermark_kind(self, timestamp: str | None) -> WatermarkKind:
-        """Always the newest timestamp (rows of a query have no file to remember)."""
-        return "timestamp"
-
-
-TypedSource = FileSource | SqlSource
-SOURCE_KINDS: dict[str, type[FileSource] | type[SqlSource]] = {
-    cls.kind: cls for cls in (FileSource, SqlSource)
-}
-
-
-def typed(source: Source, root: Path | None = None) -> TypedSource:
-    """The policy source as its kind's class; `root` is where relative paths start."""
-    return SOURCE_KINDS[source.kind](source, root if root is not None else Path())
-
-
-def describe(source: Source) -> str:
-    """A short, password-free description of a source for logs and the ledger."""
-    return typed(source).describe()
-
-
-def file_format(source: Source) -> str:
-    """csv or parquet: the source's `format`, else the path's extension."""
-    if source.format is not None:
-        return source.format
-    name = str(source.path).lower()
-    for suffix in COMPRESSION_SUFFIXES:
-        name = name.removesuffix(suffix)
-    if name.endswith(PARQUET_SUFFIXES):
-        return "parquet"
-    if name.endswith((".csv", ".txt")):
-        return "csv"
-    shown = mask(str(source.path))
-    raise DataConfigError(f"{shown}: cannot tell the format; set format: csv or parquet")
-
-
-def list_files(source: Source, root: Path) -> FileSet:
-    """The files of a path source: a relative path is taken from the project root.
+def list_paths(pattern: str, fmt: str, root: Path) -> FileSet:
+    """The files a path, glob or URL names: a relative path is taken from the project root.
 
     The path must lie inside `root` or the project's data_roots; every file found is checked
     again after resolving symlinks, before anything is read.
     """
-    pattern = str(source.path)
-    fmt = file_format(source)
     roots = roots_for(root)
     fs, stripped = _location(pattern, roots)
     is_glob = has_wildcard(stripped)
@@ -253,28 +151,9 @@ def tables_to_frame(tables: Sequence[pa.Table], columns: Sequence[str] | None) -
     return project(frame.drop(columns=hidden), columns)
 
 
-def read_source(
-    source: Source, columns: Sequence[str] | None, root: Path, params: dict | None = None
-) -> pd.DataFrame:
-    """Every row of a source with only `columns` (all when None); `params` bind into SQL only."""
-    return typed(source, root).read(columns, params)
-
-
 def has_wildcard(path: str) -> bool:
     """True when the path is a glob (holds ``*``, ``?`` or ``[``)."""
     return any(char in path for char in GLOB_CHARS)
-
-
-def project(frame: pd.DataFrame, columns: Sequence[str] | None) -> pd.DataFrame:
-    """The wanted columns the frame has, in the wanted order (all columns when None)."""
-    if columns is None:
-        return frame
-    return frame[[column for column in unique(columns) if column in frame.columns]]
-
-
-def unique(columns: Iterable[str]) -> list[str]:
-    """Column names without repeats, first occurrence first."""
-    return list(dict.fromkeys(columns))
 
 
 def _glob(fs: Any, pattern: str) -> list[str]:
