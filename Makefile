@@ -29,12 +29,15 @@ fmt: setup
 	$(BIN)/ruff format retrain_core flows tests bench
 	$(BIN)/ruff check --fix retrain_core flows tests bench
 
+# Two xdist workers; --dist loadgroup keeps each group (tests/conftest.py) on one worker.
 unit: setup
-	$(BIN)/python -m pytest -m unit -q -n 2 tests/unit tests/policies
+	$(BIN)/python -m pytest -m unit -q -n 2 --dist loadgroup tests/unit tests/policies
 
+# Every tier at once on two workers: the e2e tests, one group, run one after another on one of
+# them while the unit, integration and flows tests share the other (and the first when it is free).
 test: lint typecheck
 	$(BIN)/retrain compile --check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -27,19 +27,14 @@ from prefect import flow, get_run_logger, task
 from prefect.exceptions import FlowPauseTimeout
 from prefect.input import RunInput
 
-from flows.common import (
-    IO,
-    notify_failure,
-    policy_lock,
-    resolve_policy_path,
-    retry_options,
-    run_name,
-)
 from retrain_core.base.settings import load_settings
 from retrain_core.decide import approval
 from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
 from retrain_core.policy.notify import Event
+from retrain_core.runtime.hooks import notify_failure
+from retrain_core.runtime.locks import policy_lock
+from retrain_core.runtime.options import IO, resolve_policy_path, retry_options, run_name
 from retrain_core.store import Store
 from retrain_core.store.lineage import TAG
 from retrain_core.store.tracking import tracking_uri

@@ -17,16 +17,6 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.approve import expire
-from flows.common import (
-    IO,
-    AlreadyNotified,
-    notify_failure,
-    policy_lock,
-    resolve_policy_path,
-    retry_options,
-    run_name,
-    take_budget_slot,
-)
 from retrain_core.base.outcome import CheckOutcome, Status
 from retrain_core.base.settings import load_settings
 from retrain_core.decide import approval, fleet, probation
@@ -42,6 +32,10 @@ from retrain_core.monitor.settle import settle
 from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
 from retrain_core.policy.notify import Event
+from retrain_core.runtime.budget import take_budget_slot
+from retrain_core.runtime.hooks import AlreadyNotified, notify_failure
+from retrain_core.runtime.locks import policy_lock
+from retrain_core.runtime.options import IO, resolve_policy_path, retry_options, run_name
 from retrain_core.store import Store
 from retrain_core.store.tracking import tracking_uri
 

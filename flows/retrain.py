@@ -19,15 +19,6 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import approve as approve_flow
-from flows.common import (
-    IO,
-    fleet_training_slot,
-    notify_failure,
-    policy_lock,
-    resolve_policy_path,
-    retry_options,
-    run_name,
-)
 from retrain_core.base.settings import load_settings
 from retrain_core.checks.profile import profile_from_frame
 from retrain_core.decide import approval
@@ -37,6 +28,9 @@ from retrain_core.monitor.training_validation import training_data_problems
 from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
 from retrain_core.policy.notify import Event
+from retrain_core.runtime.hooks import notify_failure
+from retrain_core.runtime.locks import fleet_training_slot, policy_lock
+from retrain_core.runtime.options import IO, resolve_policy_path, retry_options, run_name
 from retrain_core.store import Store
 from retrain_core.store.lineage import gate_tags
 from retrain_core.store.registry import trained_until

@@ -7,10 +7,15 @@
   subprocesses and large windows, without Prefect flows.
 - flows: tests/flows, the flows on Prefect's test harness with MLflow on SQLite.
 - e2e: tests/e2e, real servers, workers and the README run as written.
+
+Under pytest-xdist with `--dist loadgroup` (`make unit`, `make test`) the e2e tests form one group,
+run one after another on one worker while the other tiers run beside them, and the tests of a
+module that shares a module-scoped fixture stay on one worker, so the fixture is built once.
 """
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -24,12 +29,39 @@ TIERS = {
 }
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """No garbage collection while the test modules import pandas, scikit-learn and the rest:
+    nothing they build is garbage, and the collector's passes over it cost CPU-seconds."""
+    gc.disable()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Collect again, with what was imported moved out of the collector's way (`gc.freeze`)."""
+    gc.freeze()
+    gc.enable()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Give each test the tier of its folder, unless its module already names one."""
+    """Give each test the tier of its folder, unless its module already names one, and its
+    xdist group (see the module docstring)."""
     here = Path(__file__).parent
     for item in items:
         named = {mark.name for mark in item.iter_markers()} & {"integration", "flows", "e2e"}
-        if named:
-            continue
-        folder = Path(item.path).relative_to(here).parts[0]
-        item.add_marker(getattr(pytest.mark, TIERS.get(folder, "integration")))
+        if not named:
+            folder = Path(item.path).relative_to(here).parts[0]
+            item.add_marker(getattr(pytest.mark, TIERS.get(folder, "integration")))
+        group = _xdist_group(item, here)
+        if group is not None and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def _xdist_group(item: pytest.Item, here: Path) -> str | None:
+    """The group "e2e" for an e2e test; its module's path when it uses a module-scoped fixture."""
+    if item.get_closest_marker("e2e") is not None:
+        return "e2e"
+    fixtures = getattr(item, "_fixtureinfo", None)
+    definitions = fixtures.name2fixturedefs.values() if fixtures is not None else ()
+    if any(d.scope == "module" for defs in definitions for d in defs):
+        return Path(item.path).relative_to(here).as_posix()
+    return None

@@ -4,7 +4,7 @@ Two settings in `[tool.retrain]` span every policy of a project:
 
 - `max_concurrent_trainings = N`: the training flow holds one slot of the limit
   `retrain-fleet-trainings` (N slots) while it trains and registers: at most N at once, the others
-  wait for a slot (`flows.common.fleet_training_slot`).
+  wait for a slot (`runtime.locks.fleet_training_slot`).
 - `training_budget = {max = 20, per = "1d"}`: a retrain spends one slot of the rate limit
   `retrain-fleet-budget` (`max` slots that free at max/per slots per second, Prefect's
   `slot_decay_per_second`). A check whose decision is to retrain takes a slot before the decision

@@ -12,12 +12,13 @@ import pytest
 from prefect.settings import PREFECT_API_URL
 from test_retrain_support import bootstrap
 
-from flows.common import fleet_training_slot, take_budget_slot
 from flows.monitor import monitor
 from retrain_core.base.settings import load_settings
 from retrain_core.cli.status import fleet_limits, fleet_line
 from retrain_core.data.demo import day_start
 from retrain_core.decide.fleet import CONCURRENCY_LIMIT
+from retrain_core.runtime.budget import take_budget_slot
+from retrain_core.runtime.locks import fleet_training_slot
 from retrain_core.store import Store
 
 if TYPE_CHECKING:

@@ -19,12 +19,12 @@ import pytest
 from conftest import Project
 from test_monitor_support import at, champion, check, check_state, fast, ledger, versions
 
-import flows.common
-from flows.common import lock_name, policy_lock
 from retrain_core.cli import main as cli
 from retrain_core.data.demo import rng_day
 from retrain_core.monitor import training_data
 from retrain_core.policy.loader import load_policy
+from retrain_core.runtime import locks
+from retrain_core.runtime.locks import lock_name, policy_lock
 from retrain_core.store import Store
 
 
@@ -146,7 +146,7 @@ def test_a_check_that_cannot_get_the_lock_ends_with_the_reason_and_records_nothi
 ) -> None:
     fast(project)
     project.write_day(1)
-    monkeypatch.setattr(flows.common, "LOCK_WAIT_SECONDS", 2.0)
+    monkeypatch.setattr(locks, "LOCK_WAIT_SECONDS", 2.0)
     with policy_lock(project.name):  # e.g. a training of the policy in another process
         state = check_state(project, at(1))
     assert state.is_failed()

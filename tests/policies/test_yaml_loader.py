@@ -47,11 +47,17 @@ def _texts() -> list[str]:
     return [t for t in texts if "\ufffd" not in t] + SNIPPETS  # the loader refuses non-UTF-8
 
 
+def _cases() -> list[Any]:
+    """Every text; the 20,000-deep nesting (~1 CPU s a composer) runs in the integration tier."""
+    deep = pytest.mark.integration
+    return [pytest.param(t, marks=deep) if len(t) > 20_000 else t for t in _texts()]
+
+
 def test_c_composer_is_in_use() -> None:
     assert yamlio._FastLoader is not None
 
 
-@pytest.mark.parametrize("text", _texts())
+@pytest.mark.parametrize("text", _cases())
 def test_same_result_as_the_python_composer(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     fast = _read(text)
     monkeypatch.setattr(yamlio, "_FastLoader", None)

@@ -124,6 +124,7 @@ def test_a_window_that_cannot_be_trained_is_a_failed_training_not_a_crash() -> N
     assert len(result.steps) == len(STEPS)
 
 
+@pytest.mark.integration  # four replays of ten steps with training (~1.3 CPU s)
 def test_compare_runs_every_baseline_on_the_same_steps() -> None:
     replays, scores = compare(policy(PERFORMANCE), stream(4, "concept"), STEPS, DAY, "accuracy")
     assert [r.strategy for r in replays] == ["policy", "never", "every 5", "naive drop"]
@@ -140,6 +141,7 @@ def test_persistence_predicts_the_newest_known_label() -> None:
     assert persistence(rows, "y", "t", timedelta(hours=2), now) == [pytest.approx(1 / 3)]
 
 
+@pytest.mark.integration  # trains and scores a model per step, five times over (~6 CPU s)
 def test_hindsight_is_a_ceiling_for_every_schedule_with_as_many_retrains() -> None:
     rules, history = policy(PERFORMANCE), stream(4, "concept")
     replays, _ = compare(rules, history, STEPS, DAY, "accuracy")

@@ -17,6 +17,7 @@ from retrain_core.cli.run import api_command, imports_without_gc
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.integration  # imports Prefect's whole API server (~3 CPU s)
 def test_api_command_is_the_one_prefect_builds_for_its_ephemeral_server(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
