@@ -142,4 +142,5 @@ KIND = CheckKind(
     label_blind=True,
     findings=findings,
     order=10,
+    example={"method": "ks", "p_value": 0.01},
 )

@@ -76,4 +76,5 @@ KIND = CheckKind(
     metrics=ESTIMABLE_METRICS,
     findings=findings,
     order=30,
+    example={"metric": "accuracy", "drop": 0.05},
 )

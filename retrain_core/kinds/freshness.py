@@ -49,4 +49,5 @@ KIND = CheckKind(
     label_blind=True,
     findings=findings,
     order=50,
+    example={"max_delay": "2d"},
 )

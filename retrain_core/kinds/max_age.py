@@ -26,4 +26,5 @@ KIND = CheckKind(
     outcome="champion",
     smoothed=False,
     order=70,
+    example="30d",
 )

@@ -31,4 +31,5 @@ KIND = CheckKind(
     outcome="rows",
     smoothed=False,
     order=60,
+    example={"min_rows": 1},
 )

@@ -223,4 +223,5 @@ KIND = CheckKind(
     reads_labels=True,
     findings=findings,
     order=20,
+    example={"metric": "accuracy", "drop": 0.05},
 )

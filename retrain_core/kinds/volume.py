@@ -56,4 +56,5 @@ KIND = CheckKind(
     outcome="rows",
     label_blind=True,
     order=40,
+    example={"increase_pct": 50},
 )

@@ -67,4 +67,10 @@ def send(settings: AppriseUrls, notification: Notification) -> bool:
     return bool(sender.notify(title=notification.title, body=notification.body))
 
 
-CHANNEL = Channel(key="apprise", model=AppriseUrls, send=send, order=10)
+CHANNEL = Channel(
+    key="apprise",
+    model=AppriseUrls,
+    send=send,
+    order=10,
+    example={"urls_env": "RETRAIN_NOTIFY_URLS"},
+)

@@ -32,4 +32,6 @@ def send(settings: PrefectBlock, notification: Notification) -> bool:
     return True
 
 
-CHANNEL = Channel(key="prefect_block", model=PrefectBlock, send=send, order=20)
+CHANNEL = Channel(
+    key="prefect_block", model=PrefectBlock, send=send, order=20, example={"block": "ops-slack"}
+)

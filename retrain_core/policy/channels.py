@@ -33,12 +33,14 @@ class Channel:
     its fields is a key of the policy's `notify` section, None when unset. `send` delivers one
     notification and says whether the target accepted it; it may raise (the fan-out logs it and
     goes on). `order`: where its keys come in the docs and schema, and when it is tried.
+    `example`: valid `notify` keys of this channel as a policy writes them (conformance suite).
     """
 
     key: str
     model: type[BaseModel]
     send: Sender
     order: int = 1000
+    example: Any = None
 
     @property
     def keys(self) -> tuple[str, ...]:

@@ -67,6 +67,8 @@ class CheckKind:
     pending retrain; probation and `retrain tune` use it. Its settings are a `LabelMetric`, and
     its outcome carries the metric in `observed`, the baseline less `drop` in `threshold` (plus
     `drop` for a lower-is-better metric) and the fall's p-value in `p_value`.
+    `example`: a valid value of its settings as a policy writes it (the docs and the
+    conformance suite use it).
     `order`: where the kind comes in the docs and the schema (lower first).
     `findings`: checks of its settings against the rest of the policy that pydantic cannot do
     (run by `retrain validate` on the raw YAML, tolerating any shape; see `policy.semantics`).
@@ -83,6 +85,7 @@ class CheckKind:
     metrics: tuple[str, ...] = ()
     findings: SemanticCheck | None = None
     order: int = 1000
+    example: Any = None
 
     def __post_init__(self) -> None:
         if (self.outcome is None) == (not self.metrics):

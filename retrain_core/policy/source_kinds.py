@@ -47,6 +47,7 @@ class SourceKind:
     aside, the watermark may be the set of judged files).
     `findings`: checks of its raw settings that pydantic cannot do (data roots, credentials).
     `order`: where the kind comes in the docs and the schema (lower first).
+    `example`: a valid source of this kind as a policy writes it (docs, conformance suite).
     """
 
     key: str
@@ -56,6 +57,7 @@ class SourceKind:
     lists_files: bool = False
     findings: SourceCheck | None = None
     order: int = 1000
+    example: Any = None
 
     @property
     def selector(self) -> str:

@@ -108,4 +108,5 @@ SOURCE = SourceKind(
     lists_files=True,
     findings=path_findings,
     order=10,
+    example={"path": "data/churn/batches/*.parquet"},
 )

@@ -117,4 +117,5 @@ SOURCE = SourceKind(
     label="SQL",
     findings=sql_findings,
     order=20,
+    example={"sql": {"url_env": "WAREHOUSE_URL", "query": "SELECT * FROM churn"}},
 )
