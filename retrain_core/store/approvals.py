@@ -26,10 +26,6 @@ class Approvals(Part):
         """Tag the challenger with the answer: approved, rejected or expired."""
         self.client.set_model_version_tag(name, version, APPROVAL, answer)
 
-    def pending_approval(self, name: str, now: datetime) -> tuple[str, datetime] | None:
-        """The version waiting for approval at `now` and its deadline, or None."""
-        return self.approvals(name, now)[1]
-
     def approvals(self, name: str, now: datetime) -> tuple[list[str], tuple[str, datetime] | None]:
         """Versions still tagged pending at `now`, in one registry search: those whose deadline
         is not after `now` (nobody answered; an unreadable deadline holds nothing), and the
