@@ -36,7 +36,7 @@ from retrain_core.runtime.hooks import notify_failure
 from retrain_core.runtime.locks import policy_lock
 from retrain_core.runtime.options import IO, resolve_policy_path, retry_options, run_name
 from retrain_core.store import Store
-from retrain_core.store.lineage import TAG
+from retrain_core.store.tags import APPROVAL, EXPIRED, GATE_REASONS, MONITOR_RUN_ID
 from retrain_core.store.tracking import tracking_uri
 
 PAUSE_KEY = "approval"  # the same key on every execution: a resumed run gets its answer back
@@ -107,7 +107,7 @@ def _expired(parameters: dict[str, Any]) -> bool:
         tags = store.registry.version_tags(name, str(parameters["version"]))
     except Exception:  # unreadable: notify the failure
         return False
-    return bool(tags.get(approval.APPROVAL) == approval.EXPIRED)
+    return bool(tags.get(APPROVAL) == EXPIRED)
 
 
 @flow(
@@ -197,7 +197,7 @@ def expire(store: Store, loaded: LoadedPolicy, version: str, now: datetime) -> N
     note = approval.expiry_reason(policy.promotion.approval_timeout)
     tags = store.registry.version_tags(policy.name, version)
     reasons = [*_gate_reasons(tags), note]
-    store.registry.mark_approval_answered(policy.name, version, approval.EXPIRED)
+    store.registry.mark_approval_answered(policy.name, version, EXPIRED)
     store.registry.tag_rejected(policy.name, version, reasons, now=now)
     _note_on_check(store, tags, "rejected")
     rejected = Notification(Event.REJECTED, policy.name, tuple(reasons), version, "rejected")
@@ -206,14 +206,14 @@ def expire(store: Store, loaded: LoadedPolicy, version: str, now: datetime) -> N
 
 def _gate_reasons(tags: dict[str, str]) -> list[str]:
     """The gate's reasons as registered on the version (the answer is added after them)."""
-    text = tags.get(f"{TAG}gate_reasons")
+    text = tags.get(GATE_REASONS)
     return [text] if text else []
 
 
 def _note_on_check(store: Store, tags: dict[str, str], event: str) -> None:
     """The answer as the training outcome of the check that trained the version (its lineage
     names that ledger run): `decide()` counts it toward budget and cooldown from then on."""
-    if check := tags.get(f"{TAG}monitor_run_id"):
+    if check := tags.get(MONITOR_RUN_ID):
         store.ledger.record_training(check, event)
 
 

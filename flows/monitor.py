@@ -91,11 +91,8 @@ def watch_probation(
         return False
     p = policy.promotion
     result = registry.rollback(policy.name, p.alias, p.previous_alias, verdict.reasons, now=now)
-    store.ledger.record_event(policy.name, "rollback", now=now, tags={
-        "retrain.from_version": result.from_version or "", "retrain.to_version": result.to_version,
-        "retrain.reasons": "\n".join(verdict.reasons), "retrain.trigger": "probation",
-        "retrain.checked_at": now.isoformat(),
-    })  # fmt: skip
+    store.ledger.record_rollback(policy.name, result.from_version, result.to_version, now=now,
+                                 trigger="probation", reasons=verdict.reasons)  # fmt: skip
     note = Notification(Event.ROLLED_BACK, policy.name, verdict.reasons, result.from_version,
                         f"rolled back to v{result.to_version}")  # fmt: skip
     send(policy.notify, note)

@@ -11,9 +11,21 @@ from retrain_core.base.settings import Settings, load_settings
 from retrain_core.policy.loader import LoadedPolicy, load_policies
 from retrain_core.store import Store
 from retrain_core.store.registry import RegistryError
+from retrain_core.store.tags import (
+    CHECKED_AT,
+    DECISION,
+    DECISION_REASONS,
+    GATE,
+    GATE_REASONS,
+    GIT_COMMIT,
+    MONITOR_RUN_ID,
+    POLICY_HASH,
+    REASONS,
+    TRIGGER,
+    WINDOW_END,
+    WINDOW_START,
+)
 from retrain_core.store.tracking import tracking_uri
-
-TAG = "retrain."
 
 
 def _store(args: argparse.Namespace) -> tuple[Settings, Store]:
@@ -39,27 +51,27 @@ def explain(args: argparse.Namespace) -> int:
     aliases = ", ".join(info.aliases) or "none"
 
     def tag(key: str, default: str = "?") -> str:
-        return tags.get(TAG + key, default)
+        return tags.get(key, default)
 
     registered = f"{info.created:%Y-%m-%d %H:%M} UTC"
     print(f"{info.name} v{info.version} (aliases: {aliases}), registered {registered}")
-    print(f"  decision:  {tag('decision', 'pending')}  {tag('decision_reasons', '')}")
-    print(f"  trigger:   {tag('trigger', '-')}")
-    print(f"  window:    {tag('window_start')} .. {tag('window_end')}")
-    print(f"  gate:      {tag('gate', '-')}: {tag('gate_reasons', '')}")
-    print(f"  policy:    hash {tag('policy_hash')}, git commit {tag('git_commit')}")
+    print(f"  decision:  {tag(DECISION, 'pending')}  {tag(DECISION_REASONS, '')}")
+    print(f"  trigger:   {tag(TRIGGER, '-')}")
+    print(f"  window:    {tag(WINDOW_START)} .. {tag(WINDOW_END)}")
+    print(f"  gate:      {tag(GATE, '-')}: {tag(GATE_REASONS, '')}")
+    print(f"  policy:    hash {tag(POLICY_HASH)}, git commit {tag(GIT_COMMIT)}")
     holdout = {k[len("holdout_") :]: v for k, v in info.metrics.items() if k.startswith("holdout_")}
     if holdout:
         print("  holdout:   " + ", ".join(f"{k}={v:.4g}" for k, v in sorted(holdout.items())))
-    monitor_run = tags.get(TAG + "monitor_run_id")
+    monitor_run = tags.get(MONITOR_RUN_ID)
     if monitor_run:
         try:
             check = registry.run_tags(monitor_run)
         except Exception as exc:
             print(f"  check:     MLflow run {monitor_run} is not readable: {exc}")
             return 0
-        print(f"  check:     {check.get(TAG + 'checked_at', '?')} (MLflow run {monitor_run})")
-        for reason in filter(None, check.get(TAG + "reasons", "").split("\n")):
+        print(f"  check:     {check.get(CHECKED_AT, '?')} (MLflow run {monitor_run})")
+        for reason in filter(None, check.get(REASONS, "").split("\n")):
             print(f"             - {reason}")
     return 0
 
@@ -76,11 +88,6 @@ def rollback(args: argparse.Namespace) -> int:
     except RegistryError as exc:
         print(f"retrain rollback: {exc}", file=sys.stderr)
         return 1
-    store.ledger.record_event(
-        args.name,
-        "rollback",
-        {f"{TAG}from_version": result.from_version or "", f"{TAG}to_version": result.to_version},
-        now=now,
-    )
+    store.ledger.record_rollback(args.name, result.from_version, result.to_version, now=now)
     print(f"{args.name}: {alias} moved from v{result.from_version} back to v{result.to_version}")
     return 0

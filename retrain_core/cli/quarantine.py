@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from retrain_core.cli.models import _store
-from retrain_core.monitor.settle import QUARANTINED
 from retrain_core.store.ledger import Ledger
+from retrain_core.store.tags import QUARANTINED
 
 
 def policy_name(policy: str) -> str:

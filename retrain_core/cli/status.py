@@ -22,7 +22,7 @@ from retrain_core.base.durations import format_duration
 from retrain_core.base.settings import Settings, load_settings
 from retrain_core.policy.loader import LoadedPolicy, load_policies
 from retrain_core.store.tracking import shown_uri, tracking_uri
-from retrain_core.store.views import Check, PolicyState, View, view_for
+from retrain_core.store.views import View, view_for
 
 _EMBEDDED = " (embedded default: MLFLOW_TRACKING_URI is not set in this shell)"
 
@@ -56,7 +56,7 @@ def status(args: argparse.Namespace) -> int:
     unknown = [name for name in args.names if name not in policies]
     names = args.names or sorted(policies)
     view = view_for(uri)
-    rows = [_row(uri, name, policies.get(name), view) for name in names]
+    rows = [_row(name, policies.get(name), view) for name in names]
     try:
         stale = parse_duration(args.stale) if args.stale else None
     except ValueError as exc:
@@ -131,11 +131,11 @@ def fleet_line(limits: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _row(uri: str, name: str, loaded: LoadedPolicy | None, view: View | None) -> Row:
+def _row(name: str, loaded: LoadedPolicy | None, view: View) -> Row:
     """One policy's state from the ledger and the registry's tags (no model is loaded)."""
     policy = loaded.policy if loaded else None
     alias = policy.promotion.alias if policy else "champion"
-    state = view.state(name, alias) if view else _state_via_mlflow(uri, name, alias)
+    state = view.state(name, alias)
     checks = state.checks
     last = checks[0] if checks else None
     now = last.checked_at if last else datetime.now(UTC)
@@ -156,26 +156,6 @@ def _row(uri: str, name: str, loaded: LoadedPolicy | None, view: View | None) ->
         pending_approval=f"v{max(waiting, key=int)}" if waiting else None,
         quarantined=state.quarantined,
         past_max_age=bool(max_age and age is not None and age > max_age.total_seconds()),
-    )
-
-
-def _state_via_mlflow(uri: str, name: str, alias: str) -> PolicyState:
-    """The same state read with MLflow's client, for stores `ledger_view` does not read."""
-    from retrain_core.store import Store
-    from retrain_core.store.registry import serving_since
-
-    store = Store(uri)
-    ledger = store.ledger
-    checks = [Check(c.checked_at, c.verdict, c.reasons) for c in ledger.checks(name, limit=200)]
-    champion = store.registry.champion(name, alias)
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)  # every pending version; _row compares deadlines
-    waiting = store.registry.pending_approval(name, epoch)
-    return PolicyState(
-        checks=checks,
-        champion=str(champion.version) if champion else None,
-        serving_since=serving_since(champion) if champion else None,
-        pending=[waiting] if waiting else [],
-        quarantined=len(ledger.quarantine(name, "quarantined")),
     )
 
 

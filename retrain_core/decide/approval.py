@@ -1,13 +1,13 @@
 """Pending approvals in the registry: a challenger waiting for a person blocks new trainings.
 
-With `approval: manual`, the training flow tags the registered challenger `retrain.approval =
-pending` with its deadline and hands it to its own approve run (flows/approve.py); that run (or a
-check, below) tags it `approved`, `rejected` or `expired` once it is answered. A later check
-reads the pending tag and does not start another training while the deadline is ahead
-(`hold_for_approval`); a pending tag past its deadline no longer holds, and the check that finds
-it (`Registry.approvals`) rejects that version with `expiry_reason`: under a deployment
-the approval waits suspended, so no process of its own is left to reject it when Prefect's pause
-timeout fails its run. The tags are written and read by `retrain_core.store.registry.Registry`.
+With `approval: manual`, the training flow marks the registered challenger pending with its
+deadline and hands it to its own approve run (flows/approve.py); that run (or a check, below)
+marks it approved, rejected or expired once it is answered. A later check finds the version still
+waiting and does not start another training while the deadline is ahead (`hold_for_approval`); a
+pending version past its deadline no longer holds, and the check that finds it
+(`Registry.approvals`) rejects that version with `expiry_reason`: under a deployment the approval
+waits suspended, so no process of its own is left to reject it when Prefect's pause timeout fails
+its run. The marks are tags of the version, written and read by `retrain_core.store.approvals`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,6 @@ from datetime import datetime, timedelta
 
 from retrain_core.decide.ledger import RetrainDecision
 
-APPROVAL = "retrain.approval"
-DEADLINE = "retrain.approval_deadline"
-PENDING = "pending"
-EXPIRED = "expired"
 SUPPRESSED_BY = "approval-pending"
 PENDING_APPROVAL = "pending-approval"  # a training's outcome while its challenger waits
 

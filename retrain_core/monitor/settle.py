@@ -1,15 +1,8 @@
-"""Quarantined batches in the ledger: one MLflow run per batch set aside, until a person frees it.
+"""What a check settles once its decision is known: watermarks, batches set aside, batches judged.
 
-A quarantine run is written by the monitor check that found the batch (same experiment as the
-policy's ledger), RUNNING until that check's own run is FINISHED, then FINISHED: a check that
-crashes half-way leaves no quarantine that counts, and the batch is judged again. Only FINISHED
-runs with status `quarantined` keep a file out of windows, label joins and training data;
-`retrain quarantine release` sets the status to `released`, so the next check judges the file
-again. The digests of the batches a check judged are logged as MLflow dataset inputs of its run,
-so a batch delivered again under another name is recognised by its content.
-
-The runs are written and read by `retrain_core.store.quarantine`; this module is what is pure:
-the record, which records a file names, and what a check settles once its decision is known.
+A blocked check quarantines the new batches of the window it blames; otherwise every new batch
+is judged once. The ledger records the result with the check's run (`Ledger.record`, and
+`retrain_core.store.quarantine` for the quarantine runs and their lifecycle).
 """
 
 from __future__ import annotations
@@ -23,37 +16,6 @@ from retrain_core.data.batches import Batch, Quarantined
 if TYPE_CHECKING:
     from retrain_core.base.outcome import CheckOutcome
     from retrain_core.monitor.windows import Loaded
-
-KIND = "retrain.kind"
-PREFIX = "retrain.quarantine."
-QUARANTINED = "quarantined"
-RELEASED = "released"
-
-
-@dataclass(frozen=True)
-class QuarantineRecord:
-    """A quarantined (or released) batch as `retrain quarantine list` shows it."""
-
-    run_id: str
-    role: str
-    key: str
-    path: str
-    reason: str
-    status: str
-    found_at: str
-    monitor_run_id: str
-
-
-def matching(found: Sequence[QuarantineRecord], file: str) -> list[QuarantineRecord]:
-    """The records whose key, path or file name is `file` (a single file's key may carry @hash)."""
-    wanted = file.rstrip("/")
-    return [
-        record
-        for record in found
-        if wanted
-        in {record.key, record.key.split("@", 1)[0], record.path, record.path.rsplit("/", 1)[-1]}
-        or record.path.endswith("/" + wanted.lstrip("./"))
-    ]
 
 
 @dataclass(frozen=True)

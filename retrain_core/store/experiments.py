@@ -5,16 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from retrain_core.store.tracking import sqlite_path
+
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 
 def artifact_root(uri: str) -> Path | None:
     """Artifacts beside a SQLite store's file; None for a tracking server (it brings its own)."""
-    prefix = "sqlite:///"
-    if not uri.startswith(prefix):
-        return None
-    return Path(uri[len(prefix) :]).parent / "artifacts"
+    path = sqlite_path(uri)
+    return Path(path).parent / "artifacts" if path is not None else None
 
 
 def ensure_experiment(client: MlflowClient, name: str, artifacts: Path | None = None) -> str:

@@ -14,27 +14,53 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from retrain_core.data.batches import Batch, Quarantined
 from retrain_core.decide.ledger import LedgerEntry, RetrainDecision, measured_values
-from retrain_core.monitor.settle import QUARANTINED, QuarantineRecord, matching
 from retrain_core.store import quarantine
+from retrain_core.store.backend import Part
+from retrain_core.store.quarantine import QuarantineRecord, matching
+from retrain_core.store.tags import (
+    CHECKED_AT,
+    DECISION,
+    EPOCH,
+    FIRED,
+    FROM_VERSION,
+    JUDGED,
+    KIND,
+    MEASURED,
+    MONITOR,
+    OUTCOME_COUNT,
+    PENDING_SINCE,
+    POLICY_HASH,
+    PREFECT_RUN_ID,
+    QUARANTINED,
+    REASONS,
+    RETRAIN,
+    ROLLBACK,
+    RUN_NAME,
+    SUPPRESSED_BY,
+    TO_VERSION,
+    TRAIN_SINCE,
+    TRAINING,
+    TRIGGER,
+    VALIDATED,
+    WATERMARK,
+    WINDOW,
+    clip,
+    iso,
+    metric_name,
+    ms,
+    optional_time,
+    parse_time,
+    watermark_artifact,
+    watermark_in_artifact,
+    watermark_tag,
+)
 
-if TYPE_CHECKING:
-    from mlflow import MlflowClient
-
-    from retrain_core.store import Store
-
-KIND = "retrain.kind"
-WATERMARK = "retrain.watermark"
-TRAINING = "retrain.training"
-MAX_TAG = 4900  # MLflow tag values hold 5000 characters (8000 on newer stores)
-MARK_IN_TAG = 4000  # a longer watermark is an artifact of the run, its tag points there
-MARK_ARTIFACT = "artifact:"  # tag value prefix: the watermark is this artifact of the run
-VALIDATED = "retrain.validated"  # experiment tag: verdict keys of training data that passed
 VALIDATED_KEPT = 8
 
 
@@ -49,16 +75,8 @@ class CheckRecord:
     rows: int | None
 
 
-class Ledger:
+class Ledger(Part):
     """Monitor-run records in the policy's MLflow experiment."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    @property
-    def client(self) -> MlflowClient:
-        """The store's MlflowClient."""
-        return self.store.client
 
     def record(
         self,
@@ -85,25 +103,25 @@ class Ledger:
         if decision.decided_at is None:
             raise ValueError("a decision is recorded at the moment it was made (decided_at)")
         checked_at = decision.decided_at
-        stamp = _ms(checked_at)
+        stamp = ms(checked_at)
         tags = {
-            KIND: "monitor",
-            "mlflow.runName": f"check {checked_at:%Y-%m-%d %H:%M}",
-            "retrain.checked_at": checked_at.isoformat(),
-            "retrain.decision": decision.verdict,
-            "retrain.retrain": str(decision.retrain).lower(),
-            "retrain.reasons": _clip("\n".join(decision.reasons)),
-            "retrain.suppressed_by": decision.suppressed_by or "",
-            "retrain.fired": ",".join(sorted(decision.fired)),
-            "retrain.judged": str(decision.judged).lower(),
-            "retrain.pending_since": _iso(decision.pending_since),
-            "retrain.train_since": _iso(decision.train_since),
-            "retrain.measured": json.dumps(dict(measured_values(decision.outcomes))),
-            "retrain.policy_hash": decision.policy_hash,
-            "retrain.window": _clip(decision.window),
-            "retrain.prefect_run_id": prefect_run_id or "",
+            KIND: MONITOR,
+            RUN_NAME: f"check {checked_at:%Y-%m-%d %H:%M}",
+            CHECKED_AT: checked_at.isoformat(),
+            DECISION: decision.verdict,
+            RETRAIN: str(decision.retrain).lower(),
+            REASONS: clip("\n".join(decision.reasons), "..."),
+            SUPPRESSED_BY: decision.suppressed_by or "",
+            FIRED: ",".join(sorted(decision.fired)),
+            JUDGED: str(decision.judged).lower(),
+            PENDING_SINCE: iso(decision.pending_since),
+            TRAIN_SINCE: iso(decision.train_since),
+            MEASURED: json.dumps(dict(measured_values(decision.outcomes))),
+            POLICY_HASH: decision.policy_hash,
+            WINDOW: clip(decision.window, "..."),
+            PREFECT_RUN_ID: prefect_run_id or "",
             **{
-                f"{WATERMARK}.{key}": _mark_tag(key, value)
+                f"{WATERMARK}.{key}": watermark_tag(key, value)
                 for key, value in sorted(watermarks.items())
             },
         }
@@ -116,13 +134,13 @@ class Ledger:
             )
             quarantine.log_judged(self.client, run_id, judged)
             for role, text in sorted(watermarks.items()):
-                if _mark_tag(role, text) != text:
-                    self.client.log_text(run_id, text, _mark_path(role))
+                if watermark_tag(role, text) != text:
+                    self.client.log_text(run_id, text, watermark_artifact(role))
             values = {"rows": float(rows), **(metrics or {}), **_outcome_metrics(decision)}
             self.client.log_batch(
                 run_id,
-                metrics=[Metric(_metric_name(k), v, stamp, 0) for k, v in sorted(values.items())],
-                tags=[RunTag("retrain.outcome_count", str(len(decision.outcomes)))],
+                metrics=[Metric(metric_name(k), v, stamp, 0) for k, v in sorted(values.items())],
+                tags=[RunTag(OUTCOME_COUNT, str(len(decision.outcomes)))],
             )
             self.client.log_text(run_id, _outcomes_json(decision), "decision.json")
             if before_finish is not None:
@@ -147,10 +165,29 @@ class Ledger:
     def record_event(self, name: str, kind: str, tags: dict[str, str], *, now: datetime) -> str:
         """Write a finished run for an operator action (e.g. a rollback) at `now` in the ledger."""
         experiment_id = self.store.experiment_id(name)
-        all_tags = {KIND: kind, "mlflow.runName": f"{kind} {now:%Y-%m-%d %H:%M}", **tags}
-        run = self.client.create_run(experiment_id, tags=all_tags, start_time=_ms(now))
-        self.client.set_terminated(run.info.run_id, "FINISHED", end_time=_ms(now))
+        all_tags = {KIND: kind, RUN_NAME: f"{kind} {now:%Y-%m-%d %H:%M}", **tags}
+        run = self.client.create_run(experiment_id, tags=all_tags, start_time=ms(now))
+        self.client.set_terminated(run.info.run_id, "FINISHED", end_time=ms(now))
         return str(run.info.run_id)
+
+    def record_rollback(
+        self,
+        name: str,
+        from_version: str | None,
+        to_version: str,
+        *,
+        now: datetime,
+        trigger: str = "",
+        reasons: Sequence[str] = (),
+    ) -> str:
+        """Write the rollback of `name` from one version to another at `now` in the ledger.
+
+        A rollback a check decided (`trigger`, e.g. probation) also records why and when.
+        """
+        tags = {FROM_VERSION: from_version or "", TO_VERSION: to_version}
+        if trigger:
+            tags |= {REASONS: "\n".join(reasons), TRIGGER: trigger, CHECKED_AT: now.isoformat()}
+        return self.record_event(name, ROLLBACK, tags, now=now)
 
     def _runs(self, name: str, limit: int) -> list[Any]:
         """Finished monitor runs of a policy, newest check first."""
@@ -159,26 +196,26 @@ class Ledger:
             return []
         runs = self.client.search_runs(
             [experiment_id],
-            filter_string=f"tags.`{KIND}` = 'monitor' and attributes.status = 'FINISHED'",
+            filter_string=f"tags.`{KIND}` = '{MONITOR}' and attributes.status = 'FINISHED'",
             order_by=["attributes.start_time DESC"],
             max_results=limit,
         )
-        return sorted(runs, key=lambda r: r.data.tags.get("retrain.checked_at", ""), reverse=True)
+        return sorted(runs, key=lambda r: r.data.tags.get(CHECKED_AT, ""), reverse=True)
 
     def history(self, name: str, limit: int = 500) -> list[LedgerEntry]:
         """The decision history of a policy, oldest first, as `decide()` wants it."""
         entries = [
             LedgerEntry(
-                checked_at=_parse_time(run.data.tags["retrain.checked_at"]),
-                fired=frozenset(filter(None, run.data.tags.get("retrain.fired", "").split(","))),
-                retrained=run.data.tags.get("retrain.retrain") == "true",
-                judged=run.data.tags.get("retrain.judged") != "false",
+                checked_at=parse_time(run.data.tags[CHECKED_AT]),
+                fired=frozenset(filter(None, run.data.tags.get(FIRED, "").split(","))),
+                retrained=run.data.tags.get(RETRAIN) == "true",
+                judged=run.data.tags.get(JUDGED) != "false",
                 training=run.data.tags.get(TRAINING, ""),
-                pending_since=_optional_time(run.data.tags.get("retrain.pending_since", "")),
-                measured=_measured(run.data.tags.get("retrain.measured", "")),
+                pending_since=optional_time(run.data.tags.get(PENDING_SINCE, "")),
+                measured=_measured(run.data.tags.get(MEASURED, "")),
             )
             for run in self._runs(name, limit)
-            if "retrain.checked_at" in run.data.tags
+            if CHECKED_AT in run.data.tags
         ]
         return entries[::-1]
 
@@ -196,8 +233,8 @@ class Ledger:
         prefix = f"{WATERMARK}."
         marks = {k[len(prefix) :]: v for k, v in tags.items() if k.startswith(prefix) and v}
         for role, value in marks.items():
-            if value.startswith(MARK_ARTIFACT):
-                marks[role] = self._artifact_text(run.info.run_id, value[len(MARK_ARTIFACT) :])
+            if artifact := watermark_in_artifact(value):
+                marks[role] = self._artifact_text(run.info.run_id, artifact)
         return marks, int(rows) if rows is not None else None
 
     def _artifact_text(self, run_id: str, path: str) -> str:
@@ -260,23 +297,14 @@ class Ledger:
         return runs[0] if runs else None
 
 
-def _mark_path(role: str) -> str:
-    return f"watermarks/{_metric_name(role)}.json"
-
-
-def _mark_tag(role: str, text: str) -> str:
-    """The watermark's tag: the watermark itself, or where the run keeps it when too long."""
-    return text if len(text) <= MARK_IN_TAG else MARK_ARTIFACT + _mark_path(role)
-
-
 def _record(run: Any) -> CheckRecord:
     tags = run.data.tags
     rows = run.data.metrics.get("rows")
     return CheckRecord(
         run_id=run.info.run_id,
-        checked_at=_parse_time(tags.get("retrain.checked_at", "1970-01-01T00:00:00+00:00")),
-        verdict=tags.get("retrain.decision", "?"),
-        reasons=tuple(filter(None, tags.get("retrain.reasons", "").split("\n"))),
+        checked_at=parse_time(tags.get(CHECKED_AT, EPOCH)),
+        verdict=tags.get(DECISION, "?"),
+        reasons=tuple(filter(None, tags.get(REASONS, "").split("\n"))),
         rows=int(rows) if rows is not None else None,
     )
 
@@ -303,29 +331,3 @@ def _measured(text: str) -> tuple[tuple[str, float], ...]:
 
 def _outcomes_json(decision: RetrainDecision) -> str:
     return json.dumps([o.as_dict() for o in decision.outcomes], separators=(",", ":"))
-
-
-def _metric_name(name: str) -> str:
-    """MLflow metric names allow letters, digits, _ - . / and spaces."""
-    return "".join(c if c.isalnum() or c in "_-./ " else "_" for c in name)
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_TAG else text[: MAX_TAG - 3] + "..."
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def _iso(moment: datetime | None) -> str:
-    return moment.isoformat() if moment is not None else ""
-
-
-def _optional_time(text: str) -> datetime | None:
-    return _parse_time(text) if text else None
-
-
-def _parse_time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,37 +1,43 @@
 """What training runs and registered versions record: params, lineage tags, requirements, format.
 
-Pure helpers for `retrain_core.store.registry` (no MLflow import here): the registry writes them.
+Pure helpers (no MLflow import here) for the training runs (`retrain_core.store.runs`) and the
+versions `Registry.register` tags; the tag names are `retrain_core.store.tags`.
 """
 
 from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+
+from retrain_core.store.tags import (
+    CHALLENGER_SCORE,
+    CHAMPION_SCORE,
+    GATE,
+    GATE_METRIC,
+    GATE_REASONS,
+    WINDOW_END,
+    WINDOW_START,
+    clip,
+)
 
 if TYPE_CHECKING:
     from retrain_core.decide.promotion import PromotionDecision
     from retrain_core.policy.schema import Policy
     from retrain_core.training.challenger import TrainingResult
 
-TAG = "retrain."
-LINEAGE_TAGS = ("trigger", "monitor_run_id", "policy_hash", "window_start", "window_end")
-MAX_TAG = 4900  # MLflow tag values hold 5000 characters (8000 on newer stores)
 SAFE_TYPE_MODULES = ("sklearn", "numpy", "scipy")
 
 
 def gate_tags(decision: PromotionDecision) -> dict[str, str]:
     """Version tags recording the gate's verdict, to pass to `Registry.register`."""
     return {
-        f"{TAG}gate": "passed" if decision.promote else "failed",
-        f"{TAG}gate_metric": decision.metric,
-        f"{TAG}gate_reasons": clip("; ".join(decision.reasons)),
-        f"{TAG}challenger_score": str(decision.challenger_score),
-        f"{TAG}champion_score": ""
-        if decision.champion_score is None
-        else str(decision.champion_score),
+        GATE: "passed" if decision.promote else "failed",
+        GATE_METRIC: decision.metric,
+        GATE_REASONS: clip("; ".join(decision.reasons)),
+        CHALLENGER_SCORE: str(decision.challenger_score),
+        CHAMPION_SCORE: "" if decision.champion_score is None else str(decision.champion_score),
     }
 
 
@@ -103,14 +109,4 @@ def window_tags(window: tuple[str, str] | None) -> dict[str, str]:
     """The training window's bounds as run tags (copied onto the registered version)."""
     if window is None:
         return {}
-    return {f"{TAG}window_start": window[0], f"{TAG}window_end": window[1]}
-
-
-def clip(text: str) -> str:
-    """Keep a tag value inside MLflow's limit."""
-    return text if len(text) <= MAX_TAG else text[: MAX_TAG - 1] + "…"
-
-
-def stamp(moment: datetime) -> str:
-    """A moment (the caller's `now`) in UTC, ISO 8601 to the second."""
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+    return {WINDOW_START: window[0], WINDOW_END: window[1]}

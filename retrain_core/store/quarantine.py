@@ -1,24 +1,78 @@
-"""Quarantine runs in the ledger's experiment: written by a check, released by a person.
+"""Quarantined batches in the ledger: one MLflow run per batch set aside, until a person frees it.
 
-See `retrain_core.monitor.settle` for the lifecycle; this module is its MLflow side.
+A quarantine run is written by the monitor check that found the batch (same experiment as the
+policy's ledger), RUNNING until that check's own run is FINISHED, then FINISHED: a check that
+crashes half-way leaves no quarantine that counts, and the batch is judged again. Only FINISHED
+runs with status `quarantined` keep a file out of windows, label joins and training data;
+`retrain quarantine release` sets the status to `released`, so the next check judges the file
+again. The digests of the batches a check judged are logged as MLflow dataset inputs of its run,
+so a batch delivered again under another name is recognised by its content. What a check sets
+aside and judges is decided by `retrain_core.monitor.settle`; the `Ledger` calls this module.
 """
 
 from __future__ import annotations
 
 import getpass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from retrain_core.data.batches import Batch, Quarantined
-from retrain_core.monitor.settle import KIND, PREFIX, QUARANTINED, RELEASED, QuarantineRecord
+from retrain_core.store.tags import (
+    DATASET_CONTEXT,
+    KIND,
+    MAX_TAG,
+    MONITOR,
+    MONITOR_RUN_ID,
+    POLICY_HASH,
+    Q_DIGEST,
+    Q_FOUND_AT,
+    Q_KEY,
+    Q_PATH,
+    Q_REASON,
+    Q_RELEASED_AT,
+    Q_RELEASED_BY,
+    Q_ROLE,
+    Q_STATUS,
+    QUARANTINE,
+    QUARANTINED,
+    RELEASED,
+    RUN_NAME,
+    clip,
+    ms,
+)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-CONTEXT = "mlflow.data.context"  # a judged batch's dataset input tag: its role
 DIGEST_CHARS = 32  # MLflow keeps 36 characters of a dataset digest: 128 bits of the SHA-256
-MAX_TAG = 4900
+
+
+@dataclass(frozen=True)
+class QuarantineRecord:
+    """A quarantined (or released) batch as `retrain quarantine list` shows it."""
+
+    run_id: str
+    role: str
+    key: str
+    path: str
+    reason: str
+    status: str
+    found_at: str
+    monitor_run_id: str
+
+
+def matching(found: Sequence[QuarantineRecord], file: str) -> list[QuarantineRecord]:
+    """The records whose key, path or file name is `file` (a single file's key may carry @hash)."""
+    wanted = file.rstrip("/")
+    return [
+        record
+        for record in found
+        if wanted
+        in {record.key, record.key.split("@", 1)[0], record.path, record.path.rsplit("/", 1)[-1]}
+        or record.path.endswith("/" + wanted.lstrip("./"))
+    ]
 
 
 def start_quarantine(
@@ -33,18 +87,18 @@ def start_quarantine(
     run_ids = []
     for item in items:
         tags = {
-            KIND: "quarantine",
-            "mlflow.runName": f"quarantine {item.key}"[:250],
-            f"{PREFIX}role": item.role,
-            f"{PREFIX}key": item.key[:MAX_TAG],
-            f"{PREFIX}path": item.path[:MAX_TAG],
-            f"{PREFIX}reason": _clip(item.reason),
-            f"{PREFIX}digest": item.digest,
-            f"{PREFIX}status": QUARANTINED,
-            f"{PREFIX}found_at": found_at,
-            "retrain.monitor_run_id": monitor_run_id,
+            KIND: QUARANTINE,
+            RUN_NAME: f"quarantine {item.key}"[:250],
+            Q_ROLE: item.role,
+            Q_KEY: item.key[:MAX_TAG],
+            Q_PATH: item.path[:MAX_TAG],
+            Q_REASON: clip(item.reason, "..."),
+            Q_DIGEST: item.digest,
+            Q_STATUS: QUARANTINED,
+            Q_FOUND_AT: found_at,
+            MONITOR_RUN_ID: monitor_run_id,
         }
-        run = client.create_run(experiment_id, start_time=_ms(now), tags=tags)
+        run = client.create_run(experiment_id, start_time=ms(now), tags=tags)
         run_ids.append(run.info.run_id)
     return run_ids
 
@@ -69,7 +123,7 @@ def log_judged(client: MlflowClient, run_id: str, judged: Sequence[tuple[str, Ba
                 source_type="local",
                 source=batch.path[:1000],
             ),
-            tags=[InputTag(CONTEXT, role)],
+            tags=[InputTag(DATASET_CONTEXT, role)],
         )
         for role, batch in judged
         if batch.digest
@@ -85,7 +139,7 @@ def earlier_batch(client: MlflowClient, experiment_id: str | None, digest: str) 
     runs = client.search_runs(
         [experiment_id],
         filter_string=(
-            f"tags.`{KIND}` = 'monitor' and attributes.status = 'FINISHED' "
+            f"tags.`{KIND}` = '{MONITOR}' and attributes.status = 'FINISHED' "
             f"and datasets.digest = '{digest[:DIGEST_CHARS]}'"
         ),
         max_results=1,
@@ -104,8 +158,8 @@ def judged(
     if experiment_id is None:
         return {}
     query = (
-        f"tags.`{KIND}` = 'monitor' and attributes.status = 'FINISHED' "
-        f"and tags.`retrain.policy_hash` = '{policy_hash}'"
+        f"tags.`{KIND}` = '{MONITOR}' and attributes.status = 'FINISHED' "
+        f"and tags.`{POLICY_HASH}` = '{policy_hash}'"
     )
     keys: dict[str, set[str]] = {}
     token = None
@@ -113,20 +167,22 @@ def judged(
         page = client.search_runs([experiment_id], query, max_results=1000, page_token=token)
         for run in page:
             for found in run.inputs.dataset_inputs if run.inputs else []:
-                role = next((t.value for t in found.tags if t.key == CONTEXT), "")
+                role = next((t.value for t in found.tags if t.key == DATASET_CONTEXT), "")
                 keys.setdefault(role, set()).add(str(found.dataset.name))
         token = page.token
         if not token:
             return keys
 
 
-def records(client: MlflowClient, experiment_id: str | None, status: str | None = None) -> list:
+def records(
+    client: MlflowClient, experiment_id: str | None, status: str | None = None
+) -> list[QuarantineRecord]:
     """The finished quarantine runs of a policy, newest first (only `status` when given)."""
     if experiment_id is None:
         return []
-    query = f"tags.`{KIND}` = 'quarantine' and attributes.status = 'FINISHED'"
+    query = f"tags.`{KIND}` = '{QUARANTINE}' and attributes.status = 'FINISHED'"
     if status is not None:
-        query += f" and tags.`{PREFIX}status` = '{status}'"
+        query += f" and tags.`{Q_STATUS}` = '{status}'"
     runs = client.search_runs(
         [experiment_id], filter_string=query, order_by=["attributes.start_time DESC"]
     )
@@ -138,22 +194,22 @@ def release(client: MlflowClient, found: Sequence[QuarantineRecord], now: dateti
     user = _user()
     moment = now.isoformat()
     for record in found:
-        client.set_tag(record.run_id, f"{PREFIX}status", RELEASED)
-        client.set_tag(record.run_id, f"{PREFIX}released_by", user)
-        client.set_tag(record.run_id, f"{PREFIX}released_at", moment)
+        client.set_tag(record.run_id, Q_STATUS, RELEASED)
+        client.set_tag(record.run_id, Q_RELEASED_BY, user)
+        client.set_tag(record.run_id, Q_RELEASED_AT, moment)
 
 
 def _record(run: Any) -> QuarantineRecord:
     tags = run.data.tags
     return QuarantineRecord(
         run_id=run.info.run_id,
-        role=tags.get(f"{PREFIX}role", "?"),
-        key=tags.get(f"{PREFIX}key", "?"),
-        path=tags.get(f"{PREFIX}path", "?"),
-        reason=tags.get(f"{PREFIX}reason", ""),
-        status=tags.get(f"{PREFIX}status", "?"),
-        found_at=tags.get(f"{PREFIX}found_at", ""),
-        monitor_run_id=tags.get("retrain.monitor_run_id", ""),
+        role=tags.get(Q_ROLE, "?"),
+        key=tags.get(Q_KEY, "?"),
+        path=tags.get(Q_PATH, "?"),
+        reason=tags.get(Q_REASON, ""),
+        status=tags.get(Q_STATUS, "?"),
+        found_at=tags.get(Q_FOUND_AT, ""),
+        monitor_run_id=tags.get(MONITOR_RUN_ID, ""),
     )
 
 
@@ -162,11 +218,3 @@ def _user() -> str:
         return getpass.getuser()
     except Exception:  # no user name in this environment (e.g. a container without /etc/passwd)
         return "unknown"
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_TAG else text[: MAX_TAG - 3] + "..."

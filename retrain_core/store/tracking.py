@@ -9,13 +9,20 @@ import os
 
 from retrain_core.base.settings import Settings
 
+SQLITE = "sqlite:///"
+
 
 def tracking_uri(settings: Settings) -> str:
     """`MLFLOW_TRACKING_URI` when set, else SQLite under the project's data directory."""
     configured = os.environ.get("MLFLOW_TRACKING_URI")
     if configured:
         return configured
-    return f"sqlite:///{settings.data_path / 'mlflow.db'}"
+    return f"{SQLITE}{settings.data_path / 'mlflow.db'}"
+
+
+def sqlite_path(uri: str) -> str | None:
+    """The file of a SQLite tracking URI (the embedded default), else None."""
+    return uri[len(SQLITE) :] if uri.startswith(SQLITE) else None
 
 
 def shown_uri(uri: str) -> str:

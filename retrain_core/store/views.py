@@ -2,34 +2,44 @@
 
 `retrain status` must answer in about a second for a fleet: it reads what the monitor and the
 training flow wrote (checks, the champion alias and its promotion time, pending approvals,
-quarantined batches) straight from the store. Two stores are read directly: MLflow's SQLite
-file (the embedded default; opened read-only) and an MLflow tracking server (its REST API). Any
-other URI returns no view, and the caller uses MLflow's client (`retrain_core.store.Store`).
-
-The names read here are those the writers use: `ledger.KIND` etc. are repeated as plain strings
-because importing the writer modules would import MLflow; `tests/integration/test_ledger_view.py`
-checks every answer against the MLflow-based readers on real stores.
+quarantined batches) straight from the store. `view_for` chooses the reader by the URI's scheme:
+MLflow's SQLite file (the embedded default; opened read-only) is read with SQL, an MLflow
+tracking server through its REST API, and any other store with MLflow's client (`ClientView`,
+which imports MLflow). The tag names are `retrain_core.store.tags`, the writers' own;
+`tests/integration/test_store_views.py` checks that every view gives the same answers.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
-KIND, CHECKED_AT, DECISION, REASONS = (
-    "retrain.kind", "retrain.checked_at", "retrain.decision", "retrain.reasons"
-)  # fmt: skip
-PROMOTED_AT, APPROVAL, DEADLINE = (
-    "retrain.promoted_at", "retrain.approval", "retrain.approval_deadline"
-)  # fmt: skip
-QUARANTINE_STATUS = "retrain.quarantine.status"
-EPOCH = "1970-01-01T00:00:00+00:00"
+from retrain_core.store.tags import (
+    APPROVAL,
+    CHECKED_AT,
+    DECISION,
+    EPOCH,
+    KIND,
+    MONITOR,
+    PENDING,
+    Q_STATUS,
+    QUARANTINE,
+    QUARANTINED,
+    REASONS,
+    approval_deadline,
+    parse_time,
+    serving_since,
+)
+from retrain_core.store.tracking import sqlite_path
+
+MAX_QUARANTINE = 10_000
 
 
 @dataclass(frozen=True)
@@ -53,56 +63,49 @@ class PolicyState:
 
 
 class View(Protocol):
-    def state(self, name: str, alias: str, limit: int = 200) -> PolicyState: ...
+    """What `retrain status` reads of one policy from one store."""
+
+    def state(self, name: str, alias: str, limit: int = 200) -> PolicyState:
+        """The policy's checks (newest `limit`), champion, pending approvals and quarantine."""
+        ...
 
 
-def view_for(uri: str) -> View | None:
-    """A direct reader for this tracking URI, or None when only MLflow's client can read it."""
-    if uri.startswith("sqlite:///"):
-        return SqliteView(uri[len("sqlite:///") :])
+def view_for(uri: str) -> View:
+    """The reader for this tracking URI: SQL for SQLite, REST for a server, else MLflow's client."""
+    path = sqlite_path(uri)
+    if path is not None:
+        return SqliteView(path)
     if uri.startswith(("http://", "https://")):
         return RestView(uri.rstrip("/"))
-    return None
-
-
-def _time(text: str | None) -> datetime:
-    moment = datetime.fromisoformat(text or EPOCH)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return ClientView(uri)
 
 
 def _check(tags: dict[str, str]) -> Check:
     reasons = tuple(filter(None, tags.get(REASONS, "").split("\n")))
-    return Check(_time(tags.get(CHECKED_AT)), tags.get(DECISION, "?"), reasons)
-
-
-def _serving(tags: dict[str, str], created_ms: int) -> datetime:
-    stamp = tags.get(PROMOTED_AT)
-    return _time(stamp) if stamp else datetime.fromtimestamp(created_ms / 1000, tz=UTC)
+    return Check(parse_time(tags.get(CHECKED_AT) or EPOCH), tags.get(DECISION, "?"), reasons)
 
 
 def _pending(found: list[tuple[str, dict[str, str]]]) -> list[tuple[str, datetime]]:
+    """The versions tagged pending with a readable deadline, and that deadline, oldest first."""
     waiting = []
     for version, tags in found:
-        if tags.get(APPROVAL) == "pending":
-            try:
-                waiting.append((version, _time(tags.get(DEADLINE))))
-            except ValueError:
-                continue
-    return waiting
+        deadline = approval_deadline(tags)
+        if tags.get(APPROVAL) == PENDING and deadline is not None:
+            waiting.append((version, deadline))
+    return sorted(waiting, key=lambda item: int(item[0]))
 
 
 RunTags = Callable[[str, str, int], list[dict[str, str]]]
-MAX_QUARANTINE = 10_000
 
 
 def _checks_and_held(run_tags: RunTags, name: str, limit: int) -> tuple[list[Check], int]:
     """The policy's checks, newest first, and how many of its batches are quarantined."""
     checks = sorted(
-        (_check(t) for t in run_tags(name, "monitor", limit)),
+        (_check(t) for t in run_tags(name, MONITOR, limit)),
         key=lambda c: c.checked_at, reverse=True,
     )  # fmt: skip
-    held = run_tags(name, "quarantine", MAX_QUARANTINE)
-    return checks, sum(t.get(QUARANTINE_STATUS) == "quarantined" for t in held)
+    held = run_tags(name, QUARANTINE, MAX_QUARANTINE)
+    return checks, sum(t.get(Q_STATUS) == QUARANTINED for t in held)
 
 
 class SqliteView:
@@ -160,10 +163,11 @@ class SqliteView:
         champion, since = None, None
         if found:
             version, created = found[0]
-            champion, since = str(version), _serving(self._version_tags(name, version), created)
+            champion = str(version)
+            since = serving_since(self._version_tags(name, version), created)
         candidates = self._rows(
             "SELECT version FROM model_version_tags WHERE name = ? AND key = ? AND value = ?",
-            name, APPROVAL, "pending",
+            name, APPROVAL, PENDING,
         )  # fmt: skip
         pending = _pending([(str(v), self._version_tags(name, v)) for (v,) in candidates])
         return PolicyState(checks, champion, since, pending, held)
@@ -210,10 +214,10 @@ class RestView:
         if version:
             tags = {t["key"]: t.get("value", "") for t in version.get("tags", [])}
             champion = str(version["version"])
-            since = _serving(tags, int(version.get("creation_timestamp", 0)))
+            since = serving_since(tags, int(version.get("creation_timestamp", 0)))
         quoted = name.replace("'", "\\'")
         search = urllib.parse.urlencode(
-            {"filter": f"name = '{quoted}' and tags.`{APPROVAL}` = 'pending'"}
+            {"filter": f"name = '{quoted}' and tags.`{APPROVAL}` = '{PENDING}'"}
         )
         found = self._call(f"model-versions/search?{search}").get("model_versions", [])
         pending = _pending(
@@ -221,3 +225,27 @@ class RestView:
              for v in found]
         )  # fmt: skip
         return PolicyState(checks, champion, since, pending, held)
+
+
+class ClientView:
+    """Any other store, read with MLflow's client (`Store`; importing MLflow takes ~2 s)."""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+
+    def state(self, name: str, alias: str, limit: int = 200) -> PolicyState:
+        from retrain_core.store import Store
+
+        store = Store(self.uri)
+        checks = [
+            Check(c.checked_at, c.verdict, c.reasons) for c in store.ledger.checks(name, limit)
+        ]
+        champion = store.registry.champion(name, alias)
+        since = serving_since(champion.tags, champion.creation_timestamp) if champion else None
+        return PolicyState(
+            checks=checks,
+            champion=str(champion.version) if champion else None,
+            serving_since=since,
+            pending=store.registry.pending_approvals(name),
+            quarantined=len(store.ledger.quarantine(name, QUARANTINED)),
+        )

@@ -154,9 +154,8 @@ def check_outcome(root: Path, output: str, ports: dict[str, int], served: bool =
     from mlflow import MlflowClient
     from prefect.client.orchestration import SyncPrefectClient
 
-    from retrain_core.cli.status import _state_via_mlflow
     from retrain_core.store import Store
-    from retrain_core.store.views import RestView
+    from retrain_core.store.views import ClientView, RestView
 
     assert not served or '"predictions"' in output, output[-3000:]
     assert not (root / ".retrain" / "mlflow.db").exists(), "a run wrote to the embedded store"
@@ -167,8 +166,8 @@ def check_outcome(root: Path, output: str, ports: dict[str, int], served: bool =
     checks = Store(f"http://127.0.0.1:{ports['5000']}").ledger.checks("churn")
     assert len(checks) >= 2, f"{len(checks)} churn checks in the ledger"
     server = f"http://127.0.0.1:{ports['5000']}"  # status reads it over REST, without MLflow
-    assert RestView(server).state("churn", "champion") == _state_via_mlflow(
-        server, "churn", "champion"
+    assert RestView(server).state("churn", "champion") == ClientView(server).state(
+        "churn", "champion"
     )
     with SyncPrefectClient(api) as prefect:
         deployments = {d.id: d.name for d in prefect.read_deployments()}

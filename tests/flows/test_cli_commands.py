@@ -10,8 +10,7 @@ import pytest
 from conftest import Project
 
 from retrain_core.cli import main as cli
-from retrain_core.cli.status import _state_via_mlflow
-from retrain_core.store.views import view_for
+from retrain_core.store.views import ClientView, view_for
 
 
 def run(project: Project, *extra: str) -> int:
@@ -55,7 +54,7 @@ def test_run_twice_then_status_explain_and_rollback(
     uri = os.environ["MLFLOW_TRACKING_URI"]
     view = view_for(uri)
     assert view is not None
-    assert view.state(project.name, "champion") == _state_via_mlflow(uri, project.name, "champion")
+    assert view.state(project.name, "champion") == ClientView(uri).state(project.name, "champion")
 
     assert cli.main(["explain", project.name, "1"]) == 0
     explained = capsys.readouterr().out

@@ -31,7 +31,7 @@ from retrain_core.checks.profile import builds, content_key, forget
 from retrain_core.cli.main import main
 from retrain_core.data.demo import write_reference
 from retrain_core.store import Store
-from retrain_core.store.registry import PROFILE_KEY, PROFILE_RUN
+from retrain_core.store.tags import PROFILE_KEY, PROFILE_RUN
 
 ROWS = 800  # conftest's Story(rows_per_day=800)
 

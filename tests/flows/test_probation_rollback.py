@@ -17,7 +17,7 @@ from retrain_core.data.demo import day_start
 from retrain_core.monitor import serving
 from retrain_core.policy.loader import load_policy
 from retrain_core.store import Store
-from retrain_core.store.registry import PROMOTED_AT
+from retrain_core.store.tags import PROMOTED_AT
 
 if TYPE_CHECKING:
     from conftest import Project

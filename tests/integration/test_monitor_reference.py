@@ -21,7 +21,7 @@ from retrain_core.monitor.late_labels import label_context
 from retrain_core.monitor.windows import Loaded, load_windows
 from retrain_core.policy.schema import Policy
 from retrain_core.store import Store
-from retrain_core.store.registry import PROFILE_KEY, PROFILE_RUN
+from retrain_core.store.tags import PROFILE_KEY, PROFILE_RUN
 from retrain_core.training.challenger import reference_sample, train_challenger
 
 
