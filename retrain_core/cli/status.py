@@ -215,7 +215,11 @@ def _jsonable(row: Row) -> dict[str, Any]:
 
 
 def _age(seconds: float | None) -> str:
-    return "-" if seconds is None else format_duration(timedelta(seconds=seconds))
+    """A table column of ages: always two units ("0h 5m", "2h 0m", "3d 4h") so rows line up."""
+    if seconds is None:
+        return "-"
+    days, rest = divmod(int(seconds), 86400)
+    return f"{days}d {rest // 3600}h" if days else f"{rest // 3600}h {rest % 3600 // 60}m"
 
 
 def _when(moment: datetime | None) -> str:
