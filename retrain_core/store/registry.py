@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from retrain_core.store import models
+import retrain_core.store.models as models
 from retrain_core.store.approvals import Approvals
 from retrain_core.store.lineage import git_commit
 from retrain_core.store.profiles import Profiles

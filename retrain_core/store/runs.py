@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from retrain_core.store import models
+import retrain_core.store.models as models
 from retrain_core.store.backend import Part, finished
 from retrain_core.store.lineage import (
     SAFE_TYPE_MODULES,

@@ -54,8 +54,8 @@ def _module(path: Path) -> str:
 
 @cache
 def graph() -> dict[str, set[str]]:
-    """Module -> the project modules it imports (a `from pkg import name` names pkg.name if that
-    is a module, else pkg)."""
+    """Module -> the project modules it imports (a `from pkg import name` imports pkg, and
+    pkg.name when that is a module)."""
     paths = {_module(p): p for p in _sources()}
     edges: dict[str, set[str]] = {}
     for mod, path in paths.items():
@@ -71,8 +71,8 @@ def graph() -> dict[str, set[str]]:
                     target = ".".join([*base, *([node.module] if node.module else [])])
                 else:
                     target = node.module or ""
-                names = [f"{target}.{alias.name}" for alias in node.names]
-                names = [n if n in paths else target for n in names]
+                # `from pkg import name` runs pkg/__init__.py first: an edge to pkg too
+                names = [target, *(f"{target}.{alias.name}" for alias in node.names)]
             else:
                 continue
             for name in names:
