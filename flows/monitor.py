@@ -22,8 +22,8 @@ from retrain_core.base.settings import load_settings
 from retrain_core.decide import approval, fleet, probation
 from retrain_core.decide.decision import blocking_outcomes, decide
 from retrain_core.decide.evaluate import evaluate
-from retrain_core.decide.ledger import LedgerEntry, RetrainDecision
 from retrain_core.decide.pending import Fresh
+from retrain_core.decide.records import LedgerEntry, RetrainDecision
 from retrain_core.decide.report import artifact_key, decision_markdown, decision_table
 from retrain_core.kinds.context import Champion
 from retrain_core.monitor import drift_reference, late_labels, serving, windows

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from retrain_core.decide.ledger import RetrainDecision
+from retrain_core.decide.records import RetrainDecision
 
 SUPPRESSED_BY = "approval-pending"
 PENDING_APPROVAL = "pending-approval"  # a training's outcome while its challenger waits

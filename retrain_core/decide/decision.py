@@ -38,9 +38,9 @@ from datetime import datetime
 from functools import partial
 
 from retrain_core.base.outcome import CheckOutcome, Status
-from retrain_core.decide.ledger import LedgerEntry, RetrainDecision, Verdict
 from retrain_core.decide.limits import apply_limits
 from retrain_core.decide.pending import Fresh, await_labels, pending_change
+from retrain_core.decide.records import LedgerEntry, RetrainDecision, Verdict
 from retrain_core.decide.streaks import counted, fired_rules, governing_check
 from retrain_core.policy.registry import kind_of
 from retrain_core.policy.triggers import Triggers

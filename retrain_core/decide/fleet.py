@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from retrain_core.base.durations import format_duration
-from retrain_core.decide.ledger import RetrainDecision
+from retrain_core.decide.records import RetrainDecision
 
 CONCURRENCY_LIMIT = "retrain-fleet-trainings"
 BUDGET_LIMIT = "retrain-fleet-budget"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from retrain_core.decide.ledger import LedgerEntry, RetrainDecision, Verdict
+from retrain_core.decide.records import LedgerEntry, RetrainDecision, Verdict
 from retrain_core.policy.triggers import Triggers
 
 

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from retrain_core.base.outcome import CheckOutcome, Status
-from retrain_core.decide.ledger import AWAITING_LABELS, LedgerEntry, RetrainDecision, Verdict
 from retrain_core.decide.limits import ago, apply_limits
+from retrain_core.decide.records import AWAITING_LABELS, LedgerEntry, RetrainDecision, Verdict
 from retrain_core.policy.base import greater_is_better
 from retrain_core.policy.triggers import Triggers
 

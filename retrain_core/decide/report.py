@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from retrain_core.base.outcome import CheckOutcome, Status
-from retrain_core.decide.ledger import RetrainDecision
+from retrain_core.decide.records import RetrainDecision
 
 _ICON = {Status.PASS: "pass", Status.FAIL: "**FAIL**", Status.ERROR: "_error_"}
 

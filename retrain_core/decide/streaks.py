@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from retrain_core.base.outcome import CheckOutcome, Status
-from retrain_core.decide.ledger import LedgerEntry
+from retrain_core.decide.records import LedgerEntry
 from retrain_core.policy.triggers import Trigger, Triggers
 
 Streak = tuple[str, int, int]  # rule id, checks in a row it fired on, checks it needs

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from retrain_core.base.statistics import around_median, ordinary
-from retrain_core.decide.ledger import LedgerEntry
+from retrain_core.decide.records import LedgerEntry
 
 
 def swings(history: Sequence[LedgerEntry]) -> dict[str, tuple[float, ...]]:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from retrain_core.data import BadData
 from retrain_core.data.windows import parse_timestamps
-from retrain_core.decide.ledger import LedgerEntry
 from retrain_core.decide.pending import Fresh, change_start
+from retrain_core.decide.records import LedgerEntry
 from retrain_core.decide.swings import swings
 from retrain_core.kinds.context import Champion
 from retrain_core.monitor.training_data import load_training_data

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from retrain_core.decide.ledger import LedgerEntry, RetrainDecision
+from retrain_core.decide.records import LedgerEntry, RetrainDecision
 from retrain_core.decide.swings import swings
 from retrain_core.kinds.context import Windows
 from retrain_core.policy.schema import Policy

@@ -20,7 +20,7 @@ from typing import Any
 
 import retrain_core.store.quarantine as quarantine
 from retrain_core.data.batches import Batch, Quarantined
-from retrain_core.decide.ledger import LedgerEntry, RetrainDecision, measured_values
+from retrain_core.decide.records import LedgerEntry, RetrainDecision, measured_values
 from retrain_core.store.backend import Part
 from retrain_core.store.quarantine import QuarantineRecord, matching
 from retrain_core.store.tags import (

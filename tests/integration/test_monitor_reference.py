@@ -14,7 +14,7 @@ from _data import churn_frame, churn_policy
 from retrain_core.checks.binned import EXACT_MAX_ROWS
 from retrain_core.checks.profile import builds, forget, profile_from_frame
 from retrain_core.decide.evaluate import evaluate
-from retrain_core.decide.ledger import LedgerEntry
+from retrain_core.decide.records import LedgerEntry
 from retrain_core.kinds.context import Champion, Windows
 from retrain_core.monitor.drift_reference import follow_champion, reference_profile
 from retrain_core.monitor.late_labels import label_context

@@ -12,8 +12,8 @@ from _data import churn_frame, churn_policy
 
 from retrain_core.base.outcome import CheckOutcome, Status
 from retrain_core.data.watermark import Watermark
-from retrain_core.decide.ledger import RetrainDecision
 from retrain_core.decide.promotion import PromotionDecision, decide_promotion
+from retrain_core.decide.records import RetrainDecision
 from retrain_core.store import Store
 from retrain_core.store.lineage import gate_tags, git_commit, pip_requirements, serialization_format
 from retrain_core.store.registry import Registry, RegistryError

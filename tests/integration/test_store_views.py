@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from retrain_core.data.batches import Quarantined
-from retrain_core.decide.ledger import RetrainDecision
+from retrain_core.decide.records import RetrainDecision
 from retrain_core.store import Store
 from retrain_core.store.tags import APPROVAL, APPROVAL_DEADLINE, KIND, PENDING, Q_STATUS
 from retrain_core.store.views import ClientView, RestView, SqliteView, view_for

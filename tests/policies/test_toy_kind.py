@@ -17,8 +17,8 @@ from retrain_core.base.outcome import CheckOutcome, Status
 from retrain_core.base.settings import Settings
 from retrain_core.decide.decision import decide
 from retrain_core.decide.evaluate import evaluate
-from retrain_core.decide.ledger import LedgerEntry
 from retrain_core.decide.pending import Fresh
+from retrain_core.decide.records import LedgerEntry
 from retrain_core.kinds.context import Context, Windows
 from retrain_core.policy import docs
 from retrain_core.policy.base import Strict

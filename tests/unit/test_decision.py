@@ -8,8 +8,8 @@ import pytest
 
 from retrain_core.base.outcome import CheckOutcome, Status
 from retrain_core.decide.decision import decide
-from retrain_core.decide.ledger import LedgerEntry
 from retrain_core.decide.pending import Fresh
+from retrain_core.decide.records import LedgerEntry
 from retrain_core.policy.triggers import Triggers
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

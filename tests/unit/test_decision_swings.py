@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from retrain_core.decide.ledger import LedgerEntry
+from retrain_core.decide.records import LedgerEntry
 from retrain_core.decide.swings import swings
 
 RULE = "performance.accuracy"

@@ -10,7 +10,7 @@ import pytest
 from retrain_core.base.settings import load_settings
 from retrain_core.cli.status import fleet_limits, fleet_line
 from retrain_core.decide.fleet import BudgetState, budget_state, hold_for_budget
-from retrain_core.decide.ledger import RetrainDecision
+from retrain_core.decide.records import RetrainDecision
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 DAY = timedelta(days=1)
