@@ -20,41 +20,29 @@ from typing import Any
 
 import retrain_core.store.quarantine as quarantine
 from retrain_core.data.batches import Batch, Quarantined
-from retrain_core.decide.records import LedgerEntry, RetrainDecision, measured_values
+from retrain_core.decide.records import LedgerEntry, RetrainDecision
 from retrain_core.store.backend import Part
+from retrain_core.store.codec import decision_tags, entry_from_tags
 from retrain_core.store.quarantine import QuarantineRecord, matching
 from retrain_core.store.tags import (
     CHECKED_AT,
     DECISION,
     EPOCH,
-    FIRED,
     FROM_VERSION,
-    JUDGED,
     KIND,
-    MEASURED,
     MONITOR,
     OUTCOME_COUNT,
-    PENDING_SINCE,
-    POLICY_HASH,
-    PREFECT_RUN_ID,
     QUARANTINED,
     REASONS,
-    RETRAIN,
     ROLLBACK,
     RUN_NAME,
-    SUPPRESSED_BY,
     TO_VERSION,
-    TRAIN_SINCE,
     TRAINING,
     TRIGGER,
     VALIDATED,
     WATERMARK,
-    WINDOW,
-    clip,
-    iso,
     metric_name,
     ms,
-    optional_time,
     parse_time,
     watermark_artifact,
     watermark_in_artifact,
@@ -104,27 +92,7 @@ class Ledger(Part):
             raise ValueError("a decision is recorded at the moment it was made (decided_at)")
         checked_at = decision.decided_at
         stamp = ms(checked_at)
-        tags = {
-            KIND: MONITOR,
-            RUN_NAME: f"check {checked_at:%Y-%m-%d %H:%M}",
-            CHECKED_AT: checked_at.isoformat(),
-            DECISION: decision.verdict,
-            RETRAIN: str(decision.retrain).lower(),
-            REASONS: clip("\n".join(decision.reasons), "..."),
-            SUPPRESSED_BY: decision.suppressed_by or "",
-            FIRED: ",".join(sorted(decision.fired)),
-            JUDGED: str(decision.judged).lower(),
-            PENDING_SINCE: iso(decision.pending_since),
-            TRAIN_SINCE: iso(decision.train_since),
-            MEASURED: json.dumps(dict(measured_values(decision.outcomes))),
-            POLICY_HASH: decision.policy_hash,
-            WINDOW: clip(decision.window, "..."),
-            PREFECT_RUN_ID: prefect_run_id or "",
-            **{
-                f"{WATERMARK}.{key}": watermark_tag(key, value)
-                for key, value in sorted(watermarks.items())
-            },
-        }
+        tags = decision_tags(decision, watermarks, prefect_run_id)
         run = self.client.create_run(experiment_id, tags=tags, start_time=stamp)
         run_id = run.info.run_id
         held: list[str] = []
@@ -204,20 +172,8 @@ class Ledger(Part):
 
     def history(self, name: str, limit: int = 500) -> list[LedgerEntry]:
         """The decision history of a policy, oldest first, as `decide()` wants it."""
-        entries = [
-            LedgerEntry(
-                checked_at=parse_time(run.data.tags[CHECKED_AT]),
-                fired=frozenset(filter(None, run.data.tags.get(FIRED, "").split(","))),
-                retrained=run.data.tags.get(RETRAIN) == "true",
-                judged=run.data.tags.get(JUDGED) != "false",
-                training=run.data.tags.get(TRAINING, ""),
-                pending_since=optional_time(run.data.tags.get(PENDING_SINCE, "")),
-                measured=_measured(run.data.tags.get(MEASURED, "")),
-            )
-            for run in self._runs(name, limit)
-            if CHECKED_AT in run.data.tags
-        ]
-        return entries[::-1]
+        entries = [entry_from_tags(run.data.tags) for run in self._runs(name, limit)]
+        return [entry for entry in entries if entry is not None][::-1]
 
     def checks(self, name: str, limit: int = 20) -> list[CheckRecord]:
         """Recent monitor runs, newest first, for `retrain status`."""
@@ -316,17 +272,6 @@ def _outcome_metrics(decision: RetrainDecision) -> dict[str, float]:
         if outcome.observed is not None:
             metrics[outcome.check] = float(outcome.observed)
     return {k: v for k, v in metrics.items() if v == v and abs(v) != float("inf")}
-
-
-def _measured(text: str) -> tuple[tuple[str, float], ...]:
-    """The performance rules' measured values a check recorded (none for older checks)."""
-    try:
-        found = json.loads(text) if text else {}
-    except ValueError:
-        return ()
-    if not isinstance(found, dict):
-        return ()
-    return tuple((str(k), float(v)) for k, v in found.items() if isinstance(v, int | float))
 
 
 def _outcomes_json(decision: RetrainDecision) -> str:
