@@ -1,28 +1,39 @@
-"""Decision quality on real drift streams: the shipped triggers against baselines, same batches.
+"""Decision quality on every kind of drift: a policy's triggers against baselines, same batches.
 
-Replays Elec2 and INSECTS (gradual) from ../shared/data/ (never copied into the project) with
-`retrain_core.replay.backtest`: 1,000-row batches, one batch per logical day, labels one batch
-(1d) late,
-the first two batches as the first model's training data, HistGradientBoosting, a 2-day training
-window, and the triggers, gate and cooldown of the shipped `policies/churn.yaml` applied to each
-stream's features. Baselines: never retrain, retrain every 5 batches, a naive accuracy-drop
-trigger, and persistence (predict the newest known label). The last column is a ceiling, not a
-baseline: the best mean any trigger could reach with half the retrains of every 5 (a model trained
-at every step on the 2-day window, the best schedule chosen with hindsight:
-`retrain_core.replay.baselines.hindsight`). When it is below every 5, no trigger that trains on the
-window meets "every 5's accuracy with half its retrains" on that stream.
+Replays eight synthetic streams, one per kind of drift (`bench/streams.py`: abrupt, gradual,
+incremental, recurring, seasonal, covariate shift that does not hurt, label noise, no drift), and
+Elec2 and INSECTS (gradual) read from ../shared/data/ (never copied into the project; said so and
+skipped when absent) with `retrain_core.replay`: batches of 1,000 rows (the seasonal stream's
+batch is a month), one batch per logical day, labels one batch (1d) late, the first two batches as
+the first model's training data, HistGradientBoosting, a 2-day training window, and the triggers,
+gate and cooldown of the policy (default the shipped `policies/churn.yaml`) applied to each
+stream's features. Baselines: never retrain, retrain every 5 batches, a naive 0.05 accuracy-drop
+trigger, persistence (predict the newest known label). The last column is a ceiling, not a
+baseline: the best mean any trigger could reach with half the retrains of every 5 (a model
+trained at every step on the 2-day window, the best schedule chosen with hindsight:
+`retrain_core.replay.baselines.hindsight`; a policy that trains on the rows since a change may
+beat it).
 
-    OMP_NUM_THREADS=1 PYTHONPATH=$PWD .venv/bin/python bench/backtest.py [--json FILE]
+Per stream it prints a table row and a sanity line: whether the stream behaves as its kind says
+(from the never and every-5 replays: e.g. never falls after an abrupt change, stays at its level
+under the benign covariate shift). Then the mean over streams and the total retrains.
 
-Prints one table; exits 0 with a message when the data folder is absent.
+    OMP_NUM_THREADS=1 .venv/bin/python bench/backtest.py [--streams abrupt,elec2] [--seed N]
+        [--policy FILE] [--json FILE] [--jobs 2]
+
+`--seed N` regenerates the synthetic streams with seeds N, N+1, ... (default: each stream's own,
+listed in bench/streams.py). `--jobs` replays that many streams at once (processes).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 # ../shared/data from the project root; a git worktree one level deeper looks one level higher
 CANDIDATES = [ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data"]
 DATA = (
@@ -42,93 +54,120 @@ DATA = (
 )
 BATCH, REFERENCE_BATCHES, START = 1000, 2, datetime(2020, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
+REAL = {"elec2": "elec2.csv", "insects": "insects_gradual.csv"}
+STRATEGIES = ("policy", "never", "every 5", "naive drop")
 
 
-def streams() -> dict[str, tuple[pd.DataFrame, str, int | None]]:
-    """name -> (frame, target, batches to use); the issue's INSECTS table uses 18 batches."""
-    elec = pd.read_csv(DATA / "elec2.csv")
-    insects = pd.read_csv(DATA / "insects_gradual.csv", header=None)
-    insects.columns = [*(f"f{i}" for i in range(insects.shape[1] - 1)), "label"]
-    return {
-        "elec2": (elec, "class", None),
-        "insects (18 batches)": (insects, "label", 18),
-        "insects (all)": (insects, "label", None),
-    }
-
-
-def history(frame: pd.DataFrame, batches: int | None) -> tuple[Any, list[datetime]]:
-    """Rows stamped one batch per day; the first batches are the reference; a step per day."""
-    from retrain_core.replay.backtest import History
-
-    n = len(frame) // BATCH * BATCH if batches is None else batches * BATCH
+def real_stream(name: str) -> tuple[pd.DataFrame, str, list[str], list[str]] | str:
+    """A real stream's rows (stamped one batch a day), target and features; or why it is absent."""
+    path = DATA / REAL[name]
+    if not path.is_file():
+        return (f"{REAL[name]} not found in {DATA} (set RETRAIN_BENCH_DATA to the folder holding "
+                "the drift streams)")  # fmt: skip
+    if name == "elec2":
+        frame, target = pd.read_csv(path), "class"
+    else:
+        frame = pd.read_csv(path, header=None)
+        frame.columns = [*(f"f{i}" for i in range(frame.shape[1] - 1)), "label"]
+        target = "label"
+    n = len(frame) // BATCH * BATCH
     frame = frame.iloc[:n].copy()
     index = np.arange(n)
     seconds = (index // BATCH) * 86400 + (index % BATCH) * (86400 / BATCH)
     frame["t"] = pd.Timestamp(START) + pd.to_timedelta(seconds, unit="s")
-    cut = REFERENCE_BATCHES * BATCH
-    reference, rows = frame.iloc[:cut], frame.iloc[cut:].reset_index(drop=True)
+    return frame, target, [c for c in frame.columns if c not in (target, "t")], []
+
+
+def history(frame: pd.DataFrame, rows: int) -> tuple[Any, list[datetime]]:
+    """The first batches are the reference; a step at the end of each later batch's day."""
+    from retrain_core.replay.backtest import History
+
+    cut = REFERENCE_BATCHES * rows
+    reference, later = frame.iloc[:cut], frame.iloc[cut:].reset_index(drop=True)
+    batches = len(frame) // rows
     steps = [
-        START + (b + 1) * DAY - timedelta(seconds=1) for b in range(REFERENCE_BATCHES, n // BATCH)
+        START + (b + 1) * DAY - timedelta(seconds=1) for b in range(REFERENCE_BATCHES, batches)
     ]
-    return History(reference.reset_index(drop=True), rows), steps
+    return History(reference.reset_index(drop=True), later), steps
 
 
-def stream_policy(policy_file: Path, frame: pd.DataFrame, target: str) -> Any:
-    """The shipped policy with the stream's features, target and timestamp, a 2-day window."""
+def stream_policy(
+    policy_file: Path, target: str, numeric: list[str], categorical: list[str]
+) -> Any:
+    """The policy with the stream's features, target and timestamp, a 2-day window."""
     from retrain_core.policy.loader import load_policy
     from retrain_core.policy.schema import Policy
 
     spec = load_policy(policy_file).policy.model_dump(by_alias=True, exclude_none=True)
-    features = [c for c in frame.columns if c not in (target, "t")]
     spec["model"]["target"] = target
-    spec["model"]["features"] = {"numeric": features, "categorical": []}
+    spec["model"]["features"] = {"numeric": numeric, "categorical": categorical}
     spec["data"]["timestamp"] = "t"
     spec["validation"] = []
     spec["training"]["window"] = "2d"
     return Policy.model_validate(spec)
 
 
-def run(policy_file: Path) -> list[dict[str, Any]]:
-    """Every stream's replays as table rows."""
-    return [
-        replay_row(name, frame, target, batches, policy_file)
-        for name, (frame, target, batches) in streams().items()
-    ]
+def replay_stream(name: str, seed: int | None, policy_file: str) -> dict[str, Any]:
+    """One stream replayed with the policy and the baselines, as a JSON-safe row."""
+    import streams
 
-
-def replay_row(
-    name: str, frame: pd.DataFrame, target: str, batches: int | None, policy_file: Path
-) -> dict[str, Any]:
-    """One stream replayed with the policy and the baselines, as a table row (printed too)."""
+    began = time.perf_counter()
+    stream = None
+    if name in REAL:
+        found = real_stream(name)
+        if isinstance(found, str):
+            return {"stream": name, "skipped": found}
+        frame, target, numeric, categorical = found
+        rows, about = BATCH, {"name": name, "file": str(DATA / REAL[name])}
+    else:
+        stream = streams.generate(name, seed)
+        frame, target = stream.frame, stream.target
+        numeric, categorical, rows = stream.numeric, stream.categorical, stream.rows
+        about = stream.describe()
     from retrain_core.replay.baselines import compare, hindsight
 
-    hist, steps = history(frame, batches)
-    policy = stream_policy(policy_file, hist.rows, target)
+    hist, steps = history(frame, rows)
+    policy = stream_policy(Path(policy_file), target, numeric, categorical)
     replays, persistence = compare(policy, hist, steps, DAY, "accuracy")
-    row: dict[str, Any] = {"stream": name, "steps": len(steps)}
+    row: dict[str, Any] = {"stream": name, "about": about, "steps": len(steps)}
     for r in replays:
         row[r.strategy] = r.summary()
+        row[r.strategy]["per_batch"] = [s.metric for s in r.steps]
+        row[r.strategy]["retrained_at"] = [i for i, s in enumerate(r.steps) if s.trained]
     scored = [s for s in persistence if s is not None]
     row["persistence"] = {"mean": float(np.mean(scored)) if scored else None}
     half = row["every 5"]["retrains"] // 2
     best, when = hindsight(policy, hist, steps, DAY, "accuracy", half)
     row["hindsight"] = {"mean": best, "retrains": half, "at_steps": list(when)}
-    print(_line(row), flush=True)
+    if stream is not None:
+        never, every = (_curve(row[k]["per_batch"]) for k in ("never", "every 5"))
+        ok, line = stream.check(never, every)
+        row["sanity"] = {"ok": ok, "line": line}
+    row["seconds"] = round(time.perf_counter() - began, 1)
     return row
 
 
+def _curve(per_batch: list[float | None]) -> dict[int, float]:
+    """Step i scores batch i + REFERENCE_BATCHES."""
+    return {
+        i + REFERENCE_BATCHES: v
+        for i, v in enumerate(per_batch)
+        if v is not None and math.isfinite(v)
+    }
+
+
 HEADER = (
-    "| stream | shipped policy (retrains) | never | every 5 | naive drop | persistence "
-    "| best possible with half the retrains of every 5 |\n|---|---|---|---|---|---|---|"
+    "| stream | policy (retrains) | never | every 5 | naive 0.05 drop | persistence "
+    "| ceiling: best with half the retrains of every 5 |\n|---|---|---|---|---|---|---|"
 )  # the columns of `_line`
 
 
 def _line(row: dict[str, Any]) -> str:
     """One stream as a markdown table row: accuracy (retrains) per strategy."""
     cells = [row["stream"]]
-    for key in ("policy", "never", "every 5", "naive drop"):
+    for key in STRATEGIES:
         s = row[key]
-        cells.append(f"{s['mean']:.3f} ({s['retrains']})" if key != "never" else f"{s['mean']:.3f}")
+        cells.append(f"{s['mean']:.3f}" if key == "never" else f"{s['mean']:.3f} ({s['retrains']})")
     mean = row["persistence"]["mean"]
     cells.append(f"{mean:.3f}" if mean is not None else "-")
     best = row["hindsight"]
@@ -136,23 +175,79 @@ def _line(row: dict[str, Any]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean accuracy over the replayed streams and total retrains, per strategy."""
+    done = [r for r in rows if "skipped" not in r]
+    out: dict[str, Any] = {"streams": len(done)}
+    for key in (*STRATEGIES, "persistence", "hindsight"):
+        means = [r[key]["mean"] for r in done if r[key].get("mean") is not None]
+        out[key] = {
+            "mean": float(np.mean(means)) if means else None,
+            "retrains": sum(int(r[key].get("retrains", 0)) for r in done),
+        }
+    return out
+
+
+def _mean_line(summary: dict[str, Any]) -> str:
+    cells = [f"mean over {summary['streams']} streams (total retrains)"]
+    for key in (*STRATEGIES, "persistence", "hindsight"):
+        s = summary[key]
+        text = "-" if s["mean"] is None else f"{s['mean']:.3f}"
+        if key not in ("never", "persistence") and s["mean"] is not None:
+            text += f" ({s['retrains']})"
+        cells.append(text)
+    return "| " + " | ".join(cells) + " |"
+
+
+def main(argv: list[str] | None = None) -> int:
+    import streams
+
+    names = [*streams.GENERATORS, *REAL]
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--policy", default=str(ROOT / "policies" / "churn.yaml"))
     parser.add_argument("--json", default=None, help="also write the figures to this file")
-    args = parser.parse_args()
-    missing = [f for f in ("elec2.csv", "insects_gradual.csv") if not (DATA / f).is_file()]
-    if missing:
-        print(
-            f"bench/backtest.py: skipped: {', '.join(missing)} not found in {DATA} "
-            "(set RETRAIN_BENCH_DATA to the folder holding the drift streams)"
-        )
-        return 0
-    sys.path.insert(0, str(ROOT))
-    print(HEADER)
-    rows = run(Path(args.policy))
+    parser.add_argument("--streams", default=",".join(names), help=f"some of {','.join(names)}")
+    parser.add_argument("--seed", type=int, default=None, help="synthetic seeds N, N+1, ...")
+    parser.add_argument("--jobs", type=int, default=2, help="streams replayed at once")
+    args = parser.parse_args(argv)
+    picked = [n.strip() for n in args.streams.split(",") if n.strip()]
+    unknown = sorted(set(picked) - set(names))
+    if unknown:
+        parser.error(f"unknown streams {', '.join(unknown)}; known: {', '.join(names)}")
+    order = {n: i for i, n in enumerate(streams.GENERATORS)}
+    seeds = [None if args.seed is None or n in REAL else args.seed + order[n] for n in picked]
+    began = time.perf_counter()
+    print(HEADER, flush=True)
+    rows: list[dict[str, Any]] = []
+    with ProcessPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
+        # the longest (the real streams) first, printed in the order asked
+        first = sorted(zip(picked, seeds, strict=True), key=lambda p: p[0] not in REAL)
+        started = {n: pool.submit(replay_stream, n, s, args.policy) for n, s in first}
+        futures = [started[n] for n in picked]
+        for future in futures:  # in the order asked, each as soon as it and those before are done
+            row = future.result()
+            rows.append(row)
+            if "skipped" in row:
+                print(f"| {row['stream']} | skipped: {row['skipped']} |", flush=True)
+            else:
+                print(_line(row), flush=True)
+    summary = summarise(rows)
+    print(_mean_line(summary))
+    print()
+    for row in rows:
+        if "sanity" in row:
+            mark = "ok  " if row["sanity"]["ok"] else "FAIL"
+            print(f"{mark} {row['stream']} (seed {row['about']['seed']}): {row['sanity']['line']}")
+    seconds = time.perf_counter() - began
+    print(f"\n{len(rows)} streams in {seconds:.0f} s (--jobs {args.jobs})")
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2))
+        payload = {
+            "policy": args.policy, "seed": args.seed, "jobs": args.jobs, "seconds": seconds,
+            "set_up": {"batch_rows": BATCH, "reference_batches": REFERENCE_BATCHES,
+                       "label_lag": "1d", "training_window": "2d", "metric": "accuracy"},
+            "streams": rows, "summary": summary,
+        }  # fmt: skip
+        Path(args.json).write_text(json.dumps(payload, indent=2))
     return 0
 
 
