@@ -35,6 +35,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +200,17 @@ def _mean_line(summary: dict[str, Any]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def _progress(name: str, future: Any) -> None:
+    """On stderr, as each stream finishes (the table waits for the streams before it)."""
+    if future.exception() is not None:
+        done = f"failed: {future.exception()}"
+    elif "skipped" in future.result():
+        done = "skipped"
+    else:
+        done = f"replayed in {future.result()['seconds']:.0f} s"
+    print(f"  ({name} {done})", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     import streams
 
@@ -223,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         # the longest (the real streams) first, printed in the order asked
         first = sorted(zip(picked, seeds, strict=True), key=lambda p: p[0] not in REAL)
         started = {n: pool.submit(replay_stream, n, s, args.policy) for n, s in first}
+        for name, future in started.items():
+            future.add_done_callback(partial(_progress, name))
         futures = [started[n] for n in picked]
         for future in futures:  # in the order asked, each as soon as it and those before are done
             row = future.result()
