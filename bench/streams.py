@@ -336,7 +336,7 @@ def _check_covariate(s: Stream, never: Curve, retrained: Curve) -> tuple[bool, s
     level = 1 - float(s.shape["noise"])
     kept, fixed = _mean(never, ref, 10**6), _mean(retrained, ref + 3, 10**6)
     worst = min(v for b, v in never.items() if b >= ref)
-    ok = moved > 0.8 and kept > level - 0.04 and worst > level - 0.07 and fixed < kept + 0.01
+    ok = moved > 0.8 and kept > level - 0.06 and worst > level - 0.1 and fixed < kept + 0.01
     return ok, (f"x0's batch mean moves by up to {moved:.2f} sd; never {kept:.3f} "
                 f"(worst batch {worst:.3f}, clean rows' ceiling {level:.2f}); "
                 f"retrained {fixed:.3f}")  # fmt: skip
