@@ -24,8 +24,8 @@ under the benign covariate shift). Then the mean over streams and the total retr
 
 `--seed N` regenerates the synthetic streams with seeds N, N+1, ... (default: each stream's own,
 listed in bench/streams.py). `--jobs` processes (default 2) share the work: each strategy and the
-ceiling of each stream is one task (a full run: 18 min with one task per stream at load 8-12 on 2
-cores, dominated by INSECTS in full).
+ceiling of each stream is one task. A full run took 399 s on 2 shared cores (load 5 falling to
+1); with one task per stream and all of INSECTS it had taken 1,106 s at load 8-12.
 """
 
 from __future__ import annotations
