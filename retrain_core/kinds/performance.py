@@ -92,7 +92,7 @@ def evaluate(p: PerformanceTrigger, ctx: Context) -> list[CheckOutcome]:
         p.metric, rows[policy.model.target].to_numpy(), *predicted,
         below=p.below, above=p.above, reference=reference, drop=p.drop,
         reference_rows=n_reference, confidence=p.confidence, reference_label=label, check=name,
-        reference_batches=stretches,
+        reference_batches=stretches, classes=getattr(champion.model, "classes_", None),
     )]  # fmt: skip
 
 
@@ -152,8 +152,9 @@ def _live_baseline(
 
     y_true = live[policy.model.target].to_numpy()
     y_pred, proba = predictions(policy, champion, live)
+    classes = getattr(champion.model, "classes_", None)
     try:
-        value = compute_metric(p.metric, y_true, y_pred, proba)
+        value = compute_metric(p.metric, y_true, y_pred, proba, classes)
     except ValueError:
         return None
     stretches = []  # anchored at the newest row, so the last stretch is the latest batch
@@ -162,7 +163,8 @@ def _live_baseline(
         part = slice(start, start + size)
         with suppress(ValueError):
             chunk_proba = None if proba is None else proba[part]
-            stretches.append(compute_metric(p.metric, y_true[part], y_pred[part], chunk_proba))
+            value_of = compute_metric(p.metric, y_true[part], y_pred[part], chunk_proba, classes)
+            stretches.append(value_of)
     return value, len(live), f"live baseline ({len(live)} rows served)", stretches
 
 

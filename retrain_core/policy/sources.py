@@ -123,10 +123,27 @@ class CurrentSource(Source):
 class LabelSource(Source):
     """Labels that may arrive later than the features, joined on a key."""
 
-    own_fields = ("join_on", "lag")
+    own_fields = ("join_on", "lag", "classes")
 
     join_on: str = Field(description="Key column present in both the features and the labels.")
     lag: Duration | None = Field(None, description="How late labels usually arrive (e.g. 1d).")
+    classes: list[str | int] | None = Field(
+        None,
+        min_length=1,
+        description="A closed set of the target's classes (classification): a label batch "
+        "holding any other value is set aside (quarantined) with its reason. Unset (the "
+        "default): a class the champion never saw is a finding, recorded (`data.new_class`), "
+        "shown and notified (`new_class`), never a reason to set data aside, and the next "
+        "training learns it.",
+    )
+
+    @model_validator(mode="after")
+    def _distinct_classes(self) -> LabelSource:
+        names = [str(value) for value in self.classes or ()]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"classes: {', '.join(map(repr, repeated))} listed twice")
+        return self
 
 
 class Data(Strict):
