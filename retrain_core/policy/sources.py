@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 
 from retrain_core.base.durations import Duration, PositiveDuration
@@ -137,13 +144,14 @@ class LabelSource(Source):
         "training learns it.",
     )
 
-    @model_validator(mode="after")
-    def _distinct_classes(self) -> LabelSource:
-        names = [str(value) for value in self.classes or ()]
+    @field_validator("classes")
+    @classmethod
+    def _distinct_classes(cls, classes: list[str | int] | None) -> list[str | int] | None:
+        names = [str(value) for value in classes or ()]
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
-            raise ValueError(f"classes: {', '.join(map(repr, repeated))} listed twice")
-        return self
+            raise ValueError(f"{', '.join(map(repr, repeated))} listed twice")
+        return classes
 
 
 class Data(Strict):
