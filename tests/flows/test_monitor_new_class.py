@@ -17,6 +17,7 @@ from conftest import Project
 from notify_endpoint import serving
 from test_monitor_support import at, champion, check, decision_artifact, fast, ledger
 
+from retrain_core.cli import main as cli
 from retrain_core.data.demo import rng_day
 from retrain_core.store import Store
 
@@ -38,7 +39,10 @@ def land_day(project: Project, day: int) -> None:
 
 
 def test_a_new_class_is_recorded_told_and_learned_never_quarantined(
-    project: Project, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+    project: Project,
+    tracking_uri: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     performance = {"metric": "accuracy", "drop": 0.05, "confidence": 0.99}
     fast(project, any=[{"performance": performance}], cooldown="1h")
@@ -76,6 +80,9 @@ def test_a_new_class_is_recorded_told_and_learned_never_quarantined(
     training: dict[str, Any] = result["training"]
     assert training["status"] == "promoted", training
     assert champion(tracking_uri, name) == "2"
+    capsys.readouterr()
+    assert cli.main(["explain", name, "2"]) == 0  # why v2 exists names the new class
+    assert f"- {sentence}" in capsys.readouterr().out
     model = store.registry.load_model(name, "2")
     assert model.classes_.tolist() == [0, 1, ESCALATED]
     today = escalated(rng_day(project.story, 2))
