@@ -17,7 +17,10 @@ from retrain_core.policy.triggers import Trigger
 RULE = Trigger.model_validate(
     {
         "performance": {
-            "metric": "accuracy", "drop": 0.05, "baseline": "live", "baseline_rows": 200,
+            "metric": "accuracy",
+            "drop": 0.05,
+            "baseline": "live",
+            "baseline_rows": 200,
             "detector": "none",
         }
     }
