@@ -1,14 +1,20 @@
 """Decision quality on synthetic streams whose right answer is known: the shipped triggers
 against the baselines, with the same batches, lag and training as bench/backtest.py.
 
-Three streams of 30 batches of 1,000 rows, five numeric features drawn from one distribution, 10%
+Five streams of 30 batches of 1,000 rows, five numeric features drawn from one distribution, 10%
 label noise, and a linear labelling rule that:
 - stable: never changes (the right number of retrains is 0);
 - abrupt: turns by 90 degrees at batch 15 (one retrain after the labels of the change pays);
-- gradual: turns by 90 degrees in equal steps from batch 10 to batch 25 (a few retrains pay).
+- gradual: turns by 90 degrees in equal steps from batch 10 to batch 25 (a few retrains pay);
+- incremental: turns slowly all along, 4 degrees a batch (116 in all): a champion decays about a
+  point of accuracy a batch, so a retrain every several batches pays;
+- recurring: turns by 35 degrees at batch 8, back at batch 16, again at 24 (an old concept comes
+  back: accuracy falls by about 0.08 and recovers; the fall is too small for a row-level test on
+  one batch but lasts 8 batches).
 The inputs never move, so drift tests see nothing: only labels show the change.
 
-    OMP_NUM_THREADS=1 PYTHONPATH=$PWD .venv/bin/python bench/synthetic.py [--json FILE]
+    OMP_NUM_THREADS=1 PYTHONPATH=$PWD .venv/bin/python bench/synthetic.py [--json FILE] \\
+        [--streams incremental recurring] [--policy FILE]
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCHES, ROWS, NOISE = 30, 1000, 0.1
+KINDS = ("stable", "abrupt", "gradual", "incremental", "recurring")
 
 
 def angle(kind: str, batch: int) -> float:
@@ -35,6 +42,10 @@ def angle(kind: str, batch: int) -> float:
         return math.pi / 2 if batch >= 15 else 0.0
     if kind == "gradual":
         return math.pi / 2 * min(max(batch - 10, 0), 15) / 15
+    if kind == "incremental":
+        return math.radians(4) * batch
+    if kind == "recurring":
+        return math.radians(35) if (batch // 8) % 2 == 1 else 0.0
     return 0.0
 
 
@@ -57,6 +68,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--policy", default=str(ROOT / "policies" / "churn.yaml"))
     parser.add_argument("--json", default=None, help="also write the figures to this file")
+    parser.add_argument("--streams", nargs="+", default=list(KINDS), choices=KINDS)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "bench"))
@@ -65,7 +77,7 @@ def main() -> int:
     print(HEADER)
     rows = [
         replay_row(f"synthetic {kind}", stream(kind), "label", None, Path(args.policy))
-        for kind in ("stable", "abrupt", "gradual")
+        for kind in args.streams
     ]
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
