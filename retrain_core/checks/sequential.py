@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -96,7 +97,12 @@ def borrowed_sd(deviations: Sequence[float]) -> float | None:
 
 
 def sampling_sd(
-    name: str, y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray | None, reference: float
+    name: str,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    proba: np.ndarray | None,
+    reference: float,
+    classes: Any = None,
 ) -> float:
     """The metric's sampling error on a batch of this size: binomial for accuracy, else a
     seeded bootstrap of the batch (0 when it cannot be computed)."""
@@ -114,7 +120,7 @@ def sampling_sd(
         try:
             values.append(
                 compute_metric(
-                    name, y_true[idx], y_pred[idx], None if proba is None else proba[idx]
+                    name, y_true[idx], y_pred[idx], None if proba is None else proba[idx], classes
                 )
             )
         except ValueError:
@@ -133,6 +139,7 @@ class Served:
     proba: np.ndarray | None
     reference_rows: int
     size: int
+    classes: Any = None  # the model's `classes_` (its probability columns), for a new class
 
     def part(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Labels, predictions and probabilities of rows [start, stop)."""
@@ -149,7 +156,8 @@ def batch_values(name: str, served: Served) -> list[float]:
     first = served.reference_rows + (total - served.reference_rows) % size
     for start in range(first, total - size + 1, size):
         try:
-            values.append(compute_metric(name, *served.part(start, start + size)))
+            part = served.part(start, start + size)
+            values.append(compute_metric(name, *part, served.classes))
         except ValueError:
             values.append(math.nan)
     return values
@@ -178,14 +186,14 @@ def detect_fall(
 
     higher, check = metric_direction(name), check or f"performance.{name}"
     try:
-        reference = compute_metric(name, *served.part(0, served.reference_rows))
+        reference = compute_metric(name, *served.part(0, served.reference_rows), served.classes)
     except ValueError:
         return None
     values = batch_values(name, served)
     if not values or not math.isfinite(values[-1]):
         return None
     newest = served.part(len(served.y_true) - served.size, len(served.y_true))
-    spreads = [sampling_sd(name, *newest, reference)]
+    spreads = [sampling_sd(name, *newest, reference, served.classes)]
     own = successive_sd(values[:-1])
     spreads.append(own if own is not None else (borrowed_sd(swings) or 0.0))
     sd = max(spreads)

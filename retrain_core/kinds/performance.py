@@ -137,7 +137,8 @@ def _detect(
     columns = [*features, target]
     served = pd.concat([live[columns], rows[columns]], ignore_index=True)
     y_pred, proba = predictions(policy, champion, served)
-    found = Served(served[target].to_numpy(), y_pred, proba, p.baseline_rows, len(rows))
+    classes = getattr(champion.model, "classes_", None)
+    found = Served(served[target].to_numpy(), y_pred, proba, p.baseline_rows, len(rows), classes)
     bound = p.below if greater_is_better(p.metric) else p.above
     swings = ctx.windows.swings.get(ctx.rule_id, ())
     return detect_fall(

@@ -17,6 +17,8 @@ from sklearn.linear_model import LogisticRegression
 
 from retrain_core.base.outcome import Status
 from retrain_core.checks.performance import check_performance, compute_metric, drop_p_value
+from retrain_core.checks.sequential import Served as SequentialServed
+from retrain_core.checks.sequential import detect_fall
 from retrain_core.decide.decision import decide, findings
 from retrain_core.decide.evaluate import evaluate
 from retrain_core.decide.probation import Served, judge
@@ -86,6 +88,20 @@ def test_a_performance_check_with_the_models_classes_judges_instead_of_erroring(
     labelled = (y_true, y_pred, proba)
     assert drop_p_value("roc_auc", labelled, 0.95, None, True, 20, model.classes_) < 0.1
     assert drop_p_value("roc_auc", labelled, 0.95, None, True, 20) == 1.0  # nothing computable
+
+
+def test_the_sequential_detector_scores_batches_holding_a_class_the_champion_never_saw(
+    three_classes: tuple[LogisticRegression, np.ndarray, np.ndarray, np.ndarray],
+) -> None:
+    model, y_true, y_pred, proba = three_classes
+    seen, new = np.flatnonzero(y_true < 3), np.flatnonzero(y_true == 3)
+    later = np.random.default_rng(0).permutation(np.concatenate([seen[150:], new]))
+    order = np.concatenate([seen[:150], later])  # a reference without the class, then batches
+    rows = (y_true[order], y_pred[order], proba[order])
+    outcome = detect_fall("roc_auc", SequentialServed(*rows, 150, 50, model.classes_), 0.02, 5.0)
+    assert outcome is not None and outcome.observed is not None
+    assert math.isfinite(outcome.observed) and outcome.p_value is not None
+    assert detect_fall("roc_auc", SequentialServed(*rows, 150, 50), 0.02, 5.0) is None  # blind
 
 
 def test_probation_compares_a_champion_that_learned_the_class_with_one_that_did_not(
