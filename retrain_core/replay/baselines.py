@@ -94,8 +94,13 @@ def compare(
     metric: str,
     every: int = 5,
     extra: dict[str, Strategy] | None = None,
+    policy_replay: Replay | None = None,
 ) -> tuple[list[Replay], list[float | None]]:
-    """The policy and every baseline on the same batches and lag, then persistence's scores."""
+    """The policy and every baseline on the same batches and lag, then persistence's scores.
+
+    `policy_replay` is the policy's replay through the monitor's code
+    (`retrain_core.replay.monitored`); without it the policy is replayed in memory on the rows.
+    """
     from retrain_core.replay.backtest import policy_strategy, replay
 
     strategies: dict[str, Strategy] = {
@@ -105,10 +110,14 @@ def compare(
         f"every {every}": periodic(every),
         "naive drop": naive_drop(),
     }
+    if policy_replay is not None:
+        del strategies["policy"]
     replays = [
         replay(policy, history, steps, label_lag, strategy, name, metric)
         for name, strategy in strategies.items()
     ]
+    if policy_replay is not None:
+        replays.insert(0, policy_replay)
     stamp = policy.data.timestamp
     assert stamp is not None
     scores: list[float | None] = []
