@@ -69,6 +69,12 @@ class Monitor:
                 shutil.copyfile(path, target)
             self.landed.add(path)
 
+    def policy_and_reference(self) -> pd.DataFrame:
+        """The reference rows the policy's monitor reads (its first model's training rows)."""
+        from retrain_core.data import read_source, required_columns
+
+        return read_source(self.policy.data.reference, required_columns(self.policy), self.stage)
+
 
 @dataclass(frozen=True)
 class Checked:
@@ -98,7 +104,13 @@ def check(monitor: Monitor, now: datetime) -> Checked:
     marks, rows = ledger.watermarks()
     skip = ledger.quarantined()
     champion = monitor.registry.champion
-    data = windows.load_windows(policy, monitor.stage, marks, rows, skip, ledger.earlier_batch)
+    from retrain_core.data.errors import NoFiles
+
+    try:
+        data = windows.load_windows(policy, monitor.stage, marks, rows, skip, ledger.earlier_batch)
+    except NoFiles as exc:  # the monitor's run fails and records nothing: no batch yet
+        version = champion.version if champion else ""
+        return Checked(now, "failed", (), (f"the check failed: {exc}",), (), version=version)
     data = drift_reference.follow_champion(registry, policy, data, champion)
     data, fresh = late_labels.label_context(
         policy, monitor.stage, data, champion, history, now, skip
@@ -302,10 +314,7 @@ def replay_monitor(
     with tempfile.TemporaryDirectory(prefix="retrain-replay-") as folder:
         monitor = staged(policy, policy_hash, root, Path(folder), allowed)
         monitor.land([p for p, at in when.items() if naive(at) <= naive(previous)])
-        status, reasons = train(monitor, previous, None)
-        champion = monitor.registry.champion
-        if champion is None:
-            raise ValueError(f"the reference cannot train a first model: {status}: {reasons}")
+        _first_model(monitor, previous)
         for now in steps:
             monitor.land([p for p, at in when.items() if naive(at) <= naive(now)])
             champion = monitor.registry.champion
@@ -315,6 +324,31 @@ def replay_monitor(
             trace.append(_step(check(monitor, now), len(batch), value))
             previous = now
     return Replay("policy", metric, tuple(trace))
+
+
+def _first_model(monitor: Monitor, now: datetime) -> None:
+    """The first champion, trained by the training flow's steps on what has landed; before any
+    batch has landed (no file for the current source to list) on the reference alone."""
+    from retrain_core.data.errors import NoFiles
+    from retrain_core.replay.steps import bootstrap
+
+    try:
+        status, reasons = train(monitor, now, None)
+    except NoFiles:
+        first = bootstrap(monitor.policy, monitor.policy_and_reference(), now)
+        run_id = f"replay-run-{monitor.registry.register()}"
+        sample = first.trained_on
+        monitor.registry.log_reference(run_id, sample, _profile(monitor.policy, sample))
+        monitor.registry.promote(replace(first.champion, run_id=run_id))
+        return
+    if monitor.registry.champion is None:
+        raise ValueError(f"the reference cannot train a first model: {status}: {reasons}")
+
+
+def _profile(policy: Policy, sample: pd.DataFrame) -> Any:
+    from retrain_core.checks.profile import profile_from_frame
+
+    return profile_from_frame(sample, policy)
 
 
 def _step(checked: Checked, rows: int, metric: float | None) -> Step:
