@@ -58,10 +58,13 @@ def backtest(args: argparse.Namespace) -> int:
         from retrain_core.replay.baselines import hindsight
 
         most = replays[0].promotions
-        best, when = hindsight(policy, history, steps, lag, metric, most)
+        best, when = hindsight(policy, history, steps, lag, metric, most, replays[0])
         ceiling = {"retrains": most, "mean": best, "at": [steps[i].isoformat() for i in when]}
         at = ", ".join(f"{steps[i]:%Y-%m-%d %H:%M}" for i in when) or "none"
-        print(f"{'best possible':<16}{best:>16.4f}{most:>10}  (with hindsight; retrains at {at})")
+        print(
+            f"{'best possible':<16}{best:>16.4f}{most:>10}  (with hindsight, models trained as "
+            f"the policy trains; retrains at {at})"
+        )
     out = Path(args.out) if args.out else settings.data_path / "backtest" / policy.name
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "backtest.json", replays, persistence, lag, ceiling)

@@ -90,6 +90,7 @@ class Checked:
     version: str = ""  # the version serving when the check ran ("" before the first)
     rows: int = 0
     labelled: int = 0
+    since: datetime | None = None  # the change a retrain answered (`train_since`)
 
 
 def check(monitor: Monitor, now: datetime) -> Checked:
@@ -139,7 +140,7 @@ def check(monitor: Monitor, now: datetime) -> Checked:
         return result
     trained, reasons = train(monitor, now, decision.train_since)
     ledger.record_training(run, trained)
-    return replace(result, trained=trained, training_reasons=reasons)
+    return replace(result, trained=trained, training_reasons=reasons, since=decision.train_since)
 
 
 def train(monitor: Monitor, now: datetime, since: datetime | None) -> tuple[str, tuple[str, ...]]:
@@ -302,7 +303,7 @@ def replay_monitor(
     then each step lands the files that arrived and runs one check. A step's score is the
     serving model's metric on the rows that arrived since the previous step.
     """
-    from retrain_core.replay.backtest import Replay
+    from retrain_core.replay.backtest import Replay, Retrained
     from retrain_core.replay.steps import Served, naive, naive_times, score, slice_rows
 
     when = arrivals(policy, root, label_lag)
@@ -311,19 +312,27 @@ def replay_monitor(
     times = naive_times(history.rows[stamp])
     previous = steps[0] - (steps[1] - steps[0])
     trace: list[Step] = []
+    retrained: list[Retrained] = []
     with tempfile.TemporaryDirectory(prefix="retrain-replay-") as folder:
         monitor = staged(policy, policy_hash, root, Path(folder), allowed)
         monitor.land([p for p, at in when.items() if naive(at) <= naive(previous)])
         _first_model(monitor, previous)
-        for now in steps:
+        first = monitor.registry.champion
+        assert first is not None
+        for index, now in enumerate(steps):
             monitor.land([p for p, at in when.items() if naive(at) <= naive(now)])
             champion = monitor.registry.champion
             assert champion is not None
             batch = slice_rows(history.rows, times, previous, now)
             value = score(policy, Served(champion, history.reference), batch, metric)
-            trace.append(_step(check(monitor, now), len(batch), value))
+            checked = check(monitor, now)
+            trace.append(_step(checked, len(batch), value))
+            if checked.trained:
+                promoted = checked.trained == "promoted" and monitor.registry.champion
+                model = promoted.model if promoted else None
+                retrained.append(Retrained(index, checked.since, model))
             previous = now
-    return Replay("policy", metric, tuple(trace))
+    return Replay("policy", metric, tuple(trace), first.model, tuple(retrained))
 
 
 def _first_model(monitor: Monitor, now: datetime) -> None:
