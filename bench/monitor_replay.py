@@ -1,7 +1,9 @@
 """Replay a stream through the real monitor flow, step by step; print verdicts and mean accuracy.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/monitor_replay.py STREAM.csv --target y \
-        --policy policies/churn.yaml [--batch 1000] [--lag 1] [--reference 1]
+        --policy policies/churn.yaml [--batch 1000] [--lag 1] [--reference 1] [--batches N]
+
+A CSV without a header row (`--no-header`, INSECTS) has columns f0, f1, ... and `label` last.
 
 The CSV's rows, in order, become batches of `--batch` rows (one a day); the first `--reference`
 batches are the reference. Each day the batch lands as a parquet file, the labels of the batch
@@ -22,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -35,23 +38,32 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--lag", type=int, default=1, help="label lag in batches")
     parser.add_argument("--reference", type=int, default=1, help="batches in the reference")
+    parser.add_argument("--batches", type=int, default=None, help="use the first N batches")
+    parser.add_argument("--no-header", action="store_true", help="the CSV has no header row")
     args = parser.parse_args()
 
     import numpy as np
     import pandas as pd
     import yaml
 
-    frame = pd.read_csv(args.csv)
+    if not args.csv.is_file():
+        print(f"{args.csv} is missing (see ../shared/data/README.md)", file=sys.stderr)
+        return 2
+    frame = pd.read_csv(args.csv, header=None if args.no_header else "infer")
+    if args.no_header:
+        frame.columns = [*(f"f{i}" for i in range(frame.shape[1] - 1)), "label"]
+    if args.batches is not None:
+        frame = frame.iloc[: args.batches * args.batch].reset_index(drop=True)
     target = args.target
     features = [c for c in frame.columns if c != target]
     numeric = [c for c in features if pd.api.types.is_numeric_dtype(frame[c])]
     categorical = [c for c in features if c not in numeric]
-    frame = frame.assign(row_id=np.arange(len(frame)), event_time=pd.NaT)
     n = len(frame) // args.batch
-    for b in range(n):
-        lo, hi = b * args.batch, (b + 1) * args.batch
-        spread = pd.to_timedelta(np.linspace(0, 86399, args.batch), unit="s")
-        frame.loc[lo : hi - 1, "event_time"] = pd.Timestamp(START + timedelta(days=b)) + spread
+    frame = frame.iloc[: n * args.batch].reset_index(drop=True)
+    spread = pd.to_timedelta(np.linspace(0, 86399, args.batch), unit="s")
+    days = pd.to_timedelta(np.repeat(np.arange(n), args.batch), unit="D")
+    stamps = pd.Timestamp(START) + days + np.tile(spread, n)
+    frame = frame.assign(row_id=np.arange(len(frame)), event_time=stamps)
     work = Path(tempfile.mkdtemp(prefix="monitor-replay-"))
     data = work / "data"
     (data / "batches").mkdir(parents=True)
