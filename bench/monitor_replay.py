@@ -25,6 +25,7 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one line a check
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
