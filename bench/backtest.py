@@ -187,6 +187,32 @@ def assemble(name: str, seed: int | None, parts: dict[str, dict[str, Any]]) -> d
     return row
 
 
+def replay_row(
+    name: str, frame: pd.DataFrame, target: str, batches: int | None, policy_file: Path
+) -> dict[str, Any]:
+    """A stream given as a frame (bench/synthetic.py), replayed in this process and printed."""
+    from retrain_core.replay.baselines import compare, hindsight
+
+    frame = frame.iloc[: (batches or len(frame) // BATCH) * BATCH].copy()
+    index = np.arange(len(frame))
+    seconds = (index // BATCH) * 86400 + (index % BATCH) * (86400 / BATCH)
+    frame["t"] = pd.Timestamp(START) + pd.to_timedelta(seconds, unit="s")
+    hist, steps = history(frame, BATCH)
+    features = [c for c in frame.columns if c not in (target, "t")]
+    policy = stream_policy(policy_file, target, features, [])
+    replays, persistence = compare(policy, hist, steps, DAY, "accuracy")
+    row: dict[str, Any] = {"stream": name, "steps": len(steps)}
+    for r in replays:
+        row[r.strategy] = r.summary()
+    scored = [s for s in persistence if s is not None]
+    row["persistence"] = {"mean": float(np.mean(scored)) if scored else None}
+    half = row["every 5"]["retrains"] // 2
+    best, when = hindsight(policy, hist, steps, DAY, "accuracy", half)
+    row["hindsight"] = {"mean": best, "retrains": half, "at_steps": list(when)}
+    print(_line(row), flush=True)
+    return row
+
+
 def _curve(per_batch: list[float | None]) -> dict[int, float]:
     """Step i scores batch i + REFERENCE_BATCHES."""
     return {

@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.approve import expire
 from retrain_core.base.outcome import CheckOutcome, Status
 from retrain_core.base.settings import load_settings
+from retrain_core.data.labels import NEW_CLASS
 from retrain_core.decide import approval, fleet, probation
 from retrain_core.decide.decision import blocking_outcomes, decide
 from retrain_core.decide.evaluate import evaluate
@@ -277,6 +278,14 @@ def monitor(
         version = champion.version if champion else None
         links = {"MLflow monitor run": f"{uri} run {run_id}"}
         note = Notification(Event.BLOCKED, policy.name, decision.reasons, version, "blocked", links)
+        send(policy.notify, note)
+    new_classes = [o.reason for o in decision.outcomes if o.check.startswith(NEW_CLASS)]
+    if new_classes:
+        version = champion.version if champion else None
+        links = {"MLflow monitor run": f"{uri} run {run_id}"}
+        note = Notification(
+            Event.NEW_CLASS, policy.name, tuple(new_classes), version, decision.verdict, links
+        )
         send(policy.notify, note)
     if decision.retrain:
         summary["training"] = _retrain(policy_path, loaded, decision, run_id, now, root)

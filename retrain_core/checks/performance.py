@@ -37,7 +37,9 @@ def compute_metric(
 
     `classes` names the probability columns (the model's `classes_`); with it, a multi-class
     ROC AUC is computed over the classes present among the labels (one-vs-rest, macro), so a
-    batch or holdout without some class can still be scored.
+    batch or holdout without some class can still be scored, and a label the model never saw
+    (a new class) counts as a class it gave probability 0: an AUC of 0.5 for that class, the
+    largest log loss; its rows are errors for accuracy, f1 and the rest (never predicted).
     """
     from sklearn import metrics as skm
 
@@ -46,6 +48,8 @@ def compute_metric(
         if y_proba is None:
             raise ValueError(f"{name} needs predicted probabilities")
         proba = np.asarray(y_proba, dtype=float)
+        if classes is not None:
+            proba, classes = _with_unseen(y_true, proba, list(classes))
         if name == "log_loss":
             return float(skm.log_loss(y_true, proba, labels=classes))
         if np.unique(y_true).size < 2:
@@ -70,6 +74,19 @@ def compute_metric(
         "r2": skm.r2_score,
     }
     return float(scorers[name](y_true, y_pred))
+
+
+def _with_unseen(y_true: np.ndarray, proba: np.ndarray, classes: list[Any]) -> tuple[Any, Any]:
+    """The probabilities with a zero column for each label outside `classes` (a class the model
+    never saw), and the classes with them appended."""
+    if proba.ndim != 2 or proba.shape[1] != len(classes):
+        return proba, classes
+    known = set(np.asarray(classes).tolist())
+    unseen = [value for value in dict.fromkeys(y_true.tolist()) if value not in known]
+    if not unseen:
+        return proba, classes
+    zeros = np.zeros((proba.shape[0], len(unseen)))
+    return np.hstack([proba, zeros]), [*classes, *unseen]
 
 
 def _present_class_auc(y_true: np.ndarray, proba: np.ndarray, classes: list[Any]) -> float:
@@ -97,10 +114,13 @@ def check_performance(
     reference_label: str = "reference",
     check: str | None = None,
     reference_batches: Sequence[float] = (),
+    classes: Any = None,
 ) -> CheckOutcome:
     """Measure `name` on the labelled rows and compare it with the policy's bounds.
 
     `check` names the outcome (default ``performance.<name>``; a trigger passes its rule id).
+    `classes` names the probability columns (the model's `classes_`, see `compute_metric`): give
+    it, so that a label the model never saw is scored as its error, not an error of the check.
 
     With `confidence`, a fall of at least `drop` from `reference` fails only when it is also
     significant for the sample sizes (one-sided, at 1 - confidence): a two-proportion z-test for
@@ -119,7 +139,7 @@ def check_performance(
     if isinstance(labelled, str):
         return CheckOutcome(check, Status.ERROR, labelled)
     try:
-        value = compute_metric(name, *labelled)
+        value = compute_metric(name, *labelled, classes)
     except (TypeError, ValueError) as exc:
         return CheckOutcome(check, Status.ERROR, f"{name} could not be computed: {exc}")
     bound = below if higher else above
@@ -128,7 +148,7 @@ def check_performance(
     worse = reference is not None and (value < reference if higher else value > reference)
     if confidence is None or reference is None or not worse:
         return outcome
-    p = drop_p_value(name, labelled, reference, reference_rows, higher)
+    p = drop_p_value(name, labelled, reference, reference_rows, higher, classes=classes)
     p = max(p, batch_p_value(value, usual_swing(reference_batches, drop, higher), higher))
     outcome = replace(outcome, p_value=p)
     if not outcome.failed or beyond_bound:
@@ -194,6 +214,7 @@ def drop_p_value(
     reference_rows: int | None,
     higher: bool,
     resamples: int = 200,
+    classes: Any = None,
 ) -> float:
     """One-sided p-value that the metric on these rows is worse than `reference` by chance."""
     y_true, y_pred, y_proba = labelled
@@ -209,9 +230,9 @@ def drop_p_value(
     worse = total = 0
     for _ in range(resamples):
         idx = rng.integers(0, n, n)
-        sample = [None if v is None else np.asarray(v)[idx] for v in (y_pred, y_proba)]
+        pred, proba = (None if v is None else np.asarray(v)[idx] for v in (y_pred, y_proba))
         try:
-            value = compute_metric(name, np.asarray(y_true)[idx], *sample)
+            value = compute_metric(name, np.asarray(y_true)[idx], pred, proba, classes)
         except ValueError:
             continue
         total += 1

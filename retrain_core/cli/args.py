@@ -129,9 +129,10 @@ def add_backtest_args(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--ceiling", action="store_true",
-        help="also print the best mean any trigger could reach with as many retrains as the "
-        "policy promoted (a model trained at every step, the schedule chosen with hindsight; "
-        "one extra training per step)",
+        help="also print the best mean any schedule of as many retrains as the policy promoted "
+        "could reach (models trained at every step as the policy trains: on the window and, "
+        "once it named a change, from the change on; its own models too; the schedule chosen "
+        "with hindsight; one or two extra trainings per step)",
     )  # fmt: skip
 
 

@@ -29,22 +29,27 @@ def backtest(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.project)
     try:
-        policy = load_policy(Path(args.policy)).policy
+        loaded = load_policy(Path(args.policy))
     except PolicyLoadError as exc:
         print(exc, file=sys.stderr)
         return 1
+    policy = loaded.policy
+    root = Path(args.data) if args.data else settings.root
+    metric = args.metric or _default_metric(policy)
     try:
         every = parse_duration(args.every)
         lag = _lag(policy, args.label_lag)
-        history = load_history(policy, Path(args.data) if args.data else settings.root)
+        history = load_history(policy, root)
         steps = _steps(policy, history, args, every)
+        monitored = _monitored(loaded, root, history, steps, lag, metric, settings)
     except (ValueError, DataError) as exc:
         print(f"retrain backtest: error: {exc}", file=sys.stderr)
         return 2
     from retrain_core.replay.baselines import compare
 
-    metric = args.metric or _default_metric(policy)
-    replays, persistence = compare(policy, history, steps, lag, metric, every=args.periodic)
+    replays, persistence = compare(
+        policy, history, steps, lag, metric, every=args.periodic, policy_replay=monitored
+    )
     print(trace_text(replays[0]))
     print()
     print(summary_text(replays, persistence, lag))
@@ -53,15 +58,42 @@ def backtest(args: argparse.Namespace) -> int:
         from retrain_core.replay.baselines import hindsight
 
         most = replays[0].promotions
-        best, when = hindsight(policy, history, steps, lag, metric, most)
+        best, when = hindsight(policy, history, steps, lag, metric, most, replays[0])
         ceiling = {"retrains": most, "mean": best, "at": [steps[i].isoformat() for i in when]}
         at = ", ".join(f"{steps[i]:%Y-%m-%d %H:%M}" for i in when) or "none"
-        print(f"{'best possible':<16}{best:>16.4f}{most:>10}  (with hindsight; retrains at {at})")
+        print(
+            f"{'best possible':<16}{best:>16.4f}{most:>10}  (with hindsight, models trained as "
+            f"the policy trains; retrains at {at})"
+        )
     out = Path(args.out) if args.out else settings.data_path / "backtest" / policy.name
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "backtest.json", replays, persistence, lag, ceiling)
     print(f"\nwrote {out / 'backtest.json'} and {plot(out, replays)}")
     return 0
+
+
+def _monitored(
+    loaded: Any,
+    root: Path,
+    history: Any,
+    steps: list[datetime],
+    lag: timedelta,
+    metric: str,
+    settings: Any,
+) -> Any:
+    """The policy replayed through the monitor's own code, file by file; None (with a note)
+    when its sources are not files under the project, and the policy is replayed on its rows."""
+    from retrain_core.replay.monitored import NotReplayable, replay_monitor
+
+    allowed = settings.allowed_estimator_modules
+    try:
+        return replay_monitor(
+            loaded.policy, loaded.policy_hash, root, history, steps, lag, metric, allowed
+        )
+    except NotReplayable as exc:
+        print(f"note: {exc}; the policy is replayed on its rows without the monitor's batch "
+              "checks and quarantine", file=sys.stderr)  # fmt: skip
+        return None
 
 
 def _steps(policy: Any, history: Any, args: argparse.Namespace, every: timedelta) -> list[datetime]:
@@ -114,6 +146,8 @@ def trace_text(replay: Any) -> str:
         )
         for reason in (*s.reasons, *s.training_reasons):
             lines.append(f"{'':18}{reason[:160]}")
+        if s.quarantined:
+            lines.append(f"{'':18}quarantined: {', '.join(s.quarantined)}")
     return "\n".join(lines)
 
 

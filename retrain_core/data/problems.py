@@ -115,10 +115,12 @@ def _timestamp_problems(values: pd.Series, stamp: str, name: str) -> list[str]:
 def label_problems(
     frame: pd.DataFrame, policy: Policy, name: str, classes: Collection[str] | None = None
 ) -> list[str]:
-    """Labels that would poison training: one key with conflicting labels, an unseen class.
+    """Labels that would poison training: one key with conflicting labels, a class outside the
+    policy's closed set.
 
-    `classes` are the target's classes in the reference data (as `class_names` gives them);
-    None skips that check (regression, or no reference to compare with).
+    `classes` is the closed set (`data.labels.classes`, as `closed_classes` gives it); None (the
+    default: no closed set) accepts any class: a class the champion never saw is a finding of the
+    check (`data.labels.new_class_outcomes`), not bad data.
     """
     target = policy.model.target
     if target not in frame.columns:
@@ -133,20 +135,22 @@ def label_problems(
         if unseen:
             shown = ", ".join(repr(value) for value in unseen[:5])
             problems.append(
-                f"{name}: {target!r} holds a class never seen in the reference data: {shown} "
-                f"(known: {', '.join(sorted(classes))})"
+                f"{name}: {target!r} holds a class outside the closed set data.labels.classes: "
+                f"{shown} (known: {', '.join(sorted(classes))})"
             )
     return problems
 
 
 def class_names(values: pd.Series) -> list[str]:
     """The distinct non-null values as text, whole floats without ``.0`` (1.0 and 1 agree)."""
-    names = set()
-    for value in values.dropna().unique():
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        names.add(str(value))
-    return sorted(names)
+    return sorted({class_name(value) for value in values.dropna().unique()})
+
+
+def class_name(value: object) -> str:
+    """One class as text, as `class_names` writes it."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
 
 
 def _conflicts(rows: pd.DataFrame, key: str, target: str, name: str) -> list[str]:
@@ -169,9 +173,10 @@ def batch_rules(
     reference: pd.DataFrame | None = None,
     earlier: Callable[[str], str | None] | None = None,
 ) -> Rules:
-    """How one batch of this role is judged: its columns, values and labels (against the
-    reference data's kinds and classes when given), and whether its content is new."""
-    classes = reference_classes(policy, reference) if reference is not None else None
+    """How one batch of this role is judged: its columns, values (against the reference data's
+    kinds when given) and labels (against the policy's closed set of classes, if it has one), and
+    whether its content is new."""
+    classes = closed_classes(policy)
     kinds = reference_kinds(policy, reference) if reference is not None else {}
 
     def problems(name: str, frame: pd.DataFrame) -> list[str]:
@@ -180,6 +185,14 @@ def batch_rules(
         return found or label_problems(frame, policy, name, classes)
 
     return Rules(role, problems, earlier, policy.data.timestamp if role != "labels" else None)
+
+
+def closed_classes(policy: Policy) -> list[str] | None:
+    """The policy's closed set of classes as text (`data.labels.classes`), None when open."""
+    labels = policy.data.labels
+    if policy.model.task != "classification" or labels is None or labels.classes is None:
+        return None
+    return sorted(str(value) for value in labels.classes)
 
 
 def reference_classes(policy: Policy, reference: pd.DataFrame) -> list[str] | None:

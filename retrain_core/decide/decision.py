@@ -8,6 +8,8 @@ How a decision is reached, in order:
    retrain with suppressed_by="data-quality". A model is never trained on data that failed checks.
 2. No champion yet: train the first model (a rejected attempt spends budget, so a model that
    cannot pass its gate is not retrained on every check when the policy sets a budget).
+   A finding (a ``data.*`` outcome in FAIL: a class the champion never saw) does not block: the
+   decision lists its reason after its own.
 3. No new data since the last check (a ``data.no_new_data`` outcome): nothing to judge.
 4. Each trigger rule fires when its governing outcome FAILs (see `streaks.governing_check`).
    `consecutive` hysteresis: a data signal (drift, performance, estimated performance, volume,
@@ -34,6 +36,7 @@ batches (`checks.performance.batch_p_value`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
@@ -60,6 +63,12 @@ def blocking_outcomes(outcomes: Sequence[CheckOutcome]) -> list[CheckOutcome]:
     ]
 
 
+def findings(outcomes: Sequence[CheckOutcome]) -> list[CheckOutcome]:
+    """Facts about the data that neither block nor fire (``data.*`` outcomes in FAIL, such as a
+    class the champion never saw): every decision lists their reasons after its own."""
+    return [o for o in outcomes if o.kind == "data" and o.status is Status.FAIL]
+
+
 def decide(
     triggers: Triggers,
     outcomes: Sequence[CheckOutcome],
@@ -73,8 +82,24 @@ def decide(
     """Decide whether to retrain now; `history` is the ledger, oldest first.
 
     `fresh` counts the labelled rows from after the change (see `change_start`); None means the
-    policy has no late labels to wait for.
+    policy has no late labels to wait for. The findings' reasons follow the decision's own.
     """
+    decision = _decide(triggers, outcomes, history, now, has_champion, policy_hash, window, fresh)
+    notes = tuple(o.reason for o in findings(outcomes))
+    return replace(decision, reasons=(*decision.reasons, *notes)) if notes else decision
+
+
+def _decide(
+    triggers: Triggers,
+    outcomes: Sequence[CheckOutcome],
+    history: Sequence[LedgerEntry],
+    now: datetime,
+    has_champion: bool,
+    policy_hash: str = "",
+    window: str = "",
+    fresh: Fresh | None = None,
+) -> RetrainDecision:
+    """The decision, steps 1-7 of the module docstring."""
     history = [entry for entry in history if entry.checked_at <= now]  # replays see the past
     fired = fired_rules(triggers, outcomes)
     verdict: Verdict = partial(

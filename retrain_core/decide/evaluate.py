@@ -16,15 +16,17 @@ from retrain_core.policy.schema import Policy
 def evaluate(
     policy: Policy, windows: Windows, champion: Champion | None, now: datetime
 ) -> list[CheckOutcome]:
-    """Every outcome for this check: bad data first, then quality, then each trigger's signal
-    (from its kind's evaluator in `retrain_core.kinds`, named by the rule's id)."""
+    """Every outcome for this check: bad data first, then findings (a class the champion never
+    saw), then quality, then each trigger's signal (from its kind's evaluator in
+    `retrain_core.kinds`, named by the rule's id)."""
     outcomes = [
         CheckOutcome(f"data.{code}", Status.ERROR, reason) for code, reason in windows.problems
     ]
     if not windows.new_data:
         reason = "no new data since the last check"
         return [*outcomes, CheckOutcome("data.no_new_data", Status.PASS, reason, observed=0)]
-    if outcomes:
+    outcomes += class_findings(policy, windows, champion)
+    if any(o.status is Status.ERROR for o in outcomes):
         return outcomes
     if policy.expectations:
         from retrain_core.checks.validation import run_expectations
@@ -34,3 +36,19 @@ def evaluate(
         context = Context(policy, windows, champion, now, rule.rule_id)
         outcomes += rule.check_kind.evaluate(rule.config, context)
     return outcomes
+
+
+def class_findings(
+    policy: Policy, windows: Windows, champion: Champion | None
+) -> list[CheckOutcome]:
+    """A `data.new_class.<class>` finding per class among the newly labelled rows that the
+    champion never saw (its `classes_`; the reference's classes before there is one)."""
+    from retrain_core.data.labels import known_classes, new_class_outcomes
+
+    rows = windows.labelled if policy.data.labels is not None else windows.current
+    model = champion.model if champion is not None else None
+    known = known_classes(model, windows.reference, policy.model.target)
+    who = "the reference data"
+    if champion is not None and getattr(model, "classes_", None) is not None:
+        who = f"the champion (v{champion.version})"
+    return new_class_outcomes(policy, rows, known, who)

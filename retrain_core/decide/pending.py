@@ -4,6 +4,10 @@ changed, but a model trained before labels of the changed rows exist cannot lear
 The retrain is pending until `await_labels` labelled rows from after the change exist (`Fresh`,
 counted by the caller from `change_start`); it then trains, unless `confirm_with_labels` finds
 the champion measuring no worse than its baseline on them (the pending retrain is dismissed).
+The baseline is the one the label-reading rule measured from (its `threshold` plus `drop`): with
+the performance trigger's detector, the champion's reference fixed when it started serving, and
+its `p_value` that of the fall sustained over the current run of batches, so labels that show a
+slow fall confirm the drift instead of dismissing it; a rule that fired confirms it.
 """
 
 from __future__ import annotations
@@ -96,6 +100,8 @@ def _confirmation(triggers: Triggers, outcomes: Sequence[CheckOutcome]) -> tuple
         worse = observed < baseline if higher else observed > baseline
         sign = ("<" if higher else ">") if worse else (">=" if higher else "<=")
         measured = f"measured {p.metric} {observed:.4g} {sign} baseline {baseline:.4g}"
+        if found[0].failed:  # the rule itself signals harm (a sustained fall, a bound crossed)
+            return True, f"{measured} ({rule.rule_id} fired)"
         p_value = found[0].p_value
         if not worse or p.confidence is None or p_value is None:
             return worse, measured

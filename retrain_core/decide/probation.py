@@ -29,6 +29,7 @@ class Served:
 
     version: str
     rows: Labelled
+    classes: Any = None  # the model's `classes_` (its probability columns), for a new class
 
 
 @dataclass(frozen=True)
@@ -77,13 +78,13 @@ def judge(metric: str, probation: Probation, new: Served, old: Served) -> Probat
         )
         return ProbationVerdict(False, (reason,))
     try:
-        before = compute_metric(metric, *old.rows)
+        before = compute_metric(metric, *old.rows, old.classes)
     except ValueError as exc:
         return ProbationVerdict(False, (f"probation: v{old.version}'s {metric}: {exc}",))
     outcome = check_performance(
         metric, *new.rows, reference=before, drop=probation.drop,
         reference_rows=len(old.rows[0]), confidence=probation.confidence,
-        reference_label=f"v{old.version} live on {len(old.rows[0])} rows",
+        reference_label=f"v{old.version} live on {len(old.rows[0])} rows", classes=new.classes,
     )  # fmt: skip
     served = f"v{new.version} on {len(new.rows[0])} live rows"
     if outcome.status is Status.FAIL:

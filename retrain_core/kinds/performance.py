@@ -65,6 +65,24 @@ class PerformanceTrigger(Strict):
         "values.",
     )
 
+    detector: Literal["cusum", "none"] = Field(
+        "cusum",
+        description="How a fall from the live baseline is found once the champion has served "
+        "`baseline_rows` labelled rows: cusum fixes its reference on those first rows (it never "
+        "moves for this champion) and fires on a sustained fall, slow or sudden, of its "
+        "per-batch metric (Page's CUSUM: each batch adds its fall beyond drop/2, in batch "
+        "standard deviations, firing past `detector_threshold`); none compares each batch with "
+        "the mean of every live row served before (the point test with `confidence`). With "
+        "baseline: holdout or no `drop`, none applies.",
+    )
+    detector_threshold: float = Field(
+        5.0,
+        gt=0,
+        description="The CUSUM sum, in batch standard deviations (the largest of the sampling "
+        "error, the champion's swing between batches and earlier champions' swing), past which "
+        "a sustained fall fires.",
+    )
+
     @model_validator(mode="after")
     def _one_threshold(self) -> PerformanceTrigger:
         if self.below is None and self.above is None and self.drop is None:
@@ -86,14 +104,46 @@ def evaluate(p: PerformanceTrigger, ctx: Context) -> list[CheckOutcome]:
     if len(rows) < p.min_rows:
         reason = f"only {len(rows)} labelled rows (< {p.min_rows}): too few to judge"
         return [CheckOutcome(name, Status.ERROR, reason, observed=float(len(rows)))]
+    detected = _detect(p, ctx, champion, rows)
+    if detected is not None:
+        return [detected]
     predicted = predictions(policy, champion, rows)
     reference, n_reference, label, stretches = _baseline(p, ctx, champion, len(rows))
     return [check_performance(
         p.metric, rows[policy.model.target].to_numpy(), *predicted,
         below=p.below, above=p.above, reference=reference, drop=p.drop,
         reference_rows=n_reference, confidence=p.confidence, reference_label=label, check=name,
-        reference_batches=stretches,
+        reference_batches=stretches, classes=getattr(champion.model, "classes_", None),
     )]  # fmt: skip
+
+
+def _detect(
+    p: PerformanceTrigger, ctx: Context, champion: Champion, rows: pd.DataFrame
+) -> CheckOutcome | None:
+    """The sequential detector against the champion's fixed reference (its first
+    `baseline_rows` live rows), or None when it does not apply (detector none, baseline holdout,
+    no `drop`, or fewer live rows than that: then its holdout is the reference, point-tested)."""
+    w, policy = ctx.windows, ctx.policy
+    if p.detector != "cusum" or p.baseline != "live" or p.drop is None or w.live is None:
+        return None
+    target, features = policy.model.target, policy.model.features.all
+    live = w.live[w.live[target].notna()]
+    if len(live) < p.baseline_rows:
+        return None
+    import pandas as pd
+
+    from retrain_core.checks.sequential import Served, detect_fall
+
+    columns = [*features, target]
+    served = pd.concat([live[columns], rows[columns]], ignore_index=True)
+    y_pred, proba = predictions(policy, champion, served)
+    classes = getattr(champion.model, "classes_", None)
+    found = Served(served[target].to_numpy(), y_pred, proba, p.baseline_rows, len(rows), classes)
+    bound = p.below if greater_is_better(p.metric) else p.above
+    swings = ctx.windows.swings.get(ctx.rule_id, ())
+    return detect_fall(
+        p.metric, found, p.drop, p.detector_threshold, swings, bound, check=ctx.rule_id
+    )
 
 
 def _baseline(
@@ -152,8 +202,9 @@ def _live_baseline(
 
     y_true = live[policy.model.target].to_numpy()
     y_pred, proba = predictions(policy, champion, live)
+    classes = getattr(champion.model, "classes_", None)
     try:
-        value = compute_metric(p.metric, y_true, y_pred, proba)
+        value = compute_metric(p.metric, y_true, y_pred, proba, classes)
     except ValueError:
         return None
     stretches = []  # anchored at the newest row, so the last stretch is the latest batch
@@ -162,7 +213,8 @@ def _live_baseline(
         part = slice(start, start + size)
         with suppress(ValueError):
             chunk_proba = None if proba is None else proba[part]
-            stretches.append(compute_metric(p.metric, y_true[part], y_pred[part], chunk_proba))
+            value_of = compute_metric(p.metric, y_true[part], y_pred[part], chunk_proba, classes)
+            stretches.append(value_of)
     return value, len(live), f"live baseline ({len(live)} rows served)", stretches
 
 

@@ -54,8 +54,16 @@ def evidence(
     old_model = Champion(str(previous.version), old_since,
                          model=registry.load_model(policy.name, str(previous.version)))  # fmt: skip
     return (
-        Served(champion.version, _labelled(policy, champion, new_rows, predictions)),
-        Served(str(previous.version), _labelled(policy, old_model, old_rows, predictions)),
+        Served(
+            champion.version,
+            _labelled(policy, champion, new_rows, predictions),
+            getattr(champion.model, "classes_", None),
+        ),
+        Served(
+            str(previous.version),
+            _labelled(policy, old_model, old_rows, predictions),
+            getattr(old_model.model, "classes_", None),
+        ),
     )
 
 

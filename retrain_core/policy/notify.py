@@ -29,6 +29,7 @@ class Event(StrEnum):
     FAILED = "failed"  # a check or a training failed
     BLOCKED = "blocked"  # the data failed its checks, or the policy changed under a training
     ROLLED_BACK = "rolled_back"  # probation gave the alias back to the previous champion
+    NEW_CLASS = "new_class"  # labels hold a class the champion never saw (a finding, not a block)
 
 
 EVENTS = tuple(event.value for event in Event)

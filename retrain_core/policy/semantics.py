@@ -37,6 +37,7 @@ def check_policy(data: Any, settings: Settings) -> list[Finding]:
         *timestamp_findings(data),
         *probation_findings(data),
         *column_role_findings(data),
+        *closed_class_findings(data),
         *range_findings(data),
         *expectation_findings(data),
         *source_findings(data, settings),
@@ -123,6 +124,15 @@ def column_role_findings(data: dict[str, Any]) -> list[Finding]:
         role = "the target" if join_on == target else "data.timestamp"
         findings.append(Finding(("data", "labels", "join_on"), f"{join_on!r} is also {role}"))
     return findings
+
+
+def closed_class_findings(data: dict[str, Any]) -> list[Finding]:
+    """A closed set of classes (`data.labels.classes`) only fits a classifier."""
+    classes, task = get(data, "data", "labels", "classes"), get(data, "model", "task")
+    if classes is None or task != "regression":
+        return []
+    message = "a closed set of classes needs model.task: classification (this model regresses)"
+    return [Finding(("data", "labels", "classes"), message)]
 
 
 def range_findings(data: dict[str, Any]) -> list[Finding]:

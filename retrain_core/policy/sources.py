@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 
 from retrain_core.base.durations import Duration, PositiveDuration
@@ -123,10 +130,28 @@ class CurrentSource(Source):
 class LabelSource(Source):
     """Labels that may arrive later than the features, joined on a key."""
 
-    own_fields = ("join_on", "lag")
+    own_fields = ("join_on", "lag", "classes")
 
     join_on: str = Field(description="Key column present in both the features and the labels.")
     lag: Duration | None = Field(None, description="How late labels usually arrive (e.g. 1d).")
+    classes: list[str | int] | None = Field(
+        None,
+        min_length=1,
+        description="A closed set of the target's classes (classification): a label batch "
+        "holding any other value is set aside (quarantined) with its reason. Unset (the "
+        "default): a class the champion never saw is a finding, recorded (`data.new_class`), "
+        "shown and notified (`new_class`), never a reason to set data aside, and the next "
+        "training learns it.",
+    )
+
+    @field_validator("classes")
+    @classmethod
+    def _distinct_classes(cls, classes: list[str | int] | None) -> list[str | int] | None:
+        names = [str(value) for value in classes or ()]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(map(repr, repeated))} listed twice")
+        return classes
 
 
 class Data(Strict):

@@ -63,12 +63,23 @@ class Call:
 
 
 @dataclass(frozen=True)
+class Retrained:
+    """A retrain of a replay: its step, the change it answered, its model when promoted."""
+
+    index: int
+    since: datetime | None
+    model: Any = None
+
+
+@dataclass(frozen=True)
 class Replay:
     """A strategy's whole replay: its trace and the summary figures."""
 
     strategy: str
     metric: str
     steps: tuple[Step, ...]
+    first: Any = field(default=None, compare=False, repr=False)  # the first model
+    retrained: tuple[Retrained, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def trainings(self) -> int:
@@ -169,6 +180,8 @@ def replay(
     served = bootstrap(policy, history.reference, steps[0] - (steps[1] - steps[0]))
     ledger: list[LedgerEntry] = []
     trace: list[Step] = []
+    retrained: list[Retrained] = []
+    first = served.champion.model
     previous = steps[0] - (steps[1] - steps[0]) if len(steps) > 1 else None
     for index, now in enumerate(steps):
         batch = slice_rows(history.rows, times, previous, now)
@@ -191,10 +204,12 @@ def replay(
             known = _known(history, stamp, now - label_lag)
             since = call.decision.train_since if call.decision is not None else None
             served, step = retrain_step(policy, served, known, now, step, since)
+            model = served.champion.model if step.trained == "promoted" else None
+            retrained.append(Retrained(index, since, model))
         ledger.append(_entry(call, now, step.trained))
         trace.append(step)
         previous = now
-    return Replay(name, metric, tuple(trace))
+    return Replay(name, metric, tuple(trace), first, tuple(retrained))
 
 
 def _windows(

@@ -9,15 +9,14 @@ label of the newest row whose label was known when the row arrived.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from retrain_core.policy.schema import Policy
 from retrain_core.replay.backtest import Call, History, Replay, StepView, Strategy
+from retrain_core.replay.ceiling import hindsight as hindsight  # the ceiling the CLI prints
 
 NAIVE_DROP = 0.05
 
@@ -94,8 +93,13 @@ def compare(
     metric: str,
     every: int = 5,
     extra: dict[str, Strategy] | None = None,
+    policy_replay: Replay | None = None,
 ) -> tuple[list[Replay], list[float | None]]:
-    """The policy and every baseline on the same batches and lag, then persistence's scores."""
+    """The policy and every baseline on the same batches and lag, then persistence's scores.
+
+    `policy_replay` is the policy's replay through the monitor's code
+    (`retrain_core.replay.monitored`); without it the policy is replayed in memory on the rows.
+    """
     from retrain_core.replay.backtest import policy_strategy, replay
 
     strategies: dict[str, Strategy] = {
@@ -105,87 +109,17 @@ def compare(
         f"every {every}": periodic(every),
         "naive drop": naive_drop(),
     }
+    if policy_replay is not None:
+        del strategies["policy"]
     replays = [
         replay(policy, history, steps, label_lag, strategy, name, metric)
         for name, strategy in strategies.items()
     ]
+    if policy_replay is not None:
+        replays.insert(0, policy_replay)
     stamp = policy.data.timestamp
     assert stamp is not None
     scores: list[float | None] = []
     if policy.model.task == "classification":
         scores = persistence(history.rows, policy.model.target, stamp, label_lag, steps)
     return replays, scores
-
-
-def hindsight(
-    policy: Policy,
-    history: History,
-    steps: list[datetime],
-    label_lag: timedelta,
-    metric: str,
-    most: int,
-) -> tuple[float, tuple[int, ...]]:
-    """The best mean metric any trigger could have reached with at most `most` retrains.
-
-    Not a strategy but a ceiling, found with hindsight: a model is trained at every step on what
-    the replay knew then (the policy's training on its whole window, as the baselines train; no
-    gate), scored on every later batch, and the best schedule of retrain steps is chosen by
-    dynamic programming. When even the best schedule with N retrains is below a baseline, no
-    trigger with N retrains that trains on the window can beat that baseline on this stream (a
-    policy's label-aware retrain, trained on the rows since a change, may exceed it). Returns
-    (mean, retrain step indexes).
-    """
-    from functools import cache
-
-    from retrain_core.replay.backtest import _known, _timestamp
-    from retrain_core.replay.steps import bootstrap, naive_times, score, slice_rows
-    from retrain_core.training.challenger import train_challenger
-    from retrain_core.training.errors import TrainingError
-
-    stamp = _timestamp(policy)
-    times = naive_times(history.rows[stamp])
-    start = steps[0] - (steps[1] - steps[0])
-    batches, previous = [], start
-    for now in steps:
-        batches.append(slice_rows(history.rows, times, previous, now))
-        previous = now
-    first = bootstrap(policy, history.reference, start)
-    models: list[Any] = [first]  # models[m + 1] is trained at step m and serves from step m + 1
-    for now in steps[:-1]:
-        try:
-            result = train_challenger(policy, _known(history, stamp, now - label_lag))
-        except TrainingError:
-            models.append(None)
-            continue
-        champion = replace(first.champion, model=result.fitted.pipeline)
-        models.append(replace(first, champion=champion))
-    n = len(steps)
-    first_scores = [score(policy, first, b, metric) for b in batches]
-    scored = [s is not None for s in first_scores]  # batches with labels to score on
-    gain = [[0.0] * n for _ in models]  # gain[i][t]: model i's metric on batch t
-    gain[0] = [s or 0.0 for s in first_scores]
-    for i, served in enumerate(models[1:], start=1):
-        for t in range(i, n):
-            if served is not None and scored[t]:
-                gain[i][t] = score(policy, served, batches[t], metric) or 0.0
-    prefix = [np.concatenate([[0.0], np.cumsum(row)]) for row in gain]
-
-    @cache
-    def best(left: int, model: int) -> tuple[float, tuple[int, ...]]:
-        """Best total from the step `model` starts serving (0 for the first), `left` retrains."""
-        total = float(prefix[model][n] - prefix[model][model])
-        answer: tuple[float, tuple[int, ...]] = (total, ())
-        if left == 0:
-            return answer
-        for m in range(model, n - 1):
-            if models[m + 1] is None:
-                continue
-            head = float(prefix[model][m + 1] - prefix[model][model])
-            tail, when = best(left - 1, m + 1)
-            if head + tail > answer[0]:
-                answer = (head + tail, (m, *when))
-        return answer
-
-    total, when = best(most, 0)
-    count = sum(scored)
-    return (total / count if count else math.nan), when

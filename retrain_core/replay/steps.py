@@ -43,6 +43,7 @@ class Step:
     reasons: tuple[str, ...]
     trained: str = ""  # "", "promoted", "rejected" or "failed"
     training_reasons: tuple[str, ...] = ()
+    quarantined: tuple[str, ...] = ()  # the batch files the check set aside
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-safe dict."""
@@ -51,6 +52,7 @@ class Step:
             "metric": finite(self.metric), "version": self.version, "verdict": self.verdict,
             "fired": list(self.fired), "reasons": list(self.reasons), "trained": self.trained,
             "training_reasons": list(self.training_reasons),
+            "quarantined": list(self.quarantined),
         }  # fmt: skip
 
 

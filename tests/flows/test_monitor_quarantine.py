@@ -54,7 +54,7 @@ def spoil_files(project: Project) -> dict[str, str]:
         "day-03-again.parquet": "same content as the batch day-01.parquet",
         "day-03-zones.parquet": "mixes times with and without a time zone",
         "labels/day-01.parquet": "carry conflicting 'churned' labels",
-        "labels/day-01-class.parquet": "a class never seen in the reference data: '7'",
+        "labels/day-01-class.parquet": "a class outside the closed set data.labels.classes: '7'",
     }
 
 
@@ -62,6 +62,9 @@ def test_bad_batches_are_quarantined_listed_released_and_never_trained_on(
     project: Project, tracking_uri: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fast(project)
+    closed = {"path": "data/churn/labels/*.parquet", "join_on": "customer_id", "lag": "1d"}
+    closed["classes"] = [0, 1]
+    project.edit(data={"labels": closed})  # churn is yes or no: another class is corrupt data
     name = project.name
     project.write_day(1)
     assert check(project, at(1))["verdict"] == "retrain"

@@ -46,6 +46,7 @@ def test_schema_is_the_models_schema() -> None:
         "failed",
         "blocked",
         "rolled_back",
+        "new_class",
     ]
     assert docs.schema_json().endswith("}\n")
 

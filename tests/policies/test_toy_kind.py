@@ -108,7 +108,8 @@ def test_a_toy_kind_is_in_the_one_of_message(toy: CheckKind, tmp_path: Path) -> 
     _, errors = _load(tmp_path, "2}\n      max_age: 7d\n    - {new_data: {}")
     assert errors[0].startswith(
         "toy.yaml:14 triggers.any.0: a trigger has exactly one of drift, performance, "
-        "estimated_performance, volume, freshness, new_data, max_age, toy (got max_age, toy)"
+        "challenger_gain, estimated_performance, volume, freshness, new_data, max_age, toy "
+        "(got max_age, toy)"
     )
 
 
@@ -146,7 +147,7 @@ def test_a_toy_kind_is_documented_and_leaves_no_trace(tmp_path: Path) -> None:
     _, errors = _load(tmp_path, "2")
     assert errors == [
         "toy.yaml:14 triggers.any.0.toy: unknown key 'toy' (expected one of: drift, performance, "
-        "estimated_performance, volume, freshness, new_data, max_age)"
+        "challenger_gain, estimated_performance, volume, freshness, new_data, max_age)"
     ]
 
 

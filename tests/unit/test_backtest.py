@@ -154,3 +154,15 @@ def test_hindsight_is_a_ceiling_for_every_schedule_with_as_many_retrains() -> No
     # one retrain, chosen with hindsight, goes after the labels of the change (day 4, a day late)
     best, [when] = hindsight(rules, history, STEPS, DAY, "accuracy", 1)
     assert best > by_name["never"].mean_metric + 0.2 and when >= 4
+
+
+def test_the_ceiling_is_at_least_the_policy_that_trains_from_the_change() -> None:
+    # a 30-day window: a model on the window still follows the old rule after the change, the
+    # policy's retrain trains on the rows from the change on (from_change), as the ceiling's
+    rules, history = policy(PERFORMANCE, window="30d"), stream(4, "concept")
+    result = replay(rules, history, STEPS, DAY, policy_strategy, "policy", "accuracy")
+    assert result.promotions == 1 and result.retrained[0].since is not None
+    window_only, _ = hindsight(rules, history, STEPS, DAY, "accuracy", result.promotions)
+    assert window_only < result.mean_metric - 0.2  # the window alone is no ceiling here
+    best, at = hindsight(rules, history, STEPS, DAY, "accuracy", result.promotions, result)
+    assert best >= result.mean_metric - 1e-9 and len(at) <= result.promotions

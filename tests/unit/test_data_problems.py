@@ -182,7 +182,8 @@ def test_conflicting_labels_for_one_key_and_unseen_classes_are_named() -> None:
     assert label_problems(same_twice, rules, "the batch", ["0", "1"]) == []
     unseen = clean.assign(churned=[0.0, 1.0, 2.0])
     (problem,) = label_problems(unseen, rules, "the batch", class_names(clean["churned"]))
-    assert "a class never seen in the reference data: '2'" in problem
+    assert "a class outside the closed set data.labels.classes: '2'" in problem
+    assert label_problems(unseen, rules, "the batch", None) == []  # no closed set: a finding
 
 
 def test_text_timestamps_that_mix_zoned_and_naive_values_are_named() -> None:
@@ -206,5 +207,18 @@ def test_values_that_poison_a_model_are_named() -> None:
     assert kind == "the batch: column 'plan' holds number values where the reference has text"
     (mixed,) = rules.problems("the batch", window(plan=["a", 2, "b"]))
     assert "column 'plan' mixes kinds of values" in mixed
-    (unseen,) = rules.problems("the batch", window(churned=[0, 1, 5]))
-    assert "a class never seen in the reference data: '5'" in unseen
+    assert rules.problems("the batch", window(churned=[0, 1, 5])) == []  # a new class: judged
+
+
+def test_a_closed_set_of_classes_keeps_the_quarantine_of_a_batch_with_another_class() -> None:
+    labels = {"path": "labels/*.parquet", "join_on": "customer_id", "classes": [0, 1]}
+    closed = policy(labels=labels)
+    for role in ("current", "labels"):
+        rules = batch_rules(closed, role, window())
+        assert rules.problems is not None
+        assert rules.problems("the batch", window(churned=[0.0, 1.0, 1.0])) == []
+        (unseen,) = rules.problems("the batch", window(churned=[0, 1, 5]))
+        assert unseen == (
+            "the batch: 'churned' holds a class outside the closed set data.labels.classes: '5' "
+            "(known: 0, 1)"
+        )

@@ -15,7 +15,15 @@ from retrain_core.kinds.performance import evaluate
 from retrain_core.policy.triggers import Trigger
 
 RULE = Trigger.model_validate(
-    {"performance": {"metric": "accuracy", "drop": 0.05, "baseline": "live", "baseline_rows": 200}}
+    {
+        "performance": {
+            "metric": "accuracy",
+            "drop": 0.05,
+            "baseline": "live",
+            "baseline_rows": 200,
+            "detector": "none",
+        }
+    }
 )
 
 
