@@ -76,7 +76,9 @@ def build_pipeline(
         )
         if columns
     ]
-    preprocess = ColumnTransformer(transformers, remainder="drop")
+    # dense always: a mostly-zero one-hot block would come out sparse (under 30 % non-zero),
+    # which estimators such as HistGradientBoosting refuse
+    preprocess = ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0)
     return Pipeline([("preprocess", preprocess), ("estimator", estimator)])
 
 

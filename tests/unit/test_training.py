@@ -30,6 +30,16 @@ def test_pipeline_preprocesses_then_estimates() -> None:
     assert (estimator.C, estimator.random_state) == (0.5, 7)
 
 
+def test_many_category_levels_fit_an_estimator_that_refuses_sparse_input() -> None:
+    """A one-hot block of many levels is mostly zeros; the pipeline still hands it over dense."""
+    model = churn_policy(estimator="sklearn.ensemble.HistGradientBoostingClassifier").model
+    frame = churn_frame(400)
+    frame["contract"] = [f"plan-{i % 40}" for i in range(len(frame))]
+    pipeline = build_pipeline(model, random_state=0)
+    pipeline.fit(frame[["tenure", "monthly_charges", "contract"]], frame["churned"])
+    assert pipeline.predict(frame[["tenure", "monthly_charges", "contract"]].head(3)).shape == (3,)
+
+
 def test_policy_random_state_wins_over_training_seed() -> None:
     model = churn_policy("sklearn.ensemble.RandomForestClassifier", {"random_state": 3}).model
     assert build_pipeline(model, random_state=7).named_steps["estimator"].random_state == 3
