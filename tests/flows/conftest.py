@@ -95,13 +95,31 @@ class Project:
         self.policy_path.write_text(yaml.safe_dump(policy, sort_keys=False))
 
 
+# The flows tests exercise the monitor's mechanics (drift, pending retrains, labels, cooldown,
+# budget, quarantine) with these triggers, which fire on the demo stream's shift and concept change
+# in known ways; the shipped policy's own triggers are tuned on the benchmark and may change.
+MECHANICS_TRIGGERS = """
+any:
+  - drift: {method: ks, p_value: 0.01, correction: bonferroni, min_effect: 0.1, min_share: 0.3}
+  - performance: {metric: accuracy, drop: 0.05, confidence: 0.99, baseline: live, detector: none}
+  - estimated_performance: {metric: accuracy, drop: 0.05}
+  - max_age: 90d
+await_labels: 200
+cooldown: 2d
+consecutive: 1
+budget: {max: 3, per: 7d}
+"""
+
+
 @pytest.fixture()
 def project(tmp_path: Path, tracking_uri: str, request: pytest.FixtureRequest) -> Project:
-    """The shipped churn policy, renamed for this test, over a fresh demo stream."""
+    """The shipped churn policy with the mechanics triggers, renamed for this test, over a fresh
+    demo stream."""
     story = Story(rows_per_day=800, reference_rows=3000)
     write_reference(tmp_path, story)
     name = "t-" + "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[:50]
     policy = yaml.safe_load((ROOT / "policies" / "churn.yaml").read_text())
+    policy["triggers"] = yaml.safe_load(MECHANICS_TRIGGERS)
     policy["name"] = name.strip("-")
     policy["notify"] = {"on": ["promoted", "rejected", "failed", "blocked", "retrained"]}
     path = tmp_path / "policy.yaml"
