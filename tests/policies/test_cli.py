@@ -35,11 +35,11 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _broken(project: Path) -> Path:
-    """A copy of churn.yaml named `bad` with a misspelled key and an out-of-range confidence."""
+    """A copy of churn.yaml named `bad` with a misspelled key and an out-of-range p-value."""
     text = (project / "policies" / "churn.yaml").read_text()
     for old, new in [
         ("name: churn", "name: bad"),
-        ("confidence: 0.95}", "confidence: 1.5}"),
+        ("p_value: 0.01", "p_value: 1.5"),
         ("  cooldown:", "  cooldwn:"),
     ]:
         assert old in text
@@ -67,10 +67,8 @@ def test_validate_prints_every_error_then_a_summary(project, capsys) -> None:
     bad = _broken(project)
     assert cli.main(["validate"]) == 1
     lines = capsys.readouterr().out.splitlines()
-    p_line, cooldown_line = _line_of(bad, "confidence: 1.5"), _line_of(bad, "cooldwn")
-    assert lines[0].startswith(
-        f"policies/bad.yaml:{p_line} triggers.all.1.challenger_gain.confidence: "
-    )
+    p_line, cooldown_line = _line_of(bad, "p_value: 1.5"), _line_of(bad, "cooldwn")
+    assert lines[0].startswith(f"policies/bad.yaml:{p_line} triggers.any.0.drift.p_value: ")
     assert lines[1].startswith(f"policies/bad.yaml:{cooldown_line} triggers.cooldwn: ")
     assert "did you mean 'cooldown'" in lines[1]
     assert lines[-1] == "2 errors in 1 file"

@@ -18,21 +18,15 @@ CHURN = ROOT / "policies" / "churn.yaml"
 def _template() -> str:
     """A template holding churn's own gate, training and trigger settings (so they stay equal)."""
     churn = read_yaml(CHURN.read_text()).data
-    combine = _combine(churn)
     shared = {
         "triggers": {
-            combine: churn["triggers"][combine][:1],
-            **{k: v for k, v in churn["triggers"].items() if k not in (combine, "budget")},
+            "any": churn["triggers"]["any"][:1],
+            **{k: v for k, v in churn["triggers"].items() if k not in ("any", "budget")},
         },
         "gate": churn["gate"],
         "training": {**churn["training"], "holdout": 0.2},
     }
     return "# shared by every churn-like classifier\n" + yaml.safe_dump(shared, sort_keys=False)
-
-
-def _combine(policy: dict) -> str:
-    """How the shipped policy combines its triggers: "any" or "all"."""
-    return "any" if "any" in policy["triggers"] else "all"
 
 
 TEMPLATE = _template()
@@ -67,9 +61,8 @@ def test_a_policy_that_extends_a_template_is_the_policy_written_out(tmp_path: Pa
     expected = load_policy(whole, settings).policy
     whole.unlink()
     data = churn_without("gate", "training")
-    combine = _combine(data)
-    data["triggers"] = {combine: data["triggers"][combine], "budget": data["triggers"]["budget"]}
-    data["triggers"][combine] = data["triggers"][combine][:2]  # the list replaces the template's
+    data["triggers"] = {"any": data["triggers"]["any"], "budget": data["triggers"]["budget"]}
+    data["triggers"]["any"] = data["triggers"]["any"][:2]  # the list replaces the template's
     extending = write(folder, "churn.yaml", data, "templates/base.yaml")
     loaded = load_policy(extending, settings).policy
     assert loaded.gate == expected.gate and loaded.training == expected.training
