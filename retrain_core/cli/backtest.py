@@ -126,7 +126,7 @@ def _default_metric(policy: Any) -> str:
     """The first performance trigger's metric, else accuracy or rmse."""
     from retrain_core.kinds.performance import PerformanceTrigger
 
-    for rule in policy.triggers.rules:
+    for rule in policy.triggers.evaluated:
         performance = rule.get(PerformanceTrigger)
         if performance is not None:
             return str(performance.metric)

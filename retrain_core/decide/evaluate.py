@@ -6,6 +6,7 @@ then decides. The champion is any object with scikit-learn's `predict` / `predic
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from retrain_core.base.outcome import CheckOutcome, Status
@@ -35,7 +36,16 @@ def evaluate(
     for rule in policy.triggers.rules:
         context = Context(policy, windows, champion, now, rule.rule_id)
         outcomes += rule.check_kind.evaluate(rule.config, context)
+    for rule in policy.triggers.watch:
+        context = Context(policy, windows, champion, now, rule.rule_id)
+        for outcome in rule.check_kind.evaluate(rule.config, context):
+            governs = outcome.check == rule.rule_id
+            outcomes.append(replace(outcome, reason=WATCHED + outcome.reason) if governs else outcome)
     return outcomes
+
+
+WATCHED = "watched, does not vote: "
+"""How a watched trigger's outcome reads: recorded and shown on each check, never counted."""
 
 
 def class_findings(

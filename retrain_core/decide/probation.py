@@ -51,7 +51,7 @@ def probation_metric(policy: Policy) -> str:
 def measured_metric(policy: Policy) -> str:
     """The metric the policy measures on labels: its first label-reading trigger's
     (`performance`), else accuracy or rmse by task."""
-    for rule in policy.triggers.rules:
+    for rule in policy.triggers.evaluated:
         measured = rule.check_kind.measures(rule.config)
         if measured is not None:
             return measured.metric

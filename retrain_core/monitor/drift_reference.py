@@ -54,7 +54,7 @@ def reference_profile(registry: Registry, policy: Policy, data: Loaded, now: dat
         return data
     if w.problems or not w.new_data or w.reference.empty or w.current.empty:
         return data  # the checks stop at the data's problems or at "no new data": no drift
-    drift = [d for rule in policy.triggers.rules if (d := rule.get(DriftTrigger)) is not None]
+    drift = [d for rule in policy.triggers.evaluated if (d := rule.get(DriftTrigger)) is not None]
     if not any(binned(d.method, len(w.reference), len(w.current)) for d in drift):
         return data
     key = content_key(w.reference, numeric, categorical)

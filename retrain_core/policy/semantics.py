@@ -219,8 +219,8 @@ def unfit_metric(metric: Any, task: str) -> str | None:
 
 
 def _triggers(data: dict[str, Any]) -> Iterator[tuple[Path_, dict[str, Any]]]:
-    """Each trigger mapping under triggers.any or triggers.all, with its key path."""
-    for combine in ("any", "all"):
+    """Each trigger mapping under triggers.any, .all or .watch, with its key path."""
+    for combine in ("any", "all", "watch"):
         items = get(data, "triggers", combine)
         for index, item in enumerate(items if isinstance(items, list) else []):
             if isinstance(item, dict):

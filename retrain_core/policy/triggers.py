@@ -88,6 +88,12 @@ class Triggers(Strict):
 
     any: list[Trigger] | None = Field(None, description="Retrain when any of these fires.")
     all: list[Trigger] | None = Field(None, description="Retrain only when all of these fire.")
+    watch: list[Trigger] = Field(
+        default_factory=list,
+        description="Signals checked, recorded and shown on every check that never call for a "
+        "retrain themselves (e.g. drift, to see the inputs move while the decision waits for "
+        "measured harm).",
+    )
     cooldown: Duration | None = Field(
         None, description="No retrain within this long after the last one (e.g. 24h)."
     )
@@ -115,7 +121,7 @@ class Triggers(Strict):
             raise ValueError("set exactly one of any or all")
         if not (self.any or self.all):
             raise ValueError("list at least one trigger")
-        ids = [rule.rule_id for rule in self.rules]
+        ids = [rule.rule_id for rule in self.evaluated]
         repeated = sorted({rule_id for rule_id in ids if ids.count(rule_id) > 1})
         if repeated:
             raise ValueError(
@@ -132,6 +138,11 @@ class Triggers(Strict):
     def rules(self) -> list[Trigger]:
         """The listed triggers, whichever way they combine."""
         return list(self.any or self.all or [])
+
+    @property
+    def evaluated(self) -> list[Trigger]:
+        """Every trigger checked on each check: the voting ones, then the watched ones."""
+        return [*self.rules, *self.watch]
 
     @property
     def cooldown_or_zero(self) -> timedelta:

@@ -15,13 +15,21 @@ ROOT = Path(__file__).resolve().parents[2]
 CHURN = ROOT / "policies" / "churn.yaml"
 
 
+def _combine() -> str:
+    """How churn's triggers combine: "any" or "all"."""
+    return "any" if "any" in read_yaml(CHURN.read_text()).data["triggers"] else "all"
+
+
+COMBINE = _combine()
+
+
 def _template() -> str:
     """A template holding churn's own gate, training and trigger settings (so they stay equal)."""
     churn = read_yaml(CHURN.read_text()).data
     shared = {
         "triggers": {
-            "any": churn["triggers"]["any"][:1],
-            **{k: v for k, v in churn["triggers"].items() if k not in ("any", "budget")},
+            COMBINE: churn["triggers"][COMBINE][:1],
+            **{k: v for k, v in churn["triggers"].items() if k not in (COMBINE, "budget")},
         },
         "gate": churn["gate"],
         "training": {**churn["training"], "holdout": 0.2},
@@ -61,8 +69,8 @@ def test_a_policy_that_extends_a_template_is_the_policy_written_out(tmp_path: Pa
     expected = load_policy(whole, settings).policy
     whole.unlink()
     data = churn_without("gate", "training")
-    data["triggers"] = {"any": data["triggers"]["any"], "budget": data["triggers"]["budget"]}
-    data["triggers"]["any"] = data["triggers"]["any"][:2]  # the list replaces the template's
+    data["triggers"] = {COMBINE: data["triggers"][COMBINE], "budget": data["triggers"]["budget"]}
+    data["triggers"][COMBINE] = data["triggers"][COMBINE][:2]  # the list replaces the template's
     extending = write(folder, "churn.yaml", data, "templates/base.yaml")
     loaded = load_policy(extending, settings).policy
     assert loaded.gate == expected.gate and loaded.training == expected.training

@@ -153,3 +153,19 @@ class TestEvaluator:
         outcomes = evaluate(gain, _context(_batch(3, "b")))
         rows = {o.check: o for o in outcomes}[f"{RULE}.rows"]
         assert rows.threshold == 300  # trained on the newest 300 rows only
+
+
+def test_a_watched_rule_is_evaluated_and_marked_as_watched() -> None:
+    from retrain_core.decide.evaluate import WATCHED, evaluate
+
+    spec = _policy().model_dump(by_alias=True, exclude_none=True)
+    spec["triggers"] = {
+        "any": [{"max_age": "90d"}],
+        "watch": [{"challenger_gain": {"metric": "accuracy", "confidence": 0.95}}],
+    }
+    policy = Policy.model_validate(spec)
+    context = _context(pd.concat([_batch(3, "b"), _batch(4, "b")], ignore_index=True))
+    outcomes = {o.check: o for o in evaluate(policy, context.windows, context.champion, START)}
+    gain = outcomes["challenger_gain.accuracy"]
+    assert gain.status is Status.FAIL and gain.reason.startswith(WATCHED), gain
+    assert not outcomes["challenger_gain.accuracy.gain"].reason.startswith(WATCHED)

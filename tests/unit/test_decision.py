@@ -270,3 +270,18 @@ def test_awaited_labels_that_show_no_harm_dismiss_the_pending_retrain() -> None:
     assert worse.retrain and "measured accuracy 0.78 < baseline 0.8" in worse.reasons
     blind = rules(confirm_with_labels=False)
     assert decide(blind, [perf(0.82)], history, NOW, has_champion=True, fresh=labels(300)).retrain
+
+
+def test_a_watched_signal_is_recorded_but_never_votes() -> None:
+    triggers = Triggers.model_validate(
+        {"all": [{"performance": {"metric": "accuracy", "drop": 0.05}}], "watch": [{"drift": {}}]}
+    )
+    decision = decide(triggers, [DRIFT], [], NOW, has_champion=True)
+    assert not decision.retrain and decision.fired == frozenset()
+    assert DRIFT in decision.outcomes  # recorded with the decision, shown in its table
+    assert decision.reasons == ("no trigger fired",)
+
+
+def test_a_signal_is_either_voting_or_watched() -> None:
+    with pytest.raises(ValueError, match="two triggers watch the same signal"):
+        Triggers.model_validate({"any": [{"drift": {}}], "watch": [{"drift": {}}]})
