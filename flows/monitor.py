@@ -31,7 +31,7 @@ from retrain_core.monitor import drift_reference, late_labels, serving, windows
 from retrain_core.monitor.probation import evidence
 from retrain_core.monitor.settle import settle
 from retrain_core.notify import Notification, send
-from retrain_core.policy.loader import LoadedPolicy, load_policy
+from retrain_core.policy.loader import LoadedPolicy, load_policy, locate_text
 from retrain_core.policy.notify import Event
 from retrain_core.runtime.budget import take_budget_slot
 from retrain_core.runtime.hooks import AlreadyNotified, notify_failure
@@ -109,10 +109,12 @@ def load_windows(
     skip: dict[str, set[str]] | None = None,
     store: Store | None = None,
 ) -> windows.Loaded:
-    """Reference, current window after the watermark, and newly labelled rows."""
+    """Reference, current window after the watermark, and newly labelled rows (none when the
+    policy names a column its data lacks: a policy error, at its line)."""
     name = loaded.policy.name
     earlier = partial(store.ledger.earlier_batch, name) if store else None
-    return windows.load_windows(loaded.policy, Path(root), marks, rows, skip, earlier)
+    where = partial(locate_text, loaded)
+    return windows.load_windows(loaded.policy, Path(root), marks, rows, skip, earlier, where)
 
 
 @task(name="load-label-context", **IO)

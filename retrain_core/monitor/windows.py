@@ -25,11 +25,13 @@ from retrain_core.data import (
     required_columns,
 )
 from retrain_core.data.batches import Quarantined
+from retrain_core.data.columns import POLICY_PROBLEM, column_mismatches
 from retrain_core.data.problems import batch_rules
 from retrain_core.data.readers import describe
 from retrain_core.data.windows import LoadedWindow
 from retrain_core.kinds.context import Windows
 from retrain_core.monitor.current_rows import CURRENT, LABELS, every_current_row
+from retrain_core.policy.finding import Finding
 from retrain_core.policy.schema import Policy
 from retrain_core.policy.sources import Source, Window
 
@@ -53,6 +55,7 @@ class Loaded:
 
 
 Earlier = Callable[[str], str | None]
+Locate = Callable[[list[Finding]], list[str]]
 
 
 def load_windows(
@@ -62,14 +65,21 @@ def load_windows(
     previous_rows: int | None = None,
     skip: dict[str, set[str]] | None = None,
     earlier: Earlier | None = None,
+    locate: Locate | None = None,
 ) -> Loaded:
     """Read the reference, the new current rows and the newly labelled rows of a policy.
 
     Batches in `skip` (quarantined) are not read; a batch that cannot be judged is set aside and
-    named in the problems, and bad data anywhere becomes a problem (a blocked decision).
+    named in the problems, and bad data anywhere becomes a problem (a blocked decision). First,
+    a column the policy names that none of its data holds is the policy's mistake: the only
+    problem, at the policy's line (`locate` turns findings into `file:line key: message`), and
+    no batch is read, judged or set aside.
     """
     skip = skip or {}
     columns = required_columns(policy)
+    mismatches = column_mismatches(policy, root, skip)
+    if mismatches:
+        return _policy_mismatch(policy, root, columns, watermarks, mismatches, locate)
     problems: list[tuple[str, str]] = []
     reference = _reference(policy, root, columns, problems)
     known = reference.frame if len(reference.frame) else None
@@ -104,6 +114,33 @@ def load_windows(
     )
     marks = {role: mark for role, mark in marks.items() if mark}
     return Loaded(windows, marks, f"{current.window}: {current.source}", quarantined, loaded)
+
+
+def _policy_mismatch(
+    policy: Policy,
+    root: Path,
+    columns: list[str],
+    watermarks: dict[str, str],
+    mismatches: list[Finding],
+    locate: Locate | None,
+) -> Loaded:
+    """Nothing new is read: the windows are empty, the watermarks stay, the problem is the
+    policy's, at its line."""
+    shown = locate(mismatches) if locate else [_unlocated(f) for f in mismatches]
+    problems = tuple((POLICY_PROBLEM, f"the policy names a column its data lacks: {text}")
+                     for text in shown)  # fmt: skip
+    try:
+        reference = load_reference(policy.data.reference, columns, root, policy.data.timestamp)
+    except BadData:
+        reference = _empty(policy.data.reference, columns, "all")
+    current = _empty(policy.data.current, columns, "not read")
+    windows = Windows(reference=reference.frame, current=current.frame, problems=problems)
+    marks = {role: mark for role, mark in watermarks.items() if mark}
+    return Loaded(windows, marks, f"not read: {current.source}")
+
+
+def _unlocated(finding: Finding) -> str:
+    return f"{'.'.join(map(str, finding.path))}: {finding.message}"
 
 
 def _reference(

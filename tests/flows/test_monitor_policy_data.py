@@ -1,0 +1,86 @@
+"""The policy is checked against its data before the data is judged, and the data stays sane.
+
+Real components: the session's Prefect API, a fresh MLflow store, the demo stream written as
+files, rewritten and misdated on disk. A policy that names a column none of its data has blocks
+the check as the policy's mistake, at its line, and sets no batch aside; the batches are judged
+as soon as the policy is fixed.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from conftest import Project
+from test_monitor_support import at, check, fast
+
+from retrain_core.store import Store
+
+
+def _rename_feature(project: Project, old: str, new: str) -> int:
+    """Rename a feature in the policy file; the line it is on (1-based)."""
+    text = project.policy_path.read_text()
+    policy = yaml.safe_load(text)
+    numeric = policy["model"]["features"]["numeric"]
+    numeric[numeric.index(old)] = new
+    project.policy_path.write_text(yaml.safe_dump(policy, sort_keys=False))
+    lines = project.policy_path.read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if line.strip() == f"- {new}")
+
+
+@pytest.mark.parametrize("where", ["feature", "expectation"])
+def test_a_column_typo_in_the_policy_blocks_at_its_line_and_quarantines_nothing(
+    project: Project, tracking_uri: str, where: str
+) -> None:
+    fast(project)
+    for day in (1, 2, 3):
+        project.write_day(day)  # batches and the labels of days 1 and 2
+    if where == "feature":
+        line = _rename_feature(project, "monthly_charges", "monthly_charge")
+        key = "model.features.numeric.1"
+    else:
+        project.edit(validation=[{"expect_column_values_to_not_be_null": {"column": "tenur"}}])
+        lines = project.policy_path.read_text().splitlines()
+        line = next(i for i, text in enumerate(lines, 1) if "column: tenur" in text)
+        key = "validation.0.expect_column_values_to_not_be_null.column"
+
+    blocked = check(project, at(3))
+    assert blocked["verdict"] == "blocked", blocked["reasons"]
+    assert blocked["reasons"][0].startswith("retraining blocked: the policy does not match")
+    text = "\n".join(blocked["reasons"])
+    assert f"{project.policy_path}:{line} {key}: no column" in text, text
+    assert "did you mean" in text and ("'monthly_charges'" in text or "'tenure'" in text), text
+    assert "quarantined" not in text and "none of the" not in text, text
+    assert Store(tracking_uri).ledger.quarantined(project.name) == {}
+
+    # The policy is fixed: every batch is judged, none was lost.
+    policy = yaml.safe_load(project.policy_path.read_text())
+    policy["model"]["features"]["numeric"] = [
+        "tenure",
+        "monthly_charges",
+        "total_charges",
+        "support_calls",
+    ]
+    policy["validation"] = []
+    project.policy_path.write_text(yaml.safe_dump(policy, sort_keys=False))
+    fixed = check(project, at(3, hours=2))
+    assert fixed["verdict"] != "blocked", fixed["reasons"]
+    assert fixed["rows"] == 3 * 800
+
+
+def test_a_column_one_batch_lacks_is_still_that_batchs_fault(
+    project: Project, tracking_uri: str
+) -> None:
+    """The reference and the other batches have it: the batch differs from the data the policy
+    was written for, and is quarantined."""
+    fast(project)
+    project.write_day(1)
+    batches = project.root / "data" / "churn" / "batches"
+    import pandas as pd
+
+    frame = pd.read_parquet(batches / "day-01.parquet").drop(columns=["tenure"])
+    frame.to_parquet(batches / "day-01-b.parquet")
+    blocked = check(project, at(1))
+    assert blocked["verdict"] == "blocked"
+    assert "the data failed its checks" in blocked["reasons"][0]
+    held = Store(tracking_uri).ledger.quarantined(project.name)
+    assert held == {"current": {"day-01-b.parquet"}}
