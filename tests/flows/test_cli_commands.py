@@ -83,8 +83,28 @@ def test_run_without_the_policy_data_says_so_in_one_line(
     assert run(project) == 1
     captured = capsys.readouterr()
     (line,) = captured.err.strip().splitlines()
-    assert line.startswith("retrain run: no data at data/churn/reference.parquet"), line
+    prefix = f"retrain run: {project.policy_path}:"
+    assert line.startswith(prefix) and " data.reference.path: no data at " in line, line
+    assert "data/churn/reference.parquet" in line
     assert "`retrain sample-data` writes the demo's stream there" in line
     assert "edit the data paths in" in line and "Traceback" not in captured.out + captured.err
     assert cli.main(["run", str(project.root / "no-such-policy.yaml")]) == 1
     assert "no policy file" in capsys.readouterr().err
+
+
+def test_run_with_a_typo_in_a_data_path_names_the_path_it_may_mean(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not `retrain sample-data`: the policy's line, the missing folder and the one it may mean."""
+    project.write_day(1)
+    project.edit(data={"current": {"path": "data/chrun/batches/*.parquet"}})
+    line_no = next(
+        i for i, text in enumerate(project.policy_path.read_text().splitlines(), 1)
+        if "data/chrun/batches" in text
+    )  # fmt: skip
+    assert run(project) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == (
+        f"retrain run: {project.policy_path}:{line_no} data.current.path: no folder "
+        f"'data/chrun' under {project.root} (did you mean 'data/churn/batches/*.parquet'?)"
+    )
