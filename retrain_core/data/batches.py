@@ -60,6 +60,7 @@ class Rules:
     problems: Callable[[str, pd.DataFrame], list[str]] | None = None
     earlier: Callable[[str], str | None] | None = None
     timestamp: str | None = None  # parsed to UTC in each batch, so zoned and naive ones agree
+    latest: datetime | None = None  # a row stamped later: its batch is set aside (future_rows)
 
 
 @dataclass
@@ -218,7 +219,31 @@ def _read_and_judge(
         problems = rules.problems("the batch", frame)
     if problems:
         return None, "; ".join(problems)
-    return _utc_times(frame, rules.timestamp), None
+    frame = _utc_times(frame, rules.timestamp)
+    future = future_rows(frame, rules.timestamp, rules.latest) if files.is_glob else None
+    return (None, future) if future else (frame, None)
+
+
+def future_rows(frame: pd.DataFrame, timestamp: str | None, latest: datetime | None) -> str | None:
+    """Why a batch holding rows stamped after `latest` (the check's time plus
+    `data.future_tolerance`) is set aside, or None: a misdated row would move the windows, the
+    watermarks and a model's training window into the future."""
+    from pandas.api import types
+
+    if latest is None or timestamp is None or timestamp not in frame.columns:
+        return None
+    stamps = frame[timestamp]
+    if not types.is_datetime64_any_dtype(stamps):
+        return None
+    later = stamps > latest
+    if not later.any():
+        return None
+    newest = stamps.max().isoformat()
+    return (
+        f"{int(later.sum())} of {len(frame)} rows are stamped in the future (up to {newest}, "
+        f"later than the check's time plus data.future_tolerance: {latest.isoformat()}): fix "
+        "their timestamps (or the clock that wrote them), then release the batch"
+    )
 
 
 def _utc_times(frame: pd.DataFrame, timestamp: str | None) -> pd.DataFrame:

@@ -70,6 +70,7 @@ class LoadedWindow:
     quarantined: tuple[Quarantined, ...] = ()
     previous: Watermark | None = None
     present: tuple[str, ...] = ()
+    future: int = 0  # rows left out: stamped after the check's time plus the tolerance
 
     def watermark_without(self, held_back: Collection[str]) -> Watermark | None:
         """The files watermark after judging, leaving out the batch keys in `held_back`."""
@@ -112,6 +113,7 @@ class _Candidates:
     judged: Judged | None = None
     previous: Watermark | None = None
     present: tuple[str, ...] = ()
+    future: int = 0
 
 
 def load_window(
@@ -240,13 +242,20 @@ def _from_rows(
         return _Candidates(frame=frame, new_rows=None, watermark=None, judged=judged)
     stamps = _timestamps(frame, timestamp, needed=True)
     assert stamps is not None
+    left_out = 0
+    if rules.latest is not None:  # left out until their time comes: no watermark in the future
+        future = stamps > rules.latest
+        frame, stamps, left_out = frame[~future], stamps[~future], int(future.sum())
     fresh = stamps.notna()
     if previous.timestamp is not None:
         fresh &= stamps.dt.floor("us") > previous.timestamp
     newest = _pydatetime(stamps.max()) if stamps.notna().any() else None
     after = previous.after_timestamp(newest)
     frame = frame[fresh] if new else frame
-    return _Candidates(frame=frame, new_rows=int(fresh.sum()), watermark=after, judged=judged)
+    return _Candidates(
+        frame=frame, new_rows=int(fresh.sum()), watermark=after, judged=judged,
+        future=left_out,
+    )  # fmt: skip
 
 
 def _timestamps(frame: pd.DataFrame, timestamp: str | None, needed: bool) -> pd.Series | None:
@@ -304,6 +313,7 @@ def _loaded(
         quarantined=tuple(found.judged.quarantined) if found.judged else (),
         previous=found.previous,
         present=found.present,
+        future=found.future,
     )
 
 

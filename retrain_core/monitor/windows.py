@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from retrain_core.base.durations import format_duration
 from retrain_core.data import (
     BadData,
     NoFiles,
@@ -55,6 +57,7 @@ class Loaded:
 
 
 Earlier = Callable[[str], str | None]
+FUTURE = "future"  # the finding of rows stamped in the future, left out of a window of rows
 Locate = Callable[[list[Finding]], list[str]]
 
 
@@ -66,6 +69,7 @@ def load_windows(
     skip: dict[str, set[str]] | None = None,
     earlier: Earlier | None = None,
     locate: Locate | None = None,
+    now: datetime | None = None,
 ) -> Loaded:
     """Read the reference, the new current rows and the newly labelled rows of a policy.
 
@@ -73,7 +77,8 @@ def load_windows(
     named in the problems, and bad data anywhere becomes a problem (a blocked decision). First,
     a column the policy names that none of its data holds is the policy's mistake: the only
     problem, at the policy's line (`locate` turns findings into `file:line key: message`), and
-    no batch is read, judged or set aside.
+    no batch is read, judged or set aside. Given the check's `now`, a batch holding rows stamped
+    after it (plus `data.future_tolerance`) is set aside, and a source of rows leaves them out.
     """
     skip = skip or {}
     columns = required_columns(policy)
@@ -83,7 +88,7 @@ def load_windows(
     problems: list[tuple[str, str]] = []
     reference = _reference(policy, root, columns, problems)
     known = reference.frame if len(reference.frame) else None
-    current = _current(policy, root, columns, watermarks, skip, known, earlier, problems)
+    current = _current(policy, root, columns, watermarks, skip, known, earlier, problems, now)
     marks = {CURRENT: _mark_text(current.watermark, watermarks.get(CURRENT))}
     loaded = {CURRENT: current}
     # Nothing new is not bad data; every new batch set aside leaves no window to check.
@@ -111,9 +116,22 @@ def load_windows(
         previous_rows=previous_rows,
         new_data=new_data or bool(labelled is not None and len(labelled)) or bool(quarantined),
         problems=tuple(problems),
+        findings=tuple(_findings(policy, current)),
     )
     marks = {role: mark for role, mark in marks.items() if mark}
     return Loaded(windows, marks, f"{current.window}: {current.source}", quarantined, loaded)
+
+
+def _findings(policy: Policy, current: LoadedWindow) -> list[tuple[str, str]]:
+    """What loading the current window left out or judged again, for the decision's reasons."""
+    found = []
+    if current.future:
+        found.append((FUTURE, (
+            f"{current.future} row(s) stamped later than the check's time plus "
+            f"data.future_tolerance ({format_duration(policy.data.future_tolerance)}) are left "
+            "out of the window until their time comes"
+        )))  # fmt: skip
+    return found
 
 
 def _policy_mismatch(
@@ -166,9 +184,10 @@ def _current(
     known: pd.DataFrame | None,
     earlier: Earlier | None,
     problems: list[tuple[str, str]],
+    now: datetime | None = None,
 ) -> LoadedWindow:
     """The current window after the watermark; content that cannot form it is a problem."""
-    rules = batch_rules(policy, CURRENT, known, earlier)
+    rules = batch_rules(policy, CURRENT, known, earlier, now)
     mark = _watermark(watermarks.get(CURRENT))
     source, stamp = policy.data.current, policy.data.timestamp
     try:

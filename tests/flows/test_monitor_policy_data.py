@@ -84,3 +84,35 @@ def test_a_column_one_batch_lacks_is_still_that_batchs_fault(
     assert "the data failed its checks" in blocked["reasons"][0]
     held = Store(tracking_uri).ledger.quarantined(project.name)
     assert held == {"current": {"day-01-b.parquet"}}
+
+
+def test_a_batch_stamped_in_the_future_is_set_aside_and_no_model_trains_into_it(
+    project: Project, tracking_uri: str
+) -> None:
+    """A misdated batch (2095) is quarantined with its reason; the champion trained next is
+    trained until no later than the check that trained it, so later gates keep their holdout."""
+    import pandas as pd
+
+    from retrain_core.data.demo import rng_day
+    from retrain_core.store.registry import trained_until
+
+    fast(project)
+    project.write_day(1)
+    batches = project.root / "data" / "churn" / "batches"
+    misdated = rng_day(project.story, 2).assign(event_time=pd.Timestamp("2095-06-01", tz="UTC"))
+    misdated.to_parquet(batches / "day-02-misdated.parquet")  # labelled rows: trainable
+
+    blocked = check(project, at(1))
+    assert blocked["verdict"] == "blocked", blocked["reasons"]
+    (reason,) = [r for r in blocked["reasons"] if "day-02-misdated.parquet" in r]
+    assert "800 of 800 rows are stamped in the future (up to 2095-06-01" in reason, reason
+    store = Store(tracking_uri)
+    assert store.ledger.quarantined(project.name) == {"current": {"day-02-misdated.parquet"}}
+
+    now = at(1, hours=2)
+    first = check(project, now)
+    assert first["verdict"] == "retrain" and first["rows"] == 800, first["reasons"]
+    version = store.registry.champion(project.name, "champion")
+    assert version is not None
+    until = trained_until(version)
+    assert until is not None and until <= now, until
