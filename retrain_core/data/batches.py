@@ -50,6 +50,7 @@ class Batch:
     key: str
     path: str
     digest: str
+    rewritten: bool = False  # judged before under this name, with other bytes: judged again
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def read_batches(
         digest = ""
         if frame is not None and key in fresh:
             digest = data_digest(frame) or content_digest(files, path)
-            reason = _repeated(digest, digests, rules)
+            reason = _repeated(digest, digests, rules, marks[key])
         if frame is None or reason is not None:
             reason = reason or "cannot be judged"
             judged.quarantined.append(Quarantined(rules.role, marks[key], path, reason, digest))
@@ -191,10 +192,10 @@ def concat(frames: Sequence[pd.DataFrame], columns: Sequence[str] | None) -> pd.
     return pd.concat(frames, ignore_index=True)
 
 
-def _repeated(digest: str, digests: dict[str, str], rules: Rules) -> str | None:
+def _repeated(digest: str, digests: dict[str, str], rules: Rules, key: str) -> str | None:
     """Why a batch is a repeat of one judged earlier (in this read, or by an earlier check)."""
     copy = digests.get(digest) or (rules.earlier(digest) if rules.earlier else None)
-    if copy is None:
+    if copy is None or copy == key:  # its own rows, written again: not a second delivery
         return None
     return f"same content as the batch {copy} already judged (delivered twice under two names)"
 

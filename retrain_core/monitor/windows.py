@@ -58,6 +58,7 @@ class Loaded:
 
 Earlier = Callable[[str], str | None]
 FUTURE = "future"  # the finding of rows stamped in the future, left out of a window of rows
+REWRITTEN = "rewritten"  # the finding of a batch judged again: its bytes changed since
 Locate = Callable[[list[Finding]], list[str]]
 
 
@@ -131,6 +132,11 @@ def _findings(policy: Policy, current: LoadedWindow) -> list[tuple[str, str]]:
             f"data.future_tolerance ({format_duration(policy.data.future_tolerance)}) are left "
             "out of the window until their time comes"
         )))  # fmt: skip
+    found += [
+        (REWRITTEN, f"{batch.path} was rewritten after a check judged it: judged again")
+        for batch in current.batches
+        if batch.rewritten
+    ]
     return found
 
 

@@ -116,3 +116,59 @@ def test_a_batch_stamped_in_the_future_is_set_aside_and_no_model_trains_into_it(
     assert version is not None
     until = trained_until(version)
     assert until is not None and until <= now, until
+
+
+def test_a_batch_rewritten_after_its_check_is_judged_again(
+    project: Project, tracking_uri: str
+) -> None:
+    """A batch that passed, rewritten in place with values the policy's validation forbids, is
+    judged again by the next check: blocked, quarantined, never trained on; the ledger says it
+    was rewritten. A batch only touched (same bytes) keeps its verdict."""
+    import os
+
+    from mlflow import MlflowClient
+    from test_monitor_bad_input import features, negative_charges
+    from test_monitor_support import ledger
+
+    from retrain_core.monitor import training_data
+    from retrain_core.policy.loader import load_policy
+
+    fast(project)
+    project.write_day(1)
+    assert check(project, at(1))["verdict"] == "retrain"
+    project.write_day(2)
+    judged = check(project, at(2))
+    assert judged["verdict"] != "blocked" and judged["rows"] == 800, judged["reasons"]
+
+    batch = project.root / "data" / "churn" / "batches" / "day-02.parquet"
+    stat = batch.stat()
+    os.utime(batch, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # touched, same bytes
+    assert check(project, at(2, hours=2))["rows"] == 0
+
+    negative_charges(features(project, 2)).to_parquet(batch)  # rewritten: 12 negative charges
+    blocked = check(project, at(2, hours=3))
+    assert blocked["verdict"] == "blocked", blocked["reasons"]
+    text = "\n".join(blocked["reasons"])
+    assert "monthly_charges" in text and "12 of 800 values unexpected" in text, text
+    assert "day-02.parquet was rewritten after a check judged it: judged again" in text, text
+    store = Store(tracking_uri)
+    assert store.ledger.quarantined(project.name) == {"current": {"day-02.parquet"}}
+    (held,) = store.ledger.quarantine(project.name)
+    assert held.reason.startswith("rewritten after a check judged it, and now"), held.reason
+
+    # Rewritten with rows that pass: judged again, and the check's ledger run says so.
+    day1 = project.root / "data" / "churn" / "batches" / "day-01.parquet"
+    features(project, 1).head(790).to_parquet(day1)
+    again = check(project, at(2, hours=4))
+    assert again["verdict"] != "blocked" and again["rows"] == 790, again["reasons"]
+    run = ledger(tracking_uri, project.name)[-1]
+    inputs = MlflowClient(tracking_uri).get_run(run.info.run_id).inputs.dataset_inputs
+    tags = {t.key: t.value for i in inputs for t in i.tags if i.dataset.name == "day-01.parquet"}
+    assert tags.get("retrain.rewritten") == "true", tags
+
+    # Training never sees the rewritten rows.
+    policy = load_policy(project.policy_path).policy
+    frame = training_data.load_training_data(
+        policy, project.root, store.ledger.quarantined(project.name)
+    )
+    assert (frame["monthly_charges"].dropna() >= 0).all()
