@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
-
 from _data import churn_frame, churn_policy
+
 from retrain_core.data.batches import future_rows
 from retrain_core.data.problems import batch_rules
 from retrain_core.data.windows import load_window
@@ -49,7 +49,9 @@ def test_a_batch_with_future_rows_is_quarantined_and_the_others_judged(tmp_path:
     assert len(loaded.windows.current) == 50
     assert loaded.windows.newest is not None and loaded.windows.newest <= NOW
     # Within the tolerance (1d by default) a row is not in the future: clocks differ.
-    assert load_windows(policy, tmp_path, {}, now=datetime(2095, 1, 1, tzinfo=UTC)).quarantined == ()
+    assert (
+        load_windows(policy, tmp_path, {}, now=datetime(2095, 1, 1, tzinfo=UTC)).quarantined == ()
+    )
 
 
 def test_a_source_of_rows_leaves_future_rows_out_and_its_watermark_in_the_present(
