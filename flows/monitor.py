@@ -31,7 +31,7 @@ from retrain_core.monitor import drift_reference, late_labels, serving, windows
 from retrain_core.monitor.probation import evidence
 from retrain_core.monitor.settle import settle
 from retrain_core.notify import Notification, send
-from retrain_core.policy.loader import LoadedPolicy, load_policy
+from retrain_core.policy.loader import LoadedPolicy, load_policy, locate_text
 from retrain_core.policy.notify import Event
 from retrain_core.runtime.budget import take_budget_slot
 from retrain_core.runtime.hooks import AlreadyNotified, notify_failure
@@ -108,11 +108,15 @@ def load_windows(
     rows: int | None,
     skip: dict[str, set[str]] | None = None,
     store: Store | None = None,
+    now: datetime | None = None,
 ) -> windows.Loaded:
-    """Reference, current window after the watermark, and newly labelled rows."""
+    """Reference, current window after the watermark, and newly labelled rows (none when the
+    policy names a column its data lacks: a policy error, at its line)."""
     name = loaded.policy.name
     earlier = partial(store.ledger.earlier_batch, name) if store else None
-    return windows.load_windows(loaded.policy, Path(root), marks, rows, skip, earlier)
+    where = partial(locate_text, loaded)
+    policy = loaded.policy
+    return windows.load_windows(policy, Path(root), marks, rows, skip, earlier, where, now)
 
 
 @task(name="load-label-context", **IO)
@@ -250,7 +254,7 @@ def monitor(
         champion = load_champion.with_options(**retry)(store, loaded)
         if watch_probation.with_options(**retry)(store, loaded, root, champion, now, skip):
             champion = load_champion.with_options(**retry)(store, loaded)  # the one restored
-        data = load_windows.with_options(**retry)(loaded, root, marks, rows, skip, store)
+        data = load_windows.with_options(**retry)(loaded, root, marks, rows, skip, store, now)
         data, fresh = load_label_context.with_options(**retry)(
             store, loaded, root, data, champion, history, now, skip
         )

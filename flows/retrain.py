@@ -40,16 +40,18 @@ from retrain_core.training.errors import TrainingError
 
 
 @task(name="load-training-data", **IO)
-def load_training_data(loaded: LoadedPolicy, root: str, store: Store) -> TrainingData:
+def load_training_data(
+    loaded: LoadedPolicy, root: str, store: Store, now: datetime | None = None
+) -> TrainingData:
     """The rows the challenger learns from (training source, or reference + labelled rows).
 
-    Quarantined batches are never part of them; the batches checks judged under this policy
-    are marked so (their verdict stands).
+    Quarantined batches are never part of them, nor rows stamped after the check's `now`; the
+    batches checks judged under this policy are marked so (their verdict stands).
     """
     name = loaded.policy.name
     skip = store.ledger.quarantined(name)
     judged = store.ledger.judged(name, loaded.policy_hash)
-    return training_data(loaded.policy, Path(root), skip, judged)
+    return training_data(loaded.policy, Path(root), skip, judged, now)
 
 
 @task(name="validate-training-data", **IO)
@@ -231,7 +233,7 @@ def _train_and_register(
     """
     retry = retry_options(loaded)
     root = data_root or str(load_settings().root)
-    data = load_training_data.with_options(**retry)(loaded, root, store)
+    data = load_training_data.with_options(**retry)(loaded, root, store, now)
     problems = validate_training_data.with_options(**retry)(loaded, data, store)
     if problems:
         return list(problems)

@@ -44,6 +44,13 @@ def _add_validate_args(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="policy files or folders of *.yaml (default: the policies folder of the project)",
     )
+    parser.add_argument(
+        "--data",
+        default=None,
+        metavar="DIR",
+        help="check the policies' paths and columns against the files under DIR, laid out as "
+        "their sources (default: the data under the project, where it exists)",
+    )
 
 
 def _add_compile_args(parser: argparse.ArgumentParser) -> None:
@@ -83,7 +90,11 @@ COMMANDS: list[Command] = [
         "check policies and print every problem as path:line key: message",
         "  retrain validate                   # every policy in the policies folder\n"
         "  retrain validate policies/churn.yaml\n"
-        "  retrain validate policies/ more-policies/\n\n"
+        "  retrain validate policies/ more-policies/\n"
+        "  retrain validate policies/churn.yaml --data /backups/churn\n\n"
+        "Besides the policy itself, every column it names (features, target, timestamp, join\n"
+        "key, expectation columns) must be in the data it can see (the reference, the batches,\n"
+        "the labels), and a data path with a typo is named with the folder it may mean.\n"
         "Exit status: 0 when every policy is valid, 1 otherwise (use it in CI).",
         _add_validate_args,
         validate,

@@ -63,10 +63,31 @@ def _load(paths: Sequence[str | Path], settings: Settings) -> tuple[list[LoadedP
 
 
 def validate(args: argparse.Namespace) -> int:
-    """Check policies; print every problem as `path:line key: message`; exit 1 on any."""
+    """Check policies, then each valid one against the data it can see; print every problem as
+    `path:line key: message`; exit 1 on any."""
+    from retrain_core.policy.loader import load_policies
+
     settings = _settings(args)
+    data = getattr(args, "data", None)
+    if data is not None and not Path(data).is_dir():
+        raise CliError(f"--data {data}: no such folder")
     paths = args.paths or [_shown(settings.policies_path)]
-    return 0 if _load(paths, settings)[1] else 1
+    loaded, errors = load_policies(paths, settings)
+    for policy in loaded:
+        errors += _data_errors(policy, settings, data)
+    wrong = {error.path for error in errors}
+    return 0 if _report([p for p in loaded if str(p.path) not in wrong], errors) else 1
+
+
+def _data_errors(loaded: LoadedPolicy, settings: Settings, data: str | None) -> list[PolicyError]:
+    """The policy's paths and columns against the data under `data` (default: the project's,
+    where it exists; with `data`, any missing path is an error)."""
+    from retrain_core.data.columns import policy_findings
+    from retrain_core.policy.loader import locate
+
+    root = Path(data) if data is not None else settings.root
+    findings = policy_findings(loaded.policy, root, strict=data is not None)
+    return locate(loaded, findings, settings)
 
 
 def compile_policies(args: argparse.Namespace) -> int:

@@ -181,35 +181,64 @@ def run_monitor(policy: str, now: Any = None, data_root: str | None = None) -> d
     return result
 
 
-def missing_data(policy_file: str, root: Path) -> str | None:
-    """One line naming the policy's first missing data file and how to get data, or None.
+DEMO_FOLDERS = ("data/churn/", "data/house-prices/")  # what `retrain sample-data` writes
 
-    Only the reference and current sources are needed for a check (labels may come later);
-    SQL sources are left to the run (its retries cover a database that is starting).
+
+def missing_data(policy_file: str, root: Path) -> str | None:
+    """One line naming the policy's first missing data path at its line, or None.
+
+    The reference and current sources are needed for a check; labels may come later, so their
+    path is named only when it has a typo (a close existing folder). A path with a typo gets
+    the path it may mean; only the demo's own paths suggest `retrain sample-data`. SQL sources
+    are left to the run (its retries cover a database that is starting).
     """
     from retrain_core.data import DataError, NoFiles, SourceUnavailable
     from retrain_core.data.sources.files import list_files
     from retrain_core.policy.loader import PolicyLoadError, load_policy
 
     try:
-        policy = load_policy(Path(policy_file)).policy
+        loaded = load_policy(Path(policy_file))
     except PolicyLoadError as exc:
         return str(exc)
     except OSError as exc:
         return f"{policy_file}: cannot read the policy: {exc.strerror or exc}"
-    for source in (policy.data.reference, policy.data.current):
-        if source.kind != "files":
+    data = loaded.policy.data
+    for role, source in (("reference", data.reference), ("current", data.current),
+                         ("labels", data.labels)):  # fmt: skip
+        if source is None or source.kind != "files":
             continue
         try:
             list_files(source, root)
         except (NoFiles, SourceUnavailable):
-            return (
-                f"no data at {source.path} (under {root}): `retrain sample-data` writes the "
-                f"demo's stream there, or edit the data paths in {policy_file}"
-            )
+            problem = _no_data(loaded, role, source.path, root)
+            if problem is not None:
+                return problem
         except DataError as exc:
             return f"{policy_file}: {exc}"
     return None
+
+
+def _no_data(loaded: Any, role: str, path: str, root: Path) -> str | None:
+    """`file:line data.<role>.path: no folder ... (did you mean ...?)` and what to do."""
+    from retrain_core.data.paths import missing_path
+    from retrain_core.policy.finding import Finding
+    from retrain_core.policy.loader import locate_text
+
+    missing = missing_path(path, root)
+    if role == "labels" and (missing is None or missing.suggestion is None):
+        return None  # no label yet, or a folder still to come
+    if missing is not None and missing.suggestion is not None:
+        message = missing.message(root)
+    elif path.startswith(DEMO_FOLDERS) and not (root / "data").exists():
+        message = (
+            f"no data at {path} under {root}: `retrain sample-data` writes the demo's stream "
+            "there, or edit the data paths in the policy"
+        )
+    else:
+        found = missing.message(root) if missing is not None else f"no data at {path} under {root}"
+        message = f"{found}: land the data there or edit the path"
+    (line,) = locate_text(loaded, [Finding(("data", role, "path"), message)])
+    return line
 
 
 def run(args: argparse.Namespace) -> int:

@@ -50,6 +50,7 @@ class Batch:
     key: str
     path: str
     digest: str
+    rewritten: bool = False  # judged before under this name, with other bytes: judged again
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Rules:
     problems: Callable[[str, pd.DataFrame], list[str]] | None = None
     earlier: Callable[[str], str | None] | None = None
     timestamp: str | None = None  # parsed to UTC in each batch, so zoned and naive ones agree
+    latest: datetime | None = None  # a row stamped later: its batch is set aside (future_rows)
 
 
 @dataclass
@@ -88,7 +90,7 @@ def read_batches(
         digest = ""
         if frame is not None and key in fresh:
             digest = data_digest(frame) or content_digest(files, path)
-            reason = _repeated(digest, digests, rules)
+            reason = _repeated(digest, digests, rules, marks[key])
         if frame is None or reason is not None:
             reason = reason or "cannot be judged"
             judged.quarantined.append(Quarantined(rules.role, marks[key], path, reason, digest))
@@ -190,10 +192,10 @@ def concat(frames: Sequence[pd.DataFrame], columns: Sequence[str] | None) -> pd.
     return pd.concat(frames, ignore_index=True)
 
 
-def _repeated(digest: str, digests: dict[str, str], rules: Rules) -> str | None:
+def _repeated(digest: str, digests: dict[str, str], rules: Rules, key: str) -> str | None:
     """Why a batch is a repeat of one judged earlier (in this read, or by an earlier check)."""
     copy = digests.get(digest) or (rules.earlier(digest) if rules.earlier else None)
-    if copy is None:
+    if copy is None or copy == key:  # its own rows, written again: not a second delivery
         return None
     return f"same content as the batch {copy} already judged (delivered twice under two names)"
 
@@ -218,7 +220,31 @@ def _read_and_judge(
         problems = rules.problems("the batch", frame)
     if problems:
         return None, "; ".join(problems)
-    return _utc_times(frame, rules.timestamp), None
+    frame = _utc_times(frame, rules.timestamp)
+    future = future_rows(frame, rules.timestamp, rules.latest) if files.is_glob else None
+    return (None, future) if future else (frame, None)
+
+
+def future_rows(frame: pd.DataFrame, timestamp: str | None, latest: datetime | None) -> str | None:
+    """Why a batch holding rows stamped after `latest` (the check's time plus
+    `data.future_tolerance`) is set aside, or None: a misdated row would move the windows, the
+    watermarks and a model's training window into the future."""
+    from pandas.api import types
+
+    if latest is None or timestamp is None or timestamp not in frame.columns:
+        return None
+    stamps = frame[timestamp]
+    if not types.is_datetime64_any_dtype(stamps):
+        return None
+    later = stamps > latest
+    if not later.any():
+        return None
+    newest = stamps.max().isoformat()
+    return (
+        f"{int(later.sum())} of {len(frame)} rows are stamped in the future (up to {newest}, "
+        f"later than the check's time plus data.future_tolerance: {latest.isoformat()}): fix "
+        "their timestamps (or the clock that wrote them), then release the batch"
+    )
 
 
 def _utc_times(frame: pd.DataFrame, timestamp: str | None) -> pd.DataFrame:

@@ -39,6 +39,7 @@ class FileSet:
     paths: tuple[str, ...]
     keys: tuple[str, ...]
     is_glob: bool
+    stats: tuple[str, ...] = ()  # per file: its size and modification time, as listed
 
     @cached_property
     def _paths_by_key(self) -> dict[str, str]:
@@ -47,6 +48,11 @@ class FileSet:
     def path_of(self, key: str) -> str:
         """The filesystem path of the file with this key."""
         return self._paths_by_key[key]
+
+    def stat_of(self, key: str) -> str:
+        """`size|modified` of the file with this key, as listed ("" when not listed)."""
+        stats = dict(zip(self.keys, self.stats, strict=True)) if self.stats else {}
+        return stats.get(key, "")
 
 
 def list_paths(pattern: str, fmt: str, root: Path) -> FileSet:
@@ -59,9 +65,10 @@ def list_paths(pattern: str, fmt: str, root: Path) -> FileSet:
     fs, stripped = _location(pattern, roots)
     is_glob = has_wildcard(stripped)
     try:
-        paths = _glob(fs, stripped) if is_glob else _single(fs, stripped)
+        found = _glob(fs, stripped) if is_glob else _single(fs, stripped)
     except (OSError, RuntimeError) as exc:
         raise SourceUnavailable(f"{mask(pattern)}: cannot list files: {exc}") from exc
+    paths = list(found)
     if not paths and is_glob:
         raise NoFiles(f"no file matches {mask(pattern)}")
     if not paths:
@@ -77,6 +84,7 @@ def list_paths(pattern: str, fmt: str, root: Path) -> FileSet:
         paths=tuple(path for _, path in ordered),
         keys=tuple(key for key, _ in ordered),
         is_glob=is_glob,
+        stats=tuple(_stat(found[path]) for _, path in ordered),
     )
 
 
@@ -156,13 +164,20 @@ def has_wildcard(path: str) -> bool:
     return any(char in path for char in GLOB_CHARS)
 
 
-def _glob(fs: Any, pattern: str) -> list[str]:
+def _glob(fs: Any, pattern: str) -> dict[str, dict[str, Any]]:
     found = fs.glob(pattern, detail=True)
-    return [path for path, info in found.items() if info.get("type", "file") == "file"]
+    return {path: info for path, info in found.items() if info.get("type", "file") == "file"}
 
 
-def _single(fs: Any, path: str) -> list[str]:
-    return [path] if fs.isfile(path) else []
+def _single(fs: Any, path: str) -> dict[str, dict[str, Any]]:
+    return {path: {}} if fs.isfile(path) else {}
+
+
+def _stat(info: dict[str, Any]) -> str:
+    """`size|modified` from a listing (mtime locally; LastModified or ETag in object stores)."""
+    modified = next((info[k] for k in ("mtime", "LastModified", "last_modified", "ETag", "etag")
+                     if info.get(k) is not None), "")  # fmt: skip
+    return f"{info.get('size', '')}|{modified}" if info else ""
 
 
 def _fixed_folder(pattern: str) -> str:

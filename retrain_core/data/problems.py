@@ -7,6 +7,7 @@ window means "no new data", not bad data: the monitor says so before calling `ch
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from retrain_core.data.batches import Rules
@@ -172,10 +173,12 @@ def batch_rules(
     role: Role,
     reference: pd.DataFrame | None = None,
     earlier: Callable[[str], str | None] | None = None,
+    now: datetime | None = None,
 ) -> Rules:
     """How one batch of this role is judged: its columns, values (against the reference data's
-    kinds when given) and labels (against the policy's closed set of classes, if it has one), and
-    whether its content is new."""
+    kinds when given) and labels (against the policy's closed set of classes, if it has one),
+    whether its content is new, and (given the check's `now`) whether it holds rows stamped
+    after `now` plus `data.future_tolerance`."""
     classes = closed_classes(policy)
     kinds = reference_kinds(policy, reference) if reference is not None else {}
 
@@ -184,7 +187,9 @@ def batch_rules(
         found = found or value_problems(frame, policy, name, kinds)
         return found or label_problems(frame, policy, name, classes)
 
-    return Rules(role, problems, earlier, policy.data.timestamp if role != "labels" else None)
+    stamp = policy.data.timestamp if role != "labels" else None
+    latest = now + policy.data.future_tolerance if now is not None and stamp else None
+    return Rules(role, problems, earlier, stamp, latest)
 
 
 def closed_classes(policy: Policy) -> list[str] | None:

@@ -4,11 +4,14 @@ How `since_last_check` knows what is new (see `retrain_core.data.watermark`):
 
 - a glob of files, or a single file without `data.timestamp`: the watermark is the set of file
   keys already judged; only new files are read. A single file's key carries a fingerprint of its
-  size and modification time, so a file overwritten in place is judged again;
+  size and modification time, and a glob's judged keys keep one with a hash of the bytes
+  (`retrain_core.data.prints`), so a file overwritten in place is judged again;
 - SQL, or a single file with `data.timestamp`: the watermark is the newest timestamp judged and
   the window is the rows after it. A query may use ``:watermark`` (bound, tz-aware UTC datetime:
   the previous watermark for `since_last_check`, the earliest datetime otherwise) to filter in
-  the database; rows are filtered again in pandas, so the pushdown only saves work.
+  the database; rows are filtered again in pandas, so the pushdown only saves work. Rows stamped
+  after the check's time plus `data.future_tolerance` are left out (and counted) until their
+  time comes, so the watermark never moves into the future.
 
 Files are read one by one and judged by the caller's `Rules` (see `retrain_core.data.batches`):
 a file that cannot be judged is set aside in `LoadedWindow.quarantined`, never part of the frame
@@ -22,7 +25,7 @@ without a timestamp are left out of windows cut by time.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,6 +43,7 @@ from retrain_core.data.batches import (
     read_batches,
 )
 from retrain_core.data.errors import BadData, DataConfigError
+from retrain_core.data.prints import fingerprints
 from retrain_core.data.readers import describe, file_reader, read_source, typed
 from retrain_core.data.timestamps import parse_timestamps
 from retrain_core.data.watermark import Watermark
@@ -70,13 +74,17 @@ class LoadedWindow:
     quarantined: tuple[Quarantined, ...] = ()
     previous: Watermark | None = None
     present: tuple[str, ...] = ()
+    future: int = 0  # rows left out: stamped after the check's time plus the tolerance
+    prints: dict[str, str] = field(default_factory=dict)  # fingerprints to record, by key
 
     def watermark_without(self, held_back: Collection[str]) -> Watermark | None:
-        """The files watermark after judging, leaving out the batch keys in `held_back`."""
+        """The files watermark after judging, leaving out the batch keys in `held_back` (a
+        rewritten one keeps its old fingerprint, so the next check judges it again)."""
         if self.previous is None or self.watermark is None or self.watermark.timestamp:
             return self.watermark
         judged = [b.key for b in self.batches if b.key not in held_back and b.digest]
-        return self.previous.after_files(self.present, judged)
+        prints = {key: value for key, value in self.prints.items() if key not in held_back}
+        return self.previous.after_files(self.present, judged, prints)
 
     @property
     def rows(self) -> int:
@@ -112,6 +120,8 @@ class _Candidates:
     judged: Judged | None = None
     previous: Watermark | None = None
     present: tuple[str, ...] = ()
+    future: int = 0
+    prints: dict[str, str] = field(default_factory=dict)
 
 
 def load_window(
@@ -199,15 +209,23 @@ def _from_files(
     files = file_reader(current, root).files()
     marks = {key: file_mark(files, key) for key in files.keys}
     keys = [key for key in files.keys if marks[key] not in skip]
-    unseen = [key for key in keys if not previous.seen(marks[key])]
+    prints = fingerprints(files, marks, keys if files.is_glob else (), previous.prints)
+    unseen = [
+        key for key in keys if not previous.seen(marks[key]) or marks[key] in prints.rewritten
+    ]
     read = unseen if new else keys
-    judged = read_batches(files, read, marks, columns, rules, fresh=set(unseen))
+    judged = _rewritten(
+        read_batches(files, read, marks, columns, rules, fresh=set(unseen)), prints.rewritten
+    )
     good = {batch.key for batch in judged.batches}
     fresh = [key for key in unseen if marks[key] in good]
     tables_rows = {b.key: len(f) for b, f in zip(judged.batches, judged.frames, strict=True)}
     new_rows = sum(tables_rows[marks[key]] for key in fresh)
     present = tuple(marks.values())
-    after = previous.after_files(present, [marks[key] for key in fresh])
+    # A fingerprint is recorded for a batch judged now, or one judged before and unchanged.
+    unjudged = {marks[key] for key in unseen} - good
+    kept = {mark: value for mark, value in prints.now.items() if mark not in unjudged}
+    after = previous.after_files(present, [marks[key] for key in fresh], kept)
     return _Candidates(
         frame=concat(judged.frames, columns),
         new_rows=new_rows,
@@ -216,7 +234,21 @@ def _from_files(
         judged=judged,
         previous=previous,
         present=present,
+        prints=kept,
     )
+
+
+def _rewritten(judged: Judged, rewritten: frozenset[str]) -> Judged:
+    """The batches rewritten since a check judged them, marked so (and their reasons say so)."""
+    if not rewritten:
+        return judged
+    judged.batches = [replace(b, rewritten=b.key in rewritten) for b in judged.batches]
+    judged.quarantined = [
+        replace(q, reason=f"rewritten after a check judged it, and now {q.reason}")
+        if q.key in rewritten else q
+        for q in judged.quarantined
+    ]  # fmt: skip
+    return judged
 
 
 def _from_rows(
@@ -240,13 +272,20 @@ def _from_rows(
         return _Candidates(frame=frame, new_rows=None, watermark=None, judged=judged)
     stamps = _timestamps(frame, timestamp, needed=True)
     assert stamps is not None
+    left_out = 0
+    if rules.latest is not None:  # left out until their time comes: no watermark in the future
+        future = stamps > rules.latest
+        frame, stamps, left_out = frame[~future], stamps[~future], int(future.sum())
     fresh = stamps.notna()
     if previous.timestamp is not None:
         fresh &= stamps.dt.floor("us") > previous.timestamp
     newest = _pydatetime(stamps.max()) if stamps.notna().any() else None
     after = previous.after_timestamp(newest)
     frame = frame[fresh] if new else frame
-    return _Candidates(frame=frame, new_rows=int(fresh.sum()), watermark=after, judged=judged)
+    return _Candidates(
+        frame=frame, new_rows=int(fresh.sum()), watermark=after, judged=judged,
+        future=left_out,
+    )  # fmt: skip
 
 
 def _timestamps(frame: pd.DataFrame, timestamp: str | None, needed: bool) -> pd.Series | None:
@@ -304,6 +343,8 @@ def _loaded(
         quarantined=tuple(found.judged.quarantined) if found.judged else (),
         previous=found.previous,
         present=found.present,
+        future=found.future,
+        prints=found.prints,
     )
 
 

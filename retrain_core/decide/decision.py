@@ -41,6 +41,7 @@ from datetime import datetime
 from functools import partial
 
 from retrain_core.base.outcome import CheckOutcome, Status
+from retrain_core.data.columns import POLICY_PROBLEM
 from retrain_core.decide.limits import apply_limits
 from retrain_core.decide.pending import Fresh, await_labels, pending_change
 from retrain_core.decide.records import LedgerEntry, RetrainDecision, Verdict
@@ -61,6 +62,16 @@ def blocking_outcomes(outcomes: Sequence[CheckOutcome]) -> list[CheckOutcome]:
         if (o.kind == "data" and o.status is Status.ERROR)
         or (o.kind == "quality" and o.status is not Status.PASS)
     ]
+
+
+POLICY_CHECK = f"data.{POLICY_PROBLEM}"  # a policy that does not match its data
+
+
+def _blocked_reason(blockers: Sequence[CheckOutcome]) -> str:
+    """Whose mistake blocks the check: the policy's when every blocker is about the policy."""
+    if all(o.check == POLICY_CHECK for o in blockers):
+        return "retraining blocked: the policy does not match its data (no batch was set aside)"
+    return "retraining blocked: the data failed its checks"
 
 
 def findings(outcomes: Sequence[CheckOutcome]) -> list[CheckOutcome]:
@@ -113,7 +124,7 @@ def _decide(
     )
     blockers = blocking_outcomes(outcomes)
     if blockers:
-        reasons = ["retraining blocked: the data failed its checks"] + [o.reason for o in blockers]
+        reasons = [_blocked_reason(blockers)] + [o.reason for o in blockers]
         return verdict(retrain=False, reasons=tuple(reasons), suppressed_by="data-quality")
     if not has_champion:  # a rejected first model spends budget
         reason = "no champion yet: training the first model"

@@ -23,6 +23,9 @@ def evaluate(
     outcomes = [
         CheckOutcome(f"data.{code}", Status.ERROR, reason) for code, reason in windows.problems
     ]
+    outcomes += [
+        CheckOutcome(f"data.{code}", Status.FAIL, reason) for code, reason in windows.findings
+    ]
     if not windows.new_data:
         reason = "no new data since the last check"
         return [*outcomes, CheckOutcome("data.no_new_data", Status.PASS, reason, observed=0)]

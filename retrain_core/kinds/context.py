@@ -37,7 +37,9 @@ class Windows:
     `current` holds the new rows (features); `labelled` the rows whose labels arrived since the
     last check, joined with their features; `live` the earlier labelled rows the champion served
     and was not trained on, oldest first (its live baseline); `new_data` is False when a
-    since-last-check window found nothing new; `problems` are bad-data findings from loading.
+    since-last-check window found nothing new; `problems` are bad-data findings from loading
+    (they block); `findings` are facts about the loading that do not (rows left out until their
+    time comes, a batch judged again because it was rewritten).
     `reference` is what drift compares with: the champion's training sample or the fixed file;
     `profile` is the reference's stored profile (`checks.profile`), when there is one.
     `swings` are the stream's usual swing between checks by performance rule, from earlier
@@ -51,6 +53,7 @@ class Windows:
     previous_rows: int | None = None
     new_data: bool = True
     problems: tuple[tuple[str, str], ...] = ()
+    findings: tuple[tuple[str, str], ...] = ()
     profile: ReferenceProfile | None = None
     live: pd.DataFrame | None = None
     swings: dict[str, tuple[float, ...]] = field(default_factory=dict)

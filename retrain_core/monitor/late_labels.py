@@ -46,7 +46,7 @@ def label_context(
     if labels is None or stamp is None or w.problems:
         return data, None
     try:
-        rows = load_training_data(policy, root, skip)
+        rows = load_training_data(policy, root, skip, now)
     except BadData:  # an older file is bad: the checks judge this window; nothing to count by
         return data, None
     rows = rows.assign(**{stamp: parse_timestamps(rows[stamp])}).dropna(subset=[stamp])

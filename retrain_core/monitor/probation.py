@@ -47,7 +47,7 @@ def evidence(
     previous = registry.champion(policy.name, promotion.previous_alias)
     if previous is None:
         return None
-    rows = _timestamped(load_training_data(policy, root, skip), stamp)
+    rows = _timestamped(load_training_data(policy, root, skip, now), stamp)
     new_rows = _served(rows, stamp, champion.created_at, now, champion.trained_until)
     old_since = serving_since(previous)
     old_rows = _served(rows, stamp, old_since, champion.created_at, trained_until(previous))

@@ -44,7 +44,10 @@ def settle(data: Loaded, blockers: Sequence[CheckOutcome]) -> Settled:
                     continue  # read again for a window over old batches, not new
                 held_back.add(batch.key)
                 if role in blamed:
-                    quarantined.append(Quarantined(role, batch.key, batch.path, blamed[role]))
+                    reason = blamed[role]
+                    if batch.rewritten:
+                        reason = f"rewritten after a check judged it, and now {reason}"
+                    quarantined.append(Quarantined(role, batch.key, batch.path, reason))
     marks = dict(data.watermarks)
     judged: list[tuple[str, Batch]] = []
     for role, window in data.loaded.items():

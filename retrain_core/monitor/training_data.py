@@ -7,6 +7,7 @@ Never from a quarantined batch; each row says whether a check already judged its
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,13 +33,17 @@ class TrainingData:
 
 
 def load_training_data(
-    policy: Policy, root: Path, skip: dict[str, set[str]] | None = None
+    policy: Policy,
+    root: Path,
+    skip: dict[str, set[str]] | None = None,
+    now: datetime | None = None,
 ) -> pd.DataFrame:
     """The challenger's rows: `training.source`, else the reference plus every labelled row.
 
-    Quarantined batches (`skip`, by role) and batches that fail their rules are left out.
+    Quarantined batches (`skip`, by role) and batches that fail their rules are left out, and,
+    given the check's `now`, rows stamped after it.
     """
-    return training_data(policy, root, skip).frame
+    return training_data(policy, root, skip, now=now).frame
 
 
 def training_data(
@@ -46,14 +51,20 @@ def training_data(
     root: Path,
     skip: dict[str, set[str]] | None = None,
     judged: dict[str, set[str]] | None = None,
+    now: datetime | None = None,
 ) -> TrainingData:
-    """`load_training_data`, telling which rows come from the current batches checks `judged`."""
+    """`load_training_data`, telling which rows come from the current batches checks `judged`.
+
+    A row stamped after `now` is not trained on (it waits for its time): a model's training
+    window, and so its "trained until", never ends after the check that trained it.
+    """
     import numpy as np
     import pandas as pd
 
     columns = required_columns(policy)
     if policy.training.source is not None:
         frame = read_source(policy.training.source, columns, root)
+        frame = frame[_not_after(frame, policy, now)].reset_index(drop=True)
         return TrainingData(frame, np.ones(len(frame), dtype=bool))
     frames = [read_source(policy.data.reference, columns, root)]
     unjudged = [np.ones(len(frames[0]), dtype=bool)]
@@ -64,5 +75,20 @@ def training_data(
             frames.append(found[0])
             unjudged.append(~found[1])
     frame = pd.concat(frames, ignore_index=True)
-    labelled = frame[policy.model.target].notna().to_numpy()
-    return TrainingData(frame[labelled].reset_index(drop=True), np.concatenate(unjudged)[labelled])
+    keep = frame[policy.model.target].notna().to_numpy() & _not_after(frame, policy, now)
+    return TrainingData(frame[keep].reset_index(drop=True), np.concatenate(unjudged)[keep])
+
+
+def _not_after(frame: pd.DataFrame, policy: Policy, now: datetime | None) -> np.ndarray:
+    """True for each row not stamped after `now` (every row without `now` or a timestamp)."""
+    import numpy as np
+
+    from retrain_core.data.timestamps import parse_timestamps
+
+    stamp = policy.data.timestamp
+    if now is None or stamp is None or stamp not in frame.columns:
+        return np.ones(len(frame), dtype=bool)
+    stamps = parse_timestamps(frame[stamp])
+    if stamps is None:
+        return np.ones(len(frame), dtype=bool)
+    return ~(stamps > now).to_numpy()

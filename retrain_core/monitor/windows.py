@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from retrain_core.base.durations import format_duration
 from retrain_core.data import (
     BadData,
     NoFiles,
@@ -25,11 +27,13 @@ from retrain_core.data import (
     required_columns,
 )
 from retrain_core.data.batches import Quarantined
+from retrain_core.data.columns import POLICY_PROBLEM, column_mismatches
 from retrain_core.data.problems import batch_rules
 from retrain_core.data.readers import describe
 from retrain_core.data.windows import LoadedWindow
 from retrain_core.kinds.context import Windows
 from retrain_core.monitor.current_rows import CURRENT, LABELS, every_current_row
+from retrain_core.policy.finding import Finding
 from retrain_core.policy.schema import Policy
 from retrain_core.policy.sources import Source, Window
 
@@ -53,6 +57,9 @@ class Loaded:
 
 
 Earlier = Callable[[str], str | None]
+FUTURE = "future"  # the finding of rows stamped in the future, left out of a window of rows
+REWRITTEN = "rewritten"  # the finding of a batch judged again: its bytes changed since
+Locate = Callable[[list[Finding]], list[str]]
 
 
 def load_windows(
@@ -62,18 +69,27 @@ def load_windows(
     previous_rows: int | None = None,
     skip: dict[str, set[str]] | None = None,
     earlier: Earlier | None = None,
+    locate: Locate | None = None,
+    now: datetime | None = None,
 ) -> Loaded:
     """Read the reference, the new current rows and the newly labelled rows of a policy.
 
     Batches in `skip` (quarantined) are not read; a batch that cannot be judged is set aside and
-    named in the problems, and bad data anywhere becomes a problem (a blocked decision).
+    named in the problems, and bad data anywhere becomes a problem (a blocked decision). First,
+    a column the policy names that none of its data holds is the policy's mistake: the only
+    problem, at the policy's line (`locate` turns findings into `file:line key: message`), and
+    no batch is read, judged or set aside. Given the check's `now`, a batch holding rows stamped
+    after it (plus `data.future_tolerance`) is set aside, and a source of rows leaves them out.
     """
     skip = skip or {}
     columns = required_columns(policy)
+    mismatches = column_mismatches(policy, root, skip)
+    if mismatches:
+        return _policy_mismatch(policy, root, columns, watermarks, mismatches, locate)
     problems: list[tuple[str, str]] = []
     reference = _reference(policy, root, columns, problems)
     known = reference.frame if len(reference.frame) else None
-    current = _current(policy, root, columns, watermarks, skip, known, earlier, problems)
+    current = _current(policy, root, columns, watermarks, skip, known, earlier, problems, now)
     marks = {CURRENT: _mark_text(current.watermark, watermarks.get(CURRENT))}
     loaded = {CURRENT: current}
     # Nothing new is not bad data; every new batch set aside leaves no window to check.
@@ -101,9 +117,54 @@ def load_windows(
         previous_rows=previous_rows,
         new_data=new_data or bool(labelled is not None and len(labelled)) or bool(quarantined),
         problems=tuple(problems),
+        findings=tuple(_findings(policy, current)),
     )
     marks = {role: mark for role, mark in marks.items() if mark}
     return Loaded(windows, marks, f"{current.window}: {current.source}", quarantined, loaded)
+
+
+def _findings(policy: Policy, current: LoadedWindow) -> list[tuple[str, str]]:
+    """What loading the current window left out or judged again, for the decision's reasons."""
+    found = []
+    if current.future:
+        found.append((FUTURE, (
+            f"{current.future} row(s) stamped later than the check's time plus "
+            f"data.future_tolerance ({format_duration(policy.data.future_tolerance)}) are left "
+            "out of the window until their time comes"
+        )))  # fmt: skip
+    found += [
+        (REWRITTEN, f"{batch.path} was rewritten after a check judged it: judged again")
+        for batch in current.batches
+        if batch.rewritten
+    ]
+    return found
+
+
+def _policy_mismatch(
+    policy: Policy,
+    root: Path,
+    columns: list[str],
+    watermarks: dict[str, str],
+    mismatches: list[Finding],
+    locate: Locate | None,
+) -> Loaded:
+    """Nothing new is read: the windows are empty, the watermarks stay, the problem is the
+    policy's, at its line."""
+    shown = locate(mismatches) if locate else [_unlocated(f) for f in mismatches]
+    problems = tuple((POLICY_PROBLEM, f"the policy names a column its data lacks: {text}")
+                     for text in shown)  # fmt: skip
+    try:
+        reference = load_reference(policy.data.reference, columns, root, policy.data.timestamp)
+    except BadData:
+        reference = _empty(policy.data.reference, columns, "all")
+    current = _empty(policy.data.current, columns, "not read")
+    windows = Windows(reference=reference.frame, current=current.frame, problems=problems)
+    marks = {role: mark for role, mark in watermarks.items() if mark}
+    return Loaded(windows, marks, f"not read: {current.source}")
+
+
+def _unlocated(finding: Finding) -> str:
+    return f"{'.'.join(map(str, finding.path))}: {finding.message}"
 
 
 def _reference(
@@ -129,9 +190,10 @@ def _current(
     known: pd.DataFrame | None,
     earlier: Earlier | None,
     problems: list[tuple[str, str]],
+    now: datetime | None = None,
 ) -> LoadedWindow:
     """The current window after the watermark; content that cannot form it is a problem."""
-    rules = batch_rules(policy, CURRENT, known, earlier)
+    rules = batch_rules(policy, CURRENT, known, earlier, now)
     mark = _watermark(watermarks.get(CURRENT))
     source, stamp = policy.data.current, policy.data.timestamp
     try:

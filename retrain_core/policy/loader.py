@@ -141,6 +141,26 @@ def _check_file(path: Path, settings: Settings | None) -> _Checked:
     return _Checked(loaded, errors, name if isinstance(name, str) else None, name_line)
 
 
+def locate(
+    loaded: LoadedPolicy, findings: Iterable[Finding], settings: Settings | None = None
+) -> list[PolicyError]:
+    """Findings about a loaded policy (its columns against its data, say) at their `file:line`,
+    as the loader reports its own."""
+    found = list(findings)
+    if not found:
+        return []
+    path = loaded.path
+    located = parse_policy_text(loaded.text)
+    settings = settings or load_settings(path.parent)
+    merged, _ = resolve_extends(path, located, _templates_root(path, settings))
+    return sorted({_error(str(path), merged, finding) for finding in found}, key=_order)
+
+
+def locate_text(loaded: LoadedPolicy, findings: Iterable[Finding]) -> list[str]:
+    """`locate`, each error as its line of text."""
+    return [str(error) for error in locate(loaded, findings)]
+
+
 def _claim_name(checked: _Checked, path: Path, names: dict[str, str]) -> list[PolicyError]:
     """Record the file's policy name; an error when an earlier file already uses it."""
     if checked.name is None:

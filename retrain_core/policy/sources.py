@@ -7,6 +7,7 @@ optional, and takes up a kind registered later at once. Exactly one kind's choos
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -19,7 +20,7 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
-from retrain_core.base.durations import Duration, PositiveDuration
+from retrain_core.base.durations import Duration, PositiveDuration, at_most
 from retrain_core.policy.base import Strict
 from retrain_core.policy.source_kinds import SOURCE_KINDS, SourceKind, on_change
 
@@ -162,6 +163,15 @@ class Data(Strict):
     labels: LabelSource | None = Field(None, description="Late labels, joined on a key.")
     timestamp: str | None = Field(
         None, description="Timestamp column: watermarks, time windows, freshness, holdouts."
+    )
+    future_tolerance: Annotated[Duration, at_most(timedelta(days=365))] = Field(
+        "1d",
+        validate_default=True,
+        description="How far after the check's time a row's timestamp may be (clocks differ, "
+        "zones get mixed up; at most 365d): a batch holding a row stamped later is set aside "
+        "(quarantined) with its reason, and a source of rows (a query, one dated file) leaves "
+        "such rows out of the window until their time comes, so no watermark and no training "
+        "window reaches into the future.",
     )
     drift_reference: Literal["champion", "reference"] = Field(
         "champion",

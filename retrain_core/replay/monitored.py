@@ -108,7 +108,9 @@ def check(monitor: Monitor, now: datetime) -> Checked:
     from retrain_core.data.errors import NoFiles
 
     try:
-        data = windows.load_windows(policy, monitor.stage, marks, rows, skip, ledger.earlier_batch)
+        data = windows.load_windows(
+            policy, monitor.stage, marks, rows, skip, ledger.earlier_batch, now=now
+        )
     except NoFiles as exc:  # the monitor's run fails and records nothing: no batch yet
         version = champion.version if champion else ""
         return Checked(now, "failed", (), (f"the check failed: {exc}",), (), version=version)
@@ -155,7 +157,7 @@ def train(monitor: Monitor, now: datetime, since: datetime | None) -> tuple[str,
     from retrain_core.training.errors import TrainingError
 
     policy, ledger, registry = monitor.policy, monitor.ledger, monitor.registry
-    data = training_data(policy, monitor.stage, ledger.quarantined(), ledger.judged())
+    data = training_data(policy, monitor.stage, ledger.quarantined(), ledger.judged(), now)
     found = training_data_problems(policy, data, ledger.validated())
     ledger.remember_validated(found.passed)
     if found.problems:

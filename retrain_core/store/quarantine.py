@@ -38,6 +38,7 @@ from retrain_core.store.tags import (
     QUARANTINE,
     QUARANTINED,
     RELEASED,
+    REWRITTEN,
     RUN_NAME,
     clip,
     ms,
@@ -112,7 +113,8 @@ def finish(
 
 
 def log_judged(client: MlflowClient, run_id: str, judged: Sequence[tuple[str, Batch]]) -> None:
-    """Log each newly judged batch as a dataset input (name = its key, digest = its content)."""
+    """Log each newly judged batch as a dataset input (name = its key, digest = its content); a
+    batch rewritten since an earlier check judged it is tagged so."""
     from mlflow.entities import Dataset, DatasetInput, InputTag
 
     inputs = [
@@ -123,7 +125,8 @@ def log_judged(client: MlflowClient, run_id: str, judged: Sequence[tuple[str, Ba
                 source_type="local",
                 source=batch.path[:1000],
             ),
-            tags=[InputTag(DATASET_CONTEXT, role)],
+            tags=[InputTag(DATASET_CONTEXT, role)]
+            + ([InputTag(REWRITTEN, "true")] if batch.rewritten else []),
         )
         for role, batch in judged
         if batch.digest

@@ -17,6 +17,7 @@ EPOCH = "1970-01-01T00:00:00+00:00"
 # MLflow's own tags that retrain sets
 RUN_NAME = "mlflow.runName"
 DATASET_CONTEXT = "mlflow.data.context"  # a dataset input's role (current, training, holdout)
+REWRITTEN = "retrain.rewritten"  # a judged batch's input tag: rewritten since a check judged it
 
 # Every run: what it is
 KIND = "retrain.kind"

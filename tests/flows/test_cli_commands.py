@@ -21,14 +21,14 @@ def run(project: Project, *extra: str) -> int:
 def test_run_twice_then_status_explain_and_rollback(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    project.write_day(1)
-    assert run(project, "--now", "2026-01-01T23:00") == 0
+    project.write_day(1)  # its rows are stamped on 2026-01-02: checked that evening
+    assert run(project, "--now", "2026-01-02T23:00") == 0
     first = capsys.readouterr().out
     assert f"{project.name}: RETRAIN" in first
     assert "no champion yet: training the first model" in first
     assert "training: promoted v1" in first
 
-    assert run(project, "--now", "2026-01-02T01:00") == 0
+    assert run(project, "--now", "2026-01-03T01:00") == 0
     second = capsys.readouterr().out
     assert f"{project.name}: HOLD" in second
     assert "no new data since the last check" in second
@@ -37,7 +37,7 @@ def test_run_twice_then_status_explain_and_rollback(
     status = capsys.readouterr().out
     assert project.name in status and "v1" in status and "hold" in status
     assert status.startswith(f"store: {os.environ['MLFLOW_TRACKING_URI']}\n")
-    # the age is counted on the ledger's clock (the last check, 2026-01-02 01:00), not the wall's
+    # the age is counted on the ledger's clock (the last check, 2026-01-03 01:00), not the wall's
     assert re.search(rf"{project.name}\s+v1\s+2h 0m\s", status), status
     assert "1 policies: 1 retrains in the last day, 0 blocked" in status
 
@@ -45,7 +45,7 @@ def test_run_twice_then_status_explain_and_rollback(
     fleet = json.loads(capsys.readouterr().out)
     [row] = [r for r in fleet["policies"] if r["policy"] == project.name]
     assert (row["champion"], row["verdict"], row["champion_age_s"]) == ("v1", "hold", 7200.0)
-    assert row["last_check"] == "2026-01-02T01:00:00+00:00" and row["quarantined"] == 0
+    assert row["last_check"] == "2026-01-03T01:00:00+00:00" and row["quarantined"] == 0
     assert fleet["summary"]["retrains_last_day"] >= 1
     assert cli.main(["status", project.name, "--json", "--verdict", "blocked"]) == 0
     assert json.loads(capsys.readouterr().out)["policies"] == []
@@ -83,8 +83,28 @@ def test_run_without_the_policy_data_says_so_in_one_line(
     assert run(project) == 1
     captured = capsys.readouterr()
     (line,) = captured.err.strip().splitlines()
-    assert line.startswith("retrain run: no data at data/churn/reference.parquet"), line
+    prefix = f"retrain run: {project.policy_path}:"
+    assert line.startswith(prefix) and " data.reference.path: no data at " in line, line
+    assert "data/churn/reference.parquet" in line
     assert "`retrain sample-data` writes the demo's stream there" in line
     assert "edit the data paths in" in line and "Traceback" not in captured.out + captured.err
     assert cli.main(["run", str(project.root / "no-such-policy.yaml")]) == 1
     assert "no policy file" in capsys.readouterr().err
+
+
+def test_run_with_a_typo_in_a_data_path_names_the_path_it_may_mean(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not `retrain sample-data`: the policy's line, the missing folder and the one it may mean."""
+    project.write_day(1)
+    project.edit(data={"current": {"path": "data/chrun/batches/*.parquet"}})
+    line_no = next(
+        i for i, text in enumerate(project.policy_path.read_text().splitlines(), 1)
+        if "data/chrun/batches" in text
+    )  # fmt: skip
+    assert run(project) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == (
+        f"retrain run: {project.policy_path}:{line_no} data.current.path: no folder "
+        f"'data/chrun' under {project.root} (did you mean 'data/churn/batches/*.parquet'?)"
+    )

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from retrain_core.data.errors import DataConfigError
+from retrain_core.data.errors import DataConfigError, SourceUnavailable
 from retrain_core.data.files import FileSet, has_wildcard, list_paths, read_files, tables_to_frame
+from retrain_core.data.paths import missing_path
 from retrain_core.policy.base import Strict
 from retrain_core.policy.finding import Finding
 from retrain_core.policy.locations import Roots, credential_problem, mask
@@ -57,8 +58,15 @@ class FileSource:
         return tables_to_frame(read_files(files, files.keys, columns), columns)
 
     def files(self) -> FileSet:
-        """The files the path names (inside the project or the data roots)."""
-        return list_paths(self.settings.path, file_format(self.settings), self.root)
+        """The files the path names (inside the project or the data roots); when there are none
+        and the path has a typo, the error names the path it may mean."""
+        try:
+            return list_paths(self.settings.path, file_format(self.settings), self.root)
+        except SourceUnavailable as exc:
+            missing = missing_path(self.settings.path, self.root)
+            if missing is None or missing.suggestion is None:
+                raise
+            raise type(exc)(f"{exc}: {missing.message()}") from exc
 
     def describe(self) -> str:
         """The path, any credentials in it masked."""
