@@ -22,6 +22,7 @@ import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
@@ -43,9 +44,7 @@ def main() -> int:
     parser.add_argument("--no-header", action="store_true", help="the CSV has no header row")
     args = parser.parse_args()
 
-    import numpy as np
     import pandas as pd
-    import yaml
 
     if not args.csv.is_file():
         print(f"{args.csv} is missing (see ../shared/data/README.md)", file=sys.stderr)
@@ -55,14 +54,33 @@ def main() -> int:
         frame.columns = [*(f"f{i}" for i in range(frame.shape[1] - 1)), "label"]
     if args.batches is not None:
         frame = frame.iloc[: args.batches * args.batch].reset_index(drop=True)
-    target = args.target
+    scores, _ = replay_frame(frame, args.target, args.policy, args.batch, args.lag, args.reference)
+    print(f"mean accuracy {sum(scores) / len(scores):.4f} over {len(scores)} batches")
+    return 0
+
+
+def replay_frame(
+    frame: Any,
+    target: str,
+    policy_file: Path,
+    batch: int,
+    lag: int,
+    reference: int,
+    echo: bool = True,
+) -> tuple[list[float], list[int]]:
+    """Replay the frame's rows through the monitor flow, `batch` rows a day; the serving model's
+    accuracy on each batch as it arrived, and the batches after whose check a retrain ran."""
+    import numpy as np
+    import pandas as pd
+    import yaml
+
     features = [c for c in frame.columns if c != target]
     numeric = [c for c in features if pd.api.types.is_numeric_dtype(frame[c])]
     categorical = [c for c in features if c not in numeric]
-    n = len(frame) // args.batch
-    frame = frame.iloc[: n * args.batch].reset_index(drop=True)
-    spread = pd.to_timedelta(np.linspace(0, 86399, args.batch), unit="s")
-    days = pd.to_timedelta(np.repeat(np.arange(n), args.batch), unit="D")
+    n = len(frame) // batch
+    frame = frame.iloc[: n * batch].reset_index(drop=True)
+    spread = pd.to_timedelta(np.linspace(0, 86399, batch), unit="s")
+    days = pd.to_timedelta(np.repeat(np.arange(n), batch), unit="D")
     stamps = pd.Timestamp(START) + days + np.tile(spread, n)
     frame = frame.assign(row_id=np.arange(len(frame)), event_time=stamps)
     work = Path(tempfile.mkdtemp(prefix="monitor-replay-"))
@@ -71,9 +89,9 @@ def main() -> int:
     (data / "labels").mkdir()
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{work / 'mlflow.db'}"
     os.environ["PREFECT_HOME"] = str(work / "prefect")
-    frame.iloc[: args.reference * args.batch].to_parquet(data / "reference.parquet", index=False)
+    frame.iloc[: reference * batch].to_parquet(data / "reference.parquet", index=False)
 
-    policy = yaml.safe_load(args.policy.read_text())
+    policy = yaml.safe_load(policy_file.read_text())
     policy["name"] = "monitor-replay"
     policy["model"]["target"] = target
     policy["model"]["features"] = {"numeric": numeric, "categorical": categorical}
@@ -81,7 +99,7 @@ def main() -> int:
         "timestamp": "event_time",
         "reference": {"path": "data/reference.parquet"},
         "current": {"path": "data/batches/*.parquet", "window": "since_last_check"},
-        "labels": {"path": "data/labels/*.parquet", "join_on": "row_id", "lag": f"{args.lag}d"},
+        "labels": {"path": "data/labels/*.parquet", "join_on": "row_id", "lag": f"{lag}d"},
     }
     policy.pop("validation", None)  # the stream's columns are not the policy's
     policy["notify"] = {"on": []}
@@ -96,27 +114,31 @@ def main() -> int:
 
     model_spec = load_policy(policy_path).policy.model
     store = Store(os.environ["MLFLOW_TRACKING_URI"])
-    first_day = START + timedelta(days=args.reference)
+    first_day = START + timedelta(days=reference)
     train_validate_promote(str(policy_path), now=first_day, data_root=str(work))
-    scores = []
-    for b in range(args.reference, n):
-        batch = frame.iloc[b * args.batch : (b + 1) * args.batch]
-        batch.drop(columns=[target]).to_parquet(data / "batches" / f"b-{b:04d}.parquet")
-        if b - args.lag >= args.reference:
-            old = frame.iloc[(b - args.lag) * args.batch : (b - args.lag + 1) * args.batch]
-            old[["row_id", target]].to_parquet(data / "labels" / f"b-{b - args.lag:04d}.parquet")
+    scores: list[float] = []
+    retrained: list[int] = []
+    for b in range(reference, n):
+        rows = frame.iloc[b * batch : (b + 1) * batch]
+        rows.drop(columns=[target]).to_parquet(data / "batches" / f"b-{b:04d}.parquet")
+        if b - lag >= reference:
+            old = frame.iloc[(b - lag) * batch : (b - lag + 1) * batch]
+            old[["row_id", target]].to_parquet(data / "labels" / f"b-{b - lag:04d}.parquet")
         model = store.registry.load_model("monitor-replay", "champion")
-        accuracy = score_on(model, batch, model_spec, ["accuracy"])["accuracy"]
+        accuracy = score_on(model, rows, model_spec, ["accuracy"])["accuracy"]
         scores.append(accuracy)
         now = START + timedelta(days=b + 1)
         summary = monitor(str(policy_path), now=now, data_root=str(work))
         training = summary.get("training", {}).get("status", "")
-        fired = ",".join(o["check"] for o in summary["outcomes"] if o["status"] == "fail")
-        print(f"{now:%Y-%m-%d} acc {accuracy:.3f}  {summary['verdict']:<9} {training:<9} {fired}")
-        if summary["verdict"] == "blocked":
-            print(f"{'':11}{'; '.join(summary['reasons'])[:200]}")
-    print(f"mean accuracy {float(np.mean(scores)):.4f} over {len(scores)} batches")
-    return 0
+        if summary["verdict"] == "retrain":
+            retrained.append(b)
+        if echo:
+            fired = ",".join(o["check"] for o in summary["outcomes"] if o["status"] == "fail")
+            verdict = summary["verdict"]
+            print(f"{now:%Y-%m-%d} acc {accuracy:.3f}  {verdict:<9} {training:<9} {fired}")
+            if summary["verdict"] == "blocked":
+                print(f"{'':11}{'; '.join(summary['reasons'])[:200]}")
+    return scores, retrained
 
 
 if __name__ == "__main__":
