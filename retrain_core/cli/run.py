@@ -10,8 +10,9 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from retrain_core.base.errors import Refusal
 from retrain_core.base.settings import Settings, load_settings
 from retrain_core.decide.approval import PENDING_APPROVAL
 
@@ -141,6 +142,18 @@ def imports_without_gc() -> Any:
             gc.enable()
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM stops the command as Ctrl-C does: the run unwinds (its lock released, an MLflow
+    run in progress marked FAILED, Prefect's embedded API stopped) and exits 143 in seconds.
+    Inside a flow Prefect's own handler does the same; this one covers the rest of the command."""
+    import signal
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def fast_exit() -> None:
     """At exit, freeze what is left so that the interpreter's final collections skip it.
 
@@ -171,14 +184,18 @@ def wait_for_api(server: Any) -> None:
 
 
 def run_monitor(policy: str, now: Any = None, data_root: str | None = None) -> dict[str, Any]:
-    """Run the monitor flow once and return its summary; raise when the flow run fails."""
+    """Run the monitor flow once and return its summary; raise when the flow run fails (its
+    refusal itself, or why the run ended)."""
     from flows.monitor import monitor
 
     state = monitor(policy, now=now, data_root=data_root, return_state=True)
     if not state.is_completed():
-        raise RuntimeError(f"the monitor run {state.name}: {state.message}")
-    result: dict[str, Any] = state.result()
-    return result
+        with contextlib.suppress(Exception):
+            refusal = state.result(raise_on_failure=False)
+            if isinstance(refusal, Refusal):
+                raise refusal
+        raise RuntimeError(f"the monitor run {(state.name or 'failed').lower()}: {state.message}")
+    return cast(dict[str, Any], state.result())
 
 
 def missing_data(policy_file: str, root: Path) -> str | None:
@@ -226,6 +243,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"retrain run: {problem}", file=sys.stderr)
         return 1
     embedded_defaults(settings)
+    stop_on_sigterm()
+    from retrain_core.runtime.services import check_services
+
+    check_services(os.environ["MLFLOW_TRACKING_URI"])  # a service that is down: one line
     server = None
     if os.environ.get("RETRAIN_EARLY_API") != "0":  # "0": all left to Prefect (the baseline)
         fast_exit()
