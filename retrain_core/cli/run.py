@@ -19,6 +19,10 @@ from retrain_core.decide.approval import PENDING_APPROVAL
 # Prefect's ephemeral API takes 20-30 s to start on a small machine, and its default startup
 # timeout has been seen to expire: give it room unless the user chose a value.
 STARTUP_TIMEOUT = "180"
+# Leases kept in files under PREFECT_HOME instead of the API process's memory: each `retrain run`
+# starts its own embedded API, and a run killed while holding the policy's lock leaves a lease
+# the next run's API must find to release it (retrain_core/runtime/leases.py).
+LEASE_STORAGE = "prefect.server.concurrency.lease_storage.filesystem"
 
 
 def embedded_defaults(settings: Settings) -> None:
@@ -28,6 +32,7 @@ def embedded_defaults(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", STARTUP_TIMEOUT)
     # The embedded server's telemetry heartbeat competes for its SQLite file ("database is locked").
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE", LEASE_STORAGE)
     if not os.environ.get("MLFLOW_TRACKING_URI"):
         settings.data_path.mkdir(parents=True, exist_ok=True)
         os.environ["MLFLOW_TRACKING_URI"] = tracking_uri(settings)
@@ -145,13 +150,42 @@ def imports_without_gc() -> Any:
 def stop_on_sigterm() -> None:
     """SIGTERM stops the command as Ctrl-C does: the run unwinds (its lock released, an MLflow
     run in progress marked FAILED, Prefect's embedded API stopped) and exits 143 in seconds.
-    Inside a flow Prefect's own handler does the same; this one covers the rest of the command."""
+
+    Inside a flow Prefect's own handler raises instead of this one. Either raise can be lost:
+    CPython drops an exception a signal handler raises while a finalizer runs (a SQLAlchemy
+    weakref callback, seen in tests). So the signal is also noted below Python, on a wakeup fd,
+    and a watcher thread raises it again every few seconds until the command has ended; after
+    STOP_SECONDS it ends the process (a lock it held is given back: runtime/leases.py).
+    """
     import signal
+    import threading
 
     def stop(signum: int, _frame: Any) -> None:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    threading.Thread(target=_watch_sigterm, args=(read,), daemon=True).start()
+
+
+STOP_SECONDS = 30.0
+
+
+def _watch_sigterm(fd: int) -> None:
+    """Wait for a SIGTERM on the wakeup fd, then raise it again in the main thread every 5 s;
+    end the process after STOP_SECONDS."""
+    import _thread
+    import signal
+
+    while signal.SIGTERM not in os.read(fd, 512):
+        pass
+    deadline = time.monotonic() + STOP_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(5.0)
+        _thread.interrupt_main(signal.SIGTERM)
+    os._exit(128 + signal.SIGTERM)
 
 
 def fast_exit() -> None:

@@ -7,74 +7,17 @@ nothing; once the server is back, the next check judges the same batch exactly o
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import Project
+from processes import TrackingServer
 from test_monitor_support import at, check, check_state, fast, ledger, versions
 
 import flows.monitor
-
-BIN = Path(sys.executable).parent
-START_SECONDS = 180.0
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class TrackingServer:
-    """`mlflow server` on 127.0.0.1 with a SQLite backend, started and stopped by the test."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start the server in its own session and wait until /health answers."""
-        args = [
-            str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(self.port),
-            "--backend-store-uri", f"sqlite:///{self.folder / 'mlflow.db'}",
-            "--artifacts-destination", str(self.folder / "artifacts"), "--workers", "1",
-        ]  # fmt: skip
-        log = (self.folder / "server.log").open("ab")
-        self.proc = subprocess.Popen(
-            args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
-        )
-        deadline = time.monotonic() + START_SECONDS
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, (self.folder / "server.log").read_text()[-2000:]
-            with (
-                suppress(OSError),
-                urllib.request.urlopen(f"{self.url}/health", timeout=2) as answer,
-            ):
-                if answer.status == 200:
-                    return
-            time.sleep(0.5)
-        raise AssertionError(f"mlflow server did not start in {START_SECONDS:.0f} s")
-
-    def stop(self) -> None:
-        """SIGKILL the server's whole session (it spawned the workers) and wait for it."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        with suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=30)
 
 
 @contextmanager
