@@ -66,3 +66,33 @@ def test_tracking_server_stopped_mid_check_fails_cleanly_and_the_next_check_reco
         finished = ledger(server.url, project.name)
         assert [run.data.metrics["rows"] for run in finished] == [800, 0]
         assert versions(server.url, project.name) == ["1"]
+
+
+def test_a_refused_check_fails_in_one_line_without_a_traceback_or_an_exception_name(
+    project: Project,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    fast(project)
+    project.write_day(1)
+    text = project.policy_path.read_text()
+    project.policy_path.write_text(text.replace("promotion:", "promotoin:", 1))
+    capfd.readouterr()
+    state = check_state(project, at(1))
+    assert state.is_failed(), state
+    assert f"{project.policy_path}:" in str(state.message) and "promotoin" in str(state.message)
+    assert "PolicyLoadError" not in str(state.message)
+
+    project.policy_path.write_text(text)
+    server = TrackingServer(tmp_path / "server")
+    server.folder.mkdir()
+    server.start()
+    server.stop()  # a stopped server, with MLflow's default settings
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+    state = check_state(project, at(1))
+    assert state.is_failed(), state
+    assert str(state.message).startswith(f"the MLflow tracking server {server.url} does not answer")
+    logged = capfd.readouterr()
+    assert "Traceback" not in logged.out + logged.err, logged.err[-3000:]
+    assert "StoreUnreachable" not in logged.out + logged.err
