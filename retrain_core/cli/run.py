@@ -151,40 +151,44 @@ def stop_on_sigterm() -> None:
     """SIGTERM stops the command as Ctrl-C does: the run unwinds (its lock released, an MLflow
     run in progress marked FAILED, Prefect's embedded API stopped) and exits 143 in seconds.
 
-    Inside a flow Prefect's own handler raises instead of this one. Either raise can be lost:
-    CPython drops an exception a signal handler raises while a finalizer runs (a SQLAlchemy
-    weakref callback, seen in tests). So the signal is also noted below Python, on a wakeup fd,
-    and a watcher thread raises it again every few seconds until the command has ended; after
-    STOP_SECONDS it ends the process (a lock it held is given back: runtime/leases.py).
+    Inside a flow Prefect's handler raises first, then passes the signal on to this one. The
+    first raise can be lost: CPython drops an exception a signal handler raises while a
+    finalizer runs (a SQLAlchemy weakref callback, seen in tests). So the signal is also noted
+    below Python, on a wakeup fd, and a watcher thread raises it again each second until this
+    handler has run; after STOP_SECONDS it ends the process (a lock it held is given back:
+    runtime/leases.py; an MLflow run left unfinished counts for nothing).
     """
     import signal
     import threading
 
+    stopping = threading.Event()
+
     def stop(signum: int, _frame: Any) -> None:
+        stopping.set()
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
     read, write = os.pipe()
     os.set_blocking(write, False)
     signal.set_wakeup_fd(write, warn_on_full_buffer=False)
-    threading.Thread(target=_watch_sigterm, args=(read,), daemon=True).start()
+    threading.Thread(target=_watch_sigterm, args=(read, stopping), daemon=True).start()
 
 
 STOP_SECONDS = 30.0
 
 
-def _watch_sigterm(fd: int) -> None:
-    """Wait for a SIGTERM on the wakeup fd, then raise it again in the main thread every 5 s;
-    end the process after STOP_SECONDS."""
+def _watch_sigterm(fd: int, stopping: Any) -> None:
+    """Wait for a SIGTERM on the wakeup fd; raise it again in the main thread each second until
+    `stopping` is set; end the process STOP_SECONDS after the signal."""
     import _thread
     import signal
 
     while signal.SIGTERM not in os.read(fd, 512):
         pass
     deadline = time.monotonic() + STOP_SECONDS
-    while time.monotonic() < deadline:
-        time.sleep(5.0)
+    while not stopping.wait(1.0) and time.monotonic() < deadline:
         _thread.interrupt_main(signal.SIGTERM)
+    time.sleep(max(deadline - time.monotonic(), 0.0))
     os._exit(128 + signal.SIGTERM)
 
 
@@ -224,10 +228,12 @@ def run_monitor(policy: str, now: Any = None, data_root: str | None = None) -> d
 
     state = monitor(policy, now=now, data_root=data_root, return_state=True)
     if not state.is_completed():
-        with contextlib.suppress(Exception):
+        try:
             refusal = state.result(raise_on_failure=False)
-            if isinstance(refusal, Refusal):
-                raise refusal
+        except Exception:  # an unreadable result: the state's message says why
+            refusal = None
+        if isinstance(refusal, Refusal):
+            raise refusal
         raise RuntimeError(f"the monitor run {(state.name or 'failed').lower()}: {state.message}")
     return cast(dict[str, Any], state.result())
 

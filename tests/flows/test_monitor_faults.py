@@ -18,6 +18,8 @@ from processes import TrackingServer
 from test_monitor_support import at, check, check_state, fast, ledger, versions
 
 import flows.monitor
+from retrain_core.cli.run import run_monitor
+from retrain_core.store.tracking import StoreUnreachable
 
 
 @contextmanager
@@ -96,3 +98,5 @@ def test_a_refused_check_fails_in_one_line_without_a_traceback_or_an_exception_n
     logged = capfd.readouterr()
     assert "Traceback" not in logged.out + logged.err, logged.err[-3000:]
     assert "StoreUnreachable" not in logged.out + logged.err
+    with pytest.raises(StoreUnreachable):  # `retrain run` prints the refusal itself
+        run_monitor(str(project.policy_path), now=at(1), data_root=str(project.root))
