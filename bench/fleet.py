@@ -8,7 +8,7 @@ Reproduces the operator's run of issue 12 on real infrastructure, all on 127.0.0
   covariate shift) or bad (day 2's batch is not a parquet file, which must end as a quarantined,
   blocked decision, not a failed run);
 - `retrain compile`, `prefect deploy --all`, a process work pool and W workers
-  (`prefect worker start --limit L`), with the compiled deployments' default `retrain-engine`;
+  (`prefect worker start --limit L`), on a `retrain-process` pool (the warm engine);
 - phase 1, the first check (day 1): every policy trains and promotes its first model;
 - phase 2, the next check (day 2): the steady state, every policy checked once; drifting ones
   record a pending retrain, bad ones a quarantined batch.
@@ -205,7 +205,7 @@ class Fleet:
             "create",
             "retrain",
             "--type",
-            "process",
+            "retrain-process",
         )
         self.run(str(BIN / "retrain"), "compile")
         began = time.monotonic()

@@ -15,6 +15,7 @@ from typing import Any, cast
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.states import State
 
 from flows.approve import expire
 from retrain_core.base.outcome import CheckOutcome, Status
@@ -34,17 +35,11 @@ from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy, locate_text
 from retrain_core.policy.notify import Event
 from retrain_core.runtime.budget import take_budget_slot
-from retrain_core.runtime.hooks import AlreadyNotified, notify_failure
+from retrain_core.runtime.hooks import AlreadyNotified, notify_failure, refused
 from retrain_core.runtime.locks import policy_lock
 from retrain_core.runtime.options import IO, resolve_policy_path, retry_options, run_name
 from retrain_core.store import Store
-from retrain_core.store.tracking import tracking_uri
-
-
-@task(name="load-policy", cache_policy=NO_CACHE)
-def load_policy_task(policy_path: str) -> LoadedPolicy:
-    """Read and validate the policy file (a bad policy fails the run with file:line errors)."""
-    return load_policy(resolve_policy_path(policy_path))
+from retrain_core.store.tracking import check_reachable, tracking_uri
 
 
 @task(name="read-ledger", **IO)
@@ -237,16 +232,27 @@ def record_decision(
 )
 def monitor(
     policy_path: str, now: datetime | None = None, data_root: str | None = None
-) -> dict[str, Any]:
-    """Check one policy's newest data, record the decision, and retrain when it says so."""
+) -> dict[str, Any] | State[Any]:
+    """Check one policy's newest data, record the decision, and retrain when it says so.
+
+    A policy that does not load, a tracking server that does not answer or a busy policy ends
+    the run Failed with one line (`refused`), before any data is read.
+    """
+    uri = tracking_uri(load_settings())
+    try:
+        return _check(policy_path, now or datetime.now(UTC), data_root, uri)
+    except Exception as exc:
+        return refused(exc, uri)
+
+
+def _check(policy_path: str, now: datetime, data_root: str | None, uri: str) -> dict[str, Any]:
+    """The monitor's body: load, probe the store, then one check under the policy's lock."""
     logger = get_run_logger()
-    now = now or datetime.now(UTC)
-    loaded = load_policy_task(policy_path)
+    loaded = load_policy(resolve_policy_path(policy_path))  # file:line errors, no data read
     policy = loaded.policy
-    settings = load_settings()
-    uri = tracking_uri(settings)
+    check_reachable(uri)
     store = Store(uri)
-    root = data_root or str(settings.root)
+    root = data_root or str(load_settings().root)
     retry = retry_options(loaded)
     with policy_lock(policy.name):  # read the ledger .. record the decision: one at a time
         history, marks, rows = read_ledger.with_options(**retry)(store, policy.name)
@@ -326,6 +332,5 @@ def _retrain(
 
     state = train_validate_promote(**params, return_state=True)
     if not state.is_completed():  # its own hook told the policy's listeners
-        raise AlreadyNotified(f"the training run {state.name}: {state.message}")
-    result: dict[str, Any] = state.result()
-    return result
+        raise AlreadyNotified(f"the training {(state.name or 'failed').lower()}: {state.message}")
+    return cast(dict[str, Any], state.result())

@@ -17,6 +17,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.states import State
 
 from flows import approve as approve_flow
 from retrain_core.base.settings import load_settings
@@ -28,13 +29,13 @@ from retrain_core.monitor.training_validation import training_data_problems
 from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
 from retrain_core.policy.notify import Event
-from retrain_core.runtime.hooks import notify_failure
+from retrain_core.runtime.hooks import notify_failure, refused
 from retrain_core.runtime.locks import fleet_training_slot, policy_lock
 from retrain_core.runtime.options import IO, resolve_policy_path, retry_options, run_name
 from retrain_core.store import Store
 from retrain_core.store.lineage import gate_tags
 from retrain_core.store.registry import trained_until
-from retrain_core.store.tracking import tracking_uri
+from retrain_core.store.tracking import check_reachable, tracking_uri
 from retrain_core.training.challenger import TrainingResult, reference_sample, train_challenger
 from retrain_core.training.errors import TrainingError
 
@@ -146,18 +147,25 @@ def train_validate_promote(
     data_root: str | None = None,
     train_since: datetime | None = None,
     policy_hash: str = "",
-) -> dict[str, Any]:
+) -> dict[str, Any] | State[Any]:
     """Train a challenger, gate it against the champion, and promote it only if it passes.
 
     `train_since` is the change the retrain answers (see `training.from_change`). `policy_hash`
     is the policy the check validated and decided under: when the file says otherwise now, the
     training is refused (blocked) rather than run under rules nobody checked against this data.
+    A policy that does not load or a tracking server that does not answer ends the run Failed
+    with one line.
     """
-    loaded = load_policy(resolve_policy_path(policy_path))
-    if policy_hash and policy_hash != loaded.policy_hash:
-        return _refused(loaded, policy_hash)
-    moment = now or datetime.now(UTC)
-    return _run(loaded, reason, monitor_run_id, moment, data_root, train_since)
+    uri = tracking_uri(load_settings())
+    try:
+        loaded = load_policy(resolve_policy_path(policy_path))
+        if policy_hash and policy_hash != loaded.policy_hash:
+            return _refused(loaded, policy_hash)
+        check_reachable(uri)
+        moment = now or datetime.now(UTC)
+        return _run(loaded, reason, monitor_run_id, moment, data_root, train_since)
+    except Exception as exc:
+        return refused(exc, uri)
 
 
 def _refused(loaded: LoadedPolicy, checked: str) -> dict[str, Any]:

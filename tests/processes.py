@@ -7,7 +7,9 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +52,48 @@ def stop_session(proc: subprocess.Popen[Any], grace: float = STOP_SECONDS) -> No
                 return
             time.sleep(0.2)
     proc.wait(timeout=5)
+
+
+BIN = Path(sys.executable).parent
+START_SECONDS = 180.0
+
+
+class TrackingServer:
+    """`mlflow server` on 127.0.0.1 with a SQLite backend, started and stopped by the test."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the server in its own session and wait until /health answers."""
+        args = [
+            str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(self.port),
+            "--backend-store-uri", f"sqlite:///{self.folder / 'mlflow.db'}",
+            "--artifacts-destination", str(self.folder / "artifacts"), "--workers", "1",
+        ]  # fmt: skip
+        log = (self.folder / "server.log").open("ab")
+        self.proc = subprocess.Popen(
+            args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+        deadline = time.monotonic() + START_SECONDS
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, (self.folder / "server.log").read_text()[-2000:]
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{self.url}/health", timeout=2) as answer,
+            ):
+                if answer.status == 200:
+                    return
+            time.sleep(0.5)
+        raise AssertionError(f"mlflow server did not start in {START_SECONDS:.0f} s")
+
+    def stop(self) -> None:
+        """SIGKILL the server's whole session (it spawned the workers) and wait for it."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)

@@ -27,16 +27,6 @@ DEFAULT_JOB_ENV = {
 
 TABLE = ("tool", "retrain")  # where in pyproject.toml the settings live
 
-# How a worker starts a flow run: the command `retrain compile` writes (None: Prefect's).
-ENGINES = {"warm": "retrain-engine", "prefect": None}
-
-
-def _engine(value: Any) -> Any:
-    """`engine`: one of ENGINES."""
-    if not isinstance(value, str) or value not in ENGINES:
-        raise ValueError(f"must be one of {', '.join(map(repr, ENGINES))}, not {value!r}")
-    return value
-
 
 def _count(value: Any) -> Any:
     """`max_concurrent_trainings`: a positive whole number, or absent (unlimited)."""
@@ -93,10 +83,8 @@ class Settings(BaseSettings):
     besides scikit-learn, that a policy may name an estimator from; `pull` the Prefect pull steps
     written into prefect.yaml; `data_dir` where the embedded defaults keep their state;
     `data_roots` the folders (absolute or relative to `root`) and URL prefixes (`s3://bucket/`)
-    that policies may read from besides the project folder; `engine` how a worker starts each
-    flow run: "warm" (`retrain-engine`, forked from a process that imported the heavy libraries
-    once, see retrain_core/runtime/engine.py) or "prefect" (Prefect's own
-    `python -m prefect.engine`).
+    that policies may read from besides the project folder. (How a worker starts each flow run
+    is the work pool's type: see retrain_core/runtime/worker.py.)
 
     Fleet limits span policies: `max_concurrent_trainings` trainings at once across the fleet
     (None: unlimited) and `training_budget`, at most `max` retrains per `per` across the fleet
@@ -115,7 +103,6 @@ class Settings(BaseSettings):
         sorted(DEFAULT_JOB_ENV.items())
     )
     data_roots: Annotated[tuple[str, ...], BeforeValidator(_strings)] = ()
-    engine: Annotated[str, BeforeValidator(_engine)] = "warm"
     max_concurrent_trainings: Annotated[int | None, BeforeValidator(_count)] = None
     training_budget: Annotated[tuple[int, timedelta] | None, BeforeValidator(_budget)] = None
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from retrain_core.base.errors import Refusal
 from retrain_core.cli import args
 from retrain_core.cli.policy_commands import CliError, compile_policies, schema, validate
 
@@ -273,6 +274,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"retrain {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except Refusal as exc:  # a service down, a policy that does not load: one line, no traceback
+        print(f"retrain {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

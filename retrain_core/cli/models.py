@@ -25,12 +25,15 @@ from retrain_core.store.tags import (
     WINDOW_END,
     WINDOW_START,
 )
-from retrain_core.store.tracking import tracking_uri
+from retrain_core.store.tracking import check_reachable, tracking_uri
 
 
 def _store(args: argparse.Namespace) -> tuple[Settings, Store]:
+    """The project's settings and its store, once the store answers (else `StoreUnreachable`)."""
     settings = load_settings(args.project)
-    return settings, Store(os.environ.get("MLFLOW_TRACKING_URI") or tracking_uri(settings))
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or tracking_uri(settings)
+    check_reachable(uri)
+    return settings, Store(uri)
 
 
 def _policies(settings: Settings) -> dict[str, LoadedPolicy]:

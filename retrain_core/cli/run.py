@@ -10,14 +10,19 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from retrain_core.base.errors import Refusal
 from retrain_core.base.settings import Settings, load_settings
 from retrain_core.decide.approval import PENDING_APPROVAL
 
 # Prefect's ephemeral API takes 20-30 s to start on a small machine, and its default startup
 # timeout has been seen to expire: give it room unless the user chose a value.
 STARTUP_TIMEOUT = "180"
+# Leases kept in files under PREFECT_HOME instead of the API process's memory: each `retrain run`
+# starts its own embedded API, and a run killed while holding the policy's lock leaves a lease
+# the next run's API must find to release it (retrain_core/runtime/leases.py).
+LEASE_STORAGE = "prefect.server.concurrency.lease_storage.filesystem"
 
 
 def embedded_defaults(settings: Settings) -> None:
@@ -27,6 +32,7 @@ def embedded_defaults(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", STARTUP_TIMEOUT)
     # The embedded server's telemetry heartbeat competes for its SQLite file ("database is locked").
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE", LEASE_STORAGE)
     if not os.environ.get("MLFLOW_TRACKING_URI"):
         settings.data_path.mkdir(parents=True, exist_ok=True)
         os.environ["MLFLOW_TRACKING_URI"] = tracking_uri(settings)
@@ -141,6 +147,51 @@ def imports_without_gc() -> Any:
             gc.enable()
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM stops the command as Ctrl-C does: the run unwinds (its lock released, an MLflow
+    run in progress marked FAILED, Prefect's embedded API stopped) and exits 143 in seconds.
+
+    Inside a flow Prefect's handler raises first, then passes the signal on to this one. The
+    first raise can be lost: CPython drops an exception a signal handler raises while a
+    finalizer runs (a SQLAlchemy weakref callback, seen in tests). So the signal is also noted
+    below Python, on a wakeup fd, and a watcher thread raises it again each second until this
+    handler has run; after STOP_SECONDS it ends the process (a lock it held is given back:
+    runtime/leases.py; an MLflow run left unfinished counts for nothing).
+    """
+    import signal
+    import threading
+
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: Any) -> None:
+        stopping.set()
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    threading.Thread(target=_watch_sigterm, args=(read, stopping), daemon=True).start()
+
+
+STOP_SECONDS = 30.0
+
+
+def _watch_sigterm(fd: int, stopping: Any) -> None:
+    """Wait for a SIGTERM on the wakeup fd; raise it again in the main thread each second until
+    `stopping` is set; end the process STOP_SECONDS after the signal."""
+    import _thread
+    import signal
+
+    while signal.SIGTERM not in os.read(fd, 512):
+        pass
+    deadline = time.monotonic() + STOP_SECONDS
+    while not stopping.wait(1.0) and time.monotonic() < deadline:
+        _thread.interrupt_main(signal.SIGTERM)
+    time.sleep(max(deadline - time.monotonic(), 0.0))
+    os._exit(128 + signal.SIGTERM)
+
+
 def fast_exit() -> None:
     """At exit, freeze what is left so that the interpreter's final collections skip it.
 
@@ -171,14 +222,20 @@ def wait_for_api(server: Any) -> None:
 
 
 def run_monitor(policy: str, now: Any = None, data_root: str | None = None) -> dict[str, Any]:
-    """Run the monitor flow once and return its summary; raise when the flow run fails."""
+    """Run the monitor flow once and return its summary; raise when the flow run fails (its
+    refusal itself, or why the run ended)."""
     from flows.monitor import monitor
 
     state = monitor(policy, now=now, data_root=data_root, return_state=True)
     if not state.is_completed():
-        raise RuntimeError(f"the monitor run {state.name}: {state.message}")
-    result: dict[str, Any] = state.result()
-    return result
+        try:
+            refusal = state.result(raise_on_failure=False)
+        except Exception:  # an unreadable result: the state's message says why
+            refusal = None
+        if isinstance(refusal, Refusal):
+            raise refusal
+        raise RuntimeError(f"the monitor run {(state.name or 'failed').lower()}: {state.message}")
+    return cast(dict[str, Any], state.result())
 
 
 DEMO_FOLDERS = ("data/churn/", "data/house-prices/")  # what `retrain sample-data` writes
@@ -255,6 +312,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"retrain run: {problem}", file=sys.stderr)
         return 1
     embedded_defaults(settings)
+    stop_on_sigterm()
+    from retrain_core.runtime.services import check_services
+
+    check_services(os.environ["MLFLOW_TRACKING_URI"])  # a service that is down: one line
     server = None
     if os.environ.get("RETRAIN_EARLY_API") != "0":  # "0": all left to Prefect (the baseline)
         fast_exit()

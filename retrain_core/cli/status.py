@@ -21,7 +21,7 @@ from typing import Any
 from retrain_core.base.durations import format_duration
 from retrain_core.base.settings import Settings, load_settings
 from retrain_core.policy.loader import LoadedPolicy, load_policies
-from retrain_core.store.tracking import shown_uri, tracking_uri
+from retrain_core.store.tracking import check_reachable, shown_uri, tracking_uri
 from retrain_core.store.views import View, view_for
 
 _EMBEDDED = " (embedded default: MLFLOW_TRACKING_URI is not set in this shell)"
@@ -51,6 +51,7 @@ def status(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.project)
     uri = os.environ.get("MLFLOW_TRACKING_URI") or tracking_uri(settings)
+    check_reachable(uri)  # a server that is down: one line, exit 1
     loaded, _ = load_policies([settings.policies_path], settings)
     policies = {item.policy.name: item for item in loaded}
     unknown = [name for name in args.names if name not in policies]

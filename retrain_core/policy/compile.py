@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from retrain_core.base.durations import format_duration
-from retrain_core.base.settings import ENGINES, Settings
+from retrain_core.base.settings import Settings
 from retrain_core.policy.schedule import Arrival, Schedule
 from retrain_core.policy.schema import Policy
 
@@ -136,10 +136,11 @@ def _arrival_trigger(name: str, arrival: Arrival) -> dict[str, Any]:
 
 
 def job_variables(settings: Settings) -> dict[str, Any]:
-    """What every flow run of a deployment needs: the store, thread caps, the engine command."""
-    env = {"MLFLOW_TRACKING_URI": TRACKING_URI_FROM_DEPLOYER, **dict(settings.job_env)}
-    command = ENGINES[settings.engine]
-    return {"env": env} if command is None else {"command": command, "env": env}
+    """What every flow run of a deployment needs: the store and thread caps. No `command`: the
+    work pool's type starts the run through the worker's own interpreter (`process`: Prefect's
+    engine; `retrain-process`: the warm engine, retrain_core/runtime/worker.py), never through a
+    name looked up on the worker's PATH."""
+    return {"env": {"MLFLOW_TRACKING_URI": TRACKING_URI_FROM_DEPLOYER, **dict(settings.job_env)}}
 
 
 def _deployment(

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from retrain_core.base.errors import Refusal
 from retrain_core.base.settings import Settings, load_settings
 from retrain_core.policy.finding import Finding
 from retrain_core.policy.findings import validation_findings
@@ -33,7 +34,7 @@ ROOT_KEY = "<root>"
 SUFFIXES = (".yaml", ".yml")
 
 
-class PolicyLoadError(Exception):
+class PolicyLoadError(Refusal):
     """A policy file that does not load, with every problem found in it."""
 
     def __init__(self, errors: list[PolicyError]) -> None:

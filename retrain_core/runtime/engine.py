@@ -1,11 +1,13 @@
-"""`retrain-engine`: Prefect's flow-run engine, started from a warm process instead of a cold one.
+"""The warm engine: Prefect's flow-run engine, started from a warm process instead of a cold one.
 
 A process worker starts every flow run as a new `python -m prefect.engine`, which imports Prefect,
 MLflow, scikit-learn, pandas and the rest again: 4-6 CPU-seconds per run before the run does
-anything, most of the cost of a monitor check. `retrain compile` sets each deployment's `command`
-job variable to `retrain-engine`, which behaves as `python -m prefect.engine` (same arguments,
-same environment, same working directory, same output, same exit code) but runs the engine in a
-process forked from a **warm engine**: a per-user server that imported those libraries once.
+anything, most of the cost of a monitor check. A worker of type `retrain-process`
+(`runtime/worker.py`) starts it as `<the worker's python> -m retrain_core.runtime.engine`
+instead (`retrain-engine` is the same as a command), which behaves as `python -m prefect.engine`
+(same arguments, same environment, same working directory, same output, same exit code) but runs
+the engine in a process forked from a **warm engine**: a per-user server that imported those
+libraries once.
 
 - The first `retrain-engine` on a machine starts the warm engine (in its own session, logging to
   `engine-*.log` next to its socket) and waits for it; later runs connect to it. It stops after
@@ -16,8 +18,7 @@ process forked from a **warm engine**: a per-user server that imported those lib
   the project's code (flows/, retrain_core) imported in the fork, never in the warm engine.
 - A signal sent to `retrain-engine` (a cancellation) is passed to the run; when `retrain-engine`
   dies, the warm engine kills its run.
-- When the warm engine cannot be reached, `retrain-engine` runs `python -m prefect.engine` itself.
-  `[tool.retrain] engine = "prefect"` makes `retrain compile` leave Prefect's default command.
+- When the warm engine cannot be reached, the client runs `python -m prefect.engine` itself.
 
 Only the standard library is imported on the client side, so `retrain-engine` starts in ~50 ms.
 """

@@ -5,15 +5,18 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from retrain_core.base.errors import Refusal
 from retrain_core.policy.loader import load_policy
 from retrain_core.runtime.locks import PolicyBusy
 from retrain_core.runtime.options import resolve_policy_path
+from retrain_core.store.tracking import unreachable
 
 if TYPE_CHECKING:
     from prefect.flows import FlowStateHook
+    from prefect.states import State
 
 
-class AlreadyNotified(RuntimeError):
+class AlreadyNotified(Refusal):
     """A failure whose notification was sent already (a training subflow's, by its own hook)."""
 
 
@@ -55,6 +58,22 @@ def failure_reason(state: Any) -> str | None:
         exc = None
     if isinstance(exc, QUIET_FAILURES):
         return None
+    if isinstance(exc, Refusal):  # a message for people already
+        return str(exc)
     if isinstance(exc, BaseException):
         return f"{type(exc).__name__}: {exc}"
     return str(state.message or state.name)
+
+
+def refused(exc: Exception, tracking_uri: str) -> State[Any]:
+    """The flow's Failed state for a refusal, or for any error while the tracking server does
+    not answer (then the reason is that): its one line is the state's message, and Prefect logs
+    no traceback for it. Any other error is raised again, traceback and all."""
+    from prefect.states import Failed
+
+    if not isinstance(exc, Refusal):
+        down = unreachable(tracking_uri)
+        if down is None:
+            raise exc
+        exc = down
+    return Failed(message=str(exc), data=exc)

@@ -6,10 +6,14 @@ concurrency limits; this module is the only place that asks Prefect for a slot.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from uuid import UUID
+
+LEASE_SECONDS = 60.0  # Prefect's shortest lease; renewed by Prefect while its holder runs
 
 
 class SlotTimeout(TimeoutError):
@@ -17,40 +21,78 @@ class SlotTimeout(TimeoutError):
 
 
 @contextmanager
-def slot(name: str, wait: float) -> Iterator[None]:
+def slot(name: str, wait: float, busy: str = "") -> Iterator[None]:
     """Hold one slot of the global concurrency limit `name` for the block, asking for it until
-    `wait` seconds have passed (then `SlotTimeout`).
+    `wait` seconds have passed (then `SlotTimeout`); `busy` is the line logged, once, when the
+    slot is taken (what this run waits for).
 
-    Each ask is a whole request (`max_retries=0`), not Prefect's `timeout_seconds`: that timeout
-    cancels a request in flight, and a slot the server granted to the cancelled request stays
-    taken until its lease expires (5 minutes), so the policy's next run would find it busy; and
-    Prefect's own retries wait the server's Retry-After (up to 30 s) where this loop backs off
-    from 0.2 s to 5 s. An exception raised inside the block is never taken for a busy limit.
+    The slot is a Prefect lease of LEASE_SECONDS, renewed by Prefect's own lease keeper while
+    the block runs and released when it ends. A holder that died without releasing it is found
+    by `leases.reclaim` (its holder file on this machine is no longer locked) and its lease
+    released at once; a holder on another machine frees it when its lease expires (a server's
+    repossessor, within about a minute). Each ask is one request (no Prefect retry loop, which
+    logs an ERROR per refusal); this loop backs off from 0.2 s to 5 s.
     """
-    from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError
-    from prefect.concurrency.sync import concurrency
+    from prefect import get_client
+    from prefect.concurrency._leases import maintain_concurrency_lease
 
-    deadline, pause, entered = time.monotonic() + wait, 0.2, False
-    while True:
+    from retrain_core.runtime import leases
+
+    lease_id = _acquire(name, wait, busy)
+    try:
+        with leases.holding(name, lease_id), maintain_concurrency_lease(lease_id, LEASE_SECONDS):
+            yield
+    finally:
         try:
-            with concurrency(name, occupy=1, max_retries=0, strict=True):
-                entered = True
-                yield
-            return
-        except ConcurrencySlotAcquisitionError as exc:
-            if entered or not _locked(exc):
-                raise
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise SlotTimeout(f"no slot of {name} freed in {wait:.0f} s")
-        time.sleep(min(pause, left))
-        pause = min(pause * 2, 5.0)
+            with get_client(sync_client=True) as client:
+                client.release_concurrency_slots_with_lease(lease_id)
+        except Exception as exc:  # the API is gone: the lease expires on its own
+            logging.getLogger(__name__).warning("%s: lease not released (%s)", name, exc)
 
 
-def _locked(exc: BaseException) -> bool:
-    """Whether Prefect refused a slot because the limit is full (HTTP 423), not another error."""
-    response = getattr(exc.__cause__, "response", None)
-    return getattr(response, "status_code", None) == 423
+def _acquire(name: str, wait: float, busy: str) -> UUID:
+    """A lease on one slot of `name`, asked for until `wait` seconds have passed."""
+    import httpx
+    from prefect import get_client
+
+    from retrain_core.runtime import leases
+
+    deadline, pause, told = time.monotonic() + wait, 0.2, False
+    with get_client(sync_client=True) as client:
+        while True:
+            try:
+                response = client.increment_concurrency_slots_with_lease(
+                    names=[name], slots=1, mode="concurrency", lease_duration=LEASE_SECONDS
+                )
+            except httpx.HTTPStatusError as exc:
+                if exc.response.status_code != 423:  # 423 Locked: every slot is taken
+                    raise
+            else:
+                answer = response.json()
+                if not answer.get("limits"):
+                    raise RuntimeError(f"the Prefect global concurrency limit {name} is missing")
+                return UUID(answer["lease_id"])
+            if leases.reclaim(name, client):
+                continue  # a holder that died: its slot is free now
+            if not told:
+                _log().info("%s", busy or f"waiting for a slot of {name}")
+                told = True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SlotTimeout(f"no slot of {name} freed in {wait:.0f} s")
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 5.0)
+
+
+def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The run's logger inside a flow run, else this module's."""
+    from prefect import get_run_logger
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(__name__)
 
 
 def ensure_limit(name: str, limit: int = 1, decay: float = 0.0) -> None:

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from retrain_core.base.errors import Refusal
 from retrain_core.base.settings import load_settings
 from retrain_core.decide.fleet import CONCURRENCY_LIMIT
 from retrain_core.runtime.limits import SlotTimeout, ensure_limit, slot
@@ -14,11 +15,11 @@ from retrain_core.runtime.limits import SlotTimeout, ensure_limit, slot
 LOCK_WAIT_SECONDS = float(os.environ.get("RETRAIN_LOCK_WAIT_SECONDS", "3600"))
 
 
-class PolicyBusy(RuntimeError):
+class PolicyBusy(Refusal):
     """Another check or training of the policy held its lock for longer than this run waits."""
 
 
-class FleetBusy(RuntimeError):
+class FleetBusy(Refusal):
     """No fleet training slot freed within the wait (`max_concurrent_trainings` in use)."""
 
 
@@ -38,8 +39,13 @@ def policy_lock(policy_name: str, wait: float | None = None) -> Iterator[None]:
     name = lock_name(policy_name)
     ensure_limit(name)
     wait = LOCK_WAIT_SECONDS if wait is None else wait
+    busy = (
+        f"policy {policy_name} is busy: waiting up to {wait:.0f} s for the check or training "
+        f"that holds its lock ({name}) to end (a run that died gives it back within seconds "
+        "on this machine, within a minute from another)"
+    )
     try:
-        with slot(name, wait):
+        with slot(name, wait, busy):
             yield
     except SlotTimeout as exc:
         raise PolicyBusy(
@@ -61,8 +67,9 @@ def fleet_training_slot(wait: float | None = None) -> Iterator[None]:
         return
     ensure_limit(CONCURRENCY_LIMIT, slots)
     wait = LOCK_WAIT_SECONDS if wait is None else wait
+    busy = f"all {slots} fleet training slots ({CONCURRENCY_LIMIT}) are taken: waiting for one"
     try:
-        with slot(CONCURRENCY_LIMIT, wait):
+        with slot(CONCURRENCY_LIMIT, wait, busy):
             yield
     except SlotTimeout as exc:
         raise FleetBusy(

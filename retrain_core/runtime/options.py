@@ -9,11 +9,32 @@ from typing import Any
 
 from prefect.cache_policies import NO_CACHE
 
+from retrain_core.base.errors import Refusal
 from retrain_core.base.settings import load_settings
 from retrain_core.policy.loader import LoadedPolicy
 
+
+def worth_retrying(task: Any, task_run: Any, state: Any) -> bool:
+    """Whether a failed I/O task is tried again: not after a refusal, nor while the tracking
+    server does not answer (MLflow's own bounded retries waited for it already; the run ends
+    at once with one line naming it). A busy or restarting store, a database, a file: yes."""
+    from retrain_core.store.tracking import tracking_uri, unreachable
+
+    try:
+        exc = state.result(raise_on_failure=False)
+    except Exception:  # an unreadable result: judge by the store alone
+        exc = None
+    if isinstance(exc, Refusal):
+        return False
+    return unreachable(tracking_uri(load_settings())) is None
+
+
 # Tasks pass DataFrames and models: never hash them for caching.
-IO: dict[str, Any] = {"cache_policy": NO_CACHE, "retry_jitter_factor": 0.2}
+IO: dict[str, Any] = {
+    "cache_policy": NO_CACHE,
+    "retry_jitter_factor": 0.2,
+    "retry_condition_fn": worth_retrying,
+}
 
 
 def retry_options(loaded: LoadedPolicy) -> dict[str, Any]:

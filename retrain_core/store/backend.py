@@ -22,6 +22,9 @@ class Backend:
     """The MLflow tracking store and model registry at one URI."""
 
     def __init__(self, tracking_uri: str, artifacts: str | Path | None = None) -> None:
+        from retrain_core.store.tracking import bound_http_requests
+
+        bound_http_requests()  # before any client exists: every request of the store is bounded
         self.tracking_uri = tracking_uri
         self.artifact_root = Path(artifacts) if artifacts else artifact_root(tracking_uri)
         self._experiments: dict[str, str] = {}

@@ -7,9 +7,50 @@ from __future__ import annotations
 
 import os
 
+from retrain_core.base.errors import Refusal
+from retrain_core.base.reachable import answers
 from retrain_core.base.settings import Settings
 
 SQLITE = "sqlite:///"
+# MLflow's HTTP client, bounded: its defaults (7 tries with backoff factor 2, 120 s per request)
+# keep a call against a stopped server going for about 4 minutes. Three quick retries ride out a
+# server restart (about 7 s); a down server fails the call in seconds. A value the user set wins.
+HTTP_BOUNDS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
+
+
+class StoreUnreachable(Refusal):
+    """The MLflow tracking server does not answer."""
+
+
+def bound_http_requests() -> None:
+    """Bound every MLflow HTTP request of this process (`HTTP_BOUNDS`, unless set already)."""
+    for name, value in HTTP_BOUNDS.items():
+        os.environ.setdefault(name, value)
+
+
+def unreachable(uri: str) -> StoreUnreachable | None:
+    """Why the tracking server at `uri` cannot be used now, or None (it answers, or the store is
+    not a server: SQLite and the like are opened by the run itself)."""
+    if not uri.startswith(("http://", "https://")):
+        return None
+    why = answers(f"{uri.rstrip('/')}/health")
+    if why is None:
+        return None
+    return StoreUnreachable(
+        f"the MLflow tracking server {shown_uri(uri)} does not answer ({why}): start it, or set "
+        "MLFLOW_TRACKING_URI to one that runs (unset: the embedded SQLite store under .retrain/)"
+    )
+
+
+def check_reachable(uri: str) -> None:
+    """Raise `StoreUnreachable` when the tracking server at `uri` does not answer."""
+    problem = unreachable(uri)
+    if problem is not None:
+        raise problem
 
 
 def tracking_uri(settings: Settings) -> str:

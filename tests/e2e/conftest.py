@@ -2,9 +2,11 @@
 
 `deployed` (module scope) copies the project's deployable files into a temp project, writes the
 seeded churn stream's reference data there, starts `prefect server start` (SQLite, UI served),
-creates the `retrain` process work pool, checks `retrain compile`, runs `prefect deploy --all` and
-starts `prefect worker start --pool retrain`. Every process runs in its own session and is stopped
-(SIGTERM, then SIGKILL) when the module ends, with everything that session spawned (flow runs).
+creates the `retrain` work pool (type `retrain-process`: the warm engine), checks `retrain
+compile`, runs `prefect deploy --all` and starts `prefect worker start --pool retrain` by absolute
+path with a bare PATH (`/usr/bin:/bin`), as a service manager would. Every process runs in its own
+session and is stopped (SIGTERM, then SIGKILL) when the module ends, with everything that session
+spawned (flow runs).
 
 The server's scheduler runs (as in production). The temp project pauses house-prices' schedule
 (its first interval run would start at once and compete for the worker) and adds
@@ -276,14 +278,17 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
             "--host", "127.0.0.1", "--port", str(port), "--ui",
         )  # fmt: skip
         timings["server"] = stack.wait_for_health()
-        stack.prefect("work-pool", "create", "retrain", "--type", "process")
+        stack.prefect("work-pool", "create", "retrain", "--type", "retrain-process")
         compiled = stack.retrain("compile")
         assert "wrote prefect.yaml" in compiled, compiled
         began = time.monotonic()
         stack.prefect("deploy", "--all", timeout=240)
         timings["deploy"] = time.monotonic() - began
-        # The worker does not know the store: the deployments carry the deployer's.
-        worker_env = {k: v for k, v in stack.env.items() if k != "MLFLOW_TRACKING_URI"}
+        # The worker starts as a service manager starts it: by absolute path, with a bare PATH
+        # (`env -i PATH=/usr/bin:/bin`) and only Prefect's settings; it does not know the
+        # store either: the deployments carry the deployer's.
+        worker_env = {k: v for k, v in stack.env.items() if k.startswith(("PREFECT_", "RETRAIN_"))}
+        worker_env.update(PATH="/usr/bin:/bin", PYTHONUNBUFFERED="1")
         stack.start(
             "worker", str(BIN / "prefect"), "worker", "start", "--pool", "retrain", env=worker_env
         )

@@ -193,7 +193,7 @@ def test_drifted_data_retrains_and_promotes(deployed: Deployed, drift_run: dict[
     assert newest > first
     assert champion_version(deployed.tracking_uri) == newest
     assert champion_version(deployed.tracking_uri, "previous") == first
-    # the worker started these runs with `retrain-engine`, forked from one warm engine
+    # the worker (bare PATH) started these runs through its interpreter, forked from one warm engine
     logs = [log.read_text() for log in (deployed.state / "engine").glob("engine-*.log")]
     assert len(logs) == 1 and "serving on" in logs[0], logs
 

@@ -7,74 +7,19 @@ nothing; once the server is back, the next check judges the same batch exactly o
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import Project
+from processes import TrackingServer
 from test_monitor_support import at, check, check_state, fast, ledger, versions
 
 import flows.monitor
-
-BIN = Path(sys.executable).parent
-START_SECONDS = 180.0
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class TrackingServer:
-    """`mlflow server` on 127.0.0.1 with a SQLite backend, started and stopped by the test."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start the server in its own session and wait until /health answers."""
-        args = [
-            str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(self.port),
-            "--backend-store-uri", f"sqlite:///{self.folder / 'mlflow.db'}",
-            "--artifacts-destination", str(self.folder / "artifacts"), "--workers", "1",
-        ]  # fmt: skip
-        log = (self.folder / "server.log").open("ab")
-        self.proc = subprocess.Popen(
-            args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
-        )
-        deadline = time.monotonic() + START_SECONDS
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, (self.folder / "server.log").read_text()[-2000:]
-            with (
-                suppress(OSError),
-                urllib.request.urlopen(f"{self.url}/health", timeout=2) as answer,
-            ):
-                if answer.status == 200:
-                    return
-            time.sleep(0.5)
-        raise AssertionError(f"mlflow server did not start in {START_SECONDS:.0f} s")
-
-    def stop(self) -> None:
-        """SIGKILL the server's whole session (it spawned the workers) and wait for it."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        with suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=30)
+from retrain_core.cli.run import run_monitor
+from retrain_core.store.tracking import StoreUnreachable
 
 
 @contextmanager
@@ -83,9 +28,7 @@ def tracking_server(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[T
     folder.mkdir(parents=True, exist_ok=True)
     server = TrackingServer(folder)
     server.start()
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # our retries, not mlflow's
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")  # a stopped server refuses at once
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)  # MLflow's HTTP settings: retrain's
     try:
         yield server
     finally:
@@ -125,3 +68,35 @@ def test_tracking_server_stopped_mid_check_fails_cleanly_and_the_next_check_reco
         finished = ledger(server.url, project.name)
         assert [run.data.metrics["rows"] for run in finished] == [800, 0]
         assert versions(server.url, project.name) == ["1"]
+
+
+def test_a_refused_check_fails_in_one_line_without_a_traceback_or_an_exception_name(
+    project: Project,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    fast(project)
+    project.write_day(1)
+    text = project.policy_path.read_text()
+    project.policy_path.write_text(text.replace("promotion:", "promotoin:", 1))
+    capfd.readouterr()
+    state = check_state(project, at(1))
+    assert state.is_failed(), state
+    assert f"{project.policy_path}:" in str(state.message) and "promotoin" in str(state.message)
+    assert "PolicyLoadError" not in str(state.message)
+
+    project.policy_path.write_text(text)
+    server = TrackingServer(tmp_path / "server")
+    server.folder.mkdir()
+    server.start()
+    server.stop()  # a stopped server, with MLflow's default settings
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+    state = check_state(project, at(1))
+    assert state.is_failed(), state
+    assert str(state.message).startswith(f"the MLflow tracking server {server.url} does not answer")
+    logged = capfd.readouterr()
+    assert "Traceback" not in logged.out + logged.err, logged.err[-3000:]
+    assert "StoreUnreachable" not in logged.out + logged.err
+    with pytest.raises(StoreUnreachable):  # `retrain run` prints the refusal itself
+        run_monitor(str(project.policy_path), now=at(1), data_root=str(project.root))

@@ -236,7 +236,6 @@ def test_an_arrival_for_one_policy_never_starts_another(shipped, settings: Setti
 
 
 JOB_VARIABLES = {
-    "command": "retrain-engine",
     "env": {
         "MLFLOW_TRACKING_URI": "{{ $MLFLOW_TRACKING_URI }}",
         "MKL_NUM_THREADS": "1",
@@ -254,27 +253,17 @@ def test_job_env_from_settings_replaces_the_default(
     custom = settings.model_copy(update={"job_env": (("OMP_NUM_THREADS", "2"),)})
     churn = _deployment(_document(shipped, custom), compiler.MONITOR_ENTRYPOINT, "churn")
     assert churn["work_pool"]["job_variables"] == {
-        "command": "retrain-engine",
         "env": {"MLFLOW_TRACKING_URI": "{{ $MLFLOW_TRACKING_URI }}", "OMP_NUM_THREADS": "2"},
     }
 
 
-def test_engine_prefect_leaves_prefects_own_command(
-    shipped: list[LoadedPolicy], settings: Settings, tmp_path: Path
+def test_no_deployment_names_a_command_the_workers_path_must_find(
+    shipped: list[LoadedPolicy], settings: Settings
 ) -> None:
-    (tmp_path / "pyproject.toml").write_text('[tool.retrain]\nengine = "prefect"\n')
-    assert load_settings(tmp_path).engine == "prefect"
-    custom = settings.model_copy(update={"engine": "prefect"})
-    churn = _deployment(_document(shipped, custom), compiler.MONITOR_ENTRYPOINT, "churn")
-    assert "command" not in churn["work_pool"]["job_variables"]
-
-
-def test_engine_must_be_warm_or_prefect(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[tool.retrain]\nengine = "forkserver"\n')
-    with pytest.raises(
-        ValueError, match="engine must be one of 'warm', 'prefect', not 'forkserver'"
-    ):
-        load_settings(tmp_path)
+    # a worker started by absolute path with a bare PATH runs every deployment: the pool's type
+    # starts the run through the worker's interpreter (retrain_core/runtime/worker.py)
+    for deployment in _document(shipped, settings)["deployments"]:
+        assert "command" not in deployment["work_pool"]["job_variables"], deployment["name"]
 
 
 def test_job_env_must_be_a_table_of_strings(tmp_path: Path) -> None:
