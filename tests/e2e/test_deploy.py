@@ -2,14 +2,15 @@
 
 Against the stack of `deployed` (conftest.py): the seeded churn stream's clean days 1-4 land and
 `prefect deployment run monitor/churn` trains the first champion; then the shifted days 5-6 land
-and a second run must detect the drift, retrain in its train-validate-promote subflow, publish
-the decision artifact and move the `champion` alias to the new version. `retrain emit-arrival`
+and a run shows the drift and holds; on day 11, the second check to see the changed concept's
+labels, a run must retrain in its train-validate-promote subflow, publish the decision artifact and move the
+`champion` alias to the new version. `retrain emit-arrival`
 must then start exactly one monitor run, of churn only. Last, headless Chromium screenshots the
 flow run page (Artifacts tab) into test-output/flow-run.png and the decision artifact's page into
 test-output/decision-artifact.png (skipped, and only that, without Chromium).
 
 Time is passed as the `now` parameter (23:00 of the data's day), as `retrain demo` does: the
-second run is three days after the first, so the policy's 3-day cooldown does not hold it back.
+runs are days apart, as the policy's cooldown and the labels' lag expect.
 """
 
 from __future__ import annotations
@@ -82,9 +83,14 @@ def run_monitor(deployed: Deployed, day: int) -> Any:
 
 @pytest.fixture(scope="module")
 def drift_run(deployed: Deployed) -> dict[str, Any]:
-    """A first champion from clean days 1-4, then the monitor run over the shifted days 5-6."""
+    """The demo's story through the deployments: a first champion from clean days 1-4; a check
+    over the shifted days 5-6 that holds (the inputs drifted and accuracy fell, but a challenger
+    trained on them is no better); a quiet check on day 9; on days 10 and 11 the labels of the
+    changed concept show a sustained fall and a better challenger, two checks in a row: the
+    second retrains."""
     story = deployed.story
-    assert [story.phase(d) for d in range(1, 7)] == ["clean"] * 4 + ["shift"] * 2
+    phases = [story.phase(d) for d in range(1, 12)]
+    assert phases == ["clean"] * 4 + ["shift"] * 2 + ["clean"] * 2 + ["concept"] * 3, phases
     for day in range(1, 5):
         deployed.write_day(day)
     began = time.monotonic()
@@ -93,13 +99,20 @@ def drift_run(deployed: Deployed) -> dict[str, Any]:
     seed_seconds = time.monotonic() - began
     for day in (5, 6):
         deployed.write_day(day)
+    shift = run_monitor(deployed, 7)
+    for day in (7, 8, 9):
+        deployed.write_day(day)
+    run_monitor(deployed, 9)
+    deployed.write_day(10)
+    run_monitor(deployed, 10)
+    deployed.write_day(11)
     began = time.monotonic()
-    run = run_monitor(deployed, 7)
+    run = run_monitor(deployed, 11)
     print(
-        f"\ne2e: seed run {seed.name} {seed_seconds:.0f} s (champion v{first}); drift run "
+        f"\ne2e: seed run {seed.name} {seed_seconds:.0f} s (champion v{first}); concept run "
         f"{run.name} {time.monotonic() - began:.0f} s"
     )
-    return {"seed": seed, "first_version": first, "run": run}
+    return {"seed": seed, "first_version": first, "shift": shift, "run": run}
 
 
 def test_schedule_creates_a_run_that_a_worker_completes(deployed: Deployed) -> None:
@@ -167,7 +180,15 @@ def test_deploy_registers_monitor_and_train_deployments(deployed: Deployed) -> N
     }
 
 
-def test_drifted_data_retrains_and_promotes(deployed: Deployed, drift_run: dict[str, Any]) -> None:
+def test_shifted_inputs_are_shown_and_held(deployed: Deployed, drift_run: dict[str, Any]) -> None:
+    """The shift's check: drift FAIL in its decision artifact, watched; no retrain."""
+    (artifact,) = _decision_artifacts(deployed, drift_run["shift"].id)
+    markdown = str(artifact.data)
+    assert markdown.startswith(f"# {POLICY}: ") and "Retrain" not in markdown[:300], markdown[:300]
+    assert re.search(r"\| `drift\.share` \| \*\*FAIL\*\* \|[^\n]*watched", markdown), markdown
+
+
+def test_changed_concept_retrains_and_promotes(deployed: Deployed, drift_run: dict[str, Any]) -> None:
     """Monitor COMPLETED, its subflow COMPLETED, the decision artifact, the alias moved."""
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
 
@@ -186,7 +207,8 @@ def test_drifted_data_retrains_and_promotes(deployed: Deployed, drift_run: dict[
     assert len(artifacts) == 1, "no retrain-decision-churn artifact on the monitor run"
     markdown = str(artifacts[0].data)
     assert markdown.startswith(f"# {POLICY}: Retrain"), markdown[:300]
-    assert "| `drift." in markdown and "**FAIL**" in markdown, markdown[:2000]
+    assert "| `challenger_gain.accuracy` | **FAIL**" in markdown, markdown[:2000]
+    assert "| `performance.accuracy` | **FAIL**" in markdown, markdown[:2000]
 
     newest = _newest_version(deployed.tracking_uri)
     first = drift_run["first_version"]
@@ -247,8 +269,8 @@ def test_arrival_event_starts_one_monitor_run(
     assert len(names) == 7, names
     ids = list(names)
     before = _runs_by_deployment(deployed, ids)
-    deployed.write_day(7)
-    output = deployed.retrain("emit-arrival", POLICY, "data/churn/batches/day-07.parquet")
+    deployed.write_day(12)
+    output = deployed.retrain("emit-arrival", POLICY, "data/churn/batches/day-12.parquet")
     assert policy_resource_id(POLICY) in output and "retrain.data.arrived" in output, output
 
     deadline = time.monotonic() + ARRIVAL_SECONDS
@@ -326,5 +348,5 @@ def test_flow_run_page_screenshot(deployed: Deployed, drift_run: dict[str, Any])
     (artifact,) = _decision_artifacts(deployed, run.id)
     url = f"{deployed.url}/v2/artifacts/artifact/{artifact.id}"
     text = _browse(deployed, chromium, url, DECISION_SCREENSHOT, size=(1800, 1300))
-    assert f"{POLICY}: Retrain" in text and "drift." in text, f"{url}: {text[:2000]}"
+    assert f"{POLICY}: Retrain" in text and "challenger_gain." in text, f"{url}: {text[:2000]}"
     print(f"\ne2e: screenshots in {SCREENSHOT} and {DECISION_SCREENSHOT}")

@@ -68,7 +68,7 @@ def test_validate_prints_every_error_then_a_summary(project, capsys) -> None:
     assert cli.main(["validate"]) == 1
     lines = capsys.readouterr().out.splitlines()
     p_line, cooldown_line = _line_of(bad, "p_value: 1.5"), _line_of(bad, "cooldwn")
-    assert lines[0].startswith(f"policies/bad.yaml:{p_line} triggers.any.0.drift.p_value: ")
+    assert lines[0].startswith(f"policies/bad.yaml:{p_line} triggers.watch.0.drift.p_value: ")
     assert lines[1].startswith(f"policies/bad.yaml:{cooldown_line} triggers.cooldwn: ")
     assert "did you mean 'cooldown'" in lines[1]
     assert lines[-1] == "2 errors in 1 file"
