@@ -77,7 +77,7 @@ def build_report(history: PolicyHistory, generated: datetime | None = None) -> s
     if not checks:
         body = f"{head}<p>No check of this policy is in the ledger yet.</p>"
         return _page(history.policy, body)
-    scale = _scale(checks, history.versions, history.held)
+    scale = _scale(checks)
     parts = [
         head,
         _summary(history, checks, generated),
@@ -114,17 +114,13 @@ def _page(policy: str, body: str) -> str:
     )
 
 
-def _scale(
-    checks: Sequence[CheckPoint], versions: Sequence[VersionEvent], held: Sequence[HeldBatch]
-) -> svg.TimeScale:
-    """The time axis: every check (and version and batch among them), half a gap beyond."""
+def _scale(checks: Sequence[CheckPoint]) -> svg.TimeScale:
+    """The time axis: the checks, half a gap beyond (a version or a batch outside is left out
+    of the charts, not the tables: a rollback by hand on the wall clock would squash them)."""
     times = [c.checked_at for c in checks]
-    first, last = times[0], times[-1]
-    others = [e.at for e in versions] + [h.found_at for h in held]
-    first, last = min([first, *others]), max([last, *others])
     gaps = [(b - a).total_seconds() for a, b in pairwise(times)]
     pad = timedelta(seconds=max(median(gaps) / 2 if gaps else 43200.0, 1800.0))
-    return svg.TimeScale(first - pad, last + pad, LEFT, RIGHT)
+    return svg.TimeScale(times[0] - pad, times[-1] + pad, LEFT, RIGHT)
 
 
 def _summary(
@@ -188,7 +184,7 @@ def _metric_chart(
             tip = f"{when(check.checked_at)}: retrain"
             out.append(svg.line(x, top, x, bottom, "guide retrain", tip))
     for event in versions:
-        if event.event == "rolled back":
+        if event.event == "rolled back" and scale.covers(event.at):
             x = scale.x(event.at)
             out.append(svg.line(x, top, x, bottom, "guide rolled-back",
                                 f"{when(event.at)}: rolled back to v{event.version}"))  # fmt: skip
@@ -254,7 +250,9 @@ def _decision_lanes(
     out.append(f'<g class="marks decisions">{"".join(marks)}</g>')
     spans = []
     for start, until, version, how in _champion_spans(versions, scale.end):
-        x0, x1 = scale.x(start), scale.x(until)
+        if until <= scale.start or start >= scale.end:
+            continue
+        x0, x1 = scale.x(max(start, scale.start)), scale.x(min(until, scale.end))
         tip = f"v{version} champion from {when(start)} ({how}) for {format_duration(until - start)}"
         spans.append(svg.rect(x0, 50, x1 - x0, 20, f"champion {_cls(how)}", tip))
         if x1 - x0 > 24:
@@ -263,7 +261,8 @@ def _decision_lanes(
     events = [
         svg.marker(EVENT_MARKS[e.event], scale.x(e.at), 60, 6, f"mark {_cls(e.event)}",
                    f"{when(e.at)}: v{e.version} {e.event}\n{e.reason}".rstrip())
-        for e in sorted(versions, key=lambda e: e.at) if e.event in EVENT_MARKS
+        for e in sorted(versions, key=lambda e: e.at)
+        if e.event in EVENT_MARKS and scale.covers(e.at)
     ]  # fmt: skip
     out.append(f'<g class="marks versions">{"".join(events)}</g>')
     return svg.figure(WIDTH, 96, "decisions and champion versions over time", out)
@@ -364,7 +363,7 @@ def _data_chart(
     marks = [
         svg.marker("cross", scale.x(h.found_at), 149, 6, f"held {h.status}",
                    f"{when(h.found_at)}: {h.key} {h.status}\n{h.reason}")
-        for h in held
+        for h in held if scale.covers(h.found_at)
     ]  # fmt: skip
     out.append(f'<g class="marks held">{"".join(marks)}</g>')
     out.append(svg.text(LEFT - 48, (top + bottom) / 2, "rows", anchor="end"))

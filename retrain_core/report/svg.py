@@ -49,6 +49,9 @@ class TimeScale:
         share = (moment - self.start).total_seconds() / span
         return self.left + share * (self.right - self.left)
 
+    def covers(self, moment: datetime) -> bool:
+        return self.start <= moment <= self.end
+
     def ticks(self) -> list[tuple[float, str]]:
         """Round moments along the axis (midnights, whole hours) and their labels."""
         span = self.end - self.start

@@ -159,3 +159,21 @@ def test_a_few_hundred_checks_build_well_under_a_second() -> None:
     took = time.perf_counter() - started
     assert took < 0.5, took
     assert len(groups(page, "feature")) == 21
+
+
+def test_a_version_event_far_outside_the_checks_does_not_squash_the_charts() -> None:
+    base = history(checks=6)
+    late = VersionEvent(START + timedelta(days=365), "1", "rolled back", "by hand, wall clock")
+    early = VersionEvent(START - timedelta(days=365), "0", "promoted", "long ago")
+    wide = PolicyHistory("churn", base.checks, (early, *base.versions, late), base.held)
+
+    def xs(page: str) -> list[str | None]:
+        (decisions,) = groups(page, "decisions")
+        return [m.get("points") for m in decisions]
+
+    page = build_report(wide)
+    assert xs(page) == xs(build_report(base))
+    (champions,) = groups(page, "champions")
+    spans = [float(r.get("x") or 0) for r in champions.iter(f"{SVG}rect")]
+    assert min(spans) >= 190 and "v0 champion" in page  # clipped at the axis, still there
+    assert "by hand, wall clock" in page  # the tables keep it
