@@ -28,7 +28,7 @@ from retrain_core.decide.pending import Fresh
 from retrain_core.decide.records import LedgerEntry, RetrainDecision
 from retrain_core.decide.report import artifact_key, decision_markdown, decision_table
 from retrain_core.kinds.context import Champion
-from retrain_core.monitor import drift_reference, late_labels, serving, windows
+from retrain_core.monitor import drift_reference, late_labels, report, serving, windows
 from retrain_core.monitor.probation import evidence
 from retrain_core.monitor.settle import settle
 from retrain_core.notify import Notification, send
@@ -207,10 +207,12 @@ def record_decision(
     rows = len(data.windows.current)
 
     def publish(run_id: str) -> None:  # before FINISHED: a failed publish records nothing
+        links = {
+            "MLflow run": f"{store.tracking_uri} run {run_id}",
+            "Report": store.history.report_url(run_id),  # written when the check is done
+        }
         create_markdown_artifact(
-            markdown=decision_markdown(
-                name, decision, rows, {"MLflow run": f"{store.tracking_uri} run {run_id}"}
-            ),
+            markdown=decision_markdown(name, decision, rows, links),
             key=artifact_key(name),
             description=f"retrain decision for {name}: {decision.verdict}",
         )
@@ -221,6 +223,26 @@ def record_decision(
         quarantined=settled.quarantined, judged=settled.judged,
     )  # fmt: skip
     return run_id
+
+
+@task(name="log-trend", cache_policy=NO_CACHE)
+def log_trend(store: Store, name: str, decision: RetrainDecision, rows: int) -> None:
+    """The check's signals on the policy's trend run (MLflow draws them as lines). The ledger is
+    the record: a trend that could not be written is a warning, never a failed check."""
+    try:
+        store.trend.log(name, decision, rows)
+    except Exception as exc:
+        get_run_logger().warning("the trend run of %s was not updated: %s", name, exc)
+
+
+@task(name="write-report", cache_policy=NO_CACHE)
+def write_report(store: Store, name: str, run_id: str, now: datetime) -> None:
+    """The policy's report, kept as the check run's artifact `report.html` (a view of the
+    ledger: one that could not be written is a warning, never a failed check)."""
+    try:
+        get_run_logger().info("report: %s", report.write_report(store, name, run_id, now))
+    except Exception as exc:
+        get_run_logger().warning("the report of %s was not written: %s", name, exc)
 
 
 @flow(
@@ -273,6 +295,7 @@ def _check(policy_path: str, now: datetime, data_root: str | None, uri: str) -> 
         decision = hold_for_approval.with_options(**retry)(store, loaded, decision, now)
         decision = spend_fleet_budget(decision)
         run_id = record_decision.with_options(**retry)(store, loaded, decision, data)
+        log_trend(store, policy.name, decision, len(data.windows.current))
     logger.info("%s: %s (%s)", policy.name, decision.verdict, "; ".join(decision.reasons))
     summary: dict[str, Any] = {
         "policy": policy.name,
@@ -303,6 +326,7 @@ def _check(policy_path: str, now: datetime, data_root: str | None, uri: str) -> 
         store.ledger.record_training(run_id, str(training.get("status", "")))
         if training.get("status") == approval.PENDING_APPROVAL:  # it waits in its own run
             logger.info("%s: pending approval of version %s", policy.name, training["version"])
+    write_report(store, policy.name, run_id, now)  # once the retrain, if any, is done
     return summary
 
 

@@ -61,6 +61,19 @@ def add_explain_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("version", metavar="VERSION", help="registered version number")
 
 
+def add_report_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("policy", metavar="POLICY", help="policy name or file")
+    parser.add_argument(
+        "--out", "-o", default=None, metavar="FILE",
+        help="the HTML file to write (default: .retrain/reports/NAME.html in the project)",
+    )  # fmt: skip
+    parser.add_argument("--open", action="store_true", help="open it in the web browser")
+    parser.add_argument(
+        "--checks", type=int, default=500, metavar="N",
+        help="the newest N checks (default: 500, as many as a decision reads)",
+    )  # fmt: skip
+
+
 def add_rollback_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="NAME", help="policy / registered model name")
 

@@ -226,6 +226,8 @@ def closing(folder: Path, uri: str) -> str:
         "  Why each version exists, and every policy's state (the ledger in MLflow):\n"
         f"    {env} .venv/bin/retrain explain churn 2\n"
         f"    {env} .venv/bin/retrain status\n"
+        "  The report: metric, drift, data, decisions and versions over time, one HTML page:\n"
+        f"    {env} .venv/bin/retrain report churn --open\n"
         "  The MLflow UI (experiments, the ledger's runs, versions, aliases), then\n"
         "  http://127.0.0.1:5000:\n"
         f"    .venv/bin/mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000\n"

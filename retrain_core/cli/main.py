@@ -185,6 +185,21 @@ COMMANDS: list[Command] = [
         "retrain_core.cli.status:status",
     ),
     Command(
+        "report",
+        "one HTML page of a policy over time: metric, drift, data, decisions, versions",
+        "  retrain report churn               # writes .retrain/reports/churn.html\n"
+        "  retrain report policies/churn.yaml --open\n"
+        "  retrain report churn -o /tmp/churn.html --checks 100\n\n"
+        "Read from the ledger in MLflow (MLFLOW_TRACKING_URI, else the embedded store). One\n"
+        "self-contained file, no network: the measured and estimated metric with its\n"
+        "thresholds, drift per feature as a heatmap, rows and expectations per batch,\n"
+        "quarantined batches, every decision and the champion's versions, each with its\n"
+        "reasons on hover. The monitor keeps the same page on each check's MLflow run\n"
+        "(artifact report.html), linked from the Prefect decision artifact.",
+        args.add_report_args,
+        "retrain_core.cli.report:report",
+    ),
+    Command(
         "explain",
         "why a registered version exists: its trigger, signals, training window and gate",
         "  retrain explain churn 3",

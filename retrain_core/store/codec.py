@@ -67,6 +67,16 @@ def decision_tags(
     }
 
 
+def signal_metrics(decision: RetrainDecision, rows: int) -> dict[str, float]:
+    """A check's numbers as metrics: its rows, 1/0 for retrain, and each signal's observed value
+    (NaN and infinities left out: MLflow refuses them)."""
+    metrics: dict[str, float] = {"rows": float(rows), "decision.retrain": float(decision.retrain)}
+    for outcome in decision.outcomes:
+        if outcome.observed is not None:
+            metrics[outcome.check] = float(outcome.observed)
+    return {k: v for k, v in metrics.items() if v == v and abs(v) != float("inf")}
+
+
 def entry_from_tags(tags: Mapping[str, str]) -> LedgerEntry | None:
     """What `decide()` remembers of one monitor run, None for a run that is not a check."""
     if CHECKED_AT not in tags:

@@ -22,7 +22,7 @@ import retrain_core.store.quarantine as quarantine
 from retrain_core.data.batches import Batch, Quarantined
 from retrain_core.decide.records import LedgerEntry, RetrainDecision
 from retrain_core.store.backend import Part
-from retrain_core.store.codec import decision_tags, entry_from_tags
+from retrain_core.store.codec import decision_tags, entry_from_tags, signal_metrics
 from retrain_core.store.quarantine import QuarantineRecord, matching
 from retrain_core.store.tags import (
     CHECKED_AT,
@@ -104,7 +104,7 @@ class Ledger(Part):
             for role, text in sorted(watermarks.items()):
                 if watermark_tag(role, text) != text:
                     self.client.log_text(run_id, text, watermark_artifact(role))
-            values = {"rows": float(rows), **(metrics or {}), **_outcome_metrics(decision)}
+            values = {**(metrics or {}), **signal_metrics(decision, rows)}
             self.client.log_batch(
                 run_id,
                 metrics=[Metric(metric_name(k), v, stamp, 0) for k, v in sorted(values.items())],
@@ -263,15 +263,6 @@ def _record(run: Any) -> CheckRecord:
         reasons=tuple(filter(None, tags.get(REASONS, "").split("\n"))),
         rows=int(rows) if rows is not None else None,
     )
-
-
-def _outcome_metrics(decision: RetrainDecision) -> dict[str, float]:
-    """Each signal's observed value as a metric, plus 1/0 for failed."""
-    metrics: dict[str, float] = {"decision.retrain": float(decision.retrain)}
-    for outcome in decision.outcomes:
-        if outcome.observed is not None:
-            metrics[outcome.check] = float(outcome.observed)
-    return {k: v for k, v in metrics.items() if v == v and abs(v) != float("inf")}
 
 
 def _outcomes_json(decision: RetrainDecision) -> str:

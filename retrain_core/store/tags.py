@@ -26,6 +26,7 @@ QUARANTINE = "quarantine"  # one batch set aside (`quarantine.start_quarantine`)
 TRAIN = "train"  # one challenger's training (`TrainingRuns.log_training_run`)
 PROFILE_RUN = "reference_profile"  # a reference profile without a version (`Profiles`)
 ROLLBACK = "rollback"  # an operator event (`Ledger.record_rollback`)
+TREND = "trend"  # the policy's one run of every check's signals over time (`Trend.log`)
 
 # A monitor run (and the rollback event, which reuses its names)
 CHECKED_AT = "retrain.checked_at"
@@ -48,6 +49,7 @@ OUTCOME_COUNT = "retrain.outcome_count"
 TRAINING = "retrain.training"  # what the check's retrain came to (promoted, rejected, failed)
 FROM_VERSION = "retrain.from_version"
 TO_VERSION = "retrain.to_version"
+TREND_STEPS = "retrain.trend_steps"  # the trend run: how many checks it holds (the next step)
 
 # A quarantine run and the check that found it
 Q_ROLE = "retrain.quarantine.role"  # current or labels

@@ -27,6 +27,7 @@ LAYERS = (
     "training",
     "kinds",
     "decide",
+    "report",
     "notify",
     "store",
     "monitor",
