@@ -120,7 +120,7 @@ def test_an_empty_window_blocks_even_the_first_model(
     assert "Decision: blocked" in message["message"]
     assert "day-01.parquet: the batch is empty" in message["message"]
     assert (
-        f"MLflow monitor run: {tracking_uri} run {summary['monitor_run_id']}"
+        f"MLflow monitor run: run {summary['monitor_run_id']} in {tracking_uri}"
         in (message["message"])
     )
 
