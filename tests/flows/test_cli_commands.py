@@ -38,8 +38,13 @@ def test_run_twice_then_status_explain_and_rollback(
     assert project.name in status and "v1" in status and "hold" in status
     assert status.startswith(f"store: {os.environ['MLFLOW_TRACKING_URI']}\n")
     # the age is counted on the ledger's clock (the last check, 2026-01-03 01:00), not the wall's
-    assert re.search(rf"{project.name}\s+v1\s+2h 0m\s", status), status
-    assert "1 policies: 1 retrains in the last day, 0 blocked" in status
+    assert re.search(rf"{project.name}\s+v1\s+2h\s", status), status
+    assert "1 policy: 1 retrain in the last day, 0 blocked" in status
+    assert "next: next check" in status
+
+    assert cli.main(["status", "no-such-policy"]) == 1  # one line, not a row that says "never"
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("retrain status: no policy named 'no-such-policy' in "), line
 
     assert cli.main(["status", project.name, "--json", "--verdict", "hold", "--sort", "age"]) == 0
     fleet = json.loads(capsys.readouterr().out)
