@@ -43,7 +43,9 @@ def evaluate(
         context = Context(policy, windows, champion, now, rule.rule_id)
         for outcome in rule.check_kind.evaluate(rule.config, context):
             governs = outcome.check == rule.rule_id
-            outcomes.append(replace(outcome, reason=WATCHED + outcome.reason) if governs else outcome)
+            outcomes.append(
+                replace(outcome, reason=WATCHED + outcome.reason) if governs else outcome
+            )
     return outcomes
 
 
