@@ -35,7 +35,9 @@ def latest(client: Any, key: str) -> Any:
     return max(found, key=lambda a: a.created)
 
 
-def test_a_check_s_state_tags_artifacts_and_logs_say_its_verdict(project: Project) -> None:
+def test_a_check_s_state_tags_artifacts_and_logs_say_its_verdict(
+    project: Project, tracking_uri: str
+) -> None:
     project.write_day(1)
     first = check(project, 1)
     assert first.is_completed() and first.name == "Retrained", first
@@ -78,3 +80,19 @@ def test_a_check_s_state_tags_artifacts_and_logs_say_its_verdict(project: Projec
         APILogHandler().flush()  # the run's log lines are sent in the background
         logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
     assert any(f"{project.name}: hold (no trigger fired)" in log.message for log in logs), logs
+
+    # MLflow: the version's page says why it exists; the policy's experiment opens on its runs
+    from mlflow import MlflowClient
+
+    from retrain_core.store import Store
+    from retrain_core.store.explain import as_markdown
+
+    mlflow = MlflowClient(tracking_uri)
+    described = mlflow.get_model_version(project.name, "1").description
+    assert described == as_markdown(Store(tracking_uri).registry.explain(project.name, "1"))
+    assert f"**{project.name} v1 (aliases: champion)" in described
+    assert "- **decision**: promoted" in described and "- **gate**: passed: " in described
+    assert "- **trigger**: no champion yet: training the first model" in described
+    assert first.result()["monitor_run_id"] in described
+    experiment = mlflow.get_experiment_by_name(project.name)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
