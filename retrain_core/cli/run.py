@@ -344,8 +344,7 @@ def run(args: argparse.Namespace) -> int:
 def print_decision(summary: dict[str, Any], quiet: bool = False) -> None:
     """The decision on stdout: its verdict and reasons, then its checks (only the verdict line
     with `--quiet`)."""
-    from rich.console import Console
-
+    from retrain_core.cli.output import show
     from retrain_core.decide.report import decision_table
 
     if quiet:
@@ -355,7 +354,7 @@ def print_decision(summary: dict[str, Any], quiet: bool = False) -> None:
         summary["policy"], summary["verdict"], summary["window"], summary["rows"],
         summary["reasons"], summary["checks"],
     )  # fmt: skip
-    Console(width=None if sys.stdout.isatty() else 120).print(table)
+    show(table)
 
 
 def wait_for_approval(policy: str, training: dict[str, Any], now: Any) -> Any:
