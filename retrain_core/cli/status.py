@@ -194,15 +194,20 @@ def summary_line(summary: dict[str, int]) -> str:
 def _print(uri: str, rows: list[Row], summary: dict[str, int]) -> None:
     """The table a person reads: the store, one row per policy with why and what next, then the
     summary."""
-    from rich.console import Console
-    from rich.table import Table
+    from retrain_core.cli.output import show, table
 
     embedded = "" if os.environ.get("MLFLOW_TRACKING_URI") else _EMBEDDED
     print(f"store: {shown_uri(uri)}{embedded}")
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    for column in ("policy", "champion", "age", "last check", "decision", "last retrain"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("why / next", overflow="fold")
+    found = table(
+        "policy",
+        "champion",
+        "age",
+        "last check",
+        "decision",
+        "last retrain",
+        "why / next",
+        wrap="why / next",
+    )
     for r in rows:
         age = _age(r.champion_age_s) + ("!" if r.past_max_age else "")
         notes = [r.why or "-", f"next: {r.next_action}"]
@@ -210,7 +215,7 @@ def _print(uri: str, rows: list[Row], summary: dict[str, int]) -> None:
             notes.append(f"waiting for approval: {r.pending_approval}")
         if r.quarantined:
             notes.append(f"quarantined: {_count(r.quarantined, 'batch', 'batches')}")
-        table.add_row(r.policy, r.champion or "-", age, _when(r.last_check), r.verdict or "-",
+        found.add_row(r.policy, r.champion or "-", age, _when(r.last_check), r.verdict or "-",
                       _when(r.last_retrain), "\n".join(notes))  # fmt: skip
-    Console(width=None if sys.stdout.isatty() else 160).print(table)
+    show(found)
     print(summary_line(summary))

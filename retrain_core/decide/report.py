@@ -131,14 +131,13 @@ def decision_table(
     from rich.text import Text
 
     table = Table(box=None, pad_edge=False, show_edge=False)
-    for column in COLUMNS:
-        numeric = column in ("observed", "threshold")
-        table.add_column(column, justify="right" if numeric else "left", overflow="fold",
-                         no_wrap=column != "reason")  # fmt: skip
+    table.add_column("check", overflow="fold", max_width=40)
+    table.add_column("status", no_wrap=True)
+    table.add_column("observed", justify="right", no_wrap=True)
+    table.add_column("threshold", justify="right", no_wrap=True)
+    table.add_column("reason", overflow="fold", ratio=1)
     for row in checks:
-        style = (
-            "bold red" if row["status"] == "fail" else "yellow" if row["status"] == "error" else ""
-        )
+        style = {"fail": "bold red", "error": "yellow"}.get(row["status"], "")
         table.add_row(*(row[c] for c in COLUMNS), style=style)
     lines = [Text(f"{policy_name}: {verdict.upper()}  ({window}, {rows} rows)", style="bold")]
     lines += [Text(f"  - {reason}") for reason in reasons]
