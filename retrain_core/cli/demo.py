@@ -228,7 +228,8 @@ def closing(folder: Path, uri: str) -> str:
         "  The MLflow UI (experiments, the ledger's runs, versions, aliases), then\n"
         "  http://127.0.0.1:5000:\n"
         f"    .venv/bin/mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000\n"
-        "  The Prefect UI with the demo's flow runs and their decision artifacts, then\n"
-        "  http://127.0.0.1:4200/artifacts (key retrain-decision-churn):\n"
+        "  The Prefect UI: each check's run named by its verdict (Held, Retrained, ...) and\n"
+        "  tagged with it, its decision artifacts, and the fleet at\n"
+        "  http://127.0.0.1:4200/artifacts (keys retrain-fleet, retrain-decision-churn):\n"
         f"    PREFECT_HOME={prefect_home} .venv/bin/prefect server start --host 127.0.0.1"
     )
