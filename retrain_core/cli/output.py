@@ -75,7 +75,13 @@ def table(*columns: str, wrap: str = "", numbers: tuple[str, ...] = ()) -> Any:
 
 
 def show(renderable: Any) -> None:
-    """Print a rich renderable on stdout: the terminal's width, 120 columns when redirected."""
+    """Print a rich renderable on stdout: wrapped to a terminal's width; redirected (a file, a
+    pipe, a log), as wide as it is, so that no line is broken (up to 400 columns)."""
     from rich.console import Console
 
-    Console(width=None if sys.stdout.isatty() else 120).print(renderable)
+    if sys.stdout.isatty():
+        Console().print(renderable)
+        return
+    wide = Console(width=400)
+    width = wide.measure(renderable).maximum
+    Console(width=max(min(width, 400), 40)).print(renderable)
