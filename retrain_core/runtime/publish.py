@@ -35,17 +35,21 @@ FLEET_WAIT_SECONDS = 60.0
 
 def tag_run(tags: Iterable[str]) -> None:
     """Add `tags` to the running flow run's tags (kept: the ones it has); outside a flow run,
-    nothing."""
+    nothing. Tags are a view: one that cannot be written is logged, never a failed check."""
     from uuid import UUID
 
-    from prefect import get_client
+    from prefect import get_client, get_run_logger
     from prefect.runtime import flow_run
 
+    tags = list(tags)
     if not flow_run.id:
         return
-    with get_client(sync_client=True) as client:
-        run = client.read_flow_run(UUID(flow_run.id))
-        client.update_flow_run(run.id, tags=list(dict.fromkeys([*run.tags, *tags])))
+    try:
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(UUID(flow_run.id))
+            client.update_flow_run(run.id, tags=list(dict.fromkeys([*run.tags, *tags])))
+    except Exception as exc:
+        get_run_logger().warning("the run was not tagged %s: %s", ", ".join(tags), exc)
 
 
 def verdict_state(summary: dict[str, Any]) -> State[Any]:
