@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, cast
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import State
 
@@ -26,20 +25,24 @@ from retrain_core.decide.decision import blocking_outcomes, decide
 from retrain_core.decide.evaluate import evaluate
 from retrain_core.decide.pending import Fresh
 from retrain_core.decide.records import LedgerEntry, RetrainDecision
-from retrain_core.decide.report import artifact_key, decision_markdown, decision_table
+from retrain_core.decide.report import check_rows
 from retrain_core.kinds.context import Champion
 from retrain_core.monitor import drift_reference, late_labels, report, serving, windows
 from retrain_core.monitor.probation import evidence
 from retrain_core.monitor.settle import settle
 from retrain_core.notify import Notification, send
+from retrain_core.policy.compile import run_tags
 from retrain_core.policy.loader import LoadedPolicy, load_policy, locate_text
 from retrain_core.policy.notify import Event
 from retrain_core.runtime.budget import take_budget_slot
 from retrain_core.runtime.hooks import AlreadyNotified, notify_failure, refused
 from retrain_core.runtime.locks import policy_lock
 from retrain_core.runtime.options import IO, resolve_policy_path, retry_options, run_name
+from retrain_core.runtime.publish import publish_decision, tag_run, update_fleet, verdict_state
 from retrain_core.store import Store
+from retrain_core.store.overview import policy_row
 from retrain_core.store.tracking import check_reachable, tracking_uri
+from retrain_core.store.views import view_for
 
 
 @task(name="read-ledger", **IO)
@@ -200,7 +203,7 @@ def spend_fleet_budget(decision: RetrainDecision) -> RetrainDecision:
 def record_decision(
     store: Store, loaded: LoadedPolicy, decision: RetrainDecision, data: windows.Loaded
 ) -> str:
-    """Write the ledger entry (one MLflow run) and publish the decision artifact."""
+    """Write the ledger entry (one MLflow run) and publish the decision artifacts."""
     from prefect.runtime import flow_run
 
     name = loaded.policy.name
@@ -208,14 +211,10 @@ def record_decision(
 
     def publish(run_id: str) -> None:  # before FINISHED: a failed publish records nothing
         links = {
-            "MLflow run": f"{store.tracking_uri} run {run_id}",
+            "MLflow run": store.run_page(name, run_id),
             "Report": store.history.report_url(run_id),  # written when the check is done
         }
-        create_markdown_artifact(
-            markdown=decision_markdown(name, decision, rows, links),
-            key=artifact_key(name),
-            description=f"retrain decision for {name}: {decision.verdict}",
-        )
+        publish_decision(name, decision, rows, links)
 
     settled = settle(data, blocking_outcomes(decision.outcomes) if decision.blocked else [])
     run_id = store.ledger.record(
@@ -245,6 +244,13 @@ def write_report(store: Store, name: str, run_id: str, now: datetime) -> None:
         get_run_logger().warning("the report of %s was not written: %s", name, exc)
 
 
+@task(name="update-fleet-overview", **IO)
+def update_fleet_overview(store: Store, loaded: LoadedPolicy, verdict: str) -> None:
+    """Tag the run with its verdict; the policy's row of the fleet artifact, as status shows it."""
+    tag_run([f"verdict:{verdict}"])
+    update_fleet(policy_row(loaded.policy.name, loaded, view_for(store.tracking_uri)))
+
+
 @flow(
     name="monitor",
     flow_run_name=run_name("check"),
@@ -262,7 +268,7 @@ def monitor(
     """
     uri = tracking_uri(load_settings())
     try:
-        return _check(policy_path, now or datetime.now(UTC), data_root, uri)
+        return verdict_state(_check(policy_path, now or datetime.now(UTC), data_root, uri))
     except Exception as exc:
         return refused(exc, uri)
 
@@ -272,6 +278,7 @@ def _check(policy_path: str, now: datetime, data_root: str | None, uri: str) -> 
     logger = get_run_logger()
     loaded = load_policy(resolve_policy_path(policy_path))  # file:line errors, no data read
     policy = loaded.policy
+    tag_run(run_tags(policy))
     check_reachable(uri)
     store = Store(uri)
     root = data_root or str(load_settings().root)
@@ -296,6 +303,7 @@ def _check(policy_path: str, now: datetime, data_root: str | None, uri: str) -> 
         decision = spend_fleet_budget(decision)
         run_id = record_decision.with_options(**retry)(store, loaded, decision, data)
         log_trend(store, policy.name, decision, len(data.windows.current))
+    update_fleet_overview(store, loaded, decision.verdict)
     logger.info("%s: %s (%s)", policy.name, decision.verdict, "; ".join(decision.reasons))
     summary: dict[str, Any] = {
         "policy": policy.name,
@@ -303,19 +311,20 @@ def _check(policy_path: str, now: datetime, data_root: str | None, uri: str) -> 
         "reasons": list(decision.reasons),
         "monitor_run_id": run_id,
         "rows": len(data.windows.current),
-        "table": decision_table(policy.name, decision, len(data.windows.current)),
+        "window": decision.window,
+        "checks": check_rows(decision.outcomes),
         "suppressed_by": decision.suppressed_by,
         "outcomes": [outcome.as_dict() for outcome in decision.outcomes],
     }
     if decision.blocked:
         version = champion.version if champion else None
-        links = {"MLflow monitor run": f"{uri} run {run_id}"}
+        links = {"MLflow monitor run": store.run_page(policy.name, run_id)}
         note = Notification(Event.BLOCKED, policy.name, decision.reasons, version, "blocked", links)
         send(policy.notify, note)
     new_classes = [o.reason for o in decision.outcomes if o.check.startswith(NEW_CLASS)]
     if new_classes:
         version = champion.version if champion else None
-        links = {"MLflow monitor run": f"{uri} run {run_id}"}
+        links = {"MLflow monitor run": store.run_page(policy.name, run_id)}
         note = Notification(
             Event.NEW_CLASS, policy.name, tuple(new_classes), version, decision.verdict, links
         )

@@ -211,7 +211,7 @@ def _run(
         logger.warning("training blocked: %s", "; ".join(trained))
         return {"status": "blocked", "reasons": trained}
     run_id, gate, version = trained
-    links = {"MLflow training run": f"{uri} run {run_id}"}
+    links = {"MLflow training run": store.run_page(policy.name, run_id)}
     send(policy.notify, Notification(Event.RETRAINED, policy.name, (reason,), version, links=links))
     approved, reasons = gate.promote, list(gate.reasons)
     scores = {

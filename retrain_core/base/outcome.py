@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
+SECONDS = "s"  # the unit of a CheckOutcome that measures a duration (an age, a delay)
+
 
 class Status(StrEnum):
     """PASS and FAIL mean the check ran; ERROR means it could not be computed."""
@@ -33,6 +35,9 @@ class CheckOutcome:
     # performance checks: one-sided p-value that the metric is worse than its baseline by chance
     # (None: not tested); not part of `as_dict`, the reason carries it for people
     p_value: float | None = None
+    # what `observed` and `threshold` count: "" (a plain number) or SECONDS (a duration, which
+    # reports show as `90d`)
+    unit: str = ""
 
     @property
     def failed(self) -> bool:
@@ -52,6 +57,7 @@ class CheckOutcome:
             "observed": _finite(self.observed),
             "threshold": _finite(self.threshold),
             "reason": self.reason,
+            "unit": self.unit,
         }
 
 

@@ -15,13 +15,17 @@ DEFAULT_WORK_POOL = "retrain"
 # OpenMP/BLAS thread per run, so a worker running several flows on a small machine does not
 # oversubscribe its cores (eight fits at once on two cores: ~75 s each with default threads, 3 s
 # with one).
-# MLflow's per-run "View run" links and artifact progress bars are noise in a fleet's flow logs.
+# MLflow's per-run "View run" links and artifact progress bars are noise in a fleet's flow logs
+# and in a terminal (every `retrain` command sets these too: cli/output.py).
+QUIET_MLFLOW = {
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+}
 DEFAULT_JOB_ENV = {
     "OMP_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
-    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+    **QUIET_MLFLOW,
 }
 
 

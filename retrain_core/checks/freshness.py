@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from retrain_core.base.durations import format_duration
-from retrain_core.base.outcome import CheckOutcome, Status
+from retrain_core.base.outcome import SECONDS, CheckOutcome, Status
 
 
 def check_freshness(
@@ -34,7 +34,8 @@ def check_max_age(
     """FAIL when the champion is older than `max_age`, or when there is no champion yet."""
     _require_aware(now, "now")
     if champion_created is None:
-        return CheckOutcome(check, Status.FAIL, "no champion yet", None, max_age.total_seconds())
+        limit = max_age.total_seconds()
+        return CheckOutcome(check, Status.FAIL, "no champion yet", None, limit, unit=SECONDS)
     if champion_created.tzinfo is None:
         reason = f"champion creation time {champion_created} has no timezone"
         return CheckOutcome(check, Status.ERROR, reason)
@@ -44,13 +45,17 @@ def check_max_age(
 def _judge(check: str, subject: str, age: timedelta, limit: timedelta) -> CheckOutcome:
     if age < timedelta(0):
         reason = f"{subject} is {format_duration(-age)} in the future (clock skew?)"
-        return CheckOutcome(check, Status.PASS, reason, age.total_seconds(), limit.total_seconds())
+        return CheckOutcome(
+            check, Status.PASS, reason, age.total_seconds(), limit.total_seconds(), unit=SECONDS
+        )
     old = age > limit
     reason = (
         f"{subject} is {format_duration(age)} old {'>' if old else '<='} {format_duration(limit)}"
     )
     status = Status.FAIL if old else Status.PASS
-    return CheckOutcome(check, status, reason, age.total_seconds(), limit.total_seconds())
+    return CheckOutcome(
+        check, status, reason, age.total_seconds(), limit.total_seconds(), unit=SECONDS
+    )
 
 
 def _require_aware(value: datetime, name: str) -> None:

@@ -50,21 +50,24 @@ def backtest(args: argparse.Namespace) -> int:
     replays, persistence = compare(
         policy, history, steps, lag, metric, every=args.periodic, policy_replay=monitored
     )
-    print(trace_text(replays[0]))
-    print()
-    print(summary_text(replays, persistence, lag))
-    ceiling = None
+    from retrain_core.cli.output import show
+
+    print(f"trace of {replays[0].strategy} ({metric} of the serving model, as it arrived):")
+    show(trace_table(replays[0]))
+    ceiling: dict[str, Any] | None = None
+    retrained_at = "none"
     if args.ceiling:
         from retrain_core.replay.baselines import hindsight
 
         most = replays[0].promotions
         best, when = hindsight(policy, history, steps, lag, metric, most, replays[0])
         ceiling = {"retrains": most, "mean": best, "at": [steps[i].isoformat() for i in when]}
-        at = ", ".join(f"{steps[i]:%Y-%m-%d %H:%M}" for i in when) or "none"
-        print(
-            f"{'best possible':<16}{best:>16.4f}{most:>10}  (with hindsight, models trained as "
-            f"the policy trains; retrains at {at})"
-        )
+        retrained_at = ", ".join(f"{steps[i]:%Y-%m-%d %H:%M}" for i in when) or "none"
+    print(f"\nsummary (same batches, labels {format_duration(lag)} late):")
+    show(summary_table(replays, persistence, ceiling))
+    if ceiling:
+        print(f"best possible: with hindsight, models trained as the policy trains; retrains at "
+              f"{retrained_at}")  # fmt: skip
     out = Path(args.out) if args.out else settings.data_path / "backtest" / policy.name
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "backtest.json", replays, persistence, lag, ceiling)
@@ -133,38 +136,42 @@ def _default_metric(policy: Any) -> str:
     return "accuracy" if policy.model.task == "classification" else "rmse"
 
 
-def trace_text(replay: Any) -> str:
-    """The policy's steps, one line each, with its reasons underneath."""
-    lines = [f"trace of {replay.strategy} ({replay.metric} of the serving model, as it arrived):"]
+def trace_table(replay: Any) -> Any:
+    """The policy's steps, one row each, with their reasons."""
+    from retrain_core.cli.output import table
+
+    found = table("moment", "rows", "labelled", "model", "metric", "fired", "verdict / why",
+                  wrap="verdict / why", numbers=("rows", "labelled", "metric"))  # fmt: skip
     for s in replay.steps:
         metric = "-" if s.metric is None else f"{s.metric:.3f}"
         trained = f" -> {s.trained}" if s.trained else ""
-        fired = ",".join(s.fired) or "-"
-        lines.append(
-            f"{s.now:%Y-%m-%d %H:%M}  rows {s.rows:>6}  labelled {s.labelled:>6}  v{s.version:<3} "
-            f"{metric:>6}  fired {fired:<40} {s.verdict}{trained}"
-        )
-        for reason in (*s.reasons, *s.training_reasons):
-            lines.append(f"{'':18}{reason[:160]}")
+        why = [f"{s.verdict}{trained}", *s.reasons, *s.training_reasons]
         if s.quarantined:
-            lines.append(f"{'':18}quarantined: {', '.join(s.quarantined)}")
-    return "\n".join(lines)
+            why.append(f"quarantined: {', '.join(s.quarantined)}")
+        found.add_row(f"{s.now:%Y-%m-%d %H:%M}", str(s.rows), str(s.labelled), f"v{s.version}",
+                      metric, ",".join(s.fired) or "-", "\n".join(why))  # fmt: skip
+    return found
 
 
-def summary_text(replays: list[Any], persistence: list[float | None], lag: timedelta) -> str:
-    """The policy beside the baselines: mean metric and retrains on the same batches."""
-    lines = [f"summary (same batches, labels {format_duration(lag)} late):",
-             f"{'strategy':<16}{'mean ' + replays[0].metric:>16}{'retrains':>10}{'promoted':>10}"
-             f"{'failed':>8}"]  # fmt: skip
+def summary_table(
+    replays: list[Any], persistence: list[float | None], ceiling: dict[str, Any] | None = None
+) -> Any:
+    """The policy beside the baselines (and the hindsight ceiling): mean metric and retrains on
+    the same batches."""
+    from retrain_core.cli.output import table
+
+    mean = f"mean {replays[0].metric}"
+    found = table("strategy", mean, "retrains", "promoted", "failed",
+                  numbers=(mean, "retrains", "promoted", "failed"))  # fmt: skip
     for r in replays:
-        lines.append(
-            f"{r.strategy:<16}{r.mean_metric:>16.4f}{r.trainings:>10}{r.promotions:>10}"
-            f"{r.failures:>8}"
-        )
+        found.add_row(r.strategy, f"{r.mean_metric:.4f}", str(r.trainings), str(r.promotions),
+                      str(r.failures))  # fmt: skip
     scored = [s for s in persistence if s is not None]
     if scored:
-        lines.append(f"{'persistence':<16}{sum(scored) / len(scored):>16.4f}{'-':>10}")
-    return "\n".join(lines)
+        found.add_row("persistence", f"{sum(scored) / len(scored):.4f}", "-", "-", "-")
+    if ceiling:
+        found.add_row("best possible", f"{ceiling['mean']:.4f}", str(ceiling["retrains"]), "-", "-")
+    return found
 
 
 def write_json(

@@ -10,7 +10,6 @@ SQLite under the demo folder, and prints a timeline. Same seed, same timeline.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import shutil
 import sys
@@ -50,11 +49,9 @@ def prepare(folder: Path) -> None:
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder / 'mlflow.db'}"
     if not os.environ.get("PREFECT_API_URL"):
         os.environ["PREFECT_HOME"] = str(folder / "prefect")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    # the terminal is quiet already (cli/output.py); the runs keep their log lines in Prefect
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     warnings.filterwarnings("ignore")
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
 
 
 def _value(outcomes: list[dict[str, Any]], check: str) -> str:
@@ -141,11 +138,13 @@ def demo(args: argparse.Namespace) -> int:
     policy = str(settings.policies_path / DEMO_POLICY)
     uri = os.environ["MLFLOW_TRACKING_URI"]
     rows: list[DayRow] = []
-    console.print(
-        f"retrain demo: {story.days} days of churn batches, seed {story.seed}, in {folder}"
-    )
-    console.print("(the first day also starts Prefect's ephemeral API: 20-40 s)")
-    with Progress(console=console, transient=True) as progress:
+    quiet = getattr(args, "quiet", False)
+    if not quiet:
+        console.print(
+            f"retrain demo: {story.days} days of churn batches, seed {story.seed}, in {folder}"
+        )
+        console.print("(the first day also starts Prefect's ephemeral API: 20-40 s)")
+    with Progress(console=console, transient=True, disable=quiet) as progress:
         task = progress.add_task("monitoring", total=story.days)
         for day in range(1, story.days + 1):
             progress.update(task, description=f"day {day} ({story.phase(day)})")
@@ -231,7 +230,8 @@ def closing(folder: Path, uri: str) -> str:
         "  The MLflow UI (experiments, the ledger's runs, versions, aliases), then\n"
         "  http://127.0.0.1:5000:\n"
         f"    .venv/bin/mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000\n"
-        "  The Prefect UI with the demo's flow runs and their decision artifacts, then\n"
-        "  http://127.0.0.1:4200/artifacts (key retrain-decision-churn):\n"
+        "  The Prefect UI: each check's run named by its verdict (Held, Retrained, ...) and\n"
+        "  tagged with it, its decision artifacts, and the fleet at\n"
+        "  http://127.0.0.1:4200/artifacts (keys retrain-fleet, retrain-decision-churn):\n"
         f"    PREFECT_HOME={prefect_home} .venv/bin/prefect server start --host 127.0.0.1"
     )

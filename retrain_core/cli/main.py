@@ -234,7 +234,8 @@ COMMANDS: list[Command] = [
 
 
 def _add_project_arg(parser: argparse.ArgumentParser, default: object) -> None:
-    """`-C/--project DIR`, accepted before or after the command name."""
+    """`-C/--project DIR`, `-v/--verbose` and `-q/--quiet`, accepted before or after the command
+    name (after it, only when given: `default` is argparse.SUPPRESS there)."""
     parser.add_argument(
         "-C",
         "--project",
@@ -243,6 +244,15 @@ def _add_project_arg(parser: argparse.ArgumentParser, default: object) -> None:
         metavar="DIR",
         help="project folder (default: the nearest folder with a pyproject.toml above cwd)",
     )
+    loud = parser.add_mutually_exclusive_group()
+    loud.add_argument(
+        "-v", "--verbose", action="store_true", default=default or False,
+        help="also show Prefect's and MLflow's log lines (each task, each setup step)",
+    )  # fmt: skip
+    loud.add_argument(
+        "-q", "--quiet", action="store_true", default=default or False,
+        help="print only the result and errors (no tables, no progress line)",
+    )  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -284,6 +294,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from retrain_core.cli.output import configure, verbosity
+
+    configure(verbosity(args))  # before any command imports Prefect or MLflow
     try:
         return _resolve(args.handler)(args)
     except CliError as exc:

@@ -1,4 +1,4 @@
-"""`retrain status`, `retrain explain NAME VERSION` and `retrain rollback NAME`."""
+"""`retrain explain NAME VERSION` and `retrain rollback NAME`."""
 
 from __future__ import annotations
 
@@ -11,20 +11,6 @@ from retrain_core.base.settings import Settings, load_settings
 from retrain_core.policy.loader import LoadedPolicy, load_policies
 from retrain_core.store import Store
 from retrain_core.store.registry import RegistryError
-from retrain_core.store.tags import (
-    CHECKED_AT,
-    DECISION,
-    DECISION_REASONS,
-    GATE,
-    GATE_REASONS,
-    GIT_COMMIT,
-    MONITOR_RUN_ID,
-    POLICY_HASH,
-    REASONS,
-    TRIGGER,
-    WINDOW_END,
-    WINDOW_START,
-)
 from retrain_core.store.tracking import check_reachable, tracking_uri
 
 
@@ -42,40 +28,17 @@ def _policies(settings: Settings) -> dict[str, LoadedPolicy]:
 
 
 def explain(args: argparse.Namespace) -> int:
-    """Print why a version exists: its trigger, the signals of its check, its window and gate."""
+    """Print why a version exists: its trigger, the signals of its check, its window and gate
+    (the same text is the version's description in MLflow)."""
+    from retrain_core.store.explain import as_text
+
     _, store = _store(args)
-    registry = store.registry
     try:
-        info = registry.describe(args.name, args.version)
+        found = store.registry.explain(args.name, args.version)
     except Exception as exc:
         print(f"retrain explain: {args.name} v{args.version}: {exc}", file=sys.stderr)
         return 1
-    tags = info.tags
-    aliases = ", ".join(info.aliases) or "none"
-
-    def tag(key: str, default: str = "?") -> str:
-        return tags.get(key, default)
-
-    registered = f"{info.created:%Y-%m-%d %H:%M} UTC"
-    print(f"{info.name} v{info.version} (aliases: {aliases}), registered {registered}")
-    print(f"  decision:  {tag(DECISION, 'pending')}  {tag(DECISION_REASONS, '')}")
-    print(f"  trigger:   {tag(TRIGGER, '-')}")
-    print(f"  window:    {tag(WINDOW_START)} .. {tag(WINDOW_END)}")
-    print(f"  gate:      {tag(GATE, '-')}: {tag(GATE_REASONS, '')}")
-    print(f"  policy:    hash {tag(POLICY_HASH)}, git commit {tag(GIT_COMMIT)}")
-    holdout = {k[len("holdout_") :]: v for k, v in info.metrics.items() if k.startswith("holdout_")}
-    if holdout:
-        print("  holdout:   " + ", ".join(f"{k}={v:.4g}" for k, v in sorted(holdout.items())))
-    monitor_run = tags.get(MONITOR_RUN_ID)
-    if monitor_run:
-        try:
-            check = registry.run_tags(monitor_run)
-        except Exception as exc:
-            print(f"  check:     MLflow run {monitor_run} is not readable: {exc}")
-            return 0
-        print(f"  check:     {check.get(CHECKED_AT, '?')} (MLflow run {monitor_run})")
-        for reason in filter(None, check.get(REASONS, "").split("\n")):
-            print(f"             - {reason}")
+    print(as_text(found))
     return 0
 
 

@@ -50,9 +50,11 @@ def _list(ledger: Ledger, name: str, everything: bool) -> int:
     if not records:
         print(f"{name}: no quarantined batch")
         return 0
-    print(f"{'found':<17} {'status':<12} {'role':<8} file")
+    from retrain_core.cli.output import show, table
+
+    found = table("found", "status", "role", "file / why", wrap="file / why")
     for record in records:
-        print(f"{record.found_at[:16].replace('T', ' '):<17} {record.status:<12} "
-              f"{record.role:<8} {record.path}")  # fmt: skip
-        print(f"{'':<17} why: {record.reason}")
+        when = record.found_at[:16].replace("T", " ")
+        found.add_row(when, record.status, record.role, f"{record.path}\nwhy: {record.reason}")
+    show(found)
     return 0

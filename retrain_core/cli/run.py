@@ -329,7 +329,7 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:  # the flow already logged the traceback
         print(f"retrain run: {exc}", file=sys.stderr)
         return 1
-    print(summary["table"])
+    print_decision(summary, quiet=getattr(args, "quiet", False))
     training = summary.get("training")
     if training:
         reasons = "; ".join(training.get("reasons", []))
@@ -339,6 +339,22 @@ def run(args: argparse.Namespace) -> int:
         if waits and not training.get("approval_run_id"):
             wait_for_approval(policy, training, args.now)
     return 0
+
+
+def print_decision(summary: dict[str, Any], quiet: bool = False) -> None:
+    """The decision on stdout: its verdict and reasons, then its checks (only the verdict line
+    with `--quiet`)."""
+    from retrain_core.cli.output import show
+    from retrain_core.decide.report import decision_table
+
+    if quiet:
+        print(f"{summary['policy']}: {summary['verdict']}: {'; '.join(summary['reasons'])}")
+        return
+    table = decision_table(
+        summary["policy"], summary["verdict"], summary["window"], summary["rows"],
+        summary["reasons"], summary["checks"],
+    )  # fmt: skip
+    show(table)
 
 
 def wait_for_approval(policy: str, training: dict[str, Any], now: Any) -> Any:

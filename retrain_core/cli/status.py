@@ -1,7 +1,8 @@
 """`retrain status`: the fleet at a glance, from the ledger (no model is loaded).
 
-One row per policy: champion version and age, last check and its verdict, last retrain, pending
-approval and quarantined batches, and whether the champion is past the policy's `max_age`.
+One row per policy (`retrain_core.store.overview`, the rows of the Prefect fleet artifact too):
+champion version and age, last check and its verdict, last retrain, pending approval and
+quarantined batches, whether the champion is past the policy's `max_age`, and what is next.
 Filter (`--tag`, `--verdict`, `--stale`), sort (`--sort`), or print JSON (`--json`) for scripts;
 a summary line counts retrains in the last day, blocked checks, pending approvals, quarantined
 batches and champions past their age. Times are on the ledger's clock: a policy's "now" is its
@@ -14,35 +15,18 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from retrain_core.base.durations import format_duration
 from retrain_core.base.settings import Settings, load_settings
-from retrain_core.policy.loader import LoadedPolicy, load_policies
+from retrain_core.policy.loader import load_policies
+from retrain_core.store.overview import Row, policy_row
 from retrain_core.store.tracking import check_reachable, shown_uri, tracking_uri
-from retrain_core.store.views import View, view_for
+from retrain_core.store.views import view_for
 
 _EMBEDDED = " (embedded default: MLFLOW_TRACKING_URI is not set in this shell)"
-
-
-@dataclass(frozen=True)
-class Row:
-    """One policy's state, as printed and as JSON."""
-
-    policy: str
-    tags: list[str]
-    champion: str | None
-    champion_age_s: float | None
-    last_check: datetime | None
-    verdict: str | None
-    why: str | None
-    last_retrain: datetime | None
-    retrains_last_day: int
-    pending_approval: str | None
-    quarantined: int
-    past_max_age: bool
 
 
 def status(args: argparse.Namespace) -> int:
@@ -54,10 +38,15 @@ def status(args: argparse.Namespace) -> int:
     check_reachable(uri)  # a server that is down: one line, exit 1
     loaded, _ = load_policies([settings.policies_path], settings)
     policies = {item.policy.name: item for item in loaded}
-    unknown = [name for name in args.names if name not in policies]
     names = args.names or sorted(policies)
     view = view_for(uri)
-    rows = [_row(name, policies.get(name), view) for name in names]
+    rows = [policy_row(name, policies.get(name), view) for name in names]
+    unknown = [r for r in rows if r.policy not in policies]
+    for row in unknown:
+        if row.last_check is None and row.champion is None:  # neither a policy nor in the ledger
+            print(f"retrain status: no policy named {row.policy!r} in {settings.policies_path} "
+                  "or the ledger", file=sys.stderr)  # fmt: skip
+            return 1
     try:
         stale = parse_duration(args.stale) if args.stale else None
     except ValueError as exc:
@@ -74,9 +63,9 @@ def status(args: argparse.Namespace) -> int:
         _print(uri, rows, summary)
         if limits:
             print(f"fleet: {fleet_line(limits)}")
-    for name in unknown:
+    for row in unknown:
         print(
-            f"retrain status: no valid policy named {name!r} (shown from the ledger)",
+            f"retrain status: no valid policy named {row.policy!r} (shown from the ledger)",
             file=sys.stderr,
         )
     return 0
@@ -132,45 +121,6 @@ def fleet_line(limits: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _row(name: str, loaded: LoadedPolicy | None, view: View) -> Row:
-    """One policy's state from the ledger and the registry's tags (no model is loaded)."""
-    policy = loaded.policy if loaded else None
-    alias = policy.promotion.alias if policy else "champion"
-    state = view.state(name, alias)
-    checks = state.checks
-    last = checks[0] if checks else None
-    now = last.checked_at if last else datetime.now(UTC)
-    age = max((now - state.serving_since).total_seconds(), 0.0) if state.serving_since else None
-    retrains = [c for c in checks if c.verdict == "retrain"]
-    waiting = [version for version, deadline in state.pending if deadline > now]
-    max_age = _max_age(loaded)
-    return Row(
-        policy=name,
-        tags=list(policy.tags) if policy else [],
-        champion=f"v{state.champion}" if state.champion else None,
-        champion_age_s=age,
-        last_check=last.checked_at if last else None,
-        verdict=last.verdict if last else None,
-        why=last.reasons[0] if last and last.reasons else None,
-        last_retrain=retrains[0].checked_at if retrains else None,
-        retrains_last_day=sum(c.checked_at > now - timedelta(days=1) for c in retrains),
-        pending_approval=f"v{max(waiting, key=int)}" if waiting else None,
-        quarantined=state.quarantined,
-        past_max_age=bool(max_age and age is not None and age > max_age.total_seconds()),
-    )
-
-
-def _max_age(loaded: LoadedPolicy | None) -> timedelta | None:
-    """The policy's `max_age` trigger, if it has one."""
-    if loaded is None:
-        return None
-    for rule in loaded.policy.triggers.rules:
-        age = getattr(rule, "max_age", None)
-        if isinstance(age, timedelta):
-            return age
-    return None
-
-
 def _filtered(
     rows: list[Row], tags: list[str], verdicts: list[str], stale: timedelta | None, now: datetime
 ) -> list[Row]:
@@ -216,38 +166,56 @@ def _jsonable(row: Row) -> dict[str, Any]:
 
 
 def _age(seconds: float | None) -> str:
-    """A table column of ages: always two units ("0h 5m", "2h 0m", "3d 4h") so rows line up."""
-    if seconds is None:
-        return "-"
-    days, rest = divmod(int(seconds), 86400)
-    return f"{days}d {rest // 3600}h" if days else f"{rest // 3600}h {rest % 3600 // 60}m"
+    """A champion's age for people: its two largest units (`2h`, `3d 4h`)."""
+    return "-" if seconds is None else format_duration(timedelta(seconds=seconds))
 
 
 def _when(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M}" if moment else "never"
 
 
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 retrain`, `2 retrains`."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def summary_line(summary: dict[str, int]) -> str:
+    """The fleet's counts in one sentence."""
+    return (
+        f"{_count(summary['policies'], 'policy', 'policies')}: "
+        f"{_count(summary['retrains_last_day'], 'retrain')} in the last day, "
+        f"{summary['blocked']} blocked, {summary['pending_approvals']} waiting for approval, "
+        f"{_count(summary['quarantined_batches'], 'quarantined batch', 'quarantined batches')}, "
+        f"{_count(summary['past_max_age'], 'champion')} past max_age (!), "
+        f"{summary['never_checked']} never checked"
+    )
+
+
 def _print(uri: str, rows: list[Row], summary: dict[str, int]) -> None:
-    """The table a person reads: a header, one line per policy, notes, then the summary."""
+    """The table a person reads: the store, one row per policy with why and what next, then the
+    summary."""
+    from retrain_core.cli.output import show, table
+
     embedded = "" if os.environ.get("MLFLOW_TRACKING_URI") else _EMBEDDED
     print(f"store: {shown_uri(uri)}{embedded}")
-    print(f"{'policy':<20} {'champion':<9} {'age':<8} {'last check':<17} {'decision':<11} retrain")
+    found = table(
+        "policy",
+        "champion",
+        "age",
+        "last check",
+        "decision",
+        "last retrain",
+        "why / next",
+        wrap="why / next",
+    )
     for r in rows:
         age = _age(r.champion_age_s) + ("!" if r.past_max_age else "")
-        print(
-            f"{r.policy:<20} {r.champion or '-':<9} {age:<8} {_when(r.last_check):<17} "
-            f"{r.verdict or '-':<11} {_when(r.last_retrain)}"
-        )
-        if r.why:
-            print(f"{'':<20} why: {r.why}")
+        notes = [r.why or "-", f"next: {r.next_action}"]
         if r.pending_approval:
-            print(f"{'':<20} waiting for approval: {r.pending_approval}")
+            notes.append(f"waiting for approval: {r.pending_approval}")
         if r.quarantined:
-            print(f"{'':<20} quarantined: {r.quarantined} batch(es) "
-                  f"(retrain quarantine list {r.policy})")  # fmt: skip
-    print(
-        f"{summary['policies']} policies: {summary['retrains_last_day']} retrains in the last "
-        f"day, {summary['blocked']} blocked, {summary['pending_approvals']} waiting for approval, "
-        f"{summary['quarantined_batches']} quarantined batches, {summary['past_max_age']} "
-        f"champions past max_age (!), {summary['never_checked']} never checked"
-    )
+            notes.append(f"quarantined: {_count(r.quarantined, 'batch', 'batches')}")
+        found.add_row(r.policy, r.champion or "-", age, _when(r.last_check), r.verdict or "-",
+                      _when(r.last_retrain), "\n".join(notes))  # fmt: skip
+    show(found)
+    print(summary_line(summary))

@@ -73,8 +73,9 @@ def relative_policy_path(path: Path, root: Path) -> str:
         raise ValueError(f"{path}: policy is outside the project folder {root}") from None
 
 
-def _tags(policy: Policy) -> list[str]:
-    """retrain, policy:<name>, then the policy's own tags, without duplicates."""
+def run_tags(policy: Policy) -> list[str]:
+    """The tags of the policy's deployments and runs: retrain, policy:<name>, then the policy's
+    own tags, without duplicates (a run started by `retrain run` gets them when it starts)."""
     return list(dict.fromkeys(["retrain", f"policy:{policy.name}", *policy.tags]))
 
 
@@ -155,7 +156,7 @@ def _deployment(
         "description": description,
         "entrypoint": entrypoint,
         "parameters": {"policy_path": relative_policy_path(loaded.path, settings.root)},
-        "tags": _tags(policy),
+        "tags": run_tags(policy),
         "work_pool": {"name": pool, "job_variables": job_variables(settings)},
     }
 

@@ -47,6 +47,12 @@ class Backend:
             self._experiments[name] = ensure_experiment(self.client, name, self.artifact_root)
         return self._experiments[name]
 
+    def run_page(self, name: str, run_id: str) -> str:
+        """Where people open one run of the policy: a web address, or words for a local store."""
+        from retrain_core.store.tracking import run_page
+
+        return run_page(self.tracking_uri, self.experiment_id(name), run_id)
+
     def existing_experiment(self, name: str) -> str | None:
         """The policy's experiment id, or None before anything was recorded for it."""
         if name not in self._experiments:

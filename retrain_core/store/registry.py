@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import retrain_core.store.models as models
 from retrain_core.store.approvals import Approvals
+from retrain_core.store.explain import Explanation, VersionInfo, as_markdown
 from retrain_core.store.lineage import git_commit
 from retrain_core.store.profiles import Profiles
 from retrain_core.store.runs import TrainingRuns
@@ -28,6 +29,7 @@ from retrain_core.store.tags import (
     GIT_COMMIT,
     LINEAGE,
     MODEL_ID,
+    MONITOR_RUN_ID,
     PROMOTED_AT,
     REGISTERED_AT,
     TRAINING_RUN_ID,
@@ -64,20 +66,6 @@ class RollbackResult:
     alias: str
     from_version: str | None
     to_version: str
-
-
-@dataclass(frozen=True)
-class VersionInfo:
-    """One registered version with its lineage and its training run, for `retrain explain`."""
-
-    name: str
-    version: str
-    aliases: tuple[str, ...]
-    tags: dict[str, str]
-    run_id: str | None
-    created: datetime
-    metrics: dict[str, float]
-    params: dict[str, str]
 
 
 class Registry(TrainingRuns, Profiles, Approvals):
@@ -120,6 +108,7 @@ class Registry(TrainingRuns, Profiles, Approvals):
             version = str(existing[0].version)
             for key, value in lineage.items():
                 self.client.set_model_version_tag(name, version, key, value)
+            self.write_description(name, version)
             return version
         try:
             self.client.create_registered_model(name)
@@ -131,6 +120,7 @@ class Registry(TrainingRuns, Profiles, Approvals):
         created = self.client.create_model_version(
             name, source, run_id=run_id, tags=lineage, model_id=model_id
         )
+        self.write_description(name, str(created.version))
         return str(created.version)
 
     def promote(
@@ -209,6 +199,23 @@ class Registry(TrainingRuns, Profiles, Approvals):
             params=params,
         )
 
+    def explain(self, name: str, version: str | int) -> Explanation:
+        """Why a version exists: its lineage and the check that asked for it."""
+        info = self.describe(name, version)
+        monitor_run = info.tags.get(MONITOR_RUN_ID)
+        if not monitor_run:
+            return Explanation(info)
+        try:
+            return Explanation(info, self.run_tags(monitor_run))
+        except Exception as exc:  # the version's own lineage is still worth telling
+            return Explanation(info, check_problem=str(exc))
+
+    def write_description(self, name: str, version: str) -> None:
+        """Set the version's MLflow description to why it exists (`retrain explain`, markdown):
+        on registration, and again when it is promoted, rejected or rolled back."""
+        found = self.explain(name, version)
+        self.client.update_model_version(name, version, description=as_markdown(found))
+
     def run_data(self, run_id: str) -> tuple[dict[str, float], dict[str, str]]:
         """A run's metrics and params."""
         run = self.client.get_run(run_id)
@@ -269,3 +276,4 @@ class Registry(TrainingRuns, Profiles, Approvals):
             found[DECISION_REASONS] = clip("; ".join(reasons))
         for key, value in found.items():
             self.client.set_model_version_tag(name, version, key, value)
+        self.write_description(name, version)

@@ -18,6 +18,10 @@ EPOCH = "1970-01-01T00:00:00+00:00"
 RUN_NAME = "mlflow.runName"
 DATASET_CONTEXT = "mlflow.data.context"  # a dataset input's role (current, training, holdout)
 REWRITTEN = "retrain.rewritten"  # a judged batch's input tag: rewritten since a check judged it
+# an experiment's kind: the MLflow UI opens a custom model's experiment on its runs (a GenAI
+# one, the kind it infers for an experiment without runs of models, on its traces)
+EXPERIMENT_KIND = "mlflow.experimentKind"
+CUSTOM_MODEL = "custom_model_development"
 
 # Every run: what it is
 KIND = "retrain.kind"

@@ -77,3 +77,12 @@ def shown_uri(uri: str) -> str:
     user = f"{parts.username}:***@" if parts.username else ":***@"
     port = f":{parts.port}" if parts.port else ""
     return urlunsplit(parts._replace(netloc=f"{user}{host}{port}"))
+
+
+def run_page(uri: str, experiment_id: str, run_id: str) -> str:
+    """Where people find one MLflow run: its page on a tracking server (a web address), or, for
+    a SQLite or file store (no page to open), the run and the store named in words."""
+    if uri.startswith(("http://", "https://")):
+        base = shown_uri(uri).rstrip("/")
+        return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+    return f"run {run_id} in {shown_uri(uri)}"

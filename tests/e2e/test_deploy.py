@@ -188,7 +188,9 @@ def test_shifted_inputs_are_shown_and_held(deployed: Deployed, drift_run: dict[s
     assert re.search(r"\| `drift\.share` \| \*\*FAIL\*\* \|[^\n]*watched", markdown), markdown
 
 
-def test_changed_concept_retrains_and_promotes(deployed: Deployed, drift_run: dict[str, Any]) -> None:
+def test_changed_concept_retrains_and_promotes(
+    deployed: Deployed, drift_run: dict[str, Any]
+) -> None:
     """Monitor COMPLETED, its subflow COMPLETED, the decision artifact, the alias moved."""
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
 

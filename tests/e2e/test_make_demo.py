@@ -45,6 +45,10 @@ def test_demo_tells_its_story_and_look_closer_works(tmp_path: Path) -> None:
     code, out = _run([str(BIN / "retrain"), "demo", "--dir", str(tmp_path)], env, DEMO_SECONDS)
     print(out)
     assert code == 0, out
+    # the tables, the reasons and the pointers: no library's progress bars or log lines
+    for noise in ("Downloading artifacts", "Creating initial MLflow", "Finished in state", "INFO"):
+        assert noise not in out, noise
+    assert not re.search(r"\d+%\|", out), "a tqdm progress bar"
     decisions = dict(re.findall(r"│\s*(\d+)\s*│[^\n]*?│\s*(retrain -> \w+(?: v\d+)?|hold|"
                                 r"suppressed|blocked|retrain)\s*│", out))  # fmt: skip
     assert decisions.get("1") == "retrain -> promoted v1", decisions

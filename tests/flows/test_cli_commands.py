@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from pathlib import Path
 
 import pytest
 from conftest import Project
@@ -38,8 +39,13 @@ def test_run_twice_then_status_explain_and_rollback(
     assert project.name in status and "v1" in status and "hold" in status
     assert status.startswith(f"store: {os.environ['MLFLOW_TRACKING_URI']}\n")
     # the age is counted on the ledger's clock (the last check, 2026-01-03 01:00), not the wall's
-    assert re.search(rf"{project.name}\s+v1\s+2h 0m\s", status), status
-    assert "1 policies: 1 retrains in the last day, 0 blocked" in status
+    assert re.search(rf"{project.name}\s+v1\s+2h\s", status), status
+    assert "1 policy: 1 retrain in the last day, 0 blocked" in status
+    assert "next: next check" in status
+
+    assert cli.main(["status", "no-such-policy"]) == 1  # one line, not a row that says "never"
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("retrain status: no policy named 'no-such-policy' in "), line
 
     assert cli.main(["status", project.name, "--json", "--verdict", "hold", "--sort", "age"]) == 0
     fleet = json.loads(capsys.readouterr().out)
@@ -108,3 +114,42 @@ def test_run_with_a_typo_in_a_data_path_names_the_path_it_may_mean(
         f"retrain run: {project.policy_path}:{line_no} data.current.path: no folder "
         f"'data/chrun' under {project.root} (did you mean 'data/churn/batches/*.parquet'?)"
     )
+
+
+QUIET_ENV = (
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT",
+    "MLFLOW_LOGGING_LEVEL", "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL",
+)  # fmt: skip
+
+
+def test_run_prints_the_decision_and_no_library_lines_unless_verbose(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """No MLflow setup lines or progress bars, no Prefect task lines; `--verbose` shows them and
+    `--quiet` prints the verdict line only."""
+    from retrain_core.cli import output
+
+    for key in QUIET_ENV:  # what the command sets is undone after the test
+        monkeypatch.delenv(key, raising=False)
+    fresh = tmp_path / "fresh"  # a new store: the first run creates its tables
+    fresh.mkdir()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{fresh / 'mlflow.db'}")
+    project.write_day(1)
+    assert run(project, "--now", "2026-01-02T23:00") == 0
+    project.write_day(2)
+    assert run(project, "--now", "2026-01-03T23:00") == 0  # loads the champion's files
+    out, err = capfd.readouterr()
+    for noise in ("Downloading artifacts", "Creating initial MLflow", "Finished in state", "INFO"):
+        assert noise not in out + err, out + err
+    assert not re.search(r"\d+%\|", out + err), out + err  # no tqdm bar
+    assert f"{project.name}: HOLD" in out and "reason" in out.splitlines()[3], out
+    try:
+        assert run(project, "--quiet", "--now", "2026-01-03T23:10") == 0
+        assert capfd.readouterr().out == f"{project.name}: hold: no new data since the last check\n"
+        assert run(project, "--verbose", "--now", "2026-01-03T23:20") == 0
+        assert "Finished in state Held(" in capfd.readouterr().err
+    finally:
+        for key in QUIET_ENV:
+            monkeypatch.delenv(key, raising=False)
+        output.configure(output.NORMAL)

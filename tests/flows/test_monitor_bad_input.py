@@ -120,7 +120,7 @@ def test_an_empty_window_blocks_even_the_first_model(
     assert "Decision: blocked" in message["message"]
     assert "day-01.parquet: the batch is empty" in message["message"]
     assert (
-        f"MLflow monitor run: {tracking_uri} run {summary['monitor_run_id']}"
+        f"MLflow monitor run: run {summary['monitor_run_id']} in {tracking_uri}"
         in (message["message"])
     )
 
@@ -180,12 +180,12 @@ def test_a_failed_publish_fails_the_run_and_leaves_no_finished_ledger_entry(
     project: Project, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The artifact cannot be published: each attempt's monitor run is FAILED, none counts."""
-    import flows.monitor
+    import prefect.artifacts
 
     def unavailable(**_: object) -> None:
         raise RuntimeError("the Prefect artifact API is unavailable")
 
-    monkeypatch.setattr(flows.monitor, "create_markdown_artifact", unavailable)
+    monkeypatch.setattr(prefect.artifacts, "create_markdown_artifact", unavailable)
     fast(project)
     project.write_day(1)
     state = check_state(project, at(1))

@@ -99,7 +99,7 @@ def test_bad_batches_are_quarantined_listed_released_and_never_trained_on(
     listed = capsys.readouterr().out
     assert all(file.rsplit("/", 1)[-1] in listed for file in expected), listed
     assert cli.main(["status", name]) == 0
-    assert "quarantined: 7 batch(es)" in capsys.readouterr().out
+    assert "quarantined: 7 batches" in capsys.readouterr().out
 
     # A person fixes a file in place and releases it: the next check judges it like any batch.
     fixed = rng_day(project.story, 3).drop(columns=["churned"])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from retrain_core.cli.status import Row, _filtered, _sorted, _summary
+from retrain_core.cli.status import _filtered, _sorted, _summary, summary_line
+from retrain_core.store.overview import Row, next_action
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -13,7 +14,7 @@ def row(name: str, **fields: object) -> Row:
     base: dict[str, object] = dict(
         policy=name, tags=[], champion="v1", champion_age_s=3600.0, last_check=NOW,
         verdict="hold", why=None, last_retrain=None, retrains_last_day=0,
-        pending_approval=None, quarantined=0, past_max_age=False,
+        pending_approval=None, quarantined=0, past_max_age=False, next_action="next check",
     )  # fmt: skip
     base.update(fields)
     return Row(**base)  # type: ignore[arg-type]
@@ -56,3 +57,21 @@ def test_summary_counts_the_fleet() -> None:
         "policies": 4, "retrains_last_day": 1, "blocked": 1, "pending_approvals": 1,
         "quarantined_batches": 2, "past_max_age": 1, "never_checked": 1,
     }  # fmt: skip
+
+
+def test_the_summary_line_counts_in_words() -> None:
+    line = summary_line(_summary(FLEET[:1]))
+    assert line.startswith("1 policy: 1 retrain in the last day, 0 blocked"), line
+    assert "0 quarantined batches, 0 champions past max_age" in line
+    assert summary_line(_summary(FLEET)).startswith("4 policies: 1 retrain in the last day")
+
+
+def test_what_is_next_for_a_policy() -> None:
+    assert next_action("a", "hold", "v4", 0, False).startswith("approve or reject v4")
+    assert next_action("a", "blocked", None, 2, False) == (
+        "look at the quarantined batches: retrain quarantine list a"
+    )
+    assert next_action("a", None, None, 0, False) == "first check"
+    assert next_action("a", "pending", None, 0, False) == "waiting for labels of the changed rows"
+    assert next_action("a", "hold", None, 0, True).startswith("retrain due")
+    assert next_action("a", "hold", None, 0, False) == "next check"
