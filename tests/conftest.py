@@ -1,4 +1,4 @@
-"""Test tiers, from where a test lives (see README "Tests"): run one tier with `pytest -m TIER`.
+"""Test tiers, from where a test lives (see ARCHITECTURE.md, tests): run one tier with `pytest -m TIER`.
 
 - unit: tests/unit and tests/policies, pure and fast (no MLflow store, no Prefect API, no
   great-expectations or alibi-detect run, small data); `make unit` runs them in seconds. A test
@@ -6,7 +6,7 @@
 - integration: tests/integration, real MLflow, great-expectations, alibi-detect, notifications,
   subprocesses and large windows, without Prefect flows.
 - flows: tests/flows, the flows on Prefect's test harness with MLflow on SQLite.
-- e2e: tests/e2e, real servers, workers and the README run as written.
+- e2e: tests/e2e, real servers, workers and the deploy guide run as written.
 
 Under pytest-xdist with `--dist loadgroup` (`make unit`, `make test`) the e2e tests form one group,
 run one after another on one worker while the other tiers run beside them, and the tests of a

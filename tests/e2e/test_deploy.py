@@ -3,10 +3,10 @@
 Against the stack of `deployed` (conftest.py): the seeded churn stream's clean days 1-4 land and
 `prefect deployment run monitor/churn` trains the first champion; then the shifted days 5-6 land
 and a run shows the drift and holds; on day 11, the second check to see the changed concept's
-labels, a run must retrain in its train-validate-promote subflow, publish the decision artifact and move the
-`champion` alias to the new version. `retrain emit-arrival`
-must then start exactly one monitor run, of churn only. Last, headless Chromium screenshots the
-flow run page (Artifacts tab) into test-output/flow-run.png and the decision artifact's page into
+labels, a run must retrain in its train-validate-promote subflow, publish the decision artifact
+and move the `champion` alias to the new version. `retrain emit-arrival` must then start exactly
+one monitor run, of churn only. Last, headless Chromium screenshots the flow run page (Artifacts
+tab) into test-output/flow-run.png and the decision artifact's page into
 test-output/decision-artifact.png (skipped, and only that, without Chromium).
 
 Time is passed as the `now` parameter (23:00 of the data's day), as `retrain demo` does: the

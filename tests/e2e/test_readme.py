@@ -1,4 +1,4 @@
-"""The README's deploy guide, run as written: every command of its blocks, in order, in one shell.
+"""The deploy guide (docs/deploy.md) run as written: each command of its blocks, in one shell.
 
 A fresh copy of the project (its git-tracked files, the venv linked in) gets the blocks of
 "Deploy to a work pool" as a bash script (`set -euo pipefail`), with a new HOME so
@@ -40,8 +40,9 @@ PORTS = ("4200", "5000", "5001")
 
 
 def readme_block(heading: str) -> str:
-    """The first ```sh block after `## heading` in README.md."""
-    text = (ROOT / "README.md").read_text()
+    """The first ```sh block after `## heading` in the deploy guide (docs/deploy.md, linked
+    from the README)."""
+    text = (ROOT / "docs" / "deploy.md").read_text()
     section = text[text.index(f"## {heading}") :]
     found = re.search(r"```sh\n(.*?)```", section, re.S)
     assert found, f"no sh block under {heading}"
