@@ -318,13 +318,13 @@ def _check(policy_path: str, now: datetime, data_root: str | None, uri: str) -> 
     }
     if decision.blocked:
         version = champion.version if champion else None
-        links = {"MLflow monitor run": store.run_page(policy.name, run_id)}
+        links = _links(store, policy.name, run_id)
         note = Notification(Event.BLOCKED, policy.name, decision.reasons, version, "blocked", links)
         send(policy.notify, note)
     new_classes = [o.reason for o in decision.outcomes if o.check.startswith(NEW_CLASS)]
     if new_classes:
         version = champion.version if champion else None
-        links = {"MLflow monitor run": store.run_page(policy.name, run_id)}
+        links = _links(store, policy.name, run_id)
         note = Notification(
             Event.NEW_CLASS, policy.name, tuple(new_classes), version, decision.verdict, links
         )
@@ -337,6 +337,14 @@ def _check(policy_path: str, now: datetime, data_root: str | None, uri: str) -> 
             logger.info("%s: pending approval of version %s", policy.name, training["version"])
     write_report(store, policy.name, run_id, now)  # once the retrain, if any, is done
     return summary
+
+
+def _links(store: Store, name: str, run_id: str) -> dict[str, str]:
+    """Where a notification about this check points: its MLflow run and the policy's report."""
+    return {
+        "MLflow monitor run": store.run_page(name, run_id),
+        "Report": store.history.report_url(run_id),
+    }
 
 
 def _retrain(

@@ -212,6 +212,8 @@ def _run(
         return {"status": "blocked", "reasons": trained}
     run_id, gate, version = trained
     links = {"MLflow training run": store.run_page(policy.name, run_id)}
+    if monitor_run_id:  # the check that asked for it writes its report when the training ends
+        links["Report"] = store.history.report_url(monitor_run_id)
     send(policy.notify, Notification(Event.RETRAINED, policy.name, (reason,), version, links=links))
     approved, reasons = gate.promote, list(gate.reasons)
     scores = {

@@ -47,6 +47,21 @@ class Notification:
         lines += [f"{label}: {url}" for label, url in sorted(self.links.items())]
         return "\n".join(lines)
 
+    @property
+    def markdown(self) -> str:
+        """The message in markdown, for channels that render it (apprise converts it to Slack's
+        mrkdwn, HTML e-mail, ...): the model in bold, reasons as bullets, links as links."""
+        head = f"**Model {self.model}**" + (f" version {self.version}" if self.version else "")
+        lines = [head, ""]
+        if self.decision:
+            lines += [f"Decision: {self.decision}", ""]
+        lines += [f"- {reason}" for reason in self.reasons]
+        links = [
+            f"[{label}]({url})" if "://" in url and " " not in url else f"{label}: {url}"
+            for label, url in sorted(self.links.items())
+        ]
+        return "\n".join([*lines, "", *links] if links else lines)
+
 
 def send(config: Notify, notification: Notification) -> bool:
     """Send when the policy listens to this event, through every channel it configures; True

@@ -1,7 +1,9 @@
 """The apprise channel: notification URLs (Slack, e-mail, webhooks, ...) kept out of the policy.
 
 The policy names where the URLs are kept: a Prefect Secret block (`urls_secret`) or an
-environment variable (`urls_env`), read when a notification is sent.
+environment variable (`urls_env`), read when a notification is sent. The message is sent as
+markdown: apprise renders it for each service (Slack's mrkdwn, and Block Kit with `?blocks=yes`
+on a Slack URL; HTML e-mail; plain text where a service has nothing else).
 """
 
 from __future__ import annotations
@@ -64,7 +66,13 @@ def send(settings: AppriseUrls, notification: Notification) -> bool:
         if not sender.add(url):
             scheme = url.partition(":")[0][:20]  # never more: the rest may hold a password
             log.warning("apprise does not understand a notification URL (scheme %s)", scheme)
-    return bool(sender.notify(title=notification.title, body=notification.body))
+    return bool(
+        sender.notify(
+            title=notification.title,
+            body=notification.markdown,
+            body_format=apprise.NotifyFormat.MARKDOWN,
+        )
+    )
 
 
 CHANNEL = Channel(

@@ -8,7 +8,9 @@ retries, then the flow run fails with the source's message, and no monitor run i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -123,6 +125,9 @@ def test_an_empty_window_blocks_even_the_first_model(
         f"MLflow monitor run: run {summary['monitor_run_id']} in {tracking_uri}"
         in (message["message"])
     )
+    report = re.search(r"\[Report\]\((file://\S+/report\.html)\)", message["message"])
+    assert report, message["message"]  # the policy's report, written by the check: a link
+    assert Path(report.group(1).removeprefix("file://")).is_file()
 
 
 def task_runs(flow_run_id: object) -> dict[str, int]:

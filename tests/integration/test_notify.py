@@ -49,9 +49,9 @@ def test_message_reaches_the_endpoint(
     message = received[0]
     assert message["title"] == "[retrain] churn v3: promoted"
     body = str(message["message"])
-    assert "Model churn version 3" in body
-    assert "roc_auc 0.842 vs champion 0.811: +0.031 >= 0.0" in body
-    assert "MLflow run: http://mlflow/runs/abc" in body
+    assert body.startswith("**Model churn** version 3\n")  # markdown, rendered per service
+    assert "- roc_auc 0.842 vs champion 0.811: +0.031 >= 0.0" in body
+    assert "[MLflow run](http://mlflow/runs/abc)" in body
 
 
 def test_events_not_listed_are_not_sent(
