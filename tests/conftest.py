@@ -1,4 +1,4 @@
-"""Test tiers, from where a test lives (see ARCHITECTURE.md, tests): run one tier with `pytest -m TIER`.
+"""Test tiers, from where a test lives (ARCHITECTURE.md): run one tier with `pytest -m TIER`.
 
 - unit: tests/unit and tests/policies, pure and fast (no MLflow store, no Prefect API, no
   great-expectations or alibi-detect run, small data); `make unit` runs them in seconds. A test

@@ -79,7 +79,7 @@ def _escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _link(label: str, target: str) -> str:
+def markdown_link(label: str, target: str) -> str:
     """A markdown link when `target` is a web address, else the label and the target as text
     (a SQLite or file store has no page to open)."""
     if target.startswith(("http://", "https://")):
@@ -107,7 +107,7 @@ def decision_markdown(
             f"| {row['threshold']} | {_escape(row['reason'])} |"
         )
     for label, target in sorted((links or {}).items()):
-        lines.append(f"\n{_link(label, target)}")
+        lines.append(f"\n{markdown_link(label, target)}")
     return "\n".join(lines) + "\n"
 
 

@@ -56,10 +56,9 @@ class Notification:
         if self.decision:
             lines += [f"Decision: {self.decision}", ""]
         lines += [f"- {reason}" for reason in self.reasons]
-        links = [
-            f"[{label}]({url})" if "://" in url and " " not in url else f"{label}: {url}"
-            for label, url in sorted(self.links.items())
-        ]
+        from retrain_core.decide.report import markdown_link
+
+        links = [markdown_link(label, url) for label, url in sorted(self.links.items())]
         return "\n".join([*lines, "", *links] if links else lines)
 
 

@@ -265,7 +265,7 @@ def make_project(root: Path, story: Story) -> None:
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
-    """Server, work pool, compiled and deployed project, worker: the deploy guide (docs/deploy.md)."""
+    """Server, work pool, compiled and deployed project, worker: docs/deploy.md's guide."""
     state = tmp_path_factory.mktemp("e2e")
     port = free_port()
     story = Story()

@@ -19,6 +19,7 @@ import html
 import re
 import shutil
 import struct
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.e2e
 
 POLICY = "churn"
+BIN = Path(sys.executable).parent
 OTHER = "house-prices"
 RUN_SECONDS = 300.0
 ARRIVAL_SECONDS = 90.0
@@ -344,7 +346,7 @@ def test_flow_run_page_screenshot(deployed: Deployed, drift_run: dict[str, Any])
     url = f"{deployed.url}/v2/runs/flow-run/{run.id}?tab=Artifacts"
     text = _browse(deployed, chromium, url, SCREENSHOT)
     assert run.name in text and "monitor" in text, f"{url} does not show the run: {text[:2000]}"
-    assert "Completed" in text, f"{url} does not show the run completed: {text[:2000]}"
+    assert "Retrained" in text, f"{url} does not show the run's verdict: {text[:2000]}"
     assert artifact_key(POLICY) in text, f"{url} does not list the decision artifact"
 
     (artifact,) = _decision_artifacts(deployed, run.id)
@@ -352,3 +354,51 @@ def test_flow_run_page_screenshot(deployed: Deployed, drift_run: dict[str, Any])
     text = _browse(deployed, chromium, url, DECISION_SCREENSHOT, size=(1800, 1300))
     assert f"{POLICY}: Retrain" in text and "challenger_gain." in text, f"{url}: {text[:2000]}"
     print(f"\ne2e: screenshots in {SCREENSHOT} and {DECISION_SCREENSHOT}")
+
+
+def test_the_uis_show_verdicts_the_fleet_and_why(
+    deployed: Deployed, drift_run: dict[str, Any]
+) -> None:
+    """Headless Chromium: the Prefect runs list names each check by its verdict, the fleet
+    artifact lists every policy, and the MLflow UI's page of the retrained version says why it
+    exists (screenshots in test-output/)."""
+    from processes import free_port
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium is not installed: the UI screenshots are skipped")
+    with deployed.client() as client:
+        states = {r.state_name for r in client.read_flow_runs(limit=200)}
+    assert {"Retrained", "Held"} <= states, states
+    text = _browse(deployed, chromium, f"{deployed.url}/v2/runs", OUTPUT / "runs.png")
+    assert "Retrained" in text, f"the runs list does not name the verdicts: {text[:2000]}"
+
+    url = f"{deployed.url}/v2/artifacts/key/retrain-fleet"
+    text = _browse(deployed, chromium, url, OUTPUT / "fleet.png", size=(1600, 900))
+    for name in (POLICY, OTHER, deployed.scheduled):
+        assert name in text, f"the fleet artifact does not list {name}: {text[:2000]}"
+
+    port = free_port()
+    deployed.start(
+        "mlflow-ui", str(BIN / "mlflow"), "ui", "--backend-store-uri", deployed.tracking_uri,
+        "--host", "127.0.0.1", "--port", str(port),
+    )  # fmt: skip
+    ui = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while not _answers(f"{ui}/health"):
+        assert time.monotonic() < deadline, deployed.tail("mlflow-ui")
+        time.sleep(1)
+    version = champion_version(deployed.tracking_uri)
+    url = f"{ui}/#/models/{POLICY}/versions/{version}"
+    text = _browse(deployed, chromium, url, OUTPUT / "mlflow-version.png")
+    assert "decision" in text and "challenger_gain" in text and "gate" in text, text[:3000]
+
+
+def _answers(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False

@@ -41,15 +41,15 @@ def test_tracking_server_stopped_mid_check_fails_cleanly_and_the_next_check_reco
     fast(project)
     project.edit(triggers={"any": [{"max_age": "90d"}]}, training={"retries": 1})
     project.write_day(1)
-    real_publish = flows.monitor.create_markdown_artifact
+    real_publish = flows.monitor.publish_decision
     stop: dict[str, Any] = {}
 
-    def publish_then_die(**kwargs: Any) -> Any:  # the ledger run exists, not yet FINISHED
+    def publish_then_die(*args: Any, **kwargs: Any) -> Any:  # the ledger run is not FINISHED
         if "server" in stop:
             stop.pop("server").stop()
-        return real_publish(**kwargs)
+        return real_publish(*args, **kwargs)
 
-    monkeypatch.setattr(flows.monitor, "create_markdown_artifact", publish_then_die)
+    monkeypatch.setattr(flows.monitor, "publish_decision", publish_then_die)
     with tracking_server(tmp_path / "server", monkeypatch) as server:
         stop["server"] = server
         state = check_state(project, at(1))

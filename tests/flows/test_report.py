@@ -73,7 +73,7 @@ def test_the_report_shows_the_shift_the_concept_change_the_retrains_and_the_reco
     assert f"{DAYS} checks -> {out}" in capsys.readouterr().out
     page = out.read_text()
     link = store.history.report_url(last)
-    assert f"[Report]({link})" in str(decision_artifact(name).data)  # the Prefect artifact's link
+    assert f"Report: `{link}`" in str(decision_artifact(name).data)  # a local file: in words
     assert page == kept.replace(f"; written {_when(at(DAYS, 23))}", "")
     assert "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
 
