@@ -32,7 +32,7 @@ from retrain_core.monitor.probation import evidence
 from retrain_core.monitor.settle import settle
 from retrain_core.notify import Notification, send
 from retrain_core.policy.compile import run_tags
-from retrain_core.policy.loader import LoadedPolicy, load_policy, locate_text
+from retrain_core.policy.loader import LoadedPolicy, load_policy, locate_text, policy_names
 from retrain_core.policy.notify import Event
 from retrain_core.runtime.budget import take_budget_slot
 from retrain_core.runtime.hooks import AlreadyNotified, notify_failure, refused
@@ -248,7 +248,8 @@ def write_report(store: Store, name: str, run_id: str, now: datetime) -> None:
 def update_fleet_overview(store: Store, loaded: LoadedPolicy, verdict: str) -> None:
     """Tag the run with its verdict; the policy's row of the fleet artifact, as status shows it."""
     tag_run([f"verdict:{verdict}"])
-    update_fleet(policy_row(loaded.policy.name, loaded, view_for(store.tracking_uri)))
+    row = policy_row(loaded.policy.name, loaded, view_for(store.tracking_uri))
+    update_fleet(row, policy_names(loaded.path.parent))
 
 
 @flow(

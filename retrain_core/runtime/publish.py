@@ -93,8 +93,18 @@ def fleet_row(row: Row) -> dict[str, str]:
     }
 
 
-def update_fleet(row: Row) -> None:
-    """Replace the policy's row of the fleet artifact (`retrain-fleet`), keeping the others.
+def never_checked(name: str) -> dict[str, str]:
+    """The fleet row of a policy of the project that no check has run for yet."""
+    empty = dict.fromkeys(("champion", "age", "last verdict"), "-")
+    return {
+        "policy": name, **empty, "last check": "never",
+        "next action": "its first check trains the first model", "quarantined": "0",
+    }  # fmt: skip
+
+
+def update_fleet(row: Row, others: Iterable[str] = ()) -> None:
+    """Replace the policy's row of the fleet artifact (`retrain-fleet`), keeping the others;
+    `others`, the project's other policies, get a row saying they were never checked.
 
     One check at a time reads and writes it (a Prefect concurrency limit); an artifact that
     cannot be updated is logged, never a failed check.
@@ -114,6 +124,8 @@ def update_fleet(row: Row) -> None:
                 )  # fmt: skip
             rows = {r["policy"]: r for r in _rows(found[0].data if found else None)}
             rows[row.policy] = fleet_row(row)
+            for name in others:
+                rows.setdefault(name, never_checked(name))
             create_table_artifact(
                 table=[rows[name] for name in sorted(rows)], key=FLEET_KEY,
                 description=f"retrain fleet: {len(rows)} policies, each as of its last check",

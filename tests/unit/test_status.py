@@ -75,3 +75,15 @@ def test_what_is_next_for_a_policy() -> None:
     assert next_action("a", "pending", None, 0, False) == "waiting for labels of the changed rows"
     assert next_action("a", "hold", None, 0, True).startswith("retrain due")
     assert next_action("a", "hold", None, 0, False) == "next check"
+
+
+def test_the_fleet_lists_policies_never_checked_by_their_name_line(tmp_path) -> None:
+    from retrain_core.policy.loader import policy_names
+    from retrain_core.runtime.publish import never_checked
+
+    (tmp_path / "a.yaml").write_text("# comment\nversion: 1\nname: churn  # the model\n")
+    (tmp_path / "b.yml").write_text("name: 'house-prices'\n")
+    (tmp_path / "c.yaml").write_text("extends: base.yaml\n")  # no name line: left out
+    (tmp_path / "notes.txt").write_text("name: nope\n")
+    assert policy_names(tmp_path) == ["churn", "house-prices"]
+    assert never_checked("churn")["last check"] == "never"
