@@ -373,7 +373,8 @@ def test_the_uis_show_verdicts_the_fleet_and_why(
     text = _browse(deployed, chromium, f"{deployed.url}/v2/runs", OUTPUT / "runs.png")
     assert "Retrained" in text, f"the runs list does not name the verdicts: {text[:2000]}"
 
-    url = f"{deployed.url}/v2/artifacts/key/retrain-fleet"
+    fleet = _latest_artifact(deployed, "retrain-fleet")
+    url = f"{deployed.url}/v2/artifacts/artifact/{fleet.id}"
     text = _browse(deployed, chromium, url, OUTPUT / "fleet.png", size=(1600, 900))
     for name in (POLICY, OTHER, deployed.scheduled):
         assert name in text, f"the fleet artifact does not list {name}: {text[:2000]}"
@@ -392,6 +393,19 @@ def test_the_uis_show_verdicts_the_fleet_and_why(
     url = f"{ui}/#/models/{POLICY}/versions/{version}"
     text = _browse(deployed, chromium, url, OUTPUT / "mlflow-version.png")
     assert "decision" in text and "challenger_gain" in text and "gate" in text, text[:3000]
+
+
+def _latest_artifact(deployed: Deployed, key: str) -> Any:
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with deployed.client() as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC, limit=1,
+        )  # fmt: skip
+    assert found, f"no {key} artifact"
+    return found[0]
 
 
 def _answers(url: str) -> bool:
