@@ -217,7 +217,7 @@ def not_worse_split(
     def p(x: Any, y: Any, side: str) -> float:
         if np.allclose(np.concatenate([x, y]), x[0]):  # no spread anywhere
             return 1.0
-        found = float(ttest_ind(x, y, equal_var=False, alternative=side).pvalue)  # type: ignore[arg-type]
+        found = float(ttest_ind(x, y, equal_var=False, alternative=side).pvalue)
         return 1.0 if math.isnan(found) else found
 
     return NotWorse(

@@ -12,17 +12,19 @@ on the rows it answered.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
 from retrain_core.base.durations import format_duration
 from retrain_core.checks.paired import NotWorse
+from retrain_core.decide.records import RetrainDecision
 from retrain_core.policy.schema import Policy
 from retrain_core.policy.stages import Stage
 
 # the alias a challenger holds in each stage
 STAGE_ALIASES = {"shadow": "challenger", "canary": "canary"}
+SUPPRESSED_BY = "stage"  # a retrain held while a challenger is on trial
 Action = Literal["wait", "advance", "reject"]
 
 
@@ -51,8 +53,10 @@ def next_stage(policy: Policy, name: str | None) -> Stage | None:
 
 def describe(metric: str, found: NotWorse) -> str:
     """The running comparison in words, e.g. "accuracy 0.781 vs champion 0.774 on 2400 rows"."""
-    rows = f"{found.rows} rows" if found.test == "paired" else (
-        f"{found.rows} rows vs {found.champion_rows}"
+    rows = (
+        f"{found.rows} rows"
+        if found.test == "paired"
+        else (f"{found.rows} rows vs {found.champion_rows}")
     )
     return (
         f"{metric} {found.challenger:.4f} vs champion {found.champion:.4f} on {rows} "
@@ -85,6 +89,16 @@ def judge(
         return StageVerdict("reject", (f"{head}: {why}: {seen}: rejected",))
     wait = f"waiting for {settings.min_rows} rows" if not enough else "not yet significant"
     return StageVerdict("wait", (f"{head}: {wait}: {seen}",))
+
+
+def hold_for_stage(decision: RetrainDecision, version: str, stage: str) -> RetrainDecision:
+    """No new training while a challenger is in a stage: its trial decides first (pure)."""
+    if not decision.retrain:
+        return decision
+    reason = f"v{version} is in its {stage} stage: no new training until it is decided"
+    return replace(
+        decision, retrain=False, suppressed_by=SUPPRESSED_BY, reasons=(*decision.reasons, reason)
+    )
 
 
 def _bucket(key: Any) -> float:

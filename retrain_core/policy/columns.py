@@ -57,8 +57,8 @@ def named_columns(policy: Policy) -> list[Named]:
         named.append(Named(("data", "labels", "join_on"), labels.join_on, ("current", "labels")))
     for index, stage in enumerate(policy.promotion.stages):
         if stage.canary is not None:
-            place = ("promotion", "stages", index, "canary", "key")
-            named.append(Named(place, stage.canary.key, ("current",)))
+            key_path = ("promotion", "stages", index, "canary", "key")
+            named.append(Named(key_path, stage.canary.key, ("current",)))
     for index, (name, kwargs) in enumerate(policy.expectations):
         place = ("validation", index, name)
         for key in _ONE_COLUMN:
