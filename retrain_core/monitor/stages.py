@@ -60,8 +60,8 @@ def enter(
     registry, name = store.registry, policy.name
     canary = stage.canary
     if canary is not None:
-        split: dict[str, str | float] = {
-            "key": canary.key, "share": canary.share,
+        split: dict[str, str | float | list[str]] = {
+            "key": canary.key, "share": canary.share, "features": policy.model.features.all,
             "champion_alias": policy.promotion.alias, "canary_alias": STAGE_ALIASES["canary"],
         }  # fmt: skip
         register_router(registry.client, registry.experiment_id(name), name, split)
@@ -70,7 +70,7 @@ def enter(
     store.ledger.record_stage(name, version, stage.name, "entered", why, now=now)
     registry.enter_stage(name, version, stage.name, why, now=now)
     if notify:
-        send(policy.notify, Notification(Event.STAGED, name, why, version, stage.name))
+        send(policy.notify, Notification(Event.STAGED, name, why, version, Event.STAGED.value))
     return stage.name
 
 
@@ -135,7 +135,7 @@ def _promote(
     the stage alias goes; probation, if any, watches it from `now` on."""
     name, version, p = policy.name, staged.version, policy.promotion
     store.ledger.record_stage(name, version, staged.stage, "promoted", reasons, now=now, rows=rows)
-    store.registry.promote(name, version, p.alias, p.previous_alias, now=now)
+    store.registry.promote(name, version, p.alias, p.previous_alias, now=now, reasons=reasons)
     store.registry.leave_stage(name, version)
     send(policy.notify, Notification(Event.PROMOTED, name, tuple(reasons), version, "promoted"))
     return "promoted"

@@ -146,10 +146,12 @@ class Registry(TrainingRuns, Profiles, Approvals):
         previous_alias: str = "previous",
         *,
         now: datetime,
+        reasons: Sequence[str] | None = None,
     ) -> bool:
         """Old champion gets `previous_alias` first, `alias` moves last; False if already there.
 
-        The version is tagged promoted, with `now` as its promotion time (`serving_since`).
+        The version is tagged promoted (with `reasons` when given, e.g. its last stage's), with
+        `now` as its promotion time (`serving_since`).
         """
         version = str(version)
         current = self.champion(name, alias)
@@ -162,7 +164,9 @@ class Registry(TrainingRuns, Profiles, Approvals):
             self.client.delete_registered_model_alias(name, previous_alias)
         found = {} if moved else self.client.get_model_version(name, version).tags
         if found.get(DECISION) != "promoted" or PROMOTED_AT not in found:
-            self._set_decision(name, version, "promoted", None, now, {PROMOTED_AT: now.isoformat()})
+            self._set_decision(
+                name, version, "promoted", reasons, now, {PROMOTED_AT: now.isoformat()}
+            )
         return moved
 
     def tag_rejected(

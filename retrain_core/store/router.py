@@ -28,10 +28,11 @@ def register_router(
     client: MlflowClient,
     experiment_id: str,
     name: str,
-    split: dict[str, str | float],
+    split: dict[str, str | float | list[str]],
 ) -> str:
-    """Log the router with `split` (key, share, champion_alias, canary_alias), register it as
-    `<name>-serving` and move its `serving` alias to the new version; returns that version."""
+    """Log the router with `split` (key, share, features, champion_alias, canary_alias),
+    register it as `<name>-serving` and move its `serving` alias to the new version (its
+    number is returned)."""
     import mlflow
     import mlflow.pyfunc
     from mlflow.entities import LoggedModelStatus

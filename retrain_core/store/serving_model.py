@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import mlflow.pyfunc
+import mlflow.sklearn
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel
@@ -20,12 +21,16 @@ from retrain_core.decide.stages import to_canary
 
 
 class CanaryRouter(PythonModel):
-    """Champion and canary behind one model; the split is `to_canary`, as the monitor's."""
+    """Champion and canary behind one model; the split is `to_canary`, as the monitor's.
+
+    Each version is its scikit-learn pipeline, given the policy's feature columns: the request
+    also holds the key, which no version's signature names."""
 
     def load_context(self, context: Any) -> None:
         config = context.model_config
         self.name, self.key = str(config["name"]), str(config["key"])
         self.share = float(config["share"])
+        self.features = [str(column) for column in config["features"]]
         self.models: dict[str, tuple[str, Any, str]] = {}
         client = MlflowClient()
         for role in ("champion", "canary"):
@@ -34,7 +39,7 @@ class CanaryRouter(PythonModel):
                 version = str(client.get_model_version_by_alias(self.name, alias).version)
             except MlflowException:  # no canary now: the champion answers every row
                 continue
-            model = mlflow.pyfunc.load_model(f"models:/{self.name}/{version}")
+            model = mlflow.sklearn.load_model(f"models:/{self.name}/{version}")
             self.models[role] = (version, model, alias)
 
     def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:
@@ -50,7 +55,9 @@ class CanaryRouter(PythonModel):
             if not rows.any():
                 continue
             version, model, alias = self.models[role]
-            predicted = pd.Series(list(model.predict(model_input[rows])), index=rows[rows].index)
+            predicted = pd.Series(
+                list(model.predict(model_input.loc[rows, self.features])), index=rows[rows].index
+            )
             parts.append(
                 pd.DataFrame({"prediction": predicted, "version": version, "alias": alias})
             )
