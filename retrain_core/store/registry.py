@@ -234,6 +234,7 @@ class Registry(TrainingRuns, Profiles, Approvals):
         self.client.set_model_version_tag(name, version, STAGE, stage)
         self.client.set_model_version_tag(name, version, STAGE_SINCE, stamp(now))
         self.client.set_model_version_tag(name, version, STAGE_EVIDENCE, "no check yet")
+        self.client.set_model_version_tag(name, version, STAGE_ROWS, "0")
         self._set_decision(name, version, STAGED, reasons, now)
         self._set_alias(name, STAGE_ALIASES[stage], version)
         self.leave_stage(name, version, keep=STAGE_ALIASES[stage])

@@ -19,7 +19,11 @@ from test_retrain_support import GOOD, URLS_ENV, WEAK, aliases, notified, run, t
 from flows.monitor import monitor
 from retrain_core.data.demo import day_start
 from retrain_core.decide.stages import to_canary
+from retrain_core.policy.loader import load_policy
 from retrain_core.store import Store
+from retrain_core.store.explain import as_text
+from retrain_core.store.overview import policy_row
+from retrain_core.store.views import view_for
 
 if TYPE_CHECKING:
     from conftest import Project
@@ -89,6 +93,11 @@ def test_a_better_challenger_goes_shadow_then_canary_then_champion(
         assert shadowed["retrain.stage"] == "canary"
         assert "on 800 rows" in shadowed["retrain.decision_reasons"]
 
+        row = policy_row(project.name, load_policy(project.policy_path), view_for(tracking_uri))
+        assert row.stage is not None and row.stage.startswith("v2 in canary, 0 rows: ")
+        explained = as_text(Store(tracking_uri).registry.explain(project.name, "2"))
+        assert "  stage:     canary since " in explained and "(alias canary)" in explained
+
         rows = pd.read_parquet(project.root / "data/churn/batches/day-02.parquet")
         router = mlflow.pyfunc.load_model(f"models:/{project.name}-serving@serving")
         answer = router.predict(rows)
@@ -101,6 +110,8 @@ def test_a_better_challenger_goes_shadow_then_canary_then_champion(
         assert aliases(tracking_uri, project.name) == {"champion": "2", "previous": "1"}
         promoted = tags(tracking_uri, project.name, "2")
         assert promoted["retrain.decision"] == "promoted"
+        done = policy_row(project.name, load_policy(project.policy_path), view_for(tracking_uri))
+        assert (done.champion, done.stage) == ("v2", None)
         assert "canary of v2: not worse by more than 0.05" in promoted["retrain.decision_reasons"]
 
     assert stage_events(tracking_uri, project.name) == [
