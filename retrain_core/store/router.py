@@ -56,6 +56,8 @@ def register_router(
         if exc.error_code not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
             raise
     location = str(client.get_logged_model(model.model_id).artifact_location)
-    version = client.create_model_version(serving, location, model_id=model.model_id)
+    # no model_id: without a run MLflow's SQL registry would look it up through the process-wide
+    # tracking URI (`models.model_source`); the source is its files all the same
+    version = client.create_model_version(serving, location)
     client.set_registered_model_alias(serving, SERVING, str(version.version))
     return str(version.version)
