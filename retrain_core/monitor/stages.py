@@ -89,6 +89,9 @@ def watch(
     if staged is None or champion is None:
         return None
     stage = stage_named(policy, staged.stage)
+    if stage is not None and staged.interrupted:  # a crash while it entered `stage`: finish it
+        why = (f"completing v{staged.version}'s interrupted move to {stage.name}",)
+        return enter(store, policy, staged.version, stage, why, now)
     if stage is None:
         why = (f"the policy has no {staged.stage} stage any more: v{staged.version} rejected",)
         return _reject(store, policy, staged, why, now, 0)

@@ -67,6 +67,7 @@ class StagedVersion:
     stage: str
     since: datetime
     trained_until: datetime | None
+    interrupted: bool = False  # tagged for `stage` while the alias still shows the one before
 
 
 class RegistryError(RuntimeError):
@@ -207,7 +208,9 @@ class Registry(TrainingRuns, Profiles, Approvals):
         """The challenger in a stage (the version holding `canary`, else `challenger`), or None.
 
         A stage alias left on a version decided since (a crash after its decision, before the
-        alias was dropped) is dropped here: the decision stands, the alias goes.
+        alias was dropped) is dropped here: the decision stands, the alias goes. A version tagged
+        for a later stage than its alias shows was interrupted while entering it (`interrupted`:
+        the caller completes the move).
         """
         from retrain_core.decide.stages import STAGE_ALIASES
 
@@ -221,7 +224,8 @@ class Registry(TrainingRuns, Profiles, Approvals):
                 self.leave_stage(name, version)
                 return None
             since = optional_time(mv.tags.get(STAGE_SINCE, "")) or serving_since(mv)
-            return StagedVersion(version, mv.tags.get(STAGE, stage), since, trained_until(mv))
+            tagged = mv.tags.get(STAGE, stage)
+            return StagedVersion(version, tagged, since, trained_until(mv), tagged != stage)
         return None
 
     def enter_stage(
@@ -295,7 +299,8 @@ class Registry(TrainingRuns, Profiles, Approvals):
         return dict(self.client.get_run(run_id).data.tags)
 
     def unfinished(self, name: str, alias: str = "champion") -> list[str]:
-        """Versions newer than the champion that passed the gate but never got a decision."""
+        """Versions newer than the champion that passed the gate but never got a decision (or
+        were tagged for their first stage without getting its alias: a crash in between)."""
         champion = self.champion(name, alias)
         floor = int(champion.version) if champion is not None else 0
         versions = self.client.search_model_versions(f"name='{name}'")
@@ -305,7 +310,7 @@ class Registry(TrainingRuns, Profiles, Approvals):
                 for v in versions
                 if int(v.version) > floor
                 and v.tags.get(GATE) == "passed"
-                and DECISION not in v.tags
+                and (DECISION not in v.tags or (v.tags[DECISION] == STAGED and not v.aliases))
             ),
             key=int,
         )

@@ -139,3 +139,34 @@ def test_a_worse_challenger_is_rejected_in_shadow_and_the_champion_keeps_serving
         ("2", "shadow", "entered"), ("2", "shadow", "rejected"),
     ]  # fmt: skip
     assert endpoint.events() == ["promoted", "staged", "rejected"]  # v1, then v2
+
+
+def test_a_crash_between_stages_leaves_the_champion_serving_and_the_next_check_completes_it(
+    project: Project, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retrain_core.store.registry import Registry
+
+    original = Registry._set_alias
+    crash = {"on": False}
+
+    def crash_on_canary(self: Registry, name: str, alias: str, version: str) -> None:
+        if crash["on"] and alias == "canary":
+            raise RuntimeError("injected crash before the canary alias moves")
+        original(self, name, alias, version)
+
+    monkeypatch.setattr(Registry, "_set_alias", crash_on_canary)
+    project.edit(training={"retries": 0})
+    assert staged_challenger(project, WEAK, GOOD)["status"] == "staged"
+    crash["on"] = True
+    for day in (1, 2):
+        project.write_day(day)
+    root = str(project.root)
+    failed = monitor(str(project.policy_path), now=day_start(3), data_root=root, return_state=True)
+    assert failed.is_failed(), failed
+    assert aliases(tracking_uri, project.name) == {"champion": "1", "challenger": "2"}
+
+    crash["on"] = False
+    check(project, 4)
+    assert aliases(tracking_uri, project.name) == {"champion": "1", "canary": "2"}
+    completed = tags(tracking_uri, project.name, "2")
+    assert "completing v2's interrupted move to canary" in completed["retrain.decision_reasons"]
