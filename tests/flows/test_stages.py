@@ -110,6 +110,7 @@ def test_a_better_challenger_goes_shadow_then_canary_then_champion(
         assert aliases(tracking_uri, project.name) == {"champion": "2", "previous": "1"}
         promoted = tags(tracking_uri, project.name, "2")
         assert promoted["retrain.decision"] == "promoted"
+        assert promoted["retrain.promoted_at"] == day_start(5).isoformat()  # probation's start
         done = policy_row(project.name, load_policy(project.policy_path), view_for(tracking_uri))
         assert (done.champion, done.stage) == ("v2", None)
         assert "canary of v2: not worse by more than 0.05" in promoted["retrain.decision_reasons"]
