@@ -29,6 +29,7 @@ from prefect.input import RunInput
 
 from retrain_core.base.settings import load_settings
 from retrain_core.decide import approval
+from retrain_core.monitor import stages
 from retrain_core.notify import Notification, send
 from retrain_core.policy.loader import LoadedPolicy, load_policy
 from retrain_core.policy.notify import Event
@@ -65,6 +66,17 @@ def promote(store: Store, loaded: LoadedPolicy, version: str, now: datetime) -> 
     store.registry.promote(loaded.policy.name, version, p.alias, p.previous_alias, now=now)
 
 
+@task(name="enter-first-stage", **IO)
+def enter_stage(
+    store: Store, loaded: LoadedPolicy, version: str, reasons: list[str], now: datetime
+) -> str:
+    """With `promotion.stages`, the passing challenger enters the first stage (the champion
+    alias stays where it is; the checks move it when the stages end)."""
+    policy = loaded.policy
+    first = policy.promotion.stages[0]
+    return stages.enter(store, policy, version, first, reasons, now, notify=False)
+
+
 @task(name="reject-challenger", **IO)
 def reject(
     store: Store, loaded: LoadedPolicy, version: str, reasons: list[str], now: datetime
@@ -81,10 +93,13 @@ def move_or_reject(
     reasons: list[str],
     now: datetime,
 ) -> str:
-    """Under the policy's lock, move the alias to `version` or tag it rejected with `reasons`;
-    "promoted" or "rejected"."""
+    """Under the policy's lock, move the alias to `version` (or, with stages, put it in the
+    first) or tag it rejected with `reasons`; "promoted", "staged" or "rejected"."""
     retry = retry_options(loaded)
     with policy_lock(loaded.policy.name):
+        if approved and loaded.policy.promotion.stages:
+            enter_stage.with_options(**retry)(store, loaded, version, reasons, now)
+            return Event.STAGED.value
         if approved:
             promote.with_options(**retry)(store, loaded, version, now)
         else:

@@ -26,8 +26,9 @@ from retrain_core.decide.evaluate import evaluate
 from retrain_core.decide.pending import Fresh
 from retrain_core.decide.records import LedgerEntry, RetrainDecision
 from retrain_core.decide.report import check_rows
+from retrain_core.decide.stages import hold_for_stage
 from retrain_core.kinds.context import Champion
-from retrain_core.monitor import drift_reference, late_labels, report, serving, windows
+from retrain_core.monitor import drift_reference, late_labels, report, serving, stages, windows
 from retrain_core.monitor.probation import evidence
 from retrain_core.monitor.settle import settle
 from retrain_core.notify import Notification, send
@@ -43,6 +44,8 @@ from retrain_core.store import Store
 from retrain_core.store.overview import policy_row
 from retrain_core.store.tracking import check_reachable, tracking_uri
 from retrain_core.store.views import view_for
+
+PROMOTED = Event.PROMOTED.value
 
 
 @task(name="read-ledger", **IO)
@@ -96,6 +99,19 @@ def watch_probation(
                         f"rolled back to v{result.to_version}")  # fmt: skip
     send(policy.notify, note)
     return True
+
+
+@task(name="watch-stages", **IO)
+def watch_stages(
+    store: Store, loaded: LoadedPolicy, root: str, champion: Champion | None, now: datetime,
+    skip: dict[str, set[str]] | None = None,
+) -> str | None:  # fmt: skip
+    """A challenger in a rollout stage is judged on the newly labelled rows and advances, is
+    promoted or is rejected (`monitor.stages.watch`); what happened, None without one."""
+    found = stages.watch(store, loaded.policy, Path(root), champion, now, skip)
+    if found is not None:
+        get_run_logger().info("stages of %s: %s", loaded.policy.name, found)
+    return found
 
 
 @task(name="load-windows", **IO)
@@ -188,6 +204,9 @@ def hold_for_approval(
         expire(store, loaded, version, now)
     if not decision.retrain:
         return decision
+    staged = store.registry.staged(loaded.policy.name)
+    if staged is not None:  # one challenger on trial at a time
+        return hold_for_stage(decision, staged.version, staged.stage)
     return approval.hold_for_approval(decision, waiting)
 
 
@@ -288,6 +307,8 @@ def _check(policy_path: str, now: datetime, data_root: str | None, uri: str) -> 
         history, marks, rows = read_ledger.with_options(**retry)(store, policy.name)
         skip = read_quarantine.with_options(**retry)(store, policy.name)
         champion = load_champion.with_options(**retry)(store, loaded)
+        if watch_stages.with_options(**retry)(store, loaded, root, champion, now, skip) == PROMOTED:
+            champion = load_champion.with_options(**retry)(store, loaded)  # the staged one
         if watch_probation.with_options(**retry)(store, loaded, root, champion, now, skip):
             champion = load_champion.with_options(**retry)(store, loaded)  # the one restored
         data = load_windows.with_options(**retry)(loaded, root, marks, rows, skip, store, now)

@@ -121,3 +121,105 @@ def compare(
     else:
         first, second = float(la.mean()), float(lb.mean())
     return PairedResult(first, second, first - second, p, len(y), "paired t-test")
+
+
+@dataclass(frozen=True)
+class NotWorse:
+    """A challenger against the champion for a stage: each one's metric, the rows behind them and
+    two one-sided p-values: that it is no worse than the champion by more than the margin only by
+    chance (`p_not_worse`), and that it is worse only by chance (`p_worse`)."""
+
+    champion: float
+    challenger: float
+    rows: int  # the challenger's rows (shadow: both models' same rows)
+    p_not_worse: float
+    p_worse: float
+    test: str
+    champion_rows: int = 0
+
+
+def row_scores(metric: str, y_true: Any, model: tuple[Any, Any, Any]) -> Any:
+    """Per-row goodness (higher is better): correctness for accuracy, minus the loss otherwise."""
+    import numpy as np
+
+    if metric == "accuracy":
+        return (np.asarray(model[0]) == np.asarray(y_true)).astype(float)
+    return -per_row_loss(metric, y_true, *model)
+
+
+def _metric(metric: str, scores: Any) -> float:
+    """The metric from per-row scores (rmse: the root of the mean squared error)."""
+    import numpy as np
+
+    mean = float(np.mean(scores)) if len(scores) else float("nan")
+    if metric == "accuracy":
+        return mean
+    return float(np.sqrt(-mean)) if metric == "rmse" else -mean
+
+
+def _row_margin(metric: str, champion: float, margin: float) -> float:
+    """The margin in per-row units: rmse's is the rise in mean squared error it allows."""
+    return (champion + margin) ** 2 - champion**2 if metric == "rmse" else margin
+
+
+def _greater(diff: Any) -> float:
+    """One-sided p that the mean of `diff` is above 0 only by chance (one-sample t-test)."""
+    import numpy as np
+    from scipy.stats import ttest_1samp
+
+    if len(diff) < 2:
+        return 1.0
+    if np.allclose(diff, diff[0]):
+        return 0.0 if diff[0] > 0 else 1.0
+    p = float(ttest_1samp(diff, 0.0, alternative="greater").pvalue)
+    return 1.0 if math.isnan(p) else p
+
+
+def not_worse_paired(
+    metric: str,
+    y_true: Any,
+    champion: tuple[Any, Any, Any],
+    challenger: tuple[Any, Any, Any],
+    margin: float,
+) -> NotWorse:
+    """Shadow: both models on the same rows. "Worse" is `compare` with the roles swapped (the
+    challenger_gain trigger's test: McNemar exact for accuracy, a paired t-test for losses);
+    "not worse" is the paired t-test of the per-row differences shifted by the margin."""
+    import numpy as np
+
+    if metric not in PAIRED_METRICS:
+        raise ValueError(f"{metric} has no per-row paired test (use {', '.join(PAIRED_METRICS)})")
+    a, b = row_scores(metric, y_true, champion), row_scores(metric, y_true, challenger)
+    first, second = _metric(metric, a), _metric(metric, b)
+    worse = compare(metric, y_true, challenger, champion).p_value if len(a) else 1.0
+    shift = _row_margin(metric, first, margin) if len(a) else 0.0
+    p = _greater(np.asarray(b - a + shift)) if len(a) else 1.0
+    return NotWorse(first, second, len(a), p, worse, "paired", len(a))
+
+
+def not_worse_split(
+    metric: str,
+    champion: tuple[Any, tuple[Any, Any, Any]],
+    challenger: tuple[Any, tuple[Any, Any, Any]],
+    margin: float,
+) -> NotWorse:
+    """Canary: each model on the rows it served (labels, (predictions, probabilities, classes)):
+    Welch's t-tests of the per-row scores, "not worse" shifted by the margin."""
+    import numpy as np
+    from scipy.stats import ttest_ind
+
+    a, b = row_scores(metric, *champion), row_scores(metric, *challenger)
+    first, second = _metric(metric, a), _metric(metric, b)
+    if len(a) < 2 or len(b) < 2:
+        return NotWorse(first, second, len(b), 1.0, 1.0, "Welch t-test", len(a))
+    shift = _row_margin(metric, first, margin)
+
+    def p(x: Any, y: Any, side: str) -> float:
+        if np.allclose(np.concatenate([x, y]), x[0]):  # no spread anywhere
+            return 1.0
+        found = float(ttest_ind(x, y, equal_var=False, alternative=side).pvalue)
+        return 1.0 if math.isnan(found) else found
+
+    return NotWorse(
+        first, second, len(b), p(b + shift, a, "greater"), p(b, a, "less"), "Welch t-test", len(a)
+    )

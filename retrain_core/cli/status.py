@@ -213,6 +213,8 @@ def _print(uri: str, rows: list[Row], summary: dict[str, int]) -> None:
         notes = [r.why or "-", f"next: {r.next_action}"]
         if r.pending_approval:
             notes.append(f"waiting for approval: {r.pending_approval}")
+        if r.stage:
+            notes.append(f"stage: {r.stage}")
         if r.quarantined:
             notes.append(f"quarantined: {_count(r.quarantined, 'batch', 'batches')}")
         found.add_row(r.policy, r.champion or "-", age, _when(r.last_check), r.verdict or "-",

@@ -55,6 +55,10 @@ def named_columns(policy: Policy) -> list[Named]:
         named.append(Named(("data", "timestamp"), policy.data.timestamp, both))
     if labels is not None:
         named.append(Named(("data", "labels", "join_on"), labels.join_on, ("current", "labels")))
+    for index, stage in enumerate(policy.promotion.stages):
+        if stage.canary is not None:
+            key_path = ("promotion", "stages", index, "canary", "key")
+            named.append(Named(key_path, stage.canary.key, ("current",)))
     for index, (name, kwargs) in enumerate(policy.expectations):
         place = ("validation", index, name)
         for key in _ONE_COLUMN:

@@ -24,6 +24,7 @@ class Event(StrEnum):
     """What happened to a model, in the order a retrain meets them."""
 
     RETRAINED = "retrained"  # a challenger was trained and registered
+    STAGED = "staged"  # it entered a rollout stage (shadow, canary) before the alias
     PROMOTED = "promoted"  # it took the alias
     REJECTED = "rejected"  # the gate, a reviewer or the approval deadline turned it down
     FAILED = "failed"  # a check or a training failed

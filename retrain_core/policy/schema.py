@@ -17,6 +17,7 @@ from retrain_core.policy.base import MetricName, ParamValue, Strict, Task
 from retrain_core.policy.notify import REBUILD_WITH_NOTIFY, Notify
 from retrain_core.policy.schedule import Arrival, Schedule
 from retrain_core.policy.sources import REBUILD_WITH_SOURCES, Data, Source
+from retrain_core.policy.stages import Stage, check_order
 from retrain_core.policy.triggers import REBUILD_WITH_TRIGGERS, Triggers
 
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
@@ -159,6 +160,19 @@ class Promotion(Strict):
         description="Watch a new champion's live labelled performance for a period; roll back "
         "to the previous version when it is significantly worse than that version was live.",
     )
+    stages: list[Stage] = Field(
+        default_factory=list,
+        exclude_if=lambda stages: not stages,  # no stages: the policy's hash as before them
+        description="Live stages before the alias moves, in order: [{shadow: {...}}, "
+        "{canary: {...}}]; a challenger advances when significantly not worse than the champion "
+        "on labelled rows, and is rejected when worse or undecided after max_period. None: "
+        "promoted at once.",
+    )
+
+    @field_validator("stages")
+    @classmethod
+    def _stage_order(cls, value: list[Stage]) -> list[Stage]:
+        return check_order(value)
 
     @model_validator(mode="after")
     def _two_aliases(self) -> Promotion:

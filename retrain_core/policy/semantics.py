@@ -36,6 +36,7 @@ def check_policy(data: Any, settings: Settings) -> list[Finding]:
         *metric_findings(data),
         *timestamp_findings(data),
         *probation_findings(data),
+        *stage_findings(data),
         *column_role_findings(data),
         *closed_class_findings(data),
         *range_findings(data),
@@ -109,6 +110,19 @@ def probation_findings(data: dict[str, Any]) -> list[Finding]:
         findings.append(Finding(path, "probation needs data.timestamp (when each row was served)"))
     if get(data, "data", "labels") is None:
         findings.append(Finding(path, "probation needs data.labels (the live rows' outcomes)"))
+    return findings
+
+
+def stage_findings(data: dict[str, Any]) -> list[Finding]:
+    """Stages compare live labelled rows by time, as probation does."""
+    if not get(data, "promotion", "stages"):
+        return []
+    path: Path_ = ("promotion", "stages")
+    findings = []
+    if not get(data, "data", "timestamp"):
+        findings.append(Finding(path, "stages need data.timestamp (when each row was served)"))
+    if get(data, "data", "labels") is None:
+        findings.append(Finding(path, "stages need data.labels (the live rows' outcomes)"))
     return findings
 
 

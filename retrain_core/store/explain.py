@@ -21,6 +21,9 @@ from retrain_core.store.tags import (
     MONITOR_RUN_ID,
     POLICY_HASH,
     REASONS,
+    STAGE,
+    STAGE_EVIDENCE,
+    STAGE_SINCE,
     TRIGGER,
     WINDOW_END,
     WINDOW_START,
@@ -63,6 +66,9 @@ class Explanation:
             ("gate", f"{tag(GATE, '-')}: {tag(GATE_REASONS, '')}".rstrip(": ")),
             ("policy", f"hash {tag(POLICY_HASH)}, git commit {tag(GIT_COMMIT)}"),
         ]
+        if tags.get(STAGE):
+            evidence = tag(STAGE_EVIDENCE, "no check yet")
+            facts.append(("stage", f"{tags[STAGE]} since {tag(STAGE_SINCE)}: {evidence}"))
         metrics = self.info.metrics
         holdout = {k[len("holdout_") :]: v for k, v in metrics.items() if k.startswith("holdout_")}
         if holdout:

@@ -36,6 +36,10 @@ from retrain_core.store.tags import (
     REASONS,
     ROLLBACK,
     RUN_NAME,
+    STAGE,
+    STAGE_ACTION,
+    STAGE_EVENT,
+    STAGE_ROWS,
     TO_VERSION,
     TRAINING,
     TRIGGER,
@@ -156,6 +160,25 @@ class Ledger(Part):
         if trigger:
             tags |= {REASONS: "\n".join(reasons), TRIGGER: trigger, CHECKED_AT: now.isoformat()}
         return self.record_event(name, ROLLBACK, tags, now=now)
+
+    def record_stage(
+        self,
+        name: str,
+        version: str,
+        stage: str,
+        action: str,
+        reasons: Sequence[str],
+        *,
+        now: datetime,
+        rows: int = 0,
+    ) -> str:
+        """Write a stage change of `version` (entered, advanced, rejected, promoted) with its
+        evidence at `now` in the ledger."""
+        tags = {
+            TO_VERSION: version, STAGE: stage, STAGE_ACTION: action, STAGE_ROWS: str(rows),
+            REASONS: "\n".join(reasons), CHECKED_AT: now.isoformat(),
+        }  # fmt: skip
+        return self.record_event(name, STAGE_EVENT, tags, now=now)
 
     def _runs(self, name: str, limit: int) -> list[Any]:
         """Finished monitor runs of a policy, newest check first."""

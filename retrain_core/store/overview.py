@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from retrain_core.policy.loader import LoadedPolicy
-from retrain_core.store.views import View
+from retrain_core.store.views import PolicyState, View
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Row:
     quarantined: int
     past_max_age: bool
     next_action: str
+    stage: str | None = None  # e.g. "v2 in canary, 812 rows: accuracy 0.78 vs champion 0.76 ..."
 
 
 def policy_row(name: str, loaded: LoadedPolicy | None, view: View) -> Row:
@@ -63,7 +64,16 @@ def policy_row(name: str, loaded: LoadedPolicy | None, view: View) -> Row:
         quarantined=state.quarantined,
         past_max_age=past,
         next_action=next_action(name, verdict, pending, state.quarantined, past),
+        stage=_stage_text(state),
     )
+
+
+def _stage_text(state: PolicyState) -> str | None:
+    """The staged challenger, its rows seen and its running comparison, in one line."""
+    found = state.staged
+    if found is None:
+        return None
+    return f"v{found.version} in {found.stage}, {found.rows} rows: {found.comparison}"
 
 
 def next_action(

@@ -32,6 +32,11 @@ from retrain_core.store.tags import (
     MONITOR_RUN_ID,
     PROMOTED_AT,
     REGISTERED_AT,
+    STAGE,
+    STAGE_EVIDENCE,
+    STAGE_ROWS,
+    STAGE_SINCE,
+    STAGED,
     TRAINING_RUN_ID,
     WINDOW_END,
     clip,
@@ -52,6 +57,17 @@ def serving_since(version: ModelVersion) -> datetime:
 def trained_until(version: ModelVersion) -> datetime | None:
     """The newest row a version was trained on (its training window's end), when recorded."""
     return optional_time(version.tags.get(WINDOW_END, ""))
+
+
+@dataclass(frozen=True)
+class StagedVersion:
+    """The challenger in a stage: its version, the stage, since when, and its training's end."""
+
+    version: str
+    stage: str
+    since: datetime
+    trained_until: datetime | None
+    interrupted: bool = False  # tagged for `stage` while the alias still shows the one before
 
 
 class RegistryError(RuntimeError):
@@ -131,10 +147,12 @@ class Registry(TrainingRuns, Profiles, Approvals):
         previous_alias: str = "previous",
         *,
         now: datetime,
+        reasons: Sequence[str] | None = None,
     ) -> bool:
         """Old champion gets `previous_alias` first, `alias` moves last; False if already there.
 
-        The version is tagged promoted, with `now` as its promotion time (`serving_since`).
+        The version is tagged promoted (with `reasons` when given, e.g. its last stage's), with
+        `now` as its promotion time (`serving_since`).
         """
         version = str(version)
         current = self.champion(name, alias)
@@ -147,7 +165,9 @@ class Registry(TrainingRuns, Profiles, Approvals):
             self.client.delete_registered_model_alias(name, previous_alias)
         found = {} if moved else self.client.get_model_version(name, version).tags
         if found.get(DECISION) != "promoted" or PROMOTED_AT not in found:
-            self._set_decision(name, version, "promoted", None, now, {PROMOTED_AT: now.isoformat()})
+            self._set_decision(
+                name, version, "promoted", reasons, now, {PROMOTED_AT: now.isoformat()}
+            )
         return moved
 
     def tag_rejected(
@@ -183,6 +203,59 @@ class Registry(TrainingRuns, Profiles, Approvals):
         self.client.delete_registered_model_alias(name, previous_alias)
         from_version = current if current != target else None
         return RollbackResult(name, alias, from_version, target)
+
+    def staged(self, name: str) -> StagedVersion | None:
+        """The challenger in a stage (the version holding `canary`, else `challenger`), or None.
+
+        A stage alias left on a version decided since (a crash after its decision, before the
+        alias was dropped) is dropped here: the decision stands, the alias goes. A version tagged
+        for a later stage than its alias shows was interrupted while entering it (`interrupted`:
+        the caller completes the move).
+        """
+        from retrain_core.decide.stages import STAGE_ALIASES
+
+        aliases = self.aliases(name)
+        for stage in ("canary", "shadow"):
+            version = aliases.get(STAGE_ALIASES[stage])
+            if version is None:
+                continue
+            mv = self.client.get_model_version(name, version)
+            if mv.tags.get(DECISION) != STAGED:
+                self.leave_stage(name, version)
+                return None
+            since = optional_time(mv.tags.get(STAGE_SINCE, "")) or serving_since(mv)
+            tagged = mv.tags.get(STAGE, stage)
+            return StagedVersion(version, tagged, since, trained_until(mv), tagged != stage)
+        return None
+
+    def enter_stage(
+        self, name: str, version: str, stage: str, reasons: Sequence[str], *, now: datetime
+    ) -> None:
+        """Tag `version` in `stage` since `now`, then move the stage's alias to it (last), then
+        drop its earlier stage's alias. The champion keeps serving throughout."""
+        from retrain_core.decide.stages import STAGE_ALIASES
+
+        self.client.set_model_version_tag(name, version, STAGE, stage)
+        self.client.set_model_version_tag(name, version, STAGE_SINCE, stamp(now))
+        self.client.set_model_version_tag(name, version, STAGE_EVIDENCE, "no check yet")
+        self.client.set_model_version_tag(name, version, STAGE_ROWS, "0")
+        self._set_decision(name, version, STAGED, reasons, now)
+        self._set_alias(name, STAGE_ALIASES[stage], version)
+        self.leave_stage(name, version, keep=STAGE_ALIASES[stage])
+
+    def note_stage(self, name: str, version: str, evidence: str, rows: int) -> None:
+        """The latest check's comparison of a staged version, for status and explain."""
+        self.client.set_model_version_tag(name, version, STAGE_EVIDENCE, clip(evidence))
+        self.client.set_model_version_tag(name, version, STAGE_ROWS, str(rows))
+        self.write_description(name, version)
+
+    def leave_stage(self, name: str, version: str, keep: str = "") -> None:
+        """Drop the stage aliases `version` holds (but `keep`)."""
+        from retrain_core.decide.stages import STAGE_ALIASES
+
+        for alias, held in self.aliases(name).items():
+            if held == version and alias in STAGE_ALIASES.values() and alias != keep:
+                self.client.delete_registered_model_alias(name, alias)
 
     def describe(self, name: str, version: str | int) -> VersionInfo:
         """A version's aliases, lineage tags and training run metrics and params."""
@@ -226,7 +299,8 @@ class Registry(TrainingRuns, Profiles, Approvals):
         return dict(self.client.get_run(run_id).data.tags)
 
     def unfinished(self, name: str, alias: str = "champion") -> list[str]:
-        """Versions newer than the champion that passed the gate but never got a decision."""
+        """Versions newer than the champion that passed the gate but never got a decision (or
+        were tagged for their first stage without getting its alias: a crash in between)."""
         champion = self.champion(name, alias)
         floor = int(champion.version) if champion is not None else 0
         versions = self.client.search_model_versions(f"name='{name}'")
@@ -236,7 +310,7 @@ class Registry(TrainingRuns, Profiles, Approvals):
                 for v in versions
                 if int(v.version) > floor
                 and v.tags.get(GATE) == "passed"
-                and DECISION not in v.tags
+                and (DECISION not in v.tags or (v.tags[DECISION] == STAGED and not v.aliases))
             ),
             key=int,
         )

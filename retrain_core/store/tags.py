@@ -30,6 +30,7 @@ QUARANTINE = "quarantine"  # one batch set aside (`quarantine.start_quarantine`)
 TRAIN = "train"  # one challenger's training (`TrainingRuns.log_training_run`)
 PROFILE_RUN = "reference_profile"  # a reference profile without a version (`Profiles`)
 ROLLBACK = "rollback"  # an operator event (`Ledger.record_rollback`)
+STAGE_EVENT = "stage"  # a challenger entered, advanced in or left a stage (`Ledger.record_stage`)
 TREND = "trend"  # the policy's one run of every check's signals over time (`Trend.log`)
 
 # A monitor run (and the rollback event, which reuses its names)
@@ -97,6 +98,14 @@ APPROVAL = "retrain.approval"  # pending, then approved / rejected / expired
 APPROVAL_DEADLINE = "retrain.approval_deadline"
 PENDING = "pending"
 EXPIRED = "expired"
+STAGE = "retrain.stage"  # shadow / canary while in a stage (a stage event's too)
+STAGE_SINCE = "retrain.stage_since"  # when it entered that stage
+STAGE_EVIDENCE = "retrain.stage_evidence"  # the latest check's comparison, in words
+STAGE_ROWS = "retrain.stage_rows"  # the labelled rows behind it
+STAGE_ACTION = "retrain.stage_action"  # a stage event: entered, advanced, rejected, promoted
+STAGED = "staged"  # a version's decision while it is in a stage
+ROUTER_SUFFIX = "-serving"  # the canary router is registered as <name>-serving, alias `serving`
+SERVING = "serving"
 
 # A policy's experiment
 VALIDATED = "retrain.validated"  # verdict keys of training data that passed validation

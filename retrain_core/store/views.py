@@ -33,6 +33,9 @@ from retrain_core.store.tags import (
     QUARANTINE,
     QUARANTINED,
     REASONS,
+    STAGE,
+    STAGE_EVIDENCE,
+    STAGE_ROWS,
     approval_deadline,
     parse_time,
     serving_since,
@@ -60,6 +63,27 @@ class PolicyState:
     serving_since: datetime | None
     pending: list[tuple[str, datetime]]  # versions waiting for approval, with their deadlines
     quarantined: int
+    staged: Staged | None = None  # the challenger in a rollout stage
+
+
+@dataclass(frozen=True)
+class Staged:
+    """The challenger in a rollout stage: version, stage, rows seen, the running comparison."""
+
+    version: str
+    stage: str
+    rows: int
+    comparison: str
+
+
+STAGE_ALIASES = ("canary", "challenger")  # `decide.stages.STAGE_ALIASES`, the later stage first
+
+
+def _staged(version: str | None, tags: dict[str, str]) -> Staged | None:
+    if version is None or not tags.get(STAGE):
+        return None
+    rows = int(tags.get(STAGE_ROWS, "0") or 0)
+    return Staged(version, tags[STAGE], rows, tags.get(STAGE_EVIDENCE, ""))
 
 
 class View(Protocol):
@@ -170,7 +194,18 @@ class SqliteView:
             name, APPROVAL, PENDING,
         )  # fmt: skip
         pending = _pending([(str(v), self._version_tags(name, v)) for (v,) in candidates])
-        return PolicyState(checks, champion, since, pending, held)
+        return PolicyState(checks, champion, since, pending, held, self._stage(name))
+
+    def _stage(self, name: str) -> Staged | None:
+        for alias in STAGE_ALIASES:
+            found = self._rows(
+                "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?",
+                name, alias,
+            )  # fmt: skip
+            if found:
+                version = str(found[0][0])
+                return _staged(version, self._version_tags(name, version))
+        return None
 
 
 class RestView:
@@ -224,7 +259,16 @@ class RestView:
             [(str(v["version"]), {t["key"]: t.get("value", "") for t in v.get("tags", [])})
              for v in found]
         )  # fmt: skip
-        return PolicyState(checks, champion, since, pending, held)
+        return PolicyState(checks, champion, since, pending, held, self._stage(name))
+
+    def _stage(self, name: str) -> Staged | None:
+        for alias in STAGE_ALIASES:
+            query = urllib.parse.urlencode({"name": name, "alias": alias})
+            version = self._call(f"registered-models/alias?{query}").get("model_version")
+            if version:
+                tags = {t["key"]: t.get("value", "") for t in version.get("tags", [])}
+                return _staged(str(version["version"]), tags)
+        return None
 
 
 class ClientView:
@@ -242,10 +286,14 @@ class ClientView:
         ]
         champion = store.registry.champion(name, alias)
         since = serving_since(champion.tags, champion.creation_timestamp) if champion else None
+        aliases = store.registry.aliases(name)
+        held = next((aliases[a] for a in STAGE_ALIASES if a in aliases), None)
+        tags = store.registry.version_tags(name, held) if held else {}
         return PolicyState(
             checks=checks,
             champion=str(champion.version) if champion else None,
             serving_since=since,
             pending=store.registry.pending_approvals(name),
             quarantined=len(store.ledger.quarantine(name, QUARANTINED)),
+            staged=_staged(held, tags),
         )

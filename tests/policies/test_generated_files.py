@@ -41,6 +41,7 @@ def test_schema_is_the_models_schema() -> None:
     )
     assert schema["$defs"]["Estimator"]["required"] == ["class"]
     assert schema["$defs"]["Notify"]["properties"]["on"]["default"] == [
+        "staged",
         "promoted",
         "rejected",
         "failed",

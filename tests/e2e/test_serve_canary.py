@@ -1,0 +1,128 @@
+"""The canary router serves: `mlflow models serve -m models:/<name>-serving@serving` answers each
+request row with the champion or the canary, split by the key's stable hash in about the share.
+
+Two versions of the shipped churn policy are trained on the seeded demo reference (the second
+with another estimator), registered and promoted / put in a canary stage the way the monitor does
+it (`monitor.stages.enter`, which registers the router). Then the real `mlflow models serve`
+(local environment) serves the router in its own process group, always killed at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+from test_serve import MLFLOW, NOW, ROOT, free_port, stop_group, wait_for_ping
+
+from retrain_core.data.demo import Story, write_reference
+from retrain_core.decide.stages import to_canary
+from retrain_core.monitor import stages
+from retrain_core.monitor.training_data import load_training_data
+from retrain_core.policy.loader import load_policy
+from retrain_core.store import Store
+from retrain_core.training.challenger import train_challenger
+
+pytestmark = pytest.mark.e2e
+
+NAME = "serve-canary"
+SHARE = 0.3
+OTHER = {"class": "sklearn.linear_model.LogisticRegression", "params": {"max_iter": 500}}
+
+
+@pytest.fixture()
+def canary(tmp_path: Path) -> tuple[str, pd.DataFrame]:
+    """A store whose churn model has a champion (v1) and a canary (v2) behind the router; and
+    rows neither has seen."""
+    story = Story(reference_rows=3000)
+    write_reference(tmp_path, story)
+    policy_data = yaml.safe_load((ROOT / "policies" / "churn.yaml").read_text())
+    policy_data["name"] = NAME
+    policy_data.pop(True, None)  # YAML 1.1 reads `on:` as True: the notify section goes
+    policy_data["notify"] = {}
+    policy_data["promotion"]["stages"] = [{"canary": {"share": SHARE, "key": "customer_id"}}]
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(policy_data, sort_keys=False))
+    uri = f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
+    (tmp_path / "mlflow").mkdir()
+    store = Store(uri)
+    versions, holdout = [], None
+    for estimator in (policy_data["model"]["estimator"], OTHER):
+        policy_data["model"]["estimator"] = estimator
+        path.write_text(yaml.safe_dump(policy_data, sort_keys=False))
+        loaded = load_policy(path)
+        result = train_challenger(loaded.policy, load_training_data(loaded.policy, tmp_path))
+        run_id = store.registry.log_training_run(
+            loaded.policy, result, monitor_run_id=None, policy_hash=loaded.policy_hash,
+            trigger=["e2e"], now=NOW,
+        )  # fmt: skip
+        versions.append(store.registry.register(run_id, NAME, now=NOW))
+        holdout = result.holdout
+    store.registry.promote(NAME, versions[0], now=NOW)
+    policy = load_policy(path).policy
+    stages.enter(store, policy, versions[1], policy.promotion.stages[0], ["e2e"], NOW)
+    assert store.registry.aliases(NAME) == {"champion": "1", "canary": "2"}
+    assert holdout is not None
+    return uri, holdout
+
+
+@pytest.fixture()
+def server(canary: tuple[str, pd.DataFrame], tmp_path: Path) -> Iterator[str]:
+    """`mlflow models serve` on the router; its base URL once /ping answers."""
+    uri, _ = canary
+    port = free_port()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri}
+    env["PATH"] = f"{MLFLOW.parent}{os.pathsep}{env.get('PATH', '')}"  # it execs `uvicorn`
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [str(MLFLOW), "models", "serve", "-m", f"models:/{NAME}-serving@serving",
+             "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "-w", "1"],
+            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_ping(base, proc, log_path)
+        yield base
+    finally:
+        stop_group(proc)
+
+
+def ask(server: str, rows: pd.DataFrame) -> list[dict[str, Any]]:
+    payload = {"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}
+    request = urllib.request.Request(
+        f"{server}/invocations", data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"}, method="POST",
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return list(json.loads(response.read())["predictions"])
+
+
+def test_the_router_answers_with_both_versions_split_by_key(
+    server: str, canary: tuple[str, pd.DataFrame]
+) -> None:
+    uri, holdout = canary
+    rows = holdout.drop(columns=["churned", "event_time"]).head(400)
+    answers = [a for start in range(0, 400, 100) for a in ask(server, rows[start : start + 100])]
+
+    assert len(answers) == len(rows)
+    expected = ["2" if c else "1" for c in to_canary(rows["customer_id"], SHARE)]
+    assert [a["version"] for a in answers] == expected  # the monitor's split, row by row
+    assert 0.2 < expected.count("2") / len(expected) < 0.4
+    assert {a["alias"] for a in answers} == {"champion", "canary"}
+    registry = Store(uri).registry
+    for version in ("1", "2"):
+        mine = rows[[e == version for e in expected]]
+        local = registry.load_model(NAME, version).predict(mine.drop(columns=["customer_id"]))
+        served = [a["prediction"] for a in answers if a["version"] == version]
+        assert served == local.tolist()
+    again = ask(server, rows.head(50))  # the same key, the same model
+    assert [a["version"] for a in again] == expected[:50]
