@@ -12,7 +12,7 @@ columns run in parallel threads.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,8 @@ from retrain_core.checks.profile import CategoricalProfile, NumericProfile, Refe
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from retrain_core.checks.batch_profile import BatchProfile
 
 # Windows up to this many rows on both sides are tested exactly on their rows (alibi-detect);
 # a larger window on either side is binned against the reference profile.
@@ -74,6 +76,33 @@ def _score(
     return _numeric(profile.numeric.get(name), current[name], name, method)
 
 
+def profiled_score(
+    profile: ReferenceProfile, window: BatchProfile, name: str, is_categorical: bool, method: str
+) -> Scored | str:
+    """One feature's score from a window's merged batch profile, as `_score` from its rows."""
+    ref_problem = profile.problems.get(name, "")
+    if ref_problem == "missing" or name not in window.nulls:
+        side = "reference" if ref_problem == "missing" else "current"
+        return f"column {name!r} is missing from the {side} window"
+    if ref_problem.startswith("not_numeric: "):
+        return f"column {name!r} is not numeric: {ref_problem.removeprefix('not_numeric: ')}"
+    if is_categorical:
+        reference = profile.categorical.get(name)
+        if reference is None:
+            return f"column {name!r} is all null in the reference window"
+        if name in window.too_many:
+            return f"column {name!r} has too many distinct values to count in a profile"
+        cur = category_counts(reference, window.counts.get(name, {}))
+        return categorical_score(reference, cur, name, method)
+    numeric = profile.numeric.get(name)
+    if numeric is None:
+        return f"column {name!r} is all null in the reference window"
+    counts = window.bins.get(name)
+    if counts is None:
+        return f"column {name!r} is not numeric in the current window"
+    return numeric_score(numeric, counts, name, method)
+
+
 def _numeric(
     reference: NumericProfile | None, series: pd.Series, name: str, method: str
 ) -> Scored | str:
@@ -83,7 +112,13 @@ def _numeric(
         return f"column {name!r} is not numeric: {exc}"
     if reference is None:
         return f"column {name!r} is all null in the reference window"
-    counts = reference.bin_counts(values)
+    return numeric_score(reference, reference.bin_counts(values), name, method)
+
+
+def numeric_score(
+    reference: NumericProfile, counts: np.ndarray, name: str, method: str
+) -> Scored | str:
+    """A numeric feature's score from the current window's counts over the reference's bins."""
     if not counts.any():
         return f"column {name!r} is all null in the current window"
     if method in ("ks", "tabular"):
@@ -105,10 +140,28 @@ def _categorical(
     new = iter(range(known, known + len(uniques)))
     remap = np.array([_code(index, plain(u), new) for u in uniques] + [0], dtype=np.intp)
     cur = np.bincount(remap[codes[codes >= 0]], minlength=known)
+    return categorical_score(reference, cur, name, method)
+
+
+def category_counts(reference: CategoricalProfile, counts: Mapping[Any, int]) -> np.ndarray:
+    """Counts per category (JSON values) laid out as the reference's, new categories after."""
+    index, known = reference.index, len(reference.categories)
+    cur = np.zeros(known, dtype=np.int64)
+    extra = [c for value, c in counts.items() if value not in index and c]
+    for value, c in counts.items():
+        if value in index:
+            cur[index[value]] += c
+    return np.concatenate([cur, np.asarray(extra, dtype=np.int64)])
+
+
+def categorical_score(
+    reference: CategoricalProfile, cur: np.ndarray, name: str, method: str
+) -> Scored | str:
+    """A categorical feature's score from the current counts (the reference's categories first)."""
     if not cur.any():
         return f"column {name!r} is all null in the current window"
     ref = np.zeros(cur.size, dtype=np.int64)
-    ref[:known] = reference.counts
+    ref[: len(reference.categories)] = reference.counts
     return _table(ref, cur, method)
 
 

@@ -33,13 +33,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from retrain_core.base.outcome import CheckOutcome, Status
-from retrain_core.checks.binned import EXACT_MAX_ROWS, score_binned
+from retrain_core.checks.binned import EXACT_MAX_ROWS, profiled_score, score_binned
 from retrain_core.checks.exact import Score, score_features
 from retrain_core.checks.profile import ReferenceProfile, cached_profile
 from retrain_core.policy.base import DRIFT_CORRECTIONS, DRIFT_METHODS
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from retrain_core.checks.batch_profile import BatchProfile
 
 METHODS = frozenset(DRIFT_METHODS)
 CORRECTIONS = frozenset(DRIFT_CORRECTIONS)
@@ -81,6 +83,58 @@ def detect_drift(
         )
     else:
         scores, errors = score_features(reference, current, names, categorical, method, p_value)
+    return _judged(names, scores, errors, method, p_value, correction, min_effect, min_share,
+                   share_check)  # fmt: skip
+
+
+def detect_drift_profiled(
+    profile: ReferenceProfile,
+    window: BatchProfile,
+    numeric: list[str],
+    categorical: list[str],
+    method: str = "ks",
+    p_value: float = 0.05,
+    correction: str = "bonferroni",
+    min_effect: float = 0.1,
+    min_share: float = 0.2,
+    share_check: str = "drift.share",
+) -> list[CheckOutcome]:
+    """`detect_drift` of a window known by its merged batch profile (`checks.batch_profile`),
+    binned against the reference `profile` it was counted over: the same scores as binning the
+    window's rows. ``cvm`` needs the rows: each feature is an error."""
+    if method not in METHODS - {"cvm"}:
+        raise ValueError(f"drift method {method!r} needs the rows, not a profile")
+    if correction not in CORRECTIONS:
+        raise ValueError(f"unknown correction {correction!r}; expected {sorted(CORRECTIONS)}")
+    if window.reference != profile.key:
+        raise ValueError("the window was profiled against another reference")
+    names = list(dict.fromkeys([*numeric, *categorical]))
+    scores: dict[str, Score] = {}
+    errors: dict[str, str] = {}
+    for name in names:
+        result = profiled_score(profile, window, name, name in categorical, method)
+        if isinstance(result, str):
+            errors[name] = result
+        else:
+            scores[name] = Score(name, *result)
+    if not window.rows:
+        errors = dict.fromkeys(names, "the current window is empty")
+    return _judged(names, scores, errors, method, p_value, correction, min_effect, min_share,
+                   share_check)  # fmt: skip
+
+
+def _judged(
+    names: list[str],
+    scores: dict[str, Score],
+    errors: dict[str, str],
+    method: str,
+    p_value: float,
+    correction: str,
+    min_effect: float,
+    min_share: float,
+    share_check: str,
+) -> list[CheckOutcome]:
+    """Each feature's outcome at the corrected threshold, then the share that drifted."""
     tested = [s.p_value for s in scores.values() if s.p_value is not None]
     threshold = _feature_threshold(np.asarray(tested, dtype=float), p_value, correction)
     outcomes = [

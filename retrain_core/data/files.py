@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 GLOB_CHARS = "*?["
+CHUNK_ROWS = 1 << 17  # rows per record batch when a file is streamed (`iter_file`)
 
 
 @dataclass(frozen=True)
@@ -194,12 +196,45 @@ def _key(path: str, base: str | None) -> str:
 
 
 def _read_one(files: FileSet, path: str, wanted: list[str] | None) -> pa.Table:
-    import pyarrow as pa
-
-    try:
+    with _reading(files, path):
         if files.format == "parquet":
             return _read_parquet(files.fs, path, wanted)
         return _read_csv(files.fs, path, wanted)
+
+
+def iter_file(
+    files: FileSet, path: str, wanted: list[str] | None, rows: int = CHUNK_ROWS
+) -> Iterator[pa.RecordBatch]:
+    """One file's wanted columns in record batches of at most `rows` rows, never the whole file
+    at once: Parquet by row group (split further to `rows`), CSV by pyarrow's streaming reader.
+    The errors are `read_files`' (BadData, SourceUnavailable)."""
+    with _reading(files, path):
+        if files.format == "parquet":
+            import pyarrow.parquet as pq
+
+            with pq.ParquetFile(path, filesystem=files.fs) as parquet:
+                names = parquet.schema_arrow.names
+                present = None if wanted is None else [n for n in wanted if n in names]
+                yield from parquet.iter_batches(batch_size=rows, columns=present)
+            return
+        import pyarrow.csv as pacsv
+
+        with files.fs.open(path, "rb", compression="infer") as handle:
+            header = next(csv.reader([handle.readline().decode("utf-8-sig")]), [])
+            handle.seek(0)
+            present = header if wanted is None else [n for n in wanted if n in header]
+            options = pacsv.ConvertOptions(include_columns=present)
+            block = pacsv.ReadOptions(block_size=max(1 << 20, rows * 64))
+            yield from pacsv.open_csv(handle, read_options=block, convert_options=options)
+
+
+@contextmanager
+def _reading(files: FileSet, path: str) -> Iterator[None]:
+    """A read's failures as the data's (BadData) or the source's (SourceUnavailable)."""
+    import pyarrow as pa
+
+    try:
+        yield
     except FileNotFoundError as exc:
         raise SourceUnavailable(f"{path}: file disappeared while reading") from exc
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError, csv.Error) as exc:

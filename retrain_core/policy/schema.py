@@ -98,6 +98,13 @@ class Training(Strict):
     min_change_rows: int = Field(
         100, ge=2, description="Labelled rows from after a change needed to train on them alone."
     )
+    max_rows: int | None = Field(
+        None,
+        ge=100,
+        description="Use at most this many labelled rows of the window (train and holdout): a "
+        "sample stratified by class and by time, drawn with `random_state` and recorded in the "
+        "version's lineage; default: every row.",
+    )
 
 
 class Gate(Strict):

@@ -100,6 +100,8 @@ def training_params(policy: Policy, result: TrainingResult) -> dict[str, str]:
         "training.random_state": str(training.random_state),
         "rows.train": str(result.n_train),
         "rows.holdout": str(result.n_holdout),
+        "training.max_rows": str(training.max_rows),
+        "rows.window": str(result.n_window),
     }
     params.update({f"estimator.{k}": clip(str(v)) for k, v in model.estimator.params.items()})
     return params

@@ -1,8 +1,11 @@
-"""Drift references in MLflow: a sample of the training rows and its profile, kept with a run.
+"""Drift references in MLflow: a sample of the training rows and its profile, kept with a run;
+and the profile of every batch a check read, kept by its content key.
 
 A version's reference lives with its training run (`reference/`); the profile of a reference
 that has no version (a fixed file, a version stored without one) is a run of its own in the
-policy's experiment, found again by its content key.
+policy's experiment, found again by its content key. The batches' profiles
+(`checks.batch_profile`) are artifacts of the policy's one `batch_profiles` run,
+`batch-profiles/<key>.json`, so a later check reads a batch's profile instead of its rows.
 """
 
 from __future__ import annotations
@@ -12,13 +15,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from retrain_core.store.backend import Part, finished, quoted
-from retrain_core.store.tags import KIND, POLICY, PROFILE_FORMAT, PROFILE_KEY, PROFILE_RUN, ms
+from retrain_core.store.tags import (
+    BATCH_PROFILES,
+    KIND,
+    POLICY,
+    PROFILE_FORMAT,
+    PROFILE_KEY,
+    PROFILE_RUN,
+    ms,
+)
 
 if TYPE_CHECKING:
+    from retrain_core.checks.batch_profile import BatchProfile
     from retrain_core.checks.profile import ReferenceProfile
 
 REFERENCE_ARTIFACT = "reference/training_sample.parquet"
 PROFILE_ARTIFACT = "reference/profile.json"  # the sample's ReferenceProfile.to_dict()
+BATCH_FOLDER = "batch-profiles"  # <key>.json: a BatchProfile.to_dict()
 
 
 class Profiles(Part):
@@ -114,3 +127,71 @@ class Profiles(Part):
         except (MlflowException, OSError):
             return None
         return pd.read_parquet(path)
+
+    def store_batch_profiles(
+        self, name: str, profiles: list[BatchProfile], *, now: datetime
+    ) -> None:
+        """Keep each batch's profile under its content key (`batch_profiles`), on the policy's
+        one `batch_profiles` run (created on first use)."""
+        import json
+        import tempfile
+
+        if not profiles:
+            return
+        run_id = self._batch_run(name, now)
+        assert run_id is not None  # created when there was none
+        with tempfile.TemporaryDirectory() as folder:
+            for profile in profiles:
+                path = Path(folder) / f"{profile.key}.json"
+                path.write_text(json.dumps(profile.to_dict(), separators=(",", ":")), "utf-8")
+            self.client.log_artifacts(run_id, folder, BATCH_FOLDER)
+
+    def batch_profiles(self, name: str, keys: list[str]) -> dict[str, BatchProfile]:
+        """The stored profiles of these content keys (a key without one is left out)."""
+        import json
+        import tempfile
+
+        from mlflow.exceptions import MlflowException
+
+        from retrain_core.checks.batch_profile import BatchProfile
+
+        run_id = self._batch_run(name, None)
+        found: dict[str, BatchProfile] = {}
+        if run_id is None:
+            return found
+        with tempfile.TemporaryDirectory() as folder:
+            for key in keys:
+                try:
+                    path = self.client.download_artifacts(
+                        run_id, f"{BATCH_FOLDER}/{key}.json", folder
+                    )
+                    found[key] = BatchProfile.from_dict(json.loads(Path(path).read_bytes()))
+                except (MlflowException, OSError, ValueError, KeyError, TypeError):
+                    continue  # none yet, or another format: the batch is profiled again
+        return found
+
+    @property
+    def _batch_runs(self) -> dict[str, str]:
+        return self.__dict__.setdefault("_batch_run_ids", {})
+
+    def _batch_run(self, name: str, now: datetime | None) -> str | None:
+        """The policy's `batch_profiles` run; with `now`, created when there is none."""
+        if name in self._batch_runs:
+            return self._batch_runs[name]
+        experiment = self.store.existing_experiment(name)
+        if experiment is not None:
+            query = f"tags.`{KIND}` = '{BATCH_PROFILES}' and tags.`{POLICY}` = '{quoted(name)}'"
+            runs = self.client.search_runs([experiment], filter_string=query, max_results=1)
+            if runs:
+                self._batch_runs[name] = runs[0].info.run_id
+                return runs[0].info.run_id
+        if now is None:
+            return None
+        moment = ms(now)
+        run = self.client.create_run(
+            self.store.experiment_id(name), start_time=moment,
+            tags={KIND: BATCH_PROFILES, POLICY: name}, run_name="batch-profiles",
+        )  # fmt: skip
+        self.client.set_terminated(run.info.run_id, "FINISHED", end_time=moment)
+        self._batch_runs[name] = run.info.run_id
+        return run.info.run_id

@@ -29,6 +29,7 @@ MONITOR = "monitor"  # one check's decision (`Ledger.record`)
 QUARANTINE = "quarantine"  # one batch set aside (`quarantine.start_quarantine`)
 TRAIN = "train"  # one challenger's training (`TrainingRuns.log_training_run`)
 PROFILE_RUN = "reference_profile"  # a reference profile without a version (`Profiles`)
+BATCH_PROFILES = "batch_profiles"  # the policy's one run holding its batches' profiles
 ROLLBACK = "rollback"  # an operator event (`Ledger.record_rollback`)
 STAGE_EVENT = "stage"  # a challenger entered, advanced in or left a stage (`Ledger.record_stage`)
 TREND = "trend"  # the policy's one run of every check's signals over time (`Trend.log`)

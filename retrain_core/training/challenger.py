@@ -15,6 +15,7 @@ import pandas as pd
 from retrain_core.policy.base import greater_is_better, metrics_for
 from retrain_core.training.errors import TrainingError
 from retrain_core.training.fit import FittedModel, fit
+from retrain_core.training.sample import bounded_sample
 from retrain_core.training.scoring import score_on
 from retrain_core.training.split import (
     labelled,
@@ -41,6 +42,7 @@ class TrainingResult:
     n_train: int
     n_holdout: int
     rows: pd.DataFrame | None = None  # the rows the challenger was fit on (its drift reference)
+    n_window: int = 0  # labelled rows in the window, before `training.max_rows` sampled them
 
 
 def train_challenger(
@@ -60,7 +62,9 @@ def train_challenger(
     instead, so the challenger has something of the change to learn from.
     """
     model, training, stamp = policy.model, policy.training, policy.data.timestamp
-    rows = labelled(select_window(frame, training.window, stamp), model.target)
+    window = labelled(select_window(frame, training.window, stamp), model.target)
+    target = model.target if model.task == "classification" else None
+    rows = bounded_sample(window, training.max_rows, target, stamp, training.random_state)
     stratify = model.target if model.task == "classification" else None
     minimum = training.min_change_rows if training.from_change else 0
     train, holdout = split_after_change(policy, rows, since, minimum, stratify)
@@ -83,6 +87,7 @@ def train_challenger(
         n_train=len(used),
         n_holdout=len(holdout),
         rows=used,
+        n_window=len(window),
     )
 
 

@@ -1,0 +1,241 @@
+"""Benchmark checking a window bigger than memory by merging batch profiles.
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/big_window.py [--batches 20] [--rows 100000]
+        [--row-group 131072] [--pandas-max-rows 5000000] [--folder DIR] [--keep]
+
+`--batches` Parquet files of `--rows` rows x 25 columns (20 float64 features, 5 categorical
+with 8 levels), generated with a fixed seed, chunk by chunk; the current batches carry a known
+shift (features f0..f2 by 0.5 sd, c0's levels reweighted), the reference (`--rows` rows) none.
+The issue's size is `--batches 100 --rows 1000000` (100M rows, about 22 GB of Parquet).
+
+Each phase runs in a process of its own, so its peak RSS (``ru_maxrss``) is its own:
+
+* first check: every batch but the last is streamed, profiled against the reference profile
+  and stored in MLflow (SQLite in the folder), the profiles merged, drift (KS for numeric, chi2
+  for categorical, bonferroni, min_effect 0.1) and volume judged on the merge;
+* later check: one new batch arrives; the stored profiles are loaded, the new batch profiled,
+  everything merged and judged again;
+* pandas (when the window has at most `--pandas-max-rows` rows): the window read into pandas
+  and `detect_drift` binned against the same reference profile, as a check does today; then the
+  exact tests (``scipy.stats.ks_2samp``, ``chi2_contingency``) on the same rows, whose verdicts
+  the profile's must equal.
+
+Wall times exclude imports and creating the MLflow store's tables (both in the RSS).
+Writes bench/results/big_window.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+NUMERIC = [f"f{i}" for i in range(20)]
+CATEGORICAL = [f"c{i}" for i in range(5)]
+SHIFTED = {"f0", "f1", "f2", "c0"}
+LEVELS = [f"level{i}" for i in range(8)]
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+MIN_EFFECT, P_VALUE = 0.1, 0.05
+
+
+def generate(path: Path, rows: int, seed: int, shifted: bool, row_group: int) -> None:
+    """One batch of `rows` rows, written row group by row group (bounded memory)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    writer = None
+    for start in range(0, rows, row_group):
+        n = min(row_group, rows - start)
+        columns: dict[str, Any] = {}
+        for i, name in enumerate(NUMERIC):
+            shift = 0.5 if shifted and name in SHIFTED else 0.0
+            columns[name] = rng.normal(shift + i * 0.1, 1.0, n)
+        for name in CATEGORICAL:
+            weights = np.ones(8) / 8
+            if shifted and name in SHIFTED:
+                weights = np.array([4, 1, 1, 1, 1, 1, 1, 2]) / 12
+            columns[name] = pa.DictionaryArray.from_arrays(
+                rng.choice(8, n, p=weights).astype(np.int8), LEVELS
+            ).cast(pa.string())
+        table = pa.table(columns)
+        writer = writer or pq.ParquetWriter(path, table.schema)
+        writer.write_table(table, row_group_size=row_group)
+    if writer is not None:
+        writer.close()
+
+
+def phase_generate(args: argparse.Namespace) -> dict[str, Any]:
+    folder = Path(args.folder)
+    (folder / "current").mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    generate(folder / "reference.parquet", args.rows, 0, False, args.row_group)
+    for b in range(args.batches):
+        path = folder / "current" / f"batch-{b:04d}.parquet"
+        if not path.exists():
+            generate(path, args.rows, b + 1, True, args.row_group)
+    return {"seconds": time.perf_counter() - start}
+
+
+def _reference() -> Any:
+    import pandas as pd
+
+    from retrain_core.checks.profile import build_profile
+
+    frame = pd.read_parquet(Path(ARGS.folder) / "reference.parquet")
+    return build_profile(frame, NUMERIC, CATEGORICAL), len(frame)
+
+
+def phase_check(args: argparse.Namespace, batches: int) -> dict[str, Any]:
+    """A check of the window of the first `batches` batches through stored batch profiles."""
+    import mlflow  # noqa: F401  (imported before the clock starts, as a warm worker has it)
+    import scipy.stats  # noqa: F401
+
+    from retrain_core.checks.drift import detect_drift_profiled
+    from retrain_core.checks.volume import check_volume
+    from retrain_core.data.files import list_paths
+    from retrain_core.monitor.batch_profiles import window_profile
+    from retrain_core.store import Store
+
+    reference, reference_rows = _reference()
+    files = list_paths("current/*.parquet", "parquet", Path(args.folder))
+    registry = Store(f"sqlite:///{args.folder}/mlflow.db").registry
+    registry.store.experiment_id("big")  # the store's tables exist, as a worker's store has them
+    start = time.perf_counter()
+    window = window_profile(
+        registry, "big", files, files.keys[:batches], reference, NUMERIC, CATEGORICAL, None, NOW
+    )
+    profiled = time.perf_counter()
+    numeric = detect_drift_profiled(reference, window.profile, NUMERIC, [], "ks", P_VALUE,
+                                    "bonferroni", MIN_EFFECT)  # fmt: skip
+    categorical = detect_drift_profiled(reference, window.profile, [], CATEGORICAL, "chi2",
+                                        P_VALUE, "bonferroni", MIN_EFFECT)  # fmt: skip
+    volume = check_volume(window.profile.rows, reference_rows, increase_pct=50.0)
+    end = time.perf_counter()
+    return {
+        "rows": window.profile.rows,
+        "batches": window.batches,
+        "profiled_now": window.profiled,
+        "seconds": end - start,
+        "profiles_seconds": profiled - start,
+        "judge_seconds": end - profiled,
+        "drifted": _drifted(numeric[:-1] + categorical[:-1]),
+        "volume": volume.status.value,
+        "peak_rss_mib": _rss(),
+    }
+
+
+def phase_pandas(args: argparse.Namespace) -> dict[str, Any]:
+    """The window read into pandas and checked as today; then the exact tests on its rows."""
+    import pandas as pd
+    from scipy.stats import chi2_contingency, ks_2samp
+
+    from retrain_core.checks.drift import detect_drift
+
+    reference, _ = _reference()
+    ref_frame = pd.read_parquet(Path(args.folder) / "reference.parquet")
+    paths = sorted((Path(args.folder) / "current").glob("*.parquet"))[: args.batches]
+    start = time.perf_counter()
+    window = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    read = time.perf_counter()
+    numeric = detect_drift(ref_frame, window, NUMERIC, [], "ks", P_VALUE, "bonferroni",
+                           MIN_EFFECT, profile=reference)  # fmt: skip
+    categorical = detect_drift(ref_frame, window, [], CATEGORICAL, "chi2", P_VALUE,
+                               "bonferroni", MIN_EFFECT, profile=reference)  # fmt: skip
+    end = time.perf_counter()
+    exact: dict[str, bool] = {}
+    for name in NUMERIC:
+        test = ks_2samp(ref_frame[name], window[name], method="asymp")
+        exact[name] = test.pvalue < P_VALUE / len(NUMERIC) and test.statistic >= MIN_EFFECT
+    for name in CATEGORICAL:
+        table = pd.concat([ref_frame[name].value_counts(), window[name].value_counts()], axis=1)
+        test = chi2_contingency(table.fillna(0).to_numpy().T)
+        shares = table.fillna(0).to_numpy().T
+        shares = shares / shares.sum(axis=1, keepdims=True)
+        expected = shares.sum(axis=0, keepdims=True) / 2
+        v = float(np.sqrt(np.sum((shares - expected) ** 2 / expected) / 2))
+        exact[name] = test.pvalue < P_VALUE / len(CATEGORICAL) and v >= MIN_EFFECT
+    return {
+        "rows": len(window),
+        "seconds": end - start,
+        "read_seconds": read - start,
+        "drifted": _drifted(numeric[:-1] + categorical[:-1]),
+        "exact_drifted": sorted(n for n, drifted in exact.items() if drifted),
+        "peak_rss_mib": _rss(),
+    }
+
+
+def _drifted(outcomes: list[Any]) -> list[str]:
+    return sorted(o.check.rpartition(".")[2] for o in outcomes if o.failed)
+
+
+def _rss() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _in_child(args: argparse.Namespace, phase: str) -> dict[str, Any]:
+    argv = [sys.executable, __file__, "--phase", phase, "--folder", args.folder,
+            "--batches", str(args.batches), "--rows", str(args.rows),
+            "--row-group", str(args.row_group)]  # fmt: skip
+    out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def main(args: argparse.Namespace) -> None:
+    if args.phase:
+        result = {
+            "generate": lambda: phase_generate(args),
+            "first": lambda: phase_check(args, args.batches - 1),
+            "later": lambda: phase_check(args, args.batches),
+            "pandas": lambda: phase_pandas(args),
+        }[args.phase]()
+        print(json.dumps(result))
+        return
+    owned = args.folder is None
+    args.folder = args.folder or tempfile.mkdtemp(prefix="big-window-")
+    window_rows = args.batches * args.rows
+    results: dict[str, Any] = {
+        "batches": args.batches, "rows_per_batch": args.rows, "columns": 25,
+        "window_rows": window_rows, "row_group": args.row_group,
+    }  # fmt: skip
+    for phase in ("generate", "first", "later"):
+        results[phase] = _in_child(args, phase)
+        print(phase, json.dumps(results[phase]), flush=True)
+    if window_rows <= args.pandas_max_rows:
+        results["pandas"] = _in_child(args, "pandas")
+        print("pandas", json.dumps(results["pandas"]), flush=True)
+        results["verdicts_equal_exact"] = (
+            results["later"]["drifted"] == results["pandas"]["exact_drifted"]
+        )
+    results["expected_drifted"] = sorted(SHIFTED)
+    results["verdicts_equal_known_shift"] = results["later"]["drifted"] == sorted(SHIFTED)
+    out = Path(__file__).parent / "results" / "big_window.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in results.items() if not isinstance(v, dict)}))
+    if owned and not args.keep:
+        import shutil
+
+        shutil.rmtree(args.folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--row-group", type=int, default=131_072)
+    parser.add_argument("--pandas-max-rows", type=int, default=5_000_000)
+    parser.add_argument("--folder", default=None, help="keep the generated batches here")
+    parser.add_argument("--keep", action="store_true", help="keep a temporary folder")
+    parser.add_argument("--phase", default=None, help=argparse.SUPPRESS)
+    ARGS = parser.parse_args()
+    main(ARGS)
