@@ -99,7 +99,7 @@ def test_promoted_notification_names_the_model_version_and_reasons(
     (message,) = [m for m in endpoint.messages("promoted") if " v2:" in m["title"]]
     assert message["title"] == f"[retrain] {project.name} v2: promoted"
     body = message["message"]
-    assert f"Model {project.name} version 2" in body
+    assert f"**Model {project.name}** version 2" in body
     assert "Decision: promoted" in body
     reason, compared = result["reasons"]
     assert reason.startswith("roc_auc 0.8") and "vs champion 0.5: +0.3" in reason, reason
@@ -149,7 +149,7 @@ def test_worse_challenger_is_registered_without_alias_and_tagged_rejected(
     assert f"roc_auc 0.5 vs champion {round(second['champion_score'], 3)}: -0.3" in reasons
     assert reasons == "; ".join(second["reasons"])
     (message,) = endpoint.messages("rejected")
-    assert f"Model {project.name} version 2" in message["message"]
+    assert f"**Model {project.name}** version 2" in message["message"]
     assert "roc_auc 0.5 < min 0.7" in message["message"]
 
 

@@ -210,3 +210,11 @@ def test_only_the_store_names_mlflow_tables_and_rest_paths() -> None:
         and not str(p.relative_to(ROOT)).startswith("retrain_core/store/")
     )
     assert naming == []
+
+
+def test_test_modules_have_unique_names() -> None:
+    """The test folders are not packages: two `test_x.py` in two tiers fail collection."""
+    tests = ROOT / "tests"
+    names = [p.name for p in tests.rglob("test_*.py")]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    assert not twice, f"test modules with the same name in two folders: {twice}"
