@@ -235,7 +235,14 @@ def run_monitor(policy: str, now: Any = None, data_root: str | None = None) -> d
         if isinstance(refusal, Refusal):
             raise refusal
         raise RuntimeError(f"the monitor run {(state.name or 'failed').lower()}: {state.message}")
-    return cast(dict[str, Any], state.result())
+    for attempt in range(3):  # a completed run's summary: a busy API or store may need a moment
+        try:
+            return cast(dict[str, Any], state.result())
+        except Exception:
+            if attempt == 2:
+                raise
+            time.sleep(1 + attempt)
+    raise AssertionError("unreachable")
 
 
 DEMO_FOLDERS = ("data/churn/", "data/house-prices/")  # what `retrain sample-data` writes

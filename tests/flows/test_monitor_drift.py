@@ -51,7 +51,7 @@ def test_drift_on_the_shifted_day_waits_for_its_labels_then_retrains_and_clean_d
     # `retrain run` twice in a row: the second run sees no new data and says so.
     root = str(project.root)
     argv = ["run", str(project.policy_path), "--data-root", root, "--now", at(1, 2).isoformat()]
-    assert main(argv) == 0
+    assert main(argv) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     assert "HOLD" in out and "no new data since the last check" in out
     again = ledger(tracking_uri, name)[-1]
