@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -86,15 +87,23 @@ def champion(tmp_path: Path) -> tuple[str, pd.DataFrame]:
 def server(champion: tuple[str, pd.DataFrame], tmp_path: Path) -> Iterator[str]:
     """`mlflow models serve` on the champion; its base URL once /ping answers."""
     uri, _ = champion
+    with serving(f"models:/{NAME}@champion", uri, tmp_path) as base:
+        yield base
+
+
+@contextmanager
+def serving(model: str, uri: str, folder: Path) -> Iterator[str]:
+    """`mlflow models serve -m MODEL` from the store at `uri`; its base URL once /ping answers,
+    stopped (its whole process group) on exit. Logs to `folder/serve.log`."""
     port = free_port()
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri}
     env["PATH"] = f"{MLFLOW.parent}{os.pathsep}{env.get('PATH', '')}"  # it execs `uvicorn`
-    log_path = tmp_path / "serve.log"
+    log_path = folder / "serve.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [str(MLFLOW), "models", "serve", "-m", f"models:/{NAME}@champion",
+            [str(MLFLOW), "models", "serve", "-m", model,
              "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "-w", "1"],
-            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
     try:

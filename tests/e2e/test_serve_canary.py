@@ -10,8 +10,6 @@ it (`monitor.stages.enter`, which registers the router). Then the real `mlflow m
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +18,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
-from test_serve import MLFLOW, NOW, ROOT, free_port, stop_group, wait_for_ping
+from test_serve import NOW, ROOT, serving
 
 from retrain_core.data.demo import Story, write_reference
 from retrain_core.decide.stages import to_canary
@@ -77,23 +75,8 @@ def canary(tmp_path: Path) -> tuple[str, pd.DataFrame]:
 def server(canary: tuple[str, pd.DataFrame], tmp_path: Path) -> Iterator[str]:
     """`mlflow models serve` on the router; its base URL once /ping answers."""
     uri, _ = canary
-    port = free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri}
-    env["PATH"] = f"{MLFLOW.parent}{os.pathsep}{env.get('PATH', '')}"  # it execs `uvicorn`
-    log_path = tmp_path / "serve.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [str(MLFLOW), "models", "serve", "-m", f"models:/{NAME}-serving@serving",
-             "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "-w", "1"],
-            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_for_ping(base, proc, log_path)
+    with serving(f"models:/{NAME}-serving@serving", uri, tmp_path) as base:
         yield base
-    finally:
-        stop_group(proc)
 
 
 def ask(server: str, rows: pd.DataFrame) -> list[dict[str, Any]]:
