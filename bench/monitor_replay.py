@@ -41,6 +41,7 @@ def main() -> int:
     parser.add_argument("--lag", type=int, default=1, help="label lag in batches")
     parser.add_argument("--reference", type=int, default=1, help="batches in the reference")
     parser.add_argument("--batches", type=int, default=None, help="use the first N batches")
+    parser.add_argument("--window", default=None, help="training window (default: the policy's)")
     parser.add_argument("--no-header", action="store_true", help="the CSV has no header row")
     args = parser.parse_args()
 
@@ -54,7 +55,9 @@ def main() -> int:
         frame.columns = [*(f"f{i}" for i in range(frame.shape[1] - 1)), "label"]
     if args.batches is not None:
         frame = frame.iloc[: args.batches * args.batch].reset_index(drop=True)
-    scores, _ = replay_frame(frame, args.target, args.policy, args.batch, args.lag, args.reference)
+    scores, _ = replay_frame(
+        frame, args.target, args.policy, args.batch, args.lag, args.reference, window=args.window
+    )
     print(f"mean accuracy {sum(scores) / len(scores):.4f} over {len(scores)} batches")
     return 0
 
@@ -67,9 +70,11 @@ def replay_frame(
     lag: int,
     reference: int,
     echo: bool = True,
+    window: str | None = None,
 ) -> tuple[list[float], list[int]]:
     """Replay the frame's rows through the monitor flow, `batch` rows a day; the serving model's
-    accuracy on each batch as it arrived, and the batches after whose check a retrain ran."""
+    accuracy on each batch as it arrived, and the batches after whose check a retrain ran.
+    `window` replaces the policy's `training.window` (e.g. "2d", as the baselines train)."""
     import numpy as np
     import pandas as pd
     import yaml
@@ -103,6 +108,8 @@ def replay_frame(
     }
     policy.pop("validation", None)  # the stream's columns are not the policy's
     policy["notify"] = {"on": []}
+    if window is not None:
+        policy["training"]["window"] = window
     policy_path = work / "policy.yaml"
     policy_path.write_text(yaml.safe_dump(policy, sort_keys=False))
 
