@@ -3,8 +3,9 @@
 It is registered apart from the policy's model so that its versions never mix with the
 challengers' (the gate, `unfinished` and `retrain models` count those). Each canary stage
 registers a version holding the policy's split (the share, the key column and the aliases) and
-moves `serving` to it; the router resolves `champion` and `canary` when it is loaded
-(`store.serving_model`), and answers with the champion alone when there is no canary.
+moves `serving` to it; the router resolves `champion` and `canary` when it is loaded and again
+every `RETRAIN_ROUTER_REFRESH_SECONDS` while it serves (`store.serving_model`), and answers with
+the champion alone when there is no canary.
 """
 
 from __future__ import annotations
