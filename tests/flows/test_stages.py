@@ -121,6 +121,15 @@ def test_a_worse_challenger_is_rejected_in_shadow_and_the_champion_keeps_serving
     assert endpoint.events() == ["promoted", "staged", "rejected"]  # v1, then v2
 
 
+def test_a_first_version_is_promoted_at_once_with_nothing_to_try_it_beside(
+    project: Project, tracking_uri: str
+) -> None:
+    use(project, GOOD, gate={"min": None}, triggers=QUIET, promotion={"stages": STAGES})
+    assert run(project, reason="bootstrap", now=day_start(1))["status"] == "promoted"
+    assert aliases(tracking_uri, project.name) == {"champion": "1"}
+    assert stage_events(tracking_uri, project.name) == []
+
+
 def test_a_crash_between_stages_leaves_the_champion_serving_and_the_next_check_completes_it(
     project: Project, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
