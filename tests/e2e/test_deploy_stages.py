@@ -78,9 +78,9 @@ class Trial:
         started = [self.deployed.start_run(f"{flow}/{name}", **params) for name in names]
         finished = [self.deployed.wait_for_run(run_id, RUN_SECONDS) for run_id in started]
         for name, run in zip(names, finished, strict=True):
-            log = self.deployed.tail("worker", 120)
             assert run.state is not None and run.state.is_completed(), (
-                f"{flow}/{name} run {run.name} ended {run.state}\n{log}"
+                f"{flow}/{name} run {run.name} ended {run.state}\n"
+                + self.deployed.tail("worker", 120)
             )
             self.runs.setdefault(name, []).append(run)
         return finished
