@@ -93,11 +93,17 @@ def move_or_reject(
     reasons: list[str],
     now: datetime,
 ) -> str:
-    """Under the policy's lock, move the alias to `version` (or, with stages, put it in the
-    first) or tag it rejected with `reasons`; "promoted", "staged" or "rejected"."""
+    """Under the policy's lock, move the alias to `version` (or, with stages and a champion to
+    try it beside, put it in the first) or tag it rejected with `reasons`; "promoted", "staged"
+    or "rejected". A first version has nothing to be compared with: it is promoted."""
     retry = retry_options(loaded)
-    with policy_lock(loaded.policy.name):
-        if approved and loaded.policy.promotion.stages:
+    policy = loaded.policy
+    with policy_lock(policy.name):
+        if (
+            approved
+            and policy.promotion.stages
+            and has_champion.with_options(**retry)(store, loaded)
+        ):
             enter_stage.with_options(**retry)(store, loaded, version, reasons, now)
             return Event.STAGED.value
         if approved:
@@ -105,6 +111,13 @@ def move_or_reject(
         else:
             reject.with_options(**retry)(store, loaded, version, reasons, now)
     return "promoted" if approved else "rejected"
+
+
+@task(name="read-champion", **IO)
+def has_champion(store: Store, loaded: LoadedPolicy) -> bool:
+    """Whether the policy's model has a champion (a staged challenger is judged beside it)."""
+    policy = loaded.policy
+    return store.registry.champion(policy.name, policy.promotion.alias) is not None
 
 
 def _failed_unless_expired(flow: Any, flow_run: Any, state: Any) -> None:

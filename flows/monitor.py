@@ -45,8 +45,6 @@ from retrain_core.store.overview import policy_row
 from retrain_core.store.tracking import check_reachable, tracking_uri
 from retrain_core.store.views import view_for
 
-PROMOTED = Event.PROMOTED.value
-
 
 @task(name="read-ledger", **IO)
 def read_ledger(store: Store, name: str) -> tuple[list[LedgerEntry], dict[str, str], int | None]:
@@ -307,7 +305,8 @@ def _check(policy_path: str, now: datetime, data_root: str | None, uri: str) -> 
         history, marks, rows = read_ledger.with_options(**retry)(store, policy.name)
         skip = read_quarantine.with_options(**retry)(store, policy.name)
         champion = load_champion.with_options(**retry)(store, loaded)
-        if watch_stages.with_options(**retry)(store, loaded, root, champion, now, skip) == PROMOTED:
+        stage = watch_stages.with_options(**retry)(store, loaded, root, champion, now, skip)
+        if stage == Event.PROMOTED.value:
             champion = load_champion.with_options(**retry)(store, loaded)  # the staged one
         if watch_probation.with_options(**retry)(store, loaded, root, champion, now, skip):
             champion = load_champion.with_options(**retry)(store, loaded)  # the one restored
@@ -337,6 +336,7 @@ def _check(policy_path: str, now: datetime, data_root: str | None, uri: str) -> 
         "checks": check_rows(decision.outcomes),
         "suppressed_by": decision.suppressed_by,
         "outcomes": [outcome.as_dict() for outcome in decision.outcomes],
+        "stage": stage,  # what a staged challenger did: waiting, a stage, promoted, rejected
     }
     if decision.blocked:
         version = champion.version if champion else None

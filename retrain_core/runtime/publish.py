@@ -54,10 +54,13 @@ def tag_run(tags: Iterable[str]) -> None:
 
 def verdict_state(summary: dict[str, Any]) -> State[Any]:
     """The check's final state: Completed, named by its verdict (Held, Retrained, Blocked,
-    Pending, Suppressed), its reasons as the message, the summary as its result."""
+    Pending, Suppressed), its reasons as the message (and what a staged challenger did), the
+    summary as its result."""
     from prefect.states import Completed
 
     message = "; ".join(summary["reasons"])
+    if summary.get("stage"):
+        message += f" -> staged challenger: {summary['stage']}"
     training = summary.get("training")
     if training:
         version = f" v{training['version']}" if training.get("version") else ""

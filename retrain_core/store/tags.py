@@ -33,6 +33,7 @@ BATCH_PROFILES = "batch_profiles"  # the policy's one run holding its batches' p
 ROLLBACK = "rollback"  # an operator event (`Ledger.record_rollback`)
 STAGE_EVENT = "stage"  # a challenger entered, advanced in or left a stage (`Ledger.record_stage`)
 TREND = "trend"  # the policy's one run of every check's signals over time (`Trend.log`)
+ROUTER_RUN = "router"  # the canary router's files, one run per canary (`router.register_router`)
 
 # A monitor run (and the rollback event, which reuses its names)
 CHECKED_AT = "retrain.checked_at"

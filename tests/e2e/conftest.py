@@ -1,17 +1,20 @@
-"""End-to-end fixtures: the deploy guide for real, on a free port under a temp dir.
+"""End-to-end fixtures: the deploy guide for real, on free ports under a temp dir.
 
-`deployed` (module scope) copies the project's deployable files into a temp project, writes the
-seeded churn stream's reference data there, starts `prefect server start` (SQLite, UI served),
-creates the `retrain` work pool (type `retrain-process`: the warm engine), checks `retrain
-compile`, runs `prefect deploy --all` and starts `prefect worker start --pool retrain` by absolute
-path with a bare PATH (`/usr/bin:/bin`), as a service manager would. Every process runs in its own
-session and is stopped (SIGTERM, then SIGKILL) when the module ends, with everything that session
-spawned (flow runs).
+`deployed` (session scope: one stack for every e2e module that uses it) copies the project's
+deployable files into a temp project, writes the seeded churn stream's reference data there,
+starts `prefect server start` (SQLite, UI served) and `mlflow server` (SQLite, artifacts proxied:
+the tracking server every run and test talks to), creates the `retrain` work pool (type
+`retrain-process`: the warm engine), checks `retrain compile`, runs `prefect deploy --all` and
+starts `prefect worker start --pool retrain` by absolute path with a bare PATH (`/usr/bin:/bin`),
+as a service manager would. Every process runs in its own session and is stopped (SIGTERM, then
+SIGKILL) when the session ends, with everything that session spawned (flow runs).
 
 The server's scheduler runs (as in production). The temp project pauses house-prices' schedule
 (its first interval run would start at once and compete for the worker) and adds
 `churn-scheduled`, a copy of churn on a every-minute cron, whose runs the scheduler creates (its
 test pauses that deployment once one of them completed).
+The temp project also holds the staged policies of `rollout.ROLLOUTS` (promotion.stages, schedule
+paused, no arrival trigger, a lenient gate), whose runs test_deploy_stages.py starts.
 The worker starts without MLFLOW_TRACKING_URI: every ledger entry must still reach the store the
 deploy ran with, through the deployments' job variables.
 """
@@ -31,7 +34,9 @@ from typing import IO, TYPE_CHECKING, Any
 from uuid import UUID
 
 import pytest
-from processes import free_port, stop_session
+import yaml
+from processes import TrackingServer, free_port, stop_session
+from rollout import LENIENT_GATE, QUIET, ROLLOUTS, STAGES
 
 from retrain_core.data.demo import Story, write_day, write_reference
 
@@ -70,7 +75,7 @@ def bounded(
     return proc.returncode, output.decode(errors="replace")
 
 
-def _clean_env(state: Path, port: int) -> dict[str, str]:
+def _clean_env(state: Path, port: int, tracking_uri: str) -> dict[str, str]:
     """The environment of every subprocess: our server, our stores, nothing inherited."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MLFLOW_"))}
     api = f"http://127.0.0.1:{port}/api"
@@ -88,7 +93,7 @@ def _clean_env(state: Path, port: int) -> dict[str, str]:
         PREFECT_WORKER_QUERY_SECONDS="2",
         PREFECT_CLI_COLORS="false",
         PREFECT_CLI_WRAP_LINES="false",
-        MLFLOW_TRACKING_URI=f"sqlite:///{state / 'mlflow.db'}",
+        MLFLOW_TRACKING_URI=tracking_uri,
         RETRAIN_ENGINE_DIR=str(state / "engine"),  # this stack's warm engine, stopped with it
         RETRAIN_ENGINE_IDLE_SECONDS="120",
         PYTHONUNBUFFERED="1",
@@ -107,6 +112,7 @@ class Deployed:
     port: int
     env: dict[str, str]
     story: Story
+    tracking: TrackingServer
     scheduled: str = SCHEDULED
     processes: dict[str, subprocess.Popen[Any]] = field(default_factory=dict)
     log_files: list[IO[bytes]] = field(default_factory=list)
@@ -181,6 +187,13 @@ class Deployed:
         assert found, f"no flow run id in the output of prefect deployment run:\n{output}"
         return UUID(found.group(1))
 
+    def start_run(self, name: str, **params: Any) -> UUID:
+        """A flow run of deployment NAME through the API, as `prefect deployment run` creates
+        it (without a process per run); its id."""
+        with self.client() as client:
+            deployment = client.read_deployment_by_name(name)
+            return client.create_flow_run_from_deployment(deployment.id, parameters=params).id
+
     def wait_for_run(self, run_id: UUID, timeout: float = 300.0) -> FlowRun:
         """Poll the API until the flow run reaches a terminal state (bounded)."""
         deadline = time.monotonic() + timeout
@@ -220,7 +233,7 @@ class Deployed:
         raise AssertionError(f"no /api/health after {timeout:.0f} s\n{self.tail('server')}")
 
     def stop(self) -> None:
-        """Stop the worker first (it may be running a flow), then the server; close logs."""
+        """Stop the worker first (it may be running a flow), then the servers; close logs."""
         from retrain_core.runtime.engine import stop_all
 
         for name in ("worker", *[n for n in self.processes if n != "worker"]):
@@ -229,6 +242,7 @@ class Deployed:
                 stop_session(proc)
             if name == "worker":
                 stop_all(self.state / "engine")
+        self.tracking.stop()
         for out in self.log_files:
             out.close()
 
@@ -261,15 +275,35 @@ def make_project(root: Path, story: Story) -> None:
     scheduled = re.sub(r"(?m)^arrival: .*\n", "", scheduled)
     assert scheduled.count(SCHEDULED) == 1 and "* * * * *" in scheduled
     (root / "policies" / f"{SCHEDULED}.yaml").write_text(scheduled)
+    for name, (champion, _) in ROLLOUTS.items():
+        staged = staged_policy(yaml.safe_load(churn), name, champion)
+        (root / "policies" / f"{name}.yaml").write_text(yaml.safe_dump(staged, sort_keys=False))
 
 
-@pytest.fixture(scope="module")
+def staged_policy(churn: dict[Any, Any], name: str, estimator: dict[str, Any]) -> dict[str, Any]:
+    """The churn policy as `name`, training `estimator`, with the rollout stages: its schedule
+    paused and no arrival trigger (the test starts its runs), no retrain of its own, a gate any
+    challenger passes (the stages judge it), no notifications."""
+    policy = {key: value for key, value in churn.items() if key not in ("arrival", "notify")}
+    policy.update(name=name, description=f"Staged rollout of churn models ({name}).")
+    policy["model"] = {**churn["model"], "estimator": estimator}
+    policy["schedule"] = {**churn["schedule"], "active": False}
+    policy["triggers"] = QUIET
+    policy["gate"] = {**churn["gate"], **LENIENT_GATE}
+    policy["promotion"] = {**churn["promotion"], "stages": STAGES}
+    return policy
+
+
+@pytest.fixture(scope="session")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
-    """Server, work pool, compiled and deployed project, worker: docs/deploy.md's guide."""
+    """Servers, work pool, compiled and deployed project, worker: docs/deploy.md's guide."""
     state = tmp_path_factory.mktemp("e2e")
     port = free_port()
     story = Story()
-    stack = Deployed(state / "project", state, port, _clean_env(state, port), story)
+    (state / "mlflow").mkdir()
+    tracking = TrackingServer(state / "mlflow")
+    env = _clean_env(state, port, tracking.url)
+    stack = Deployed(state / "project", state, port, env, story, tracking)
     make_project(stack.root, story)
     timings: dict[str, float] = {}
     try:
@@ -277,6 +311,9 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
             "server", str(BIN / "prefect"), "server", "start",
             "--host", "127.0.0.1", "--port", str(port), "--ui",
         )  # fmt: skip
+        began = time.monotonic()
+        tracking.start()  # meanwhile the Prefect server starts
+        timings["mlflow"] = time.monotonic() - began
         timings["server"] = stack.wait_for_health()
         stack.prefect("work-pool", "create", "retrain", "--type", "retrain-process")
         compiled = stack.retrain("compile")
@@ -292,8 +329,9 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         stack.start(
             "worker", str(BIN / "prefect"), "worker", "start", "--pool", "retrain", env=worker_env
         )
-        print(f"\ne2e: server healthy after {timings['server']:.0f} s, deploy took "
-              f"{timings['deploy']:.0f} s; state in {state}")  # fmt: skip
+        print(f"\ne2e: mlflow server healthy after {timings['mlflow']:.0f} s, prefect server "
+              f"after {timings['server']:.0f} s, deploy took {timings['deploy']:.0f} s; state in "
+              f"{state}")  # fmt: skip
         yield stack
     finally:
         stack.stop()

@@ -17,10 +17,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -41,6 +42,7 @@ NAME = "serve-churn"
 NOW = datetime(2026, 1, 18, tzinfo=UTC)
 START_SECONDS = 120.0
 STOP_SECONDS = 15.0
+SWITCH_SECONDS = 120.0  # a generous bound for a running router to follow a moved alias
 
 
 def free_port() -> int:
@@ -92,11 +94,14 @@ def server(champion: tuple[str, pd.DataFrame], tmp_path: Path) -> Iterator[str]:
 
 
 @contextmanager
-def serving(model: str, uri: str, folder: Path) -> Iterator[str]:
-    """`mlflow models serve -m MODEL` from the store at `uri`; its base URL once /ping answers,
-    stopped (its whole process group) on exit. Logs to `folder/serve.log`."""
+def serving(
+    model: str, uri: str, folder: Path, env: Mapping[str, str] | None = None
+) -> Iterator[str]:
+    """`mlflow models serve -m MODEL` from the store at `uri` (with `env` added to the
+    environment); its base URL once /ping answers, stopped (its whole process group) on exit.
+    Logs to `folder/serve.log`."""
     port = free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri}
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri, **(env or {})}
     env["PATH"] = f"{MLFLOW.parent}{os.pathsep}{env.get('PATH', '')}"  # it execs `uvicorn`
     log_path = folder / "serve.log"
     with log_path.open("wb") as log:
@@ -112,6 +117,61 @@ def serving(model: str, uri: str, folder: Path) -> Iterator[str]:
         yield base
     finally:
         stop_group(proc)
+
+
+def ask(server: str, rows: pd.DataFrame) -> list[Any]:
+    """POST `rows` to the server's /invocations; its predictions, one per row."""
+    payload = {"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}
+    request = urllib.request.Request(
+        f"{server}/invocations", data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"}, method="POST",
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return list(json.loads(response.read())["predictions"])
+    except urllib.error.HTTPError as exc:
+        raise AssertionError(f"/invocations answered {exc.code}: {exc.read()!r}") from exc
+
+
+def check_split(
+    answers: list[Any], rows: pd.DataFrame, uri: str, name: str, share: float
+) -> list[str]:
+    """The router's answers to `rows` (with their key column `customer_id`): each row answered
+    by the version the monitor's hash routes its key to, about `share` by the canary, each
+    prediction that version's own. The expected versions, row by row."""
+    from retrain_core.decide.stages import to_canary
+
+    assert len(answers) == len(rows)
+    expected = ["canary" if c else "champion" for c in to_canary(rows["customer_id"], share)]
+    assert [a["alias"] for a in answers] == expected  # the monitor's split, row by row
+    assert abs(expected.count("canary") / len(expected) - share) < 0.1
+    registry = Store(uri).registry
+    features = rows.drop(columns=["customer_id"])
+    versions = {}
+    for alias in ("champion", "canary"):
+        mine = [e == alias for e in expected]
+        (version,) = {a["version"] for a, m in zip(answers, mine, strict=True) if m}
+        assert version == registry.aliases(name)[alias]
+        local = registry.load_model(name, version).predict(features[mine])
+        assert [a["prediction"] for a, m in zip(answers, mine, strict=True) if m] == local.tolist()
+        versions[alias] = version
+    return [versions[e] for e in expected]
+
+
+def served_until(
+    server: str, rows: pd.DataFrame, done: Callable[[list[Any]], bool], what: str
+) -> list[Any]:
+    """Ask with `rows` until the answers are `done` (a running router follows a moved alias
+    within its refresh interval); the answers, or a failure naming `what` after SWITCH_SECONDS."""
+    deadline = time.monotonic() + SWITCH_SECONDS
+    while True:
+        answers = ask(server, rows)
+        if done(answers):
+            return answers
+        if time.monotonic() > deadline:
+            seen = sorted({(a["version"], a["alias"]) for a in answers})
+            raise AssertionError(f"still not {what} after {SWITCH_SECONDS:.0f} s: {seen}")
+        time.sleep(0.5)
 
 
 def wait_for_ping(base: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
@@ -155,20 +215,7 @@ def test_champion_serves_predictions(server: str, champion: tuple[str, pd.DataFr
     uri, holdout = champion
     batch = holdout.head(25)
     features = batch.drop(columns=["churned", "event_time", "customer_id"], errors="ignore")
-    payload = {"dataframe_split": json.loads(features.to_json(orient="split", index=False))}
-    request = urllib.request.Request(
-        f"{server}/invocations",
-        data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            answer = json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        raise AssertionError(f"/invocations answered {exc.code}: {exc.read()!r}") from exc
-
-    predictions = answer["predictions"]
+    predictions = ask(server, features)
     assert len(predictions) == len(batch)
     assert set(predictions) <= {0, 1}
     local = Store(uri).registry.load_model(NAME, "champion").predict(features)

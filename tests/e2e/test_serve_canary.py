@@ -4,28 +4,27 @@ request row with the champion or the canary, split by the key's stable hash in a
 Two versions of the shipped churn policy are trained on the seeded demo reference (the second
 with another estimator), registered and promoted / put in a canary stage the way the monitor does
 it (`monitor.stages.enter`, which registers the router). Then the real `mlflow models serve`
-(local environment) serves the router in its own process group, always killed at the end.
+(local environment) serves the router in its own process group, always killed at the end. The
+canary's alias then goes, as a rejection drops it: the running server stops sending it traffic
+(it reads the aliases again every RETRAIN_ROUTER_REFRESH_SECONDS, 1 s here), without a restart.
 """
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
 import yaml
-from test_serve import NOW, ROOT, serving
+from test_serve import NOW, ROOT, ask, check_split, served_until, serving
 
 from retrain_core.data.demo import Story, write_reference
-from retrain_core.decide.stages import to_canary
 from retrain_core.monitor import stages
 from retrain_core.monitor.training_data import load_training_data
 from retrain_core.policy.loader import load_policy
 from retrain_core.store import Store
+from retrain_core.store.serving_model import REFRESH_ENV
 from retrain_core.training.challenger import train_challenger
 
 pytestmark = pytest.mark.e2e
@@ -75,18 +74,9 @@ def canary(tmp_path: Path) -> tuple[str, pd.DataFrame]:
 def server(canary: tuple[str, pd.DataFrame], tmp_path: Path) -> Iterator[str]:
     """`mlflow models serve` on the router; its base URL once /ping answers."""
     uri, _ = canary
-    with serving(f"models:/{NAME}-serving@serving", uri, tmp_path) as base:
+    refresh = {REFRESH_ENV: "1"}
+    with serving(f"models:/{NAME}-serving@serving", uri, tmp_path, refresh) as base:
         yield base
-
-
-def ask(server: str, rows: pd.DataFrame) -> list[dict[str, Any]]:
-    payload = {"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}
-    request = urllib.request.Request(
-        f"{server}/invocations", data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json"}, method="POST",
-    )  # fmt: skip
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return list(json.loads(response.read())["predictions"])
 
 
 def test_the_router_answers_with_both_versions_split_by_key(
@@ -96,16 +86,16 @@ def test_the_router_answers_with_both_versions_split_by_key(
     rows = holdout.drop(columns=["churned", "event_time"]).head(400)
     answers = [a for start in range(0, 400, 100) for a in ask(server, rows[start : start + 100])]
 
-    assert len(answers) == len(rows)
-    expected = ["2" if c else "1" for c in to_canary(rows["customer_id"], SHARE)]
-    assert [a["version"] for a in answers] == expected  # the monitor's split, row by row
-    assert 0.2 < expected.count("2") / len(expected) < 0.4
-    assert {a["alias"] for a in answers} == {"champion", "canary"}
-    registry = Store(uri).registry
-    for version in ("1", "2"):
-        mine = rows[[e == version for e in expected]]
-        local = registry.load_model(NAME, version).predict(mine.drop(columns=["customer_id"]))
-        served = [a["prediction"] for a in answers if a["version"] == version]
-        assert served == local.tolist()
+    expected = check_split(answers, rows, uri, NAME, SHARE)
+    assert set(expected) == {"1", "2"}
     again = ask(server, rows.head(50))  # the same key, the same model
     assert [a["version"] for a in again] == expected[:50]
+
+    registry = Store(uri).registry
+    registry.leave_stage(NAME, "2")  # the canary rejected: its alias goes, serving runs on
+    after = served_until(
+        server, rows, lambda found: {a["version"] for a in found} == {"1"}, "the champion alone"
+    )
+    assert {a["alias"] for a in after} == {"champion"}
+    local = registry.load_model(NAME, "1").predict(rows.drop(columns=["customer_id"]))
+    assert [a["prediction"] for a in after] == local.tolist()

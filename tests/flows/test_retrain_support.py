@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pytest
 from notify_endpoint import Endpoint, serving
+from rollout import GOOD, WEAK
 
 from flows.retrain import train_validate_promote
 from retrain_core.store import Store
@@ -23,9 +24,8 @@ if TYPE_CHECKING:
     # types only: with tests/e2e collected too, `conftest` may be that folder's module
     from conftest import Project
 
-GOOD = {"class": "sklearn.linear_model.LogisticRegression", "params": {"max_iter": 500}}
-WEAK = {"class": "sklearn.dummy.DummyClassifier", "params": {"strategy": "prior"}}
 URLS_ENV = "RETRAIN_TEST_NOTIFY_URLS"
+__all__ = ["GOOD", "WEAK"]  # the estimators most flows tests train (defined in tests/rollout.py)
 EVENTS = ["retrained", "promoted", "rejected", "failed", "blocked"]
 REFERENCE = "data/churn/reference.parquet"
 

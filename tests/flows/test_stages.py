@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import mlflow.pyfunc
 import pandas as pd
 import pytest
-from test_retrain_support import GOOD, URLS_ENV, WEAK, aliases, notified, run, tags, use
+from rollout import BAD, GOOD, LENIENT_GATE, QUIET, SHARE, STAGES, WEAK, stage_events
+from test_retrain_support import URLS_ENV, aliases, notified, run, tags, use
 
 from flows.monitor import monitor
 from retrain_core.data.demo import day_start
@@ -29,12 +30,6 @@ if TYPE_CHECKING:
     from conftest import Project
 
 EVENTS = ["staged", "promoted", "rejected", "rolled_back"]
-BAD = {"class": "sklearn.dummy.DummyClassifier", "params": {"strategy": "constant", "constant": 1}}
-STAGES = [
-    {"shadow": {"min_rows": 600, "max_period": "7d"}},
-    {"canary": {"share": 0.5, "key": "customer_id", "min_rows": 300, "margin": 0.05}},
-]
-QUIET = {"any": [{"max_age": "90d"}]}  # no retrain of its own during the test
 
 
 def staged_challenger(
@@ -44,8 +39,7 @@ def staged_challenger(
     first stage at day 1."""
     use(project, champion, gate={"min": None}, triggers=QUIET)
     assert run(project, reason="bootstrap", now=day_start(1))["status"] == "promoted"
-    gate = {"min": None, "min_improvement": -0.9}
-    use(project, challenger, gate=gate, promotion={"stages": STAGES})
+    use(project, challenger, gate=LENIENT_GATE, promotion={"stages": STAGES})
     return dict(run(project, reason="test trigger", now=day_start(1)))
 
 
@@ -55,21 +49,6 @@ def check(project: Project, day: int) -> dict[str, Any]:
         if not (project.root / "data/churn/batches" / f"day-{landed:02d}.parquet").exists():
             project.write_day(landed)
     return dict(monitor(str(project.policy_path), now=day_start(day), data_root=str(project.root)))
-
-
-def stage_events(uri: str, name: str) -> list[tuple[str, str, str]]:
-    """The ledger's stage events, oldest first: (version, stage, action)."""
-    client = Store(uri).registry.client
-    experiment = client.get_experiment_by_name(name)
-    runs = client.search_runs([experiment.experiment_id], "tags.`retrain.kind` = 'stage'")
-    found = sorted(
-        runs, key=lambda r: (r.info.start_time, r.data.tags["retrain.stage_action"] != "entered")
-    )
-    return [
-        (r.data.tags["retrain.to_version"], r.data.tags["retrain.stage"],
-         r.data.tags["retrain.stage_action"])
-        for r in found
-    ]  # fmt: skip
 
 
 def test_a_better_challenger_goes_shadow_then_canary_then_champion(
@@ -102,7 +81,7 @@ def test_a_better_challenger_goes_shadow_then_canary_then_champion(
         router = mlflow.pyfunc.load_model(f"models:/{project.name}-serving@serving")
         answer = router.predict(rows)
         assert list(answer.columns) == ["prediction", "version", "alias"]
-        expected = ["2" if c else "1" for c in to_canary(rows["customer_id"], 0.5)]
+        expected = ["2" if c else "1" for c in to_canary(rows["customer_id"], SHARE)]
         assert answer["version"].tolist() == expected
         assert 0.4 < (answer["version"] == "2").mean() < 0.6
 
@@ -140,6 +119,15 @@ def test_a_worse_challenger_is_rejected_in_shadow_and_the_champion_keeps_serving
         ("2", "shadow", "entered"), ("2", "shadow", "rejected"),
     ]  # fmt: skip
     assert endpoint.events() == ["promoted", "staged", "rejected"]  # v1, then v2
+
+
+def test_a_first_version_is_promoted_at_once_with_nothing_to_try_it_beside(
+    project: Project, tracking_uri: str
+) -> None:
+    use(project, GOOD, gate={"min": None}, triggers=QUIET, promotion={"stages": STAGES})
+    assert run(project, reason="bootstrap", now=day_start(1))["status"] == "promoted"
+    assert aliases(tracking_uri, project.name) == {"champion": "1"}
+    assert stage_events(tracking_uri, project.name) == []
 
 
 def test_a_crash_between_stages_leaves_the_champion_serving_and_the_next_check_completes_it(
