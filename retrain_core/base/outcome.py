@@ -65,3 +65,9 @@ def _finite(value: float | None) -> float | None:
     if value is None or not math.isfinite(value):
         return None
     return float(value)
+
+
+def decisive_check(rule_id: str) -> str:
+    """The outcome a rule may add whose FAIL says its signal is strong enough to call for a
+    retrain by itself, even where `all` asks every trigger to fire (`decide.decision`)."""
+    return f"{rule_id}.decisive"

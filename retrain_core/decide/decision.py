@@ -15,7 +15,9 @@ How a decision is reached, in order:
    `consecutive` hysteresis: a data signal (drift, performance, estimated performance, volume,
    freshness) counts only after it fired on that many checks in a row since the last retrain.
    `max_age` and `new_data` are facts, not noisy signals: they count at once.
-5. any / all composition over the rules that count.
+5. any / all composition over the rules that count. Under `all`, a counted rule whose check
+   also FAILs its `<rule>.decisive` outcome (a signal strong enough to decide by itself, e.g. a
+   `challenger_gain` past its `decisive_gain`) is enough on its own.
 6. Labels: when every counted signal is label-blind (drift, estimated performance, volume,
    freshness: the data changed, but no label of the changed rows is known yet), the retrain is
    *pending* until `await_labels` labelled rows from after the change exist (`Fresh`, counted by
@@ -40,7 +42,7 @@ from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
-from retrain_core.base.outcome import CheckOutcome, Status
+from retrain_core.base.outcome import CheckOutcome, Status, decisive_check
 from retrain_core.data.columns import POLICY_PROBLEM
 from retrain_core.decide.limits import apply_limits
 from retrain_core.decide.pending import Fresh, await_labels, pending_change
@@ -151,6 +153,11 @@ def _judge(
         signal = bool(counts)
     else:
         signal = len(counts) == len(triggers.rules)
+        alone = [rule_id for rule_id, _, _ in counts if _decisive(rule_id, outcomes)]
+        if alone and not signal:
+            signal, counts = True, [c for c in counts if c[0] in alone]
+            said = [_reason_for(rule_id, outcomes) for rule_id in alone]
+            signal_reasons = [*said, *(_reason_for(decisive_check(r), outcomes) for r in alone)]
     pending = pending_change(history)
     if signal or pending is not None:
         kinds = {_kind(triggers, rule_id) for rule_id, _, _ in counts} if signal else set()
@@ -176,6 +183,12 @@ def _judge(
         reason = f"not every trigger fired: {', '.join(missing)} did not"
         return verdict(retrain=False, reasons=(*signal_reasons, reason))
     return verdict(retrain=False, reasons=("no trigger fired",))
+
+
+def _decisive(rule_id: str, outcomes: Sequence[CheckOutcome]) -> bool:
+    """True when the rule's signal on this check is strong enough to decide alone."""
+    wanted = decisive_check(rule_id)
+    return any(o.check == wanted and o.status is Status.FAIL for o in outcomes)
 
 
 def _kind(triggers: Triggers, rule_id: str) -> str:

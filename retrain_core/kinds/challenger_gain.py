@@ -21,9 +21,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from retrain_core.base.outcome import CheckOutcome, Status
+from retrain_core.base.outcome import CheckOutcome, Status, decisive_check
 from retrain_core.kinds.context import Context
 from retrain_core.policy.base import Strict
 from retrain_core.policy.registry import CheckKind
@@ -77,6 +77,21 @@ class ChallengerGainTrigger(Strict):
         ge=10,
         description="Fewer rows to judge on than this make the check an error, not a signal.",
     )
+    decisive_gain: float | None = Field(
+        None,
+        gt=0,
+        description="A significant gain at least this large calls for a retrain by itself, even "
+        "under `all` (where the other triggers guard against a gain that would not last, e.g. "
+        "a model fitted to a passing region of the inputs): a champion that never fell but was "
+        "never good, such as one trained in the middle of a change, is replaced. `consecutive`, "
+        "cooldown and budget still apply. null: the gain is one vote like any other.",
+    )
+
+    @model_validator(mode="after")
+    def _decisive_above_min(self) -> ChallengerGainTrigger:
+        if self.decisive_gain is not None and self.decisive_gain < self.min_gain:
+            raise ValueError("decisive_gain must be at least min_gain")
+        return self
 
     @property
     def drop(self) -> float:
@@ -202,12 +217,20 @@ def _judge(
         f"{result.champion:.4g} on the newest {result.rows} labelled rows neither trained on "
         f"(challenger trained on {n_train} rows{discordant}): {verdict}"
     )
-    return [
+    outcomes = [
         CheckOutcome(name, status, reason, result.champion, threshold, p_value=result.p_value),
         CheckOutcome(f"{name}.gain", status, reason, result.gain, g.min_gain),
         CheckOutcome(f"{name}.p_value", status, reason, result.p_value, alpha),
         CheckOutcome(f"{name}.rows", status, reason, float(result.rows), float(n_train)),
     ]
+    if g.decisive_gain is not None:
+        decisive = significant and result.gain >= g.decisive_gain - 1e-12
+        said = f"gain {result.gain:+.4g} {'>=' if decisive else '<'} {g.decisive_gain:g}"
+        status = Status.FAIL if decisive else Status.PASS
+        said += ", significant: decides alone" if decisive else ": one vote"
+        check = decisive_check(name)
+        outcomes.append(CheckOutcome(check, status, said, result.gain, g.decisive_gain))
+    return outcomes
 
 
 def _predicted(model: Any, features: Any, metric: str) -> tuple[Any, Any, Any]:

@@ -126,6 +126,23 @@ class TestEvaluator:
             governing.observed + by_check[f"{RULE}.gain"].observed - 0.02  # type: ignore[operator]
         )
 
+    def test_a_gain_past_decisive_gain_says_it_decides_alone(self) -> None:
+        outcomes = {o.check: o for o in evaluate(
+            ChallengerGainTrigger(metric="accuracy", decisive_gain=0.1), _context(_batch(3, "b"))
+        )}  # fmt: skip
+        decisive = outcomes[f"{RULE}.decisive"]
+        assert decisive.status is Status.FAIL, decisive.reason
+        assert decisive.observed == outcomes[f"{RULE}.gain"].observed
+        assert decisive.reason.endswith("decides alone")
+        beyond = ChallengerGainTrigger(metric="accuracy", decisive_gain=0.99)
+        outcomes = {o.check: o for o in evaluate(beyond, _context(_batch(3, "b")))}
+        assert outcomes[RULE].status is Status.FAIL  # still one vote
+        assert outcomes[f"{RULE}.decisive"].status is Status.PASS
+
+    def test_decisive_gain_below_min_gain_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="decisive_gain must be at least min_gain"):
+            ChallengerGainTrigger(metric="accuracy", min_gain=0.05, decisive_gain=0.02)
+
     def test_holds_on_a_stable_stream(self) -> None:
         gain = ChallengerGainTrigger(metric="accuracy")
         outcomes = evaluate(gain, _context(_batch(3, "a")))

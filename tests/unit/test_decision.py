@@ -141,6 +141,36 @@ def test_all_needs_every_rule() -> None:
     assert decide(triggers, both, [], NOW, has_champion=True).retrain
 
 
+def test_under_all_a_decisive_signal_decides_alone_after_its_streak() -> None:
+    """A challenger gain past `decisive_gain` retrains without the performance fall `all` asks
+    for; a gain short of it (its `.decisive` outcome PASS) stays one vote; `consecutive` holds."""
+    triggers = Triggers.model_validate(
+        {
+            "all": [
+                {"performance": {"metric": "accuracy", "drop": 0.05}},
+                {"challenger_gain": {"metric": "accuracy", "decisive_gain": 0.1}},
+            ],
+            "consecutive": 2,
+        }
+    )
+    gain = out("challenger_gain.accuracy", Status.FAIL, "gain +0.15, p=1e-9")
+    no_fall = out("performance.accuracy", Status.PASS, "no fall")
+    strong = [no_fall, gain, out("challenger_gain.accuracy.decisive", Status.FAIL, "decides")]
+    weak = [no_fall, gain, out("challenger_gain.accuracy.decisive", Status.PASS, "one vote")]
+    fired_before = [LedgerEntry(NOW - DAY, fired=frozenset({"challenger_gain.accuracy"}))]
+
+    assert decide(triggers, strong, [], NOW, has_champion=True).suppressed_by == "hysteresis"
+    decision = decide(triggers, strong, fired_before, NOW, has_champion=True)
+    assert decision.retrain
+    assert decision.reasons == (
+        "challenger_gain.accuracy: gain +0.15, p=1e-9",
+        "challenger_gain.accuracy.decisive: decides",
+    )
+    held = decide(triggers, weak, fired_before, NOW, has_champion=True)
+    assert not held.retrain
+    assert held.reasons[-1] == "not every trigger fired: performance.accuracy did not"
+
+
 def test_a_failed_first_model_waits_for_the_cooldown() -> None:
     history = [LedgerEntry(NOW - DAY, retrained=True)]
     held = decide(rules(cooldown="2d"), CLEAN, history, NOW, has_champion=False)
