@@ -16,9 +16,15 @@ module that shares a module-scoped fixture stay on one worker, so the fixture is
 from __future__ import annotations
 
 import gc
+import os
 from pathlib import Path
 
 import pytest
+
+# One OpenMP thread in the tests and every process they start (workers, servers, replays): two
+# xdist workers beside the e2e servers on a 2-core machine make OpenMP's spin-waiting threads
+# turn one small HistGradientBoosting fit into a minute. Set before scikit-learn is imported.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 TIERS = {
     "unit": "unit",
