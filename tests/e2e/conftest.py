@@ -287,6 +287,12 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         # The worker starts as a service manager starts it: by absolute path, with a bare PATH
         # (`env -i PATH=/usr/bin:/bin`) and only Prefect's settings; it does not know the
         # store either: the deployments carry the deployer's.
+        # The store's tables exist before the worker takes runs: the scheduler's first run and a
+        # test's first check may start together, and two processes creating a new SQLite
+        # store's tables at once collide ("table _alembic_tmp_latest_metrics already exists").
+        from mlflow import MlflowClient
+
+        MlflowClient(stack.tracking_uri).search_experiments(max_results=1)
         worker_env = {k: v for k, v in stack.env.items() if k.startswith(("PREFECT_", "RETRAIN_"))}
         worker_env.update(PATH="/usr/bin:/bin", PYTHONUNBUFFERED="1")
         stack.start(
