@@ -15,6 +15,10 @@ from typing import Any
 
 STOP_SECONDS = 20.0
 
+# The MLflow UI is opened by a host name, as a team opens its tracking server (chromium resolves
+# it to 127.0.0.1): on localhost the UI opens its assistant panel over a third of the page.
+MLFLOW_HOST = "mlflow.test"
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
@@ -61,10 +65,13 @@ START_SECONDS = 180.0
 class TrackingServer:
     """`mlflow server` on 127.0.0.1 with a SQLite backend, started and stopped by the test."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, host_name: str | None = None) -> None:
         self.folder = folder
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # a name a browser reaches the UI by (mapped to 127.0.0.1): on localhost the MLflow 3 UI
+        # opens its Assistant panel over a third of the page
+        self.host_name = host_name
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -74,6 +81,10 @@ class TrackingServer:
             "--backend-store-uri", f"sqlite:///{self.folder / 'mlflow.db'}",
             "--artifacts-destination", str(self.folder / "artifacts"), "--workers", "1",
         ]  # fmt: skip
+        if self.host_name:
+            named = f"http://{self.host_name}:{self.port}"
+            hosts = [f"{h}:{self.port}" for h in ("127.0.0.1", "localhost", self.host_name)]
+            args += ["--allowed-hosts", ",".join(hosts), "--cors-allowed-origins", named]
         log = (self.folder / "server.log").open("ab")
         self.proc = subprocess.Popen(
             args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True

@@ -156,8 +156,15 @@ def demo(args: argparse.Namespace) -> int:
             progress.advance(task)
     console.print(timeline(rows))
     print(reasons(rows))
-    print(closing(folder, uri))
+    print(closing(folder, uri, _chart(uri)))
     return 0
+
+
+def _chart(uri: str) -> str | None:
+    """The MLflow UI's chart of churn's signals over the demo's checks (on `mlflow ui`)."""
+    from retrain_core.store import Store
+
+    return Store(uri).trend.page("churn")
 
 
 def sample_data(args: argparse.Namespace) -> int:
@@ -216,11 +223,12 @@ def reasons(rows: list[DayRow]) -> str:
     return "\n".join(["Why:"] + [f"  day {r.day:>2}: {r.reasons}" for r in rows])
 
 
-def closing(folder: Path, uri: str) -> str:
-    """How to look at what the demo left behind (commands that work as printed)."""
+def closing(folder: Path, uri: str, chart: str | None = None) -> str:
+    """How to look at what the demo left behind (commands that work as printed); `chart` is
+    the MLflow UI's page drawing churn's signals as lines over the checks."""
     prefect_home = os.environ.get("PREFECT_HOME", "~/.prefect")
     env = f"MLFLOW_TRACKING_URI={uri}"
-    return (
+    text = (
         "\nLook closer:\n"
         "  Why each version exists, and every policy's state (the ledger in MLflow):\n"
         f"    {env} .venv/bin/retrain explain churn 2\n"
@@ -230,6 +238,10 @@ def closing(folder: Path, uri: str) -> str:
         "  The MLflow UI (experiments, the ledger's runs, versions, aliases), then\n"
         "  http://127.0.0.1:5000:\n"
         f"    .venv/bin/mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000\n"
+    )
+    if chart:
+        text += f"  and there churn's accuracy and drift share over the checks:\n    {chart}\n"
+    return text + (
         "  The Prefect UI: each check's run named by its verdict (Held, Retrained, ...) and\n"
         "  tagged with it, its decision artifacts, and the fleet at\n"
         "  http://127.0.0.1:4200/artifacts (keys retrain-fleet, retrain-decision-churn):\n"

@@ -4,7 +4,9 @@ The page (`retrain_core.report.page`) draws the ledger over logical time: the mo
 estimated metric with its thresholds, drift per feature, rows and expectations per batch,
 quarantined batches, every decision and the champion's versions. It is one file with everything
 inline (no network), so it can be mailed or attached. The monitor keeps the same page as each
-check run's artifact `report.html`. The arguments are in `retrain_core.cli.args.add_report_args`.
+check run's artifact `report.html`. The command also prints the link to MLflow's own chart of the
+policy's signals over its checks (`Trend.page`: the trend run's metric page), with the command
+that serves it for a local store. The arguments are in `retrain_core.cli.args.add_report_args`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from retrain_core.cli.models import _store
 from retrain_core.cli.quarantine import policy_name
+from retrain_core.store.tracking import shown_uri
 
 
 def report(args: argparse.Namespace) -> int:
@@ -32,6 +35,12 @@ def report(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(build_report(history), encoding="utf-8")
     print(f"{name}: {len(history.checks)} checks -> {out}")
+    chart = store.trend.page(name)
+    if chart is not None:
+        print(f"In MLflow, its signals as lines over the checks: {chart}")
+        uri = store.tracking_uri
+        if not uri.startswith(("http://", "https://")):  # a local store: no UI runs for it
+            print(f"  (serve it first: mlflow ui --backend-store-uri {shown_uri(uri)} --port 5000)")
     if args.open:
         webbrowser.open(out.resolve().as_uri())
     return 0

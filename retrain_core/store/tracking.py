@@ -86,3 +86,40 @@ def run_page(uri: str, experiment_id: str, run_id: str) -> str:
         base = shown_uri(uri).rstrip("/")
         return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
     return f"run {run_id} in {shown_uri(uri)}"
+
+
+LOCAL_UI = "http://127.0.0.1:5000"  # `mlflow ui --port 5000`, as `retrain demo` prints it
+
+
+def ui_address(uri: str) -> str:
+    """The MLflow UI that shows this store: the tracking server itself, or, for a SQLite or file
+    store, a local `mlflow ui --backend-store-uri URI --port 5000` (`LOCAL_UI`)."""
+    if uri.startswith(("http://", "https://")):
+        return shown_uri(uri).rstrip("/")
+    return LOCAL_UI
+
+
+def metric_page(ui: str, experiment_id: str, run_id: str, keys: list[str]) -> str:
+    """The MLflow UI's metric page drawing `keys` of one run as lines over its steps (one chart,
+    with each key's latest, min and max below it). The query is the one MLflow 3's UI writes
+    for it (`Routes.getMetricPageRoute`: `runs` first, each value JSON), percent-encoded."""
+    import json
+    from urllib.parse import quote
+
+    def value(item: object) -> str:
+        return quote(json.dumps(item, separators=(",", ":")), safe="")
+
+    query = {
+        "runs": value([run_id]),
+        "metric": value(keys[0] if keys else ""),
+        "experiments": value([experiment_id]),
+        "plot_metric_keys": value(keys),
+        "plot_layout": value({}),
+        "x_axis": "step",
+        "y_axis_scale": "linear",
+        "line_smoothness": "1",
+        "show_point": "true",
+        "deselected_curves": value([]),
+        "last_linear_y_axis_range": value([]),
+    }
+    return f"{ui.rstrip('/')}/#/metric?" + "&".join(f"{k}={v}" for k, v in query.items())

@@ -8,16 +8,20 @@ as a line over logical time (x axis: step, or time). Keys put the check family b
 family; the model metric's threshold goes beside it (`performance/accuracy.threshold`). The run
 counts its checks in the tag `retrain.trend_steps`, written with the metrics in one batch. Made
 on a policy's first check after an upgrade, it takes the ledger's earlier checks first.
+
+`Trend.page` is the link to its picture: the MLflow UI's metric page drawing the model metric
+(measured and estimated, each with its threshold) and the share of drifted features as lines
+over the checks, in one chart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from retrain_core.decide.records import RetrainDecision
-from retrain_core.report.history import metric_series
+from retrain_core.report.history import METRIC_FAMILIES, metric_series
 from retrain_core.store.backend import Part
 from retrain_core.store.codec import signal_metrics
 from retrain_core.store.tags import (
@@ -35,6 +39,8 @@ from retrain_core.store.tags import (
 
 BATCH = 1000  # metrics per MlflowClient.log_batch call (MLflow's limit)
 BACKFILL = 5000  # at most this many earlier checks taken from the ledger
+DRIFT_SHARE = "drift.share"  # the drift rule's governing outcome: the share of drifted features
+THRESHOLD = ".threshold"
 
 
 def trend_key(check: str) -> str:
@@ -53,6 +59,28 @@ def trend_values(decision: RetrainDecision, rows: int) -> dict[str, float]:
     return {k: v for k, v in values.items() if v == v}
 
 
+def chart_keys(keys: Iterable[str]) -> list[str]:
+    """The trend keys drawn together on the metric page: each model metric (measured, then
+    estimated) followed by its threshold, then the share of drifted features (all in 0..1 for
+    a score; rows and per-feature statistics have their own charts in the run's tabs). A
+    threshold whose metric was never measured (an estimate without labels yet) is left out."""
+    families = {family: i for i, family in enumerate((*METRIC_FAMILIES, "drift"))}
+
+    def check(key: str) -> str:
+        return key.replace("/", ".", 1).removesuffix(THRESHOLD)
+
+    def order(key: str) -> tuple[int, str, bool]:
+        return families[key.split("/")[0]], check(key), key.endswith(THRESHOLD)
+
+    present = set(keys)
+    chosen = [
+        k for k in present
+        if (metric_series(check(k)) or check(k) == DRIFT_SHARE)
+        and k.removesuffix(THRESHOLD) in present  # a threshold beside its metric only
+    ]  # fmt: skip
+    return sorted(chosen, key=order)
+
+
 class Trend(Part):
     """The policy's trend run in its experiment."""
 
@@ -64,6 +92,24 @@ class Trend(Part):
         step = int(run.data.tags.get(TREND_STEPS) or 0)
         self._log(run.info.run_id, [(step, decision.decided_at, trend_values(decision, rows))])
         return str(run.info.run_id), step
+
+    def page(self, name: str, ui: str | None = None) -> str | None:
+        """Where people see the policy's signals drawn as lines: the MLflow UI's metric page of
+        its trend run, on `ui` (default: the tracking server, or `mlflow ui --port 5000` for a
+        local store); None before the policy's first check."""
+        from retrain_core.store.tracking import metric_page, ui_address
+
+        experiment_id = self.store.existing_experiment(name)
+        if experiment_id is None:
+            return None
+        found = self.client.search_runs(
+            [experiment_id], filter_string=f"tags.`{KIND}` = '{TREND}'", max_results=1
+        )
+        if not found:
+            return None
+        run = found[0]
+        ui = ui or ui_address(self.store.tracking_uri)
+        return metric_page(ui, experiment_id, run.info.run_id, chart_keys(run.data.metrics))
 
     def run(self, name: str, now: datetime) -> Any:
         """The policy's trend run, made (with the ledger's checks before `now`) when missing."""

@@ -35,7 +35,7 @@ from uuid import UUID
 
 import pytest
 import yaml
-from processes import TrackingServer, free_port, stop_session
+from processes import MLFLOW_HOST, TrackingServer, free_port, stop_session
 from rollout import LENIENT_GATE, QUIET, ROLLOUTS, STAGES
 
 from retrain_core.data.demo import Story, write_day, write_reference
@@ -301,7 +301,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     port = free_port()
     story = Story()
     (state / "mlflow").mkdir()
-    tracking = TrackingServer(state / "mlflow")
+    tracking = TrackingServer(state / "mlflow", host_name=MLFLOW_HOST)
     env = _clean_env(state, port, tracking.url)
     stack = Deployed(state / "project", state, port, env, story, tracking)
     make_project(stack.root, story)
@@ -324,6 +324,12 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         # The worker starts as a service manager starts it: by absolute path, with a bare PATH
         # (`env -i PATH=/usr/bin:/bin`) and only Prefect's settings; it does not know the
         # store either: the deployments carry the deployer's.
+        # The store's tables exist before the worker takes runs: the scheduler's first run and a
+        # test's first check may start together, and two processes creating a new SQLite
+        # store's tables at once collide ("table _alembic_tmp_latest_metrics already exists").
+        from mlflow import MlflowClient
+
+        MlflowClient(stack.tracking_uri).search_experiments(max_results=1)
         worker_env = {k: v for k, v in stack.env.items() if k.startswith(("PREFECT_", "RETRAIN_"))}
         worker_env.update(PATH="/usr/bin:/bin", PYTHONUNBUFFERED="1")
         stack.start(

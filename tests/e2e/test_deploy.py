@@ -7,7 +7,10 @@ labels, a run must retrain in its train-validate-promote subflow, publish the de
 and move the `champion` alias to the new version. `retrain emit-arrival` must then start exactly
 one monitor run, of churn only. Last, headless Chromium screenshots the flow run page (Artifacts
 tab) into test-output/flow-run.png and the decision artifact's page into
-test-output/decision-artifact.png (skipped, and only that, without Chromium).
+test-output/decision-artifact.png, then the runs list, the fleet artifact, the MLflow UI's page of
+the champion version and its metric page of churn's trend run, whose lines over the checks are
+checked in the DOM and in the picture (test-output/mlflow-metrics.png, also docs/); all skipped,
+and only that, without Chromium.
 
 Time is passed as the `now` parameter (23:00 of the data's day), as `retrain demo` does: the
 runs are days apart, as the policy's cooldown and the labels' lag expect.
@@ -26,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import pytest
+from processes import MLFLOW_HOST
 
 from retrain_core.data.demo import day_start
 from retrain_core.decide.report import artifact_key
@@ -44,6 +48,7 @@ SETTLE_SECONDS = 10.0  # after the first triggered run: time for a wrong second 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"  # git-ignored
 SCREENSHOT = OUTPUT / "flow-run.png"
 DECISION_SCREENSHOT = OUTPUT / "decision-artifact.png"
+BROWSER_SECONDS = 90.0  # one chromium screenshot (it takes 5-30 s)
 # What the Prefect UI shows instead of a page: unknown run or route, API down, crash.
 ERROR_TEXT = (
     "Not Found",
@@ -316,26 +321,46 @@ def _visible_text(dom: str) -> str:
 
 
 def _browse(
-    deployed: Deployed, chromium: str, url: str, png: Path, size: tuple[int, int] = (1400, 1000)
+    deployed: Deployed,
+    chromium: str,
+    url: str,
+    png: Path,
+    size: tuple[int, int] = (1400, 1000),
+    dom: list[str] | None = None,
 ) -> str:
-    """Screenshot `url` into `png` and return the rendered page's visible text."""
+    """Screenshot `url` into `png` and return the rendered page's visible text (and append the
+    dumped DOM to `dom`). The host `MLFLOW_HOST` resolves to 127.0.0.1.
+
+    Headless chromium with a virtual time budget now and then never exits on a busy machine
+    after the page and its requests are done (seen on the first page of a cold MLflow UI, which
+    the test warms first): a second chromium, with a fresh profile, gets one more try."""
     common = [
         chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
         "--no-first-run", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", f"--window-size={size[0]},{size[1]}", "--virtual-time-budget=15000",
+        f"--host-resolver-rules=MAP {MLFLOW_HOST} 127.0.0.1",
     ]  # fmt: skip
-    profile = deployed.state / f"chromium-{png.stem}"
-    png.unlink(missing_ok=True)
-    code, dom = deployed.capture(
-        *common, f"--user-data-dir={profile}", f"--screenshot={png}", "--dump-dom", url
-    )
+    for attempt in (1, 2):
+        profile = deployed.state / f"chromium-{png.stem}-{attempt}"
+        png.unlink(missing_ok=True)
+        try:
+            code, page = deployed.capture(
+                *common, f"--user-data-dir={profile}", f"--screenshot={png}", "--dump-dom", url,
+                timeout=BROWSER_SECONDS,
+            )  # fmt: skip
+            break
+        except AssertionError as hung:  # bounded(): "... did not finish in N s"
+            if attempt == 2 or "did not finish" not in str(hung):
+                raise
     assert code == 0 and png.is_file(), f"chromium exited {code} without a screenshot of {url}"
     data = png.read_bytes()
     assert _png_size(data) == size
     assert len(data) > 30_000, f"{png} is only {len(data)} bytes: a blank page?"
-    text = _visible_text(dom)
+    text = _visible_text(page)
     found = [phrase for phrase in ERROR_TEXT if phrase in text]
     assert not found, f"{url} shows {found}: {text[:2000]}"
+    if dom is not None:
+        dom.append(page)
     return text
 
 
@@ -362,15 +387,18 @@ def test_flow_run_page_screenshot(deployed: Deployed, drift_run: dict[str, Any])
     print(f"\ne2e: screenshots in {SCREENSHOT} and {DECISION_SCREENSHOT}")
 
 
-def test_the_uis_show_verdicts_the_fleet_and_why(
+def test_the_uis_show_verdicts_the_fleet_why_and_trends(
     deployed: Deployed, drift_run: dict[str, Any]
 ) -> None:
     """Headless Chromium: the Prefect runs list names each check by its verdict, the fleet
-    artifact lists every policy, and the MLflow UI's page of the retrained version says why it
-    exists (screenshots in test-output/)."""
+    artifact lists every policy, the MLflow UI's page of the retrained version says why it
+    exists, and its metric page of churn's trend run draws the measured and estimated accuracy,
+    their thresholds and the drift share as lines over the checks (screenshots in
+    test-output/)."""
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.skip("chromium is not installed: the UI screenshots are skipped")
+    OUTPUT.mkdir(exist_ok=True)
     with deployed.client() as client:
         states = {r.state_name for r in client.read_flow_runs(limit=200)}
     assert {"Retrained", "Held"} <= states, states
@@ -383,10 +411,59 @@ def test_the_uis_show_verdicts_the_fleet_and_why(
     for name in (POLICY, OTHER, deployed.scheduled):
         assert name in text, f"the fleet artifact does not list {name}: {text[:2000]}"
 
-    version = champion_version(deployed.tracking_uri)  # the tracking server serves its UI
-    url = f"{deployed.tracking_uri}/#/models/{POLICY}/versions/{version}"
+    port = deployed.tracking.port  # the tracking server serves its UI, also as MLFLOW_HOST
+    ui = f"http://{MLFLOW_HOST}:{port}"
+    # Warm: a cold server's first page load is slow, and chromium then often never exited.
+    for path in ("/", "/ajax-api/3.0/mlflow/server-info", "/ajax-api/3.0/mlflow/ui-telemetry"):
+        address = f"http://127.0.0.1:{port}{path}"
+        assert _answers(address, host=f"{MLFLOW_HOST}:{port}"), address
+    version = champion_version(deployed.tracking_uri)
+    url = f"{ui}/#/models/{POLICY}/versions/{version}"
     text = _browse(deployed, chromium, url, OUTPUT / "mlflow-version.png")
     assert "decision" in text and "challenger_gain" in text and "gate" in text, text[:3000]
+
+    # the link `retrain report` prints: the trend run's metric page, one line per signal
+    from retrain_core.store import Store
+
+    chart = Store(deployed.tracking_uri).trend.page(POLICY, ui=ui)
+    assert chart is not None, "no trend run for churn"
+    dom: list[str] = []
+    png = OUTPUT / "mlflow-metrics.png"
+    text = _browse(deployed, chromium, chart, png, size=(1600, 900), dom=dom)
+    keys = ("performance/accuracy", "estimated_performance/accuracy", "drift/share")
+    assert all(f"trend {POLICY} ({key})" in text for key in keys), f"{chart}: {text[:3000]}"
+    lines = _drawn_lines(dom[0])
+    assert len(lines) >= len(keys) and all(len(points) >= 2 for _, points in lines), lines
+    assert any(len(points) >= 3 for _, points in lines), f"no line changes over the checks: {lines}"
+    colours = {colour for colour, _ in lines}
+    assert _pixels_of(png, colours) > 1000, f"{png} does not draw its lines in {colours}"
+    print(f"\ne2e: MLflow's chart of {POLICY}'s signals: {chart}")
+
+
+def _drawn_lines(dom: str) -> list[tuple[tuple[int, int, int], list[str]]]:
+    """Plotly's drawn lines in a dumped DOM: each opaque line's colour and its path's points
+    (plotly drops the middle points of a straight stretch: a flat line has two)."""
+    found = []
+    for path, style in re.findall(r'<path class="js-line" d="([^"]*)" style="([^"]*)"', dom):
+        colour = re.search(r"stroke: rgb\((\d+), (\d+), (\d+)\)", style)
+        if colour and "stroke-opacity: 1;" in style:
+            red, green, blue = (int(c) for c in colour.groups())
+            found.append(((red, green, blue), re.findall(r"[ML][\d.]+,[\d.]+", path)))
+    return found
+
+
+def _pixels_of(png: Path, colours: set[tuple[int, int, int]], near: int = 24) -> int:
+    """How many pixels of the screenshot are (about) one of `colours`."""
+    from PIL import Image
+
+    with Image.open(png) as image:
+        rgb = image.convert("RGB")
+        counts = rgb.getcolors(rgb.width * rgb.height) or []
+    return sum(
+        count for count, (r, g, b) in counts
+        if any(abs(r - cr) <= near and abs(g - cg) <= near and abs(b - cb) <= near
+               for cr, cg, cb in colours)
+    )  # fmt: skip
 
 
 def _latest_artifact(deployed: Deployed, key: str) -> Any:
@@ -400,3 +477,15 @@ def _latest_artifact(deployed: Deployed, key: str) -> Any:
         )  # fmt: skip
     assert found, f"no {key} artifact"
     return found[0]
+
+
+def _answers(url: str, host: str | None = None) -> bool:
+    """True when `url` answers 200 (sent with the Host header `host`, when given)."""
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30 if host else 2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False

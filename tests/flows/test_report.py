@@ -6,8 +6,8 @@ measured accuracy falls: a retrain) and a day to recover. The report the monitor
 check's run and the one `retrain report` writes are the same page; its charts show all of it:
 a series per metric with a point per check that measured it, a mark per retrain with its reasons,
 a heatmap cell per feature per check (the shifted features outlined on the shifted days), and the
-trend run's metric history has one point per check. With chromium installed, the page is also
-screenshotted into test-output/report.png.
+trend run's metric history has one point per check, which `retrain report` links. With chromium
+installed, the page is also screenshotted into test-output/report.png.
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ def test_the_report_shows_the_shift_the_concept_change_the_retrains_and_the_reco
     kept = Path(store.history.report_url(last).removeprefix("file://")).read_text()
     out = tmp_path / "report.html"
     assert main(["report", str(project.policy_path), "--out", str(out)]) == 0
-    assert f"{DAYS} checks -> {out}" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"{DAYS} checks -> {out}" in printed
     page = out.read_text()
     link = store.history.report_url(last)
     assert f"Report: `{link}`" in str(decision_artifact(name).data)  # a local file: in words
@@ -120,6 +121,10 @@ def test_the_report_shows_the_shift_the_concept_change_the_retrains_and_the_reco
                                               for d in range(1, DAYS + 1)]  # fmt: skip
     drift = client.get_metric_history(trend.info.run_id, trend_key("drift.ks.tenure"))
     assert len(drift) == DAYS
+    # ... and `retrain report` links its chart (e2e/test_deploy.py opens that page in chromium)
+    chart = f"http://127.0.0.1:5000/#/metric?runs=%5B%22{trend.info.run_id}%22%5D&metric="
+    assert f"In MLflow, its signals as lines over the checks: {chart}" in printed, printed
+    assert f"mlflow ui --backend-store-uri {tracking_uri} --port 5000" in printed
 
     if shutil.which("chromium"):  # the picture for people (and the README), when it can be made
         shot = ROOT / "test-output" / "report.png"

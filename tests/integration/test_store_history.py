@@ -3,7 +3,8 @@
 `History.read` gives each check with its outcomes (status, threshold, reason from
 `decision.json`), its rows and training, the versions (promoted, rejected, rolled back) and the
 quarantine; `Trend` logs each check at the next step with the check's moment, and takes the
-ledger's earlier checks when it is made after them (a policy that ran before the upgrade).
+ledger's earlier checks when it is made after them (a policy that ran before the upgrade);
+`Trend.page` links the MLflow UI's metric page of it.
 """
 
 from __future__ import annotations
@@ -107,3 +108,14 @@ def test_the_trend_run_takes_earlier_checks_then_one_step_per_check(tmp_path: Pa
     assert run.data.tags[KIND] == TREND and run.data.tags[TREND_STEPS] == "5"
     assert run.info.status == "FINISHED"
     assert len(store.ledger.history(NAME)) == 4  # the trend run is not a check
+
+    # the link to MLflow's chart of it: the metric page of the trend run, on `mlflow ui`
+    experiment = store.experiment_id(NAME)
+    keys = "%5B%22performance%2Faccuracy%22%2C%22performance%2Faccuracy.threshold%22%5D"
+    assert store.trend.page(NAME) == (
+        f"http://127.0.0.1:5000/#/metric?runs=%5B%22{run_id}%22%5D&metric=%22performance"
+        f"%2Faccuracy%22&experiments=%5B%22{experiment}%22%5D&plot_metric_keys={keys}&plot_layout"
+        "=%7B%7D&x_axis=step&y_axis_scale=linear&line_smoothness=1&show_point=true"
+        "&deselected_curves=%5B%5D&last_linear_y_axis_range=%5B%5D"
+    )
+    assert store.trend.page("unknown") is None

@@ -8,7 +8,8 @@ from retrain_core.base.outcome import CheckOutcome, Status
 from retrain_core.checks.freshness import check_max_age
 from retrain_core.decide.records import RetrainDecision
 from retrain_core.decide.report import check_rows, decision_markdown, human, state_name
-from retrain_core.store.tracking import run_page
+from retrain_core.store.tracking import metric_page, run_page, ui_address
+from retrain_core.store.trend import chart_keys
 
 NOW = datetime(2026, 1, 5, 23, tzinfo=UTC)
 LONG = "p=0.003 < 0.01 and D=0.21 >= 0.1 " * 10
@@ -45,6 +46,21 @@ def test_markdown_links_a_tracking_server_and_names_a_local_store_in_words() -> 
     assert "MLflow run: `run abc in sqlite:////tmp/x/mlflow.db`" in text and "](sqlite" not in text
     assert "| `max_age.champion` | **FAIL** |  | 90d | no champion yet |" in text
     assert LONG.strip() in text and "no change \\| none" in text and "e+06" not in text
+
+
+def test_the_trend_chart_link_draws_the_model_metrics_and_the_drift_share_in_one_chart() -> None:
+    keys = chart_keys(["rows", "drift/share", "drift/ks.tenure", "decision.retrain",
+                       "estimated_performance/accuracy", "performance/accuracy.threshold",
+                       "challenger_gain/accuracy", "performance/accuracy",
+                       "estimated_performance/roc_auc.threshold"])  # fmt: skip
+    assert keys == ["performance/accuracy", "performance/accuracy.threshold",
+                    "estimated_performance/accuracy", "drift/share"]  # fmt: skip
+    assert ui_address("https://u:secret@mlflow.example/") == "https://u:***@mlflow.example"
+    assert ui_address("sqlite:////tmp/x/mlflow.db") == "http://127.0.0.1:5000"
+    url = metric_page("http://mlflow:5000/", "3", "abc", keys[:1])
+    assert url.startswith("http://mlflow:5000/#/metric?runs=%5B%22abc%22%5D&metric=%22perf")
+    assert "&experiments=%5B%223%22%5D&plot_metric_keys=%5B%22performance%2Faccuracy%22%5D" in url
+    assert " " not in url and ")" not in url  # one word in a terminal and in markdown
 
 
 def test_each_verdict_names_the_check_s_final_state() -> None:

@@ -80,6 +80,9 @@ def test_look_closer_gives_commands_not_reprs(tmp_path: Path) -> None:
     assert "artifact inspect" not in text
     assert "MLFLOW_TRACKING_URI=sqlite:///x/mlflow.db .venv/bin/retrain status" in text
     assert "prefect server start --host 127.0.0.1" in text
+    assert "over the checks" not in text  # no trend run: no chart link
+    chart = "http://127.0.0.1:5000/#/metric?runs=%5B%22abc%22%5D"
+    assert f"over the checks:\n    {chart}\n" in closing(tmp_path, "sqlite:///x/mlflow.db", chart)
 
 
 def test_sample_data_writes_what_the_shipped_policies_read(
