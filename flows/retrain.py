@@ -78,7 +78,7 @@ def train(loaded: LoadedPolicy, frame: Any, since: datetime | None = None) -> Tr
     try:
         return train_challenger(loaded.policy, frame, allowed, since)
     except TrainingError as exc:  # a window that cannot be trained on is a failed training
-        return f"{type(exc).__name__}: {exc}"
+        return str(exc)  # "cannot train <policy>: why", for people
 
 
 @task(name="log-training-run", **IO)

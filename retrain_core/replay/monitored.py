@@ -165,7 +165,7 @@ def train(monitor: Monitor, now: datetime, since: datetime | None) -> tuple[str,
     try:
         result = train_challenger(policy, data.frame, monitor.allowed, since)
     except TrainingError as exc:
-        return "failed", (f"{type(exc).__name__}: {exc}",)
+        return "failed", (str(exc),)  # as the training flow says it
     version = registry.register()
     run_id = f"replay-run-{version}"
     sample = reference_sample(policy, result.rows)

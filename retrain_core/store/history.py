@@ -73,8 +73,10 @@ class History(Part):
     def report_url(self, run_id: str) -> str:
         """Where a person opens a check run's report: the MLflow UI's artifact view of a server,
         else the file's own URI (a local artifact store)."""
+        from retrain_core.store.tracking import shown_uri
+
         run = self.client.get_run(run_id)
-        uri = self.store.tracking_uri.rstrip("/")
+        uri = shown_uri(self.store.tracking_uri).rstrip("/")  # no password in a link
         if uri.startswith(("http://", "https://")):
             experiment = run.info.experiment_id
             return f"{uri}/#/experiments/{experiment}/runs/{run_id}/artifactPath/{REPORT}"

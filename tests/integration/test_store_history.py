@@ -80,6 +80,10 @@ def test_history_reads_every_check_with_its_outcomes_versions_and_quarantine(
     url = store.history.report_url(runs[2])
     assert url.startswith("file://") and url.endswith("/report.html")
     assert Path(url[len("file://") :]).read_text() == "<html>report</html>"
+    store.tracking_uri = "https://ops:s3cret@mlflow.example.com/"  # a server: its UI's page
+    url = store.history.report_url(runs[2])  # (the client made above still reads the runs)
+    assert url.startswith("https://ops:***@mlflow.example.com/#/experiments/")
+    assert url.endswith(f"/runs/{runs[2]}/artifactPath/report.html") and "s3cret" not in url
 
 
 def test_the_trend_run_takes_earlier_checks_then_one_step_per_check(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from retrain_core.cli.main import build_parser
+from retrain_core.cli.main import COMMANDS, build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = re.compile(r"(?:^|[\s/])retrain((?:\s+-[A-Za-z]\S*)*)\s+([a-z][a-z-]*)")
@@ -32,11 +32,31 @@ def test_the_readme_reads_in_five_minutes() -> None:
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_every_relative_link_resolves(page: Path) -> None:
+    """A link's file exists and its #section is one of that page's headings (GitHub's slugs)."""
     text = page.read_text()
-    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+    for target, anchor in re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)", text):
         if "://" in target or target.startswith("mailto:"):
             continue
-        assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+        linked = page.parent / target if target else page
+        assert linked.exists(), f"{page.name} links to missing {target}"
+        if anchor and linked.suffix == ".md":
+            slugs = {_slug(h) for h in re.findall(r"^#+ (.+)$", linked.read_text(), re.M)}
+            assert anchor in slugs, f"{page.name} links to {target}#{anchor}: no such section"
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_the_demo_takes_as_long_as_its_help_says() -> None:
+    """The README's demo time is the one `retrain demo` states (they disagreed once)."""
+    helps = {c.name: c.examples for c in COMMANDS}
+    said = re.search(r"about (\S+ minutes)", helps["demo"])
+    assert said is not None
+    readme = (ROOT / "README.md").read_text()
+    times = set(re.findall(r"in (?:about )?(\S+ (?:a )?minutes?) on", readme.replace("\n", " ")))
+    assert times == {said.group(1)}, f"README says the demo takes {times}; its help {said.group(1)}"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
