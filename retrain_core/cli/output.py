@@ -85,3 +85,17 @@ def show(renderable: Any) -> None:
     wide = Console(width=400)
     width = wide.measure(renderable).maximum
     Console(width=max(min(width, 400), 40)).print(renderable)
+
+
+def progress_line(text: str, args: object, console: Any = None) -> Any:
+    """One transient line on stderr while long work runs (a spinner and `text`), gone when it
+    ends; nothing when stderr is not a terminal, with `--quiet`, or with `--verbose` (whose
+    library lines would break it). A context manager."""
+    from contextlib import nullcontext
+
+    from rich.console import Console
+
+    console = console or Console(stderr=True)
+    if verbosity(args) != NORMAL or not console.is_terminal:
+        return nullcontext()
+    return console.status(text)

@@ -331,8 +331,11 @@ def run(args: argparse.Namespace) -> int:
         warm_up(os.environ.get("MLFLOW_TRACKING_URI"))
     if server is not None:
         wait_for_api(server)
+    from retrain_core.cli.output import progress_line
+
     try:
-        summary = run_monitor(policy, now=args.now, data_root=root)
+        with progress_line(f"checking {Path(policy).stem}", args):
+            summary = run_monitor(policy, now=args.now, data_root=root)
     except Exception as exc:  # the flow already logged the traceback
         print(f"retrain run: {exc}", file=sys.stderr)
         return 1
