@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,13 +30,20 @@ WEAK = "sklearn.dummy.DummyClassifier"
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One SQLite store per module (its schema migration takes seconds), artifacts beside it."""
     import mlflow
+    from mlflow.tracking._tracking_service import utils as tracking
 
     uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow')}/mlflow.db"
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)
+    saved = tracking._tracking_uri, os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)  # (it sets MLFLOW_TRACKING_URI too)
     mlflow.MlflowClient(uri).search_experiments()  # create and migrate the schema here, once
     yield uri
-    mlflow.set_tracking_uri(previous)
+    # MLflow's process-wide URI as it was, unset when it was: set to the URI get_tracking_uri()
+    # returned, it outlived this module and overrode the next tests' MLFLOW_TRACKING_URI
+    tracking._tracking_uri = saved[0]
+    if saved[1] is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = saved[1]
 
 
 @pytest.fixture(scope="module")
