@@ -98,7 +98,8 @@ def retrain_step(
     step: Step,
     since: datetime | None = None,
 ) -> tuple[Served, Step]:
-    """Train a challenger on the known labelled rows, gate it, and promote it when it passes."""
+    """Train a challenger on the known labelled rows, gate it, and promote it when it passes
+    (at once: the replay on rows has no rollout stages; `retrain backtest` says so)."""
     try:
         result = train_challenger(policy, known, since=since)
     except TrainingError as exc:  # a window that cannot be trained on is an outcome
