@@ -19,6 +19,11 @@ from typing import Any
 from retrain_core.base.durations import format_duration
 from retrain_core.base.settings import load_settings
 
+# the replay on rows (sources that are not files) has no stages: said, not done silently
+STAGES_NOT_REPLAYED = (
+    "note: promotion.stages are not replayed on rows: a passing challenger is promoted at once"
+)
+
 
 def backtest(args: argparse.Namespace) -> int:
     """Handler of `retrain backtest`."""
@@ -96,6 +101,8 @@ def _monitored(
     except NotReplayable as exc:
         print(f"note: {exc}; the policy is replayed on its rows without the monitor's batch "
               "checks and quarantine", file=sys.stderr)  # fmt: skip
+        if loaded.policy.promotion.stages:
+            print(STAGES_NOT_REPLAYED, file=sys.stderr)
         return None
 
 
@@ -146,6 +153,8 @@ def trace_table(replay: Any) -> Any:
         metric = "-" if s.metric is None else f"{s.metric:.3f}"
         trained = f" -> {s.trained}" if s.trained else ""
         why = [f"{s.verdict}{trained}", *s.reasons, *s.training_reasons]
+        if s.stage:  # what the challenger in a rollout stage did at this check
+            why += [f"staged challenger: {s.stage}", *s.stage_reasons]
         if s.quarantined:
             why.append(f"quarantined: {', '.join(s.quarantined)}")
         found.add_row(f"{s.now:%Y-%m-%d %H:%M}", str(s.rows), str(s.labelled), f"v{s.version}",
@@ -206,7 +215,8 @@ def plot(folder: Path, replays: list[Any]) -> Path:
         main = r is replays[0]
         ax.plot(xs, ys, lw=2.2 if main else 1, alpha=1 if main else 0.6,
                 label=f"{r.strategy}: {r.mean_metric:.3f}, {r.trainings} retrains")  # fmt: skip
-    marks = {"promoted": ("^", "green"), "rejected": ("x", "red"), "failed": ("o", "black")}
+    marks = {"promoted": ("^", "green"), "staged": ("D", "orange"), "rejected": ("x", "red"),
+             "failed": ("o", "black")}  # fmt: skip
     for kind, (marker, color) in marks.items():
         hits = [s for s in replays[0].steps if s.trained == kind and s.metric is not None]
         if hits:

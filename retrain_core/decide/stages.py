@@ -91,6 +91,24 @@ def judge(
     return StageVerdict("wait", (f"{head}: {wait}: {seen}",))
 
 
+def after(policy: Policy, stage: Stage, verdict: StageVerdict) -> tuple[str, Stage | None]:
+    """What a verdict does to the staged challenger (pure): "waiting", "rejected", "promoted"
+    (the last stage passed), or the next stage's name with that stage to enter."""
+    if verdict.action == "wait":
+        return "waiting", None
+    if verdict.action == "reject":
+        return "rejected", None
+    following = next_stage(policy, stage.name)
+    if following is not None:
+        return following.name, following
+    return "promoted", None
+
+
+def gone(stage: str, version: str) -> str:
+    """Why a challenger in a stage the policy no longer has is rejected."""
+    return f"the policy has no {stage} stage any more: v{version} rejected"
+
+
 def hold_for_stage(decision: RetrainDecision, version: str, stage: str) -> RetrainDecision:
     """No new training while a challenger is in a stage: its trial decides first (pure)."""
     if not decision.retrain:

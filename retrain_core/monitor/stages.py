@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from retrain_core.decide.probation import measured_metric
-from retrain_core.decide.stages import STAGE_ALIASES, judge, next_stage, stage_named, to_canary
+from retrain_core.decide.stages import (
+    STAGE_ALIASES,
+    after,
+    gone,
+    judge,
+    stage_named,
+    to_canary,
+)
 from retrain_core.notify import Notification, send
 from retrain_core.policy.notify import Event
 from retrain_core.policy.schema import Policy
@@ -93,21 +100,20 @@ def watch(
         why = (f"completing v{staged.version}'s interrupted move to {stage.name}",)
         return enter(store, policy, staged.version, stage, why, now)
     if stage is None:
-        why = (f"the policy has no {staged.stage} stage any more: v{staged.version} rejected",)
-        return _reject(store, policy, staged, why, now, 0)
+        return _reject(store, policy, staged, (gone(staged.stage, staged.version),), now, 0)
     metric = stage_metric(policy, stage)
     found = evidence(store, policy, root, champion, staged, stage, metric, now, skip)
     verdict = judge(stage, staged.version, metric, found, staged.since, now)
     rows = found.rows if found is not None else 0
     registry.note_stage(name, staged.version, verdict.reasons[0], rows)
-    if verdict.action == "wait":
-        return "waiting"
-    if verdict.action == "reject":
-        return _reject(store, policy, staged, verdict.reasons, now, rows)
-    following = next_stage(policy, stage.name)
+    happened, following = after(policy, stage, verdict)
     if following is not None:
         return enter(store, policy, staged.version, following, verdict.reasons, now)
-    return _promote(store, policy, staged, verdict.reasons, now, rows)
+    if happened == "rejected":
+        return _reject(store, policy, staged, verdict.reasons, now, rows)
+    if happened == "promoted":
+        return _promote(store, policy, staged, verdict.reasons, now, rows)
+    return happened
 
 
 def _reject(
@@ -155,18 +161,38 @@ def evidence(
     now: datetime,
     skip: dict[str, set[str]] | None = None,
 ) -> NotWorse | None:
-    """Both models on the labelled rows since the stage began that neither trained on."""
-    from retrain_core.checks.paired import not_worse_paired, not_worse_split
+    """Both models on the labelled rows since the stage began that neither trained on (the
+    rows and the challenger loaded, then `compare`)."""
     from retrain_core.kinds.context import Champion as Model
     from retrain_core.monitor.training_data import load_training_data
+
+    if policy.data.timestamp is None:
+        return None
+    rows = load_training_data(policy, root, skip, now)
+    loaded = store.registry.load_model(policy.name, staged.version)
+    challenger = Model(staged.version, staged.since, model=loaded)
+    return compare(policy, stage, metric, rows, champion, challenger, staged, now)
+
+
+def compare(
+    policy: Policy,
+    stage: Stage,
+    metric: str,
+    rows: pd.DataFrame,
+    champion: Champion,
+    challenger: Champion,
+    staged: StagedVersion,
+    now: datetime,
+) -> NotWorse | None:
+    """Both models on the labelled `rows` stamped after the stage began and after both models'
+    training ended, not after `now` (pure): shadow, both on every row (a paired test); canary,
+    each on the rows the key's hash routes to it. None without a timestamp column."""
+    from retrain_core.checks.paired import not_worse_paired, not_worse_split
 
     stamp = policy.data.timestamp
     if stamp is None:
         return None
-    rows = _since(load_training_data(policy, root, skip, now), stamp, now,
-                  [staged.since, champion.trained_until, staged.trained_until])  # fmt: skip
-    loaded = store.registry.load_model(policy.name, staged.version)
-    challenger = Model(staged.version, staged.since, model=loaded)
+    rows = _since(rows, stamp, now, [staged.since, champion.trained_until, staged.trained_until])
     target = policy.model.target
     canary = stage.canary
     if canary is None:

@@ -88,8 +88,8 @@ class Replay:
 
     @property
     def promotions(self) -> int:
-        """Retrains whose challenger took the alias."""
-        return sum(s.trained == "promoted" for s in self.steps)
+        """Retrains whose challenger took the alias (at once, or after its last stage)."""
+        return sum(s.trained == "promoted" or s.stage == "promoted" for s in self.steps)
 
     @property
     def failures(self) -> int:

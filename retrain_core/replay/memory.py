@@ -4,13 +4,15 @@ They answer the calls `retrain_core.replay.monitored` makes, as `retrain_core.st
 `Registry` answer them from MLflow: a decision is kept as its run's tags (`store.codec`, the
 encoding the real ledger writes and reads back), watermarks are the newest check's, quarantined
 and judged batches are those the checks settled, and the champion is the version promoted last.
-Only the medium differs; nothing here decides.
+A challenger in a rollout stage holds the one staged slot (`staged`, as `Registry.staged` reads it
+from the stage aliases) until it is promoted or leaves. Only the medium differs; nothing here
+decides.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +20,7 @@ from retrain_core.data.batches import Batch, Quarantined
 from retrain_core.decide.records import LedgerEntry, RetrainDecision
 from retrain_core.kinds.context import Champion
 from retrain_core.store.codec import decision_tags, entry_from_tags
+from retrain_core.store.registry import StagedVersion
 from retrain_core.store.tags import TRAINING
 
 if TYPE_CHECKING:
@@ -107,9 +110,11 @@ class MemoryLedger:
 
 @dataclass
 class MemoryRegistry:
-    """The versions of one policy: the champion, each version's drift sample and its profile."""
+    """The versions of one policy: the champion, the staged challenger (with its model), each
+    version's drift sample and its profile."""
 
     champion: Champion | None = None
+    trial: tuple[StagedVersion, Champion] | None = None  # the staged slot
     versions: int = 0
     samples: dict[str, tuple[pd.DataFrame, Any]] = field(default_factory=dict)
     profiles: dict[str, Any] = field(default_factory=dict)
@@ -126,6 +131,32 @@ class MemoryRegistry:
     def promote(self, champion: Champion) -> None:
         """Move the alias: `champion` serves from now on."""
         self.champion = champion
+
+    def staged(self) -> StagedVersion | None:
+        """The challenger in a stage, or None."""
+        return self.trial[0] if self.trial is not None else None
+
+    def staged_model(self) -> Champion | None:
+        """The staged challenger as the model it would serve (its pipeline, metrics, run)."""
+        return self.trial[1] if self.trial is not None else None
+
+    def enter_stage(self, stage: str, now: datetime, challenger: Champion | None = None) -> None:
+        """Put `challenger` (None: the one already staged) in `stage` since `now`."""
+        model = challenger or self.staged_model()
+        assert model is not None, "no challenger to stage"
+        self.trial = (StagedVersion(model.version, stage, now, model.trained_until), model)
+
+    def leave_stage(self) -> None:
+        """The staged challenger goes (rejected, or promoted)."""
+        self.trial = None
+
+    def promote_staged(self, now: datetime) -> Champion:
+        """The staged challenger becomes the champion, serving since `now`; the slot empties."""
+        model = self.staged_model()
+        assert model is not None, "no staged challenger to promote"
+        self.champion = replace(model, created_at=now)
+        self.leave_stage()
+        return self.champion
 
     def load_reference(self, run_id: str) -> pd.DataFrame | None:
         """A version's drift reference sample."""

@@ -3,14 +3,17 @@
 The policy's batch and label files land in a staging folder as they would have arrived (a batch
 when its newest row has happened, a label file `label_lag` after the newest row it labels), and
 each step runs what the monitor flow runs on it, in its order: the ledger and quarantine are read,
-the windows loaded and their batches judged (`monitor.windows`, so every bad-data rule of
+a staged challenger judged and moved on (`replay.rollout`: `monitor.stages`' own steps), the
+windows loaded and their batches judged (`monitor.windows`, so every bad-data rule of
 `data/problems.py` applies), the champion's drift reference and late labels added
-(`monitor.drift_reference`, `monitor.late_labels`), `evaluate()` and `decide()`, then `settle()`
-says what is quarantined and judged. A retrain runs the training flow's steps: the training rows
+(`monitor.drift_reference`, `monitor.late_labels`), `evaluate()` and `decide()` (held while a
+challenger is in a stage: `hold_for_stage`), then `settle()` says what is quarantined and judged.
+A retrain runs the training flow's steps: the training rows
 (`monitor.training_data`), their validation (`monitor.training_validation`), `train_challenger`
-and the promotion gate. Only the clock (the step's `now`) and the stores (in memory:
+and the promotion gate (with `promotion.stages` and a champion, a passing challenger enters the
+first stage). Only the clock (the step's `now`) and the stores (in memory:
 `replay.memory`) differ from the flows. Not replayed: probation, manual approval (a passing
-challenger is promoted), the fleet's limits and notifications.
+challenger is promoted, or staged), the fleet's limits and notifications.
 """
 
 from __future__ import annotations
@@ -85,26 +88,34 @@ class Checked:
     fired: tuple[str, ...]
     reasons: tuple[str, ...]
     quarantined: tuple[str, ...]
-    trained: str = ""  # "", "promoted", "rejected", "failed" or "blocked"
+    trained: str = ""  # "", "promoted", "staged", "rejected", "failed" or "blocked"
     training_reasons: tuple[str, ...] = ()
     version: str = ""  # the version serving when the check ran ("" before the first)
     rows: int = 0
     labelled: int = 0
     since: datetime | None = None  # the change a retrain answered (`train_since`)
+    stage: str = ""  # what the staged challenger did (`monitor.stages.watch`), "" without one
+    stage_reasons: tuple[str, ...] = ()
 
 
 def check(monitor: Monitor, now: datetime) -> Checked:
     """One monitor cycle at `now` on the files landed so far (flows/monitor.py's steps)."""
     from retrain_core.decide.decision import blocking_outcomes, decide
     from retrain_core.decide.evaluate import evaluate
+    from retrain_core.decide.stages import hold_for_stage
     from retrain_core.monitor import drift_reference, late_labels, windows
     from retrain_core.monitor.settle import settle
+    from retrain_core.replay import rollout
 
     policy, ledger, registry = monitor.policy, monitor.ledger, cast(Any, monitor.registry)
     history = ledger.history()
     marks, rows = ledger.watermarks()
     skip = ledger.quarantined()
-    champion = monitor.registry.champion
+    serving = monitor.registry.champion
+    version = serving.version if serving else ""  # the one that served until this check
+    stage, why = rollout.watch(policy, monitor.registry, monitor.stage, now, skip)
+    moved = stage or ""
+    champion = monitor.registry.champion  # the staged one, when it was promoted
     from retrain_core.data.errors import NoFiles
 
     try:
@@ -112,8 +123,10 @@ def check(monitor: Monitor, now: datetime) -> Checked:
             policy, monitor.stage, marks, rows, skip, ledger.earlier_batch, now=now
         )
     except NoFiles as exc:  # the monitor's run fails and records nothing: no batch yet
-        version = champion.version if champion else ""
-        return Checked(now, "failed", (), (f"the check failed: {exc}",), (), version=version)
+        failed = (f"the check failed: {exc}",)
+        return Checked(
+            now, "failed", (), failed, (), version=version, stage=moved, stage_reasons=why
+        )
     data = drift_reference.follow_champion(registry, policy, data, champion)
     data, fresh = late_labels.label_context(
         policy, monitor.stage, data, champion, history, now, skip
@@ -129,14 +142,18 @@ def check(monitor: Monitor, now: datetime) -> Checked:
         policy.triggers, outcomes, history, now, has_champion, monitor.policy_hash,
         data.description, fresh,
     )  # fmt: skip
+    staged = monitor.registry.staged()
+    if staged is not None:  # one challenger on trial at a time
+        decision = hold_for_stage(decision, staged.version, staged.stage)
     settled = settle(data, blocking_outcomes(decision.outcomes) if decision.blocked else [])
     n = len(data.windows.current)
     run = ledger.record(decision, settled.watermarks, n, settled.quarantined, settled.judged)
     result = Checked(
         now, decision.verdict, tuple(sorted(decision.fired)), decision.reasons,
         tuple(sorted(q.path.rsplit("/", 1)[-1] for q in settled.quarantined)),
-        version=champion.version if champion else "", rows=n,
+        version=version, rows=n,
         labelled=len(data.windows.labelled) if data.windows.labelled is not None else 0,
+        stage=moved, stage_reasons=why,
     )  # fmt: skip
     if not decision.retrain:
         return result
@@ -152,6 +169,7 @@ def train(monitor: Monitor, now: datetime, since: datetime | None) -> tuple[str,
     from retrain_core.kinds.context import Champion
     from retrain_core.monitor.training_data import training_data
     from retrain_core.monitor.training_validation import training_data_problems
+    from retrain_core.replay import rollout
     from retrain_core.store.tags import optional_time
     from retrain_core.training.challenger import reference_sample, train_challenger
     from retrain_core.training.errors import TrainingError
@@ -178,17 +196,14 @@ def train(monitor: Monitor, now: datetime, since: datetime | None) -> tuple[str,
     if not gate.promote:
         return "rejected", tuple(gate.reasons)
     until = optional_time(result.window[1]) if result.window else None
-    registry.promote(
-        Champion(
-            version,
-            now,
-            dict(result.metrics),
-            result.fitted.pipeline,
-            trained_until=until,
-            holdout_rows=result.n_holdout,
-            run_id=run_id,
-        )
-    )
+    challenger = Champion(
+        version, now, dict(result.metrics), result.fitted.pipeline, trained_until=until,
+        holdout_rows=result.n_holdout, run_id=run_id,
+    )  # fmt: skip
+    if rollout.staged_first(policy, registry):  # tried beside the champion first
+        rollout.enter_first(policy, registry, challenger, now)
+        return "staged", tuple(gate.reasons)
+    registry.promote(challenger)
     return "promoted", tuple(gate.reasons)
 
 
@@ -306,7 +321,8 @@ def replay_monitor(
     serving model's metric on the rows that arrived since the previous step.
     """
     from retrain_core.replay.backtest import Replay, Retrained
-    from retrain_core.replay.steps import Served, naive, naive_times, score, slice_rows
+    from retrain_core.replay.rollout import served_score
+    from retrain_core.replay.steps import naive, naive_times, slice_rows
 
     when = arrivals(policy, root, label_lag)
     stamp = policy.data.timestamp
@@ -323,15 +339,16 @@ def replay_monitor(
         assert first is not None
         for index, now in enumerate(steps):
             monitor.land([p for p, at in when.items() if naive(at) <= naive(now)])
-            champion = monitor.registry.champion
-            assert champion is not None
             batch = slice_rows(history.rows, times, previous, now)
-            value = score(policy, Served(champion, history.reference), batch, metric)
+            value = served_score(policy, monitor.registry, batch, metric)  # what users got
             checked = check(monitor, now)
             trace.append(_step(checked, len(batch), value))
+            serving = monitor.registry.champion
+            assert serving is not None
+            if checked.stage == "promoted":  # a staged challenger took the alias
+                retrained.append(Retrained(index, None, serving.model))
             if checked.trained:
-                promoted = checked.trained == "promoted" and monitor.registry.champion
-                model = promoted.model if promoted else None
+                model = serving.model if checked.trained == "promoted" else None
                 retrained.append(Retrained(index, checked.since, model))
             previous = now
     return Replay("policy", metric, tuple(trace), first.model, tuple(retrained))
@@ -367,5 +384,5 @@ def _step(checked: Checked, rows: int, metric: float | None) -> Step:
     return Step(
         checked.now, rows, checked.labelled, metric, checked.version or "-", checked.verdict,
         checked.fired, checked.reasons, checked.trained, checked.training_reasons,
-        checked.quarantined,
+        checked.quarantined, checked.stage, checked.stage_reasons,
     )  # fmt: skip

@@ -41,9 +41,13 @@ class Step:
     verdict: str
     fired: tuple[str, ...]
     reasons: tuple[str, ...]
-    trained: str = ""  # "", "promoted", "rejected" or "failed"
+    trained: str = ""  # "", "promoted", "staged" (in the first stage), "rejected" or "failed"
     training_reasons: tuple[str, ...] = ()
     quarantined: tuple[str, ...] = ()  # the batch files the check set aside
+    # what the staged challenger did at this check: "", "waiting", the stage it entered,
+    # "promoted" or "rejected" (`monitor.stages.watch`'s answer), and why
+    stage: str = ""
+    stage_reasons: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-safe dict."""
@@ -52,7 +56,8 @@ class Step:
             "metric": finite(self.metric), "version": self.version, "verdict": self.verdict,
             "fired": list(self.fired), "reasons": list(self.reasons), "trained": self.trained,
             "training_reasons": list(self.training_reasons),
-            "quarantined": list(self.quarantined),
+            "quarantined": list(self.quarantined), "stage": self.stage,
+            "stage_reasons": list(self.stage_reasons),
         }  # fmt: skip
 
 
@@ -93,7 +98,8 @@ def retrain_step(
     step: Step,
     since: datetime | None = None,
 ) -> tuple[Served, Step]:
-    """Train a challenger on the known labelled rows, gate it, and promote it when it passes."""
+    """Train a challenger on the known labelled rows, gate it, and promote it when it passes
+    (at once: the replay on rows has no rollout stages; `retrain backtest` says so)."""
     try:
         result = train_challenger(policy, known, since=since)
     except TrainingError as exc:  # a window that cannot be trained on is an outcome
