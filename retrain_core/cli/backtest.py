@@ -28,6 +28,7 @@ STAGES_NOT_REPLAYED = (
 def backtest(args: argparse.Namespace) -> int:
     """Handler of `retrain backtest`."""
     from retrain_core.base.durations import parse_duration
+    from retrain_core.cli.output import progress_line
     from retrain_core.data import DataError
     from retrain_core.policy.loader import PolicyLoadError, load_policy
     from retrain_core.replay.backtest import load_history
@@ -46,15 +47,17 @@ def backtest(args: argparse.Namespace) -> int:
         lag = _lag(policy, args.label_lag)
         history = load_history(policy, root)
         steps = _steps(policy, history, args, every)
-        monitored = _monitored(loaded, root, history, steps, lag, metric, settings)
+        with progress_line(f"replaying {policy.name}: {len(steps)} checks", args):
+            monitored = _monitored(loaded, root, history, steps, lag, metric, settings)
     except (ValueError, DataError) as exc:
         print(f"retrain backtest: error: {exc}", file=sys.stderr)
         return 2
     from retrain_core.replay.baselines import compare
 
-    replays, persistence = compare(
-        policy, history, steps, lag, metric, every=args.periodic, policy_replay=monitored
-    )
+    with progress_line(f"replaying the baselines of {policy.name}", args):
+        replays, persistence = compare(
+            policy, history, steps, lag, metric, every=args.periodic, policy_replay=monitored
+        )
     from retrain_core.cli.output import show
 
     print(f"trace of {replays[0].strategy} ({metric} of the serving model, as it arrived):")
