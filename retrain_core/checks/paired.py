@@ -158,8 +158,9 @@ def _metric(metric: str, scores: Any) -> float:
 
 
 def _row_margin(metric: str, champion: float, margin: float) -> float:
-    """The margin in per-row units: rmse's is the rise in mean squared error it allows."""
-    return (champion + margin) ** 2 - champion**2 if metric == "rmse" else margin
+    """The margin in per-row units: rmse's is the rise in mean squared error it allows (a fall
+    it demands when negative, down to a perfect model)."""
+    return max(champion + margin, 0.0) ** 2 - champion**2 if metric == "rmse" else margin
 
 
 def _greater(diff: Any) -> float:

@@ -82,7 +82,12 @@ def judge(
         return StageVerdict("reject", (f"{head}: significantly worse: {seen}: rejected",))
     enough = found is not None and found.rows >= settings.min_rows
     if enough and found is not None and found.p_not_worse < alpha:
-        why = f"not worse by more than {settings.margin:g} at {settings.confidence:.0%}"
+        margin, confidence = settings.margin, f"{settings.confidence:.0%}"
+        why = (
+            f"not worse by more than {margin:g} at {confidence}"
+            if margin >= 0
+            else f"better by at least {-margin:g} at {confidence}"
+        )
         return StageVerdict("advance", (f"{head}: {why}: {seen}",))
     if now >= since + settings.max_period:
         why = f"undecided after {format_duration(settings.max_period)}"

@@ -4,8 +4,9 @@ Each stage is a one-key mapping, in the order the challenger meets them: `shadow
 beside the champion, serving nothing: alias `challenger`) and `canary` (it serves a `share` of the
 traffic, split by a stable hash of the `key` column: alias `canary`). A stage advances when the
 challenger is significantly not worse than the champion (by more than `margin`, one-sided at
-`confidence`) over at least `min_rows` labelled rows, and rejects it when it is significantly
-worse or `max_period` ends undecided. No stages: a passing challenger is promoted at once.
+`confidence`; a negative `margin` asks for a challenger significantly better by that much) over
+at least `min_rows` labelled rows, and rejects it when it is significantly worse or `max_period`
+ends undecided. No stages: a passing challenger is promoted at once.
 The decisions are `retrain_core.decide.stages`; no I/O here.
 """
 
@@ -43,8 +44,10 @@ class Shadow(Strict):
         "one probation compares.",
     )
     margin: float = Field(
-        0.01, ge=0, description="How much worse than the champion still counts as not worse."
-    )
+        0.01, ge=-1, le=1,
+        description="How much worse than the champion still counts as not worse; negative: the "
+        "challenger must be better by at least that much (-0.02: 0.02 better).",
+    )  # fmt: skip
     confidence: float = Field(
         0.95, gt=0.5, lt=1, description="One-sided confidence of 'not worse' and of 'worse'."
     )

@@ -38,6 +38,19 @@ def test_a_better_challenger_is_significantly_not_worse_and_a_worse_one_worse() 
     assert worse.p_worse < 0.001 and worse.p_not_worse > 0.5
 
 
+def test_a_negative_margin_asks_for_a_challenger_better_by_that_much() -> None:
+    y, a = labelled(2000, 0.75, 1)
+    _, b = labelled(2000, 0.80, 2)  # about 0.05 better
+    champion, challenger = (a, None, None), (b, None, None)
+    assert not_worse_paired("accuracy", y, champion, challenger, -0.01).p_not_worse < 0.01
+    assert not_worse_paired("accuracy", y, champion, challenger, -0.10).p_not_worse > 0.5
+    stage = Stage.model_validate({"shadow": {"min_rows": 500, "margin": -0.01}})
+    found = not_worse_paired("accuracy", y, champion, challenger, -0.01)
+    verdict = judge(stage, "2", "accuracy", found, NOW - timedelta(days=1), NOW)
+    assert verdict.action == "advance"
+    assert verdict.reasons[0].startswith("shadow of v2: better by at least 0.01 at 95%: ")
+
+
 def test_the_split_test_judges_each_model_on_its_own_rows() -> None:
     ya, a = labelled(1800, 0.75, 3)
     yb, b = labelled(400, 0.85, 4)
