@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from retrain_core.base.errors import Refusal
 from retrain_core.base.settings import Settings, load_settings
@@ -235,14 +235,9 @@ def run_monitor(policy: str, now: Any = None, data_root: str | None = None) -> d
         if isinstance(refusal, Refusal):
             raise refusal
         raise RuntimeError(f"the monitor run {(state.name or 'failed').lower()}: {state.message}")
-    for attempt in range(3):  # a completed run's summary: a busy API or store may need a moment
-        try:
-            return cast(dict[str, Any], state.result())
-        except Exception:
-            if attempt == 2:
-                raise
-            time.sleep(1 + attempt)
-    raise AssertionError("unreachable")
+    from retrain_core.runtime.publish import summary_of
+
+    return summary_of(state)
 
 
 DEMO_FOLDERS = ("data/churn/", "data/house-prices/")  # what `retrain sample-data` writes

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from retrain_core.base.durations import format_duration
 from retrain_core.decide.records import RetrainDecision
@@ -65,7 +65,32 @@ def verdict_state(summary: dict[str, Any]) -> State[Any]:
     if training:
         version = f" v{training['version']}" if training.get("version") else ""
         message += f" -> training {training.get('status')}{version}"
+    from prefect.runtime import flow_run
+
+    if flow_run.id:  # this process's copy, for `summary_of` (bounded: the newest 64 checks)
+        _SUMMARIES[str(flow_run.id)] = summary
+        while len(_SUMMARIES) > 64:
+            _SUMMARIES.pop(next(iter(_SUMMARIES)))
     return Completed(name=state_name(summary["verdict"]), message=message, data=summary)
+
+
+_SUMMARIES: dict[str, dict[str, Any]] = {}
+
+
+def summary_of(state: State[Any]) -> dict[str, Any]:
+    """A completed check's summary, from its final state or, when that state came back from
+    the API without its data, from this process's copy. (A busy API can miss the answer to the
+    run's last state change: Prefect's client sends it again and the API, which took the first,
+    rejects the repeat and returns its own copy of the state, without the result.)"""
+    from prefect.exceptions import MissingResult
+
+    try:
+        return cast(dict[str, Any], state.result())
+    except MissingResult:
+        kept = _SUMMARIES.get(str(state.state_details.flow_run_id))
+        if kept is None:
+            raise
+        return kept
 
 
 def publish_decision(

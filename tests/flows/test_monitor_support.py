@@ -15,6 +15,7 @@ from mlflow import MlflowClient
 
 from flows.monitor import monitor
 from retrain_core.data.demo import day_start
+from retrain_core.runtime.publish import summary_of
 from retrain_core.store import Store
 
 # A quick estimator: the monitor tests judge decisions, not model quality.
@@ -37,8 +38,11 @@ def at(day: int, hours: float = 1.0) -> datetime:
 
 
 def check(project: Project, now: datetime, **kwargs: Any) -> dict[str, Any]:
-    """Run one monitor cycle as of `now` and return its summary."""
-    return monitor(str(project.policy_path), now=now, data_root=str(project.root), **kwargs)
+    """Run one monitor cycle as of `now` and return its summary (as `retrain run` reads it)."""
+    state = monitor(
+        str(project.policy_path), now=now, data_root=str(project.root), return_state=True, **kwargs
+    )
+    return summary_of(state)
 
 
 def check_state(project: Project, now: datetime) -> Any:
