@@ -91,7 +91,7 @@ def start_api_early() -> Any:
     try:
         port = free_port()
         command, env = api_command(port)
-        process = subprocess.Popen(command, env=env)
+        process = subprocess.Popen(command, env=env, **_apart_from_ctrl_c())
     except Exception:  # the first flow call starts the API, as without this
         return None
     try:
@@ -109,6 +109,23 @@ def start_api_early() -> Any:
         process.wait()
         return None
     return server
+
+
+def _apart_from_ctrl_c() -> dict[str, Any]:
+    """Popen options that keep the API out of the terminal's Ctrl-C (its own process group),
+    so that the run, not the API, gets it and unwinds through the API before stopping it (an API
+    stopped first left the run's last calls retrying for half a minute), and that end the API
+    with its parent on Linux even when the parent is killed (no API left behind)."""
+    if sys.platform != "linux":
+        return {}
+
+    def die_with_parent() -> None:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    return {"process_group": 0, "preexec_fn": die_with_parent}
 
 
 def warm_up(tracking_uri: str | None) -> None:
@@ -148,8 +165,9 @@ def imports_without_gc() -> Any:
 
 
 def stop_on_sigterm() -> None:
-    """SIGTERM stops the command as Ctrl-C does: the run unwinds (its lock released, an MLflow
-    run in progress marked FAILED, Prefect's embedded API stopped) and exits 143 in seconds.
+    """SIGTERM and Ctrl-C (SIGINT, to the whole process group) stop the command: the run
+    unwinds (its lock released, an MLflow run in progress marked FAILED, Prefect's embedded API
+    stopped) and exits 143 or 130 in seconds.
 
     Inside a flow Prefect's handler raises first, then passes the signal on to this one. The
     first raise can be lost: CPython drops an exception a signal handler raises while a
@@ -168,6 +186,7 @@ def stop_on_sigterm() -> None:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     read, write = os.pipe()
     os.set_blocking(write, False)
     signal.set_wakeup_fd(write, warn_on_full_buffer=False)
@@ -178,18 +197,20 @@ STOP_SECONDS = 30.0
 
 
 def _watch_sigterm(fd: int, stopping: Any) -> None:
-    """Wait for a SIGTERM on the wakeup fd; raise it again in the main thread each second until
-    `stopping` is set; end the process STOP_SECONDS after the signal."""
+    """Wait for a SIGTERM or SIGINT on the wakeup fd; raise it again in the main thread each
+    second until `stopping` is set; end the process STOP_SECONDS after the signal."""
     import _thread
     import signal
 
-    while signal.SIGTERM not in os.read(fd, 512):
+    wanted = {signal.SIGTERM, signal.SIGINT}
+    while not (got := wanted.intersection(os.read(fd, 512))):
         pass
+    signum = min(got)
     deadline = time.monotonic() + STOP_SECONDS
     while not stopping.wait(1.0) and time.monotonic() < deadline:
-        _thread.interrupt_main(signal.SIGTERM)
+        _thread.interrupt_main(signum)
     time.sleep(max(deadline - time.monotonic(), 0.0))
-    os._exit(128 + signal.SIGTERM)
+    os._exit(128 + signum)
 
 
 def fast_exit() -> None:

@@ -109,6 +109,19 @@ def test_a_stopped_tracking_server_is_named_in_one_line_within_seconds(
         assert seconds < FAIL_FAST_SECONDS, (args, seconds)
 
 
+def test_a_stopped_prefect_api_is_named_in_one_line_within_seconds(
+    project: Path, tmp_path: Path
+) -> None:
+    api = f"http://127.0.0.1:{free_port()}/api"  # nothing listens there: a server that is down
+    code, out, err, seconds = retrain(project, environment(tmp_path, PREFECT_API_URL=api),
+                                      *check_args(1))  # fmt: skip
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1, (out, err)
+    assert f"the Prefect API {api} does not answer" in lines[0], err
+    assert "PREFECT_API_URL" in lines[0]  # what to do
+    assert seconds < FAIL_FAST_SECONDS, seconds
+
+
 @contextmanager
 def prefect_server(tmp_path: Path) -> Iterator[dict[str, str]]:
     """`prefect server start` on 127.0.0.1 (SQLite), stopped at the end: the runs' env."""
@@ -181,13 +194,17 @@ def test_a_killed_run_gives_the_policys_lock_back_to_the_next_run_at_once(
     assert not list((Path(env["PREFECT_HOME"]) / "retrain-leases").glob("*.lease"))
 
 
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
 def test_sigterm_stops_a_run_in_seconds_releasing_its_lock_and_leaving_no_run_unfinished(
-    project: Path, tmp_path: Path
+    project: Path, tmp_path: Path, stop: signal.Signals
 ) -> None:
     env = environment(tmp_path)
     with run_holding_the_lock(project, env, tmp_path) as first:
         began = time.monotonic()
-        first.send_signal(signal.SIGTERM)  # once, to the process only, as a service manager
+        if stop == signal.SIGINT:  # Ctrl-C: the terminal signals the whole process group
+            os.killpg(first.pid, stop)
+        else:  # once, to the process only, as a service manager does
+            first.send_signal(stop)
         code = first.wait(timeout=FAIL_FAST_SECONDS)
         stopped = time.monotonic() - began
     assert code != 0, (tmp_path / "first-run.log").read_text()[-3000:]
