@@ -14,6 +14,7 @@ from typing import Any
 
 from retrain_core.base.errors import Refusal
 from retrain_core.base.settings import Settings, load_settings
+from retrain_core.cli.stopping import apart_from_ctrl_c, stop_on_sigterm
 from retrain_core.decide.approval import PENDING_APPROVAL
 
 # Prefect's ephemeral API takes 20-30 s to start on a small machine, and its default startup
@@ -91,7 +92,7 @@ def start_api_early() -> Any:
     try:
         port = free_port()
         command, env = api_command(port)
-        process = subprocess.Popen(command, env=env, **_apart_from_ctrl_c())
+        process = subprocess.Popen(command, env=env, **apart_from_ctrl_c())
     except Exception:  # the first flow call starts the API, as without this
         return None
     try:
@@ -109,23 +110,6 @@ def start_api_early() -> Any:
         process.wait()
         return None
     return server
-
-
-def _apart_from_ctrl_c() -> dict[str, Any]:
-    """Popen options that keep the API out of the terminal's Ctrl-C (its own process group),
-    so that the run, not the API, gets it and unwinds through the API before stopping it (an API
-    stopped first left the run's last calls retrying for half a minute), and that end the API
-    with its parent on Linux even when the parent is killed (no API left behind)."""
-    if sys.platform != "linux":
-        return {}
-
-    def die_with_parent() -> None:
-        import ctypes
-        import signal
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-    return {"process_group": 0, "preexec_fn": die_with_parent}
 
 
 def warm_up(tracking_uri: str | None) -> None:
@@ -162,55 +146,6 @@ def imports_without_gc() -> Any:
         gc.freeze()
         if enabled:
             gc.enable()
-
-
-def stop_on_sigterm() -> None:
-    """SIGTERM and Ctrl-C (SIGINT, to the whole process group) stop the command: the run
-    unwinds (its lock released, an MLflow run in progress marked FAILED, Prefect's embedded API
-    stopped) and exits 143 or 130 in seconds.
-
-    Inside a flow Prefect's handler raises first, then passes the signal on to this one. The
-    first raise can be lost: CPython drops an exception a signal handler raises while a
-    finalizer runs (a SQLAlchemy weakref callback, seen in tests). So the signal is also noted
-    below Python, on a wakeup fd, and a watcher thread raises it again each second until this
-    handler has run; after STOP_SECONDS it ends the process (a lock it held is given back:
-    runtime/leases.py; an MLflow run left unfinished counts for nothing).
-    """
-    import signal
-    import threading
-
-    stopping = threading.Event()
-
-    def stop(signum: int, _frame: Any) -> None:
-        stopping.set()
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    read, write = os.pipe()
-    os.set_blocking(write, False)
-    signal.set_wakeup_fd(write, warn_on_full_buffer=False)
-    threading.Thread(target=_watch_sigterm, args=(read, stopping), daemon=True).start()
-
-
-STOP_SECONDS = 30.0
-
-
-def _watch_sigterm(fd: int, stopping: Any) -> None:
-    """Wait for a SIGTERM or SIGINT on the wakeup fd; raise it again in the main thread each
-    second until `stopping` is set; end the process STOP_SECONDS after the signal."""
-    import _thread
-    import signal
-
-    wanted = {signal.SIGTERM, signal.SIGINT}
-    while not (got := wanted.intersection(os.read(fd, 512))):
-        pass
-    signum = min(got)
-    deadline = time.monotonic() + STOP_SECONDS
-    while not stopping.wait(1.0) and time.monotonic() < deadline:
-        _thread.interrupt_main(signum)
-    time.sleep(max(deadline - time.monotonic(), 0.0))
-    os._exit(128 + signum)
 
 
 def fast_exit() -> None:
