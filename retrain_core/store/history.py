@@ -73,13 +73,12 @@ class History(Part):
     def report_url(self, run_id: str) -> str:
         """Where a person opens a check run's report: the MLflow UI's artifact view of a server,
         else the file's own URI (a local artifact store)."""
-        from retrain_core.store.tracking import shown_uri
+        from retrain_core.store.tracking import run_page
 
         run = self.client.get_run(run_id)
-        uri = shown_uri(self.store.tracking_uri).rstrip("/")  # no password in a link
-        if uri.startswith(("http://", "https://")):
-            experiment = run.info.experiment_id
-            return f"{uri}/#/experiments/{experiment}/runs/{run_id}/artifactPath/{REPORT}"
+        uri = self.store.tracking_uri
+        if uri.startswith(("http://", "https://")):  # the run's page (no password in it)
+            return f"{run_page(uri, run.info.experiment_id, run_id)}/artifactPath/{REPORT}"
         return f"{run.info.artifact_uri.rstrip('/')}/{REPORT}"
 
     def _finished(self, experiment_id: str, kind: str, limit: int) -> list[Any]:
