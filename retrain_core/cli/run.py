@@ -14,7 +14,7 @@ from typing import Any
 
 from retrain_core.base.errors import Refusal
 from retrain_core.base.settings import Settings, load_settings
-from retrain_core.cli.stopping import apart_from_ctrl_c, stop_on_sigterm
+from retrain_core.cli.stopping import apart_from_ctrl_c, stop_on_signals
 from retrain_core.decide.approval import PENDING_APPROVAL
 
 # Prefect's ephemeral API takes 20-30 s to start on a small machine, and its default startup
@@ -270,7 +270,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"retrain run: {problem}", file=sys.stderr)
         return 1
     embedded_defaults(settings)
-    stop_on_sigterm()
+    stop_on_signals()
     from retrain_core.runtime.services import check_services
 
     check_services(os.environ["MLFLOW_TRACKING_URI"])  # a service that is down: one line

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 
-def stop_on_sigterm() -> None:
+def stop_on_signals() -> None:
     """SIGTERM and Ctrl-C (SIGINT, to the whole process group) stop the command: the run
     unwinds (its lock released, an MLflow run in progress marked FAILED, Prefect's embedded API
     stopped) and exits 143 or 130 in seconds.
@@ -35,13 +35,13 @@ def stop_on_sigterm() -> None:
     read, write = os.pipe()
     os.set_blocking(write, False)
     signal.set_wakeup_fd(write, warn_on_full_buffer=False)
-    threading.Thread(target=_watch_sigterm, args=(read, stopping), daemon=True).start()
+    threading.Thread(target=_watch_signals, args=(read, stopping), daemon=True).start()
 
 
 STOP_SECONDS = 30.0
 
 
-def _watch_sigterm(fd: int, stopping: Any) -> None:
+def _watch_signals(fd: int, stopping: Any) -> None:
     """Wait for a SIGTERM or SIGINT on the wakeup fd; raise it again in the main thread each
     second until `stopping` is set; end the process STOP_SECONDS after the signal."""
     import _thread

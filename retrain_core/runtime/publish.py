@@ -79,9 +79,9 @@ _SUMMARIES: dict[str, dict[str, Any]] = {}
 
 def summary_of(state: State[Any]) -> dict[str, Any]:
     """A completed check's summary, from its final state or, when that state came back from
-    the API without its data, from this process's copy. (A busy API can miss the answer to the
-    run's last state change: Prefect's client sends it again and the API, which took the first,
-    rejects the repeat and returns its own copy of the state, without the result.)"""
+    the API without its data, from this process's copy. (When the API rejects a proposed state,
+    Prefect's engine keeps the API's copy, which has no result without result persistence: seen
+    once, on a completed check under load; likely a resent final transition.)"""
     from prefect.exceptions import MissingResult
 
     try:
