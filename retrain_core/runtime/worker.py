@@ -48,8 +48,10 @@ class WarmProcessWorker(ProcessWorker):
     )
     _display_name = "Retrain warm process"
 
-    def __init__(self, *args: Any, limit: int | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, limit=default_limit() if limit is None else limit, **kwargs)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("limit") is None:  # Prefect's CLI passes limit=None without --limit
+            kwargs["limit"] = default_limit()
+        super().__init__(*args, **kwargs)
 
 
 def default_limit() -> int:
