@@ -267,6 +267,12 @@ def pg_database(rows: pd.DataFrame) -> Iterator[str]:
             buffer.seek(0)
             cursor = connection.connection.driver_connection.cursor()
             cursor.copy_expert("COPY events FROM STDIN", buffer)
+            others = "x, shifted, steps, r, n, i, plan, many, empty_cat"
+            connection.execute(text(  # the same rows stamped naive (UTC) and as ISO text
+                f"CREATE VIEW events_naive AS SELECT {others}, at AT TIME ZONE 'UTC' AS at "
+                f"FROM events; CREATE VIEW events_text AS SELECT {others}, "
+                "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS at FROM events"
+            ))  # fmt: skip
         yield url.render_as_string(hide_password=False)
     finally:
         engine.dispose()
@@ -275,8 +281,10 @@ def pg_database(rows: pd.DataFrame) -> Iterator[str]:
         admin.dispose()
 
 
-def pg_source(url: str) -> Source:
-    query = "SELECT * FROM events WHERE at IS NULL OR at > :watermark -- rows after the mark"
+def pg_source(url: str, table: str = "events") -> Source:
+    query = f"SELECT * FROM {table} WHERE at IS NULL OR at > :watermark -- rows after the mark"
+    if table == "events_text":
+        query = "SELECT * FROM events_text"
     return Source(sql=SqlQuery(url=url, query=query))
 
 
@@ -288,6 +296,16 @@ def test_postgres_window_profile_is_pushed_down_and_equals_the_rows_profile(
     found = check_parity(pg_source(pg_database), name, reference)
     assert found.pushed_down
     assert found.profile.counts["plan"]["new"] > 0 and "empty_cat" in found.profile.counts
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("table", ["events_naive", "events_text"])
+def test_postgres_naive_and_text_timestamps(
+    pg_database: str, reference: ReferenceProfile, table: str
+) -> None:
+    for name in ("since_last_check", "last_3d"):
+        found = check_parity(pg_source(pg_database, table), name, reference)
+        assert found.pushed_down
 
 
 @pytest.mark.postgres
