@@ -22,8 +22,10 @@ Each phase runs in a process of its own, so its peak RSS (``ru_maxrss``) is its 
   with ``COPY ... TO STDOUT``; the categorical counts by ``GROUP BY``), whose verdicts the
   pushdown's must equal.
 
-Wall times exclude imports and building the reference profile (both in the RSS). The database
-is dropped at the end (unless `--keep`). Writes bench/results/sql_window.json.
+The reference profile is built once from the reference table (its own phase) and stored as
+JSON; the pushdown phases load it, as a check loads a champion's stored profile. Wall times
+exclude imports and loading or building the reference profile (all in the RSS). The database is
+dropped at the end (unless `--keep`). Writes bench/results/sql_window.json.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -125,6 +128,20 @@ def _reference(args: argparse.Namespace) -> tuple[Any, Any]:
     return frame, build_profile(frame, NUMERIC, CATEGORICAL)
 
 
+def phase_reference(args: argparse.Namespace) -> dict[str, Any]:
+    """The reference profile, built once from the reference rows and stored as JSON, as a
+    champion's profile is stored with it (the pushdown phases load it, as a check does)."""
+    _, reference = _reference(args)
+    Path(args.profile).write_text(json.dumps(reference.to_dict()))
+    return {"peak_rss_mib": _rss()}
+
+
+def _stored_reference(args: argparse.Namespace) -> Any:
+    from retrain_core.checks.profile import ReferenceProfile
+
+    return ReferenceProfile.from_dict(json.loads(Path(args.profile).read_text()))
+
+
 def _source(args: argparse.Namespace, rows: int) -> Any:
     from retrain_core.data.sources.sql import SqlQuery
     from retrain_core.policy.sources import Source
@@ -140,7 +157,7 @@ def phase_pushdown(args: argparse.Namespace, rows: int) -> dict[str, Any]:
     from retrain_core.checks.sql_profile import sql_window_profile
     from retrain_core.policy.sources import Window
 
-    _, reference = _reference(args)
+    reference = _stored_reference(args)
     source = _source(args, rows)
     start = time.perf_counter()
     found = sql_window_profile(source, Path("/"), reference, NUMERIC, CATEGORICAL, "at",
@@ -262,7 +279,7 @@ def _in_child(args: argparse.Namespace, phase: str) -> dict[str, Any]:
     argv = [sys.executable, __file__, "--phase", phase, "--url", args.server,
             "--database", args.database, "--rows", str(args.rows),
             "--pandas-rows", str(args.pandas_rows), "--reference-rows", str(args.reference_rows),
-            "--chunk", str(args.chunk)]  # fmt: skip
+            "--chunk", str(args.chunk), "--profile", args.profile]  # fmt: skip
     out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
 
@@ -295,9 +312,12 @@ def _drop(args: argparse.Namespace) -> None:
 
 def main(args: argparse.Namespace) -> None:
     _urls(args)
+    if args.profile is None:
+        args.profile = str(Path(tempfile.mkdtemp(prefix="sql-window-")) / "reference.json")
     if args.phase:
         result = {
             "load": lambda: phase_load(args),
+            "reference": lambda: phase_reference(args),
             "pushdown": lambda: phase_pushdown(args, args.rows),
             "pushdown_small": lambda: phase_pushdown(args, args.pandas_rows),
             "pandas": lambda: phase_pandas(args),
@@ -310,7 +330,8 @@ def main(args: argparse.Namespace) -> None:
         "reference_rows": args.reference_rows,
     }  # fmt: skip
     try:
-        for phase in ("load", "pushdown", "pushdown_small", "pandas", "exact"):
+        phases = ("load", "reference", "pushdown", "pushdown_small", "pandas", "exact")
+        for phase in phases if not args.skip_load else phases[1:]:
             results[phase] = _in_child(args, phase)
             print(phase, json.dumps(results[phase]), flush=True)
     finally:
@@ -340,4 +361,6 @@ if __name__ == "__main__":
     parser.add_argument("--database", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--keep", action="store_true", help="keep the bench's database")
     parser.add_argument("--phase", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--profile", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--skip-load", action="store_true", help=argparse.SUPPRESS)
     main(parser.parse_args())

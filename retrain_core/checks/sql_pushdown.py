@@ -1,7 +1,7 @@
 """A window of a PostgreSQL query profiled by the database: SQL aggregates, no rows sent back.
 
 `sql_profile.sql_window_profile` calls `pushdown` on a read-only connection. The policy's query
-is wrapped as a subquery ``q`` and at most four statements run over it (nothing else is sent;
+is wrapped as a subquery ``q`` and at most five statements run over it (nothing else is sent;
 every value is a bound parameter, every column name goes through SQLAlchemy's quoting):
 
 1. a probe, ``SELECT * FROM q WHERE false``: the column names and their types;
@@ -9,10 +9,11 @@ every value is a bound parameter, every column name goes through SQLAlchemy's qu
    judged, new rows, and the newest stamp of the rows before a ``last`` cut;
 3. the scalars over the window's rows: rows, per column non-null count, min and max, the
    window's oldest and newest stamps;
-4. one ``GROUP BY GROUPING SETS`` pass (31 columns per pass at most, `GROUPING`'s limit): per
-   numeric feature the count per fine bin, ``width_bucket(x, edges)``, per categorical feature
-   the count per value; a categorical set with more than ``MAX_CATEGORIES`` values sends no row
-   (a window count over the sets keeps them in the database).
+4. the numeric features' counts per fine bin, ``width_bucket(x, edges)``, all in one pass
+   (`_count_bins`);
+5. one ``GROUP BY GROUPING SETS`` pass (31 columns per pass at most, `GROUPING`'s limit): per
+   categorical feature the count per value; a set with more than ``MAX_CATEGORIES`` values
+   sends no row (a window count over the sets keeps them in the database).
 
 Bins as `NumericProfile.bin_counts` assigns them: ``width_bucket(x, thresholds)`` is the number
 of thresholds <= x, which is ``searchsorted(edges, x, side="right")``; values below the first
@@ -42,6 +43,7 @@ from retrain_core.checks.profile import ReferenceProfile
 from retrain_core.data.errors import BadData
 
 GROUPING_MAX = 31  # arguments of one GROUPING() call (a 32-bit mask)
+STRIDE = 1 << 16  # a bin key is feature index * STRIDE + bin (a feature has far fewer bins)
 # PostgreSQL type OIDs (pg_type): numbers, floating types, times, text
 NUMBERS = {20, 21, 23, 700, 701, 1700}
 FLOATS = {700, 701, 1700}
@@ -285,21 +287,25 @@ def _count_bins(
     values: dict[str, Any],
     profile: BatchProfile,
 ) -> None:
-    """Every numeric feature's count per bin: one small hash aggregate per feature, the arms of
-    one UNION ALL (PostgreSQL runs them in parallel); a few thousand rows come back. Measured
-    against one pass that unnests each row's bins into one aggregate (1.5x slower: a function
-    scan per row) and one GROUPING SETS pass (2.5x: one sort, many hash tables)."""
-    from sqlalchemy import func, literal_column, select, union_all
+    """Every numeric feature's count per bin in one pass over the query: each row's bins as one
+    array of keys (feature index times STRIDE plus bin), unnested into one hash aggregate
+    (partial aggregates in parallel workers); a few thousand rows come back. One UNION ALL arm
+    per feature was as fast on a plain table (72 s against 78 s on 10M rows x 20 features) but
+    runs the policy's query once per feature; one GROUPING SETS pass was 2.5x slower."""
+    from sqlalchemy import func, literal_column, select, true
+    from sqlalchemy.dialects.postgresql import array
 
     names = list(binned)
-    arms = []
-    for i, name in enumerate(names):
-        bucket = _bucket(binned[name], reference, name, i).label("bin")
-        arm = select(literal_column(str(i)).label("feature"), bucket, func.count().label("n"))
-        arms.append(arm.select_from(q).where(where).group_by(literal_column("2")))
-    for feature, key, n in connection.execute(union_all(*arms), values):
+    keys = [
+        literal_column(str(i * STRIDE)) + _bucket(binned[name], reference, name, i)
+        for i, name in enumerate(names)
+    ]
+    unnested = func.unnest(array(keys)).table_valued("k").render_derived().lateral("u")
+    counted = select(unnested.c.k, func.count()).select_from(q).join(unnested, true())
+    counted = counted.where(where).group_by(unnested.c.k)
+    for key, n in connection.execute(counted, values):
         if key is not None:  # null: a null or NaN value, counted in the scalars
-            profile.bins[names[feature]][key] += int(n)
+            profile.bins[names[key // STRIDE]][key % STRIDE] += int(n)
 
 
 def _count_categories(
