@@ -342,3 +342,31 @@ def test_postgres_empty_window_types_and_bound_params(
         assert_same(computed(hostile, window, watermark, reference), want, loaded)
     with pytest.raises(BadData, match="not parseable"):
         sql_window_profile(source, Path("/"), reference, NUMERIC, [], "x", Window())
+
+
+def test_sqlite_rows_are_streamed_in_bounded_chunks(sqlite_source: Source) -> None:
+    from retrain_core.data.readers import typed
+
+    reader = typed(sqlite_source, Path("/"))
+    sizes = [len(chunk) for chunk in reader.stream(["x", "plan"], {}, rows=1_000)]  # type: ignore[attr-defined]
+    assert max(sizes) == 1_000 and sum(sizes) == ROWS
+    query = SqlQuery(url=sqlite_source.sql.url, query="SELECT * FROM events WHERE x > 1e300")  # type: ignore[union-attr]
+    empty = list(typed(Source(sql=query), Path("/")).stream(["x", "plan"], {}))  # type: ignore[attr-defined]
+    assert [list(frame.columns) for frame in empty] == [["x", "plan"]]  # one empty frame
+
+
+@pytest.mark.postgres
+def test_postgres_errors_name_no_values(pg_database: str, reference: ReferenceProfile) -> None:
+    from retrain_core.data.errors import SourceUnavailable
+
+    missing = Source(sql=SqlQuery(url=pg_database, query="SELECT * FROM no_such_table"))
+    with pytest.raises(SourceUnavailable, match="no_such_table"):
+        computed(missing, Window(), None, reference)
+    secret = "hunter2-value"
+    bad_cast = Source(sql=SqlQuery(
+        url=pg_database, query="SELECT x, plan AS at FROM events WHERE plan <> :v",
+        params={"v": secret},
+    ))  # fmt: skip
+    with pytest.raises(SourceUnavailable, match="failed on the data") as caught:
+        computed(bad_cast, Window(), None, reference)  # 'basic' is not a timestamp
+    assert secret not in str(caught.value) and "basic" not in str(caught.value)
