@@ -21,6 +21,9 @@ Goal (issue 12): phase 2 with 200 policies in under 600 s, no FAILED or CRASHED 
 trained twice. Results go to bench/results/fleet.json.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/fleet.py [--policies 200] [--workers 2] [--limit 8]
+
+`--limit 0` starts the workers without `--limit`, as Prefect starts them by default (the
+`retrain-process` worker type then bounds itself: two runs per core).
 """
 
 from __future__ import annotations
@@ -212,9 +215,10 @@ class Fleet:
         self.run(str(BIN / "prefect"), "--no-prompt", "deploy", "--all")
         timings["deploy"] = time.monotonic() - began
         for w in range(self.args.workers):
+            limit = ["--limit", str(self.args.limit)] if self.args.limit else []
             self.start(
                 f"worker-{w + 1}", str(BIN / "prefect"), "worker", "start", "--pool", "retrain",
-                "--limit", str(self.args.limit),
+                *limit,
             )  # fmt: skip
         return timings
 
@@ -277,7 +281,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--policies", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--limit", type=int, default=8, help="flow runs per worker at once")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=8,
+        help="flow runs per worker at once (0: no --limit, the worker type's default)",
+    )
     parser.add_argument("--drifting", type=float, default=0.25, help="share of drifting policies")
     parser.add_argument("--bad", type=float, default=0.05, help="share with a bad day-2 batch")
     parser.add_argument("--doubles", type=int, default=10, help="policies triggered twice")
