@@ -40,6 +40,7 @@ import time
 import urllib.request
 import uuid
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -236,7 +237,11 @@ def trigger_and_wait(fleet: Fleet, names: list[str], day: int, doubles: int) -> 
     from prefect.client.orchestration import SyncPrefectClient
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterStartTime
 
-    now = f"2026-01-{day:02d}T23:00:00+00:00"
+    from retrain_core.data.demo import day_start
+
+    # late on the stream's day `day` (day 0 is the reference period): every row of that day's
+    # batch is in the past, none in the future
+    now = (day_start(day) + timedelta(hours=23)).isoformat()
     with SyncPrefectClient(fleet.env["PREFECT_API_URL"]) as client:
         ids = {name: client.read_deployment_by_name(f"monitor/{name}").id for name in names}
         cpu0, began = machine_cpu_seconds(), time.monotonic()
