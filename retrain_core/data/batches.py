@@ -66,11 +66,16 @@ class Rules:
 
 @dataclass
 class Judged:
-    """The frames of the good batches, with what was kept and what was set aside."""
+    """The frames of the good batches, with what was kept and what was set aside.
+
+    `rows` is each good batch's row count; `frames` are the frames of the last of `batches` (all
+    of them unless `read_batches` was told to keep fewer rows).
+    """
 
     frames: list[pd.DataFrame] = field(default_factory=list)
     batches: list[Batch] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
 
 
 def read_batches(
@@ -80,8 +85,14 @@ def read_batches(
     columns: Sequence[str] | None,
     rules: Rules,
     fresh: Collection[str] = (),
+    keep_rows: int | None = None,
 ) -> Judged:
-    """Read and judge each file; `fresh` keys (new ones) are also checked for repeated data."""
+    """Read and judge each file; `fresh` keys (new ones) are also checked for repeated data.
+
+    With `keep_rows`, older frames are let go once the newer ones hold that many rows (each
+    batch is still read and judged whole, one at a time): memory holds about `keep_rows` rows
+    whatever the number of batches.
+    """
     judged = Judged()
     digests: dict[str, str] = {}
     for key in keys:
@@ -99,6 +110,9 @@ def read_batches(
             digests[digest] = key
         judged.frames.append(frame)
         judged.batches.append(Batch(marks[key], path, digest))
+        judged.rows.append(len(frame))
+        while keep_rows is not None and sum(map(len, judged.frames[1:])) >= keep_rows:
+            judged.frames.pop(0)
     return judged
 
 

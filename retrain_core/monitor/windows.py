@@ -5,6 +5,11 @@ the labels that arrived since the last check joined to their features), judging 
 on its own and setting aside (quarantining) the ones that cannot be judged. Once the decision is
 known, `retrain_core.monitor.settle.settle` says which batches were judged and which are
 quarantined.
+
+A wide window (`all`, `last: 30d`) of a glob of files with `data.current.profiles: auto` reads
+only its new batches here, as since_last_check does (keeping at most ``NEW_ROWS_KEPT`` of their
+rows in memory), and says in `Loaded.plan` which batches judged before it holds:
+`retrain_core.monitor.profiled` judges the window from their stored profiles.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from retrain_core.base.durations import format_duration
 from retrain_core.data import (
@@ -28,9 +33,11 @@ from retrain_core.data import (
 )
 from retrain_core.data.batches import Quarantined
 from retrain_core.data.columns import POLICY_PROBLEM, column_mismatches
+from retrain_core.data.files import has_wildcard
+from retrain_core.data.prints import SEP
 from retrain_core.data.problems import batch_rules
 from retrain_core.data.readers import describe
-from retrain_core.data.windows import LoadedWindow
+from retrain_core.data.windows import LoadedWindow, describe_window
 from retrain_core.kinds.context import Windows
 from retrain_core.monitor.current_rows import CURRENT, LABELS, every_current_row
 from retrain_core.policy.finding import Finding
@@ -41,12 +48,45 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+NEW_ROWS_KEPT = 1_000_000  # rows of new batches a profiled window keeps for the row checks
+
+
+@dataclass(frozen=True)
+class ProfilePlan:
+    """A wide window of a file glob judged from its batches' profiles: which batches judged by
+    earlier checks it holds (`old`, watermark keys, not read now), each listed batch's content
+    digest (`digests`, from the watermark's fingerprints: a profile's content key), and the
+    window (`all` or `last`) to cut the merged profile to."""
+
+    window: Window
+    old: tuple[str, ...] = ()
+    digests: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How a profiled window was judged: its batches, those read and profiled this check
+    (`profiled`: new ones, ones binned again against a new reference, one a `last` window cuts
+    through) and those whose stored profile was loaded instead of their rows (`loaded`)."""
+
+    batches: int = 0
+    profiled: int = 0
+    loaded: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """For the check's summary and its ledger run's metrics."""
+        return {"batches": self.batches, "profiled": self.profiled, "loaded": self.loaded}
+
+
 @dataclass(frozen=True)
 class Loaded:
     """Windows ready to judge, the watermarks to store once judged, and how to describe them.
 
     `quarantined` are the batches set aside while loading; `loaded` the current and label
     windows by role, so `settle` can tell, once the decision is known, which batches it judged.
+    `plan` is set when the current window is judged from batch profiles (`monitor.profiled`),
+    which fills `counts` and, until the check settles, `built` (the profiles made this check, by
+    batch key, stored for the batches the check judged).
     """
 
     windows: Windows
@@ -54,6 +94,9 @@ class Loaded:
     description: str = ""
     quarantined: tuple[Quarantined, ...] = ()
     loaded: dict[str, LoadedWindow] = field(default_factory=dict)
+    plan: ProfilePlan | None = None
+    counts: Counts | None = None
+    built: dict[str, Any] = field(default_factory=dict)
 
 
 Earlier = Callable[[str], str | None]
@@ -89,13 +132,19 @@ def load_windows(
     problems: list[tuple[str, str]] = []
     reference = _reference(policy, root, columns, problems)
     known = reference.frame if len(reference.frame) else None
-    current = _current(policy, root, columns, watermarks, skip, known, earlier, problems, now)
+    profiled = profiled_window(policy)
+    current = _current(
+        policy, root, columns, watermarks, skip, known, earlier, problems, now, profiled
+    )
+    plan = _plan(policy, current, skip.get(CURRENT, set())) if profiled else None
     marks = {CURRENT: _mark_text(current.watermark, watermarks.get(CURRENT))}
     loaded = {CURRENT: current}
     # Nothing new is not bad data; every new batch set aside leaves no window to check.
     nothing_new = current.frame.empty and not current.files
     new_data = not (policy.data.current.window.since_last_check and nothing_new)
-    if new_data and (current.batches or not current.files):
+    # A profiled window's new rows are checked; its older batches were when they arrived.
+    unread = not current.files and not (plan and plan.old)
+    if new_data and (current.batches or unread):
         problems += [("current", p) for p in check_columns(current.frame, policy, "current")]
     labelled = None
     if policy.data.labels is not None:
@@ -120,7 +169,35 @@ def load_windows(
         findings=tuple(_findings(policy, current)),
     )
     marks = {role: mark for role, mark in marks.items() if mark}
-    return Loaded(windows, marks, f"{current.window}: {current.source}", quarantined, loaded)
+    shown = describe_window(plan.window) if plan else current.window
+    return Loaded(windows, marks, f"{shown}: {current.source}", quarantined, loaded, plan)
+
+
+def profiled_window(policy: Policy) -> bool:
+    """True when the current window is judged from its batches' profiles: `profiles: auto`, a
+    glob of files, a window of `all` or `last`, and no drift test that needs rows (cvm)."""
+    from retrain_core.kinds.drift import DriftTrigger
+
+    source = policy.data.current
+    window = source.window
+    if source.profiles != "auto" or window.since_last_check or window.last_rows is not None:
+        return False
+    if not source.source_kind.lists_files or not has_wildcard(str(source.path)):
+        return False
+    drift = [d for rule in policy.triggers.evaluated if (d := rule.get(DriftTrigger)) is not None]
+    return all(d.method != "cvm" for d in drift)
+
+
+def _plan(policy: Policy, current: LoadedWindow, skip: set[str]) -> ProfilePlan | None:
+    """The batches judged before that the window holds, and every batch's content digest."""
+    if current.previous is None:  # the window could not be read: its problem says why
+        return None
+    read = set(current.files)
+    old = tuple(
+        m for m in current.present if m not in read and m not in skip and current.previous.seen(m)
+    )
+    digests = {m: text.rpartition(SEP)[2] for m, text in current.prints.items()}
+    return ProfilePlan(policy.data.current.window, old, digests)
 
 
 def _findings(policy: Policy, current: LoadedWindow) -> list[tuple[str, str]]:
@@ -191,13 +268,19 @@ def _current(
     earlier: Earlier | None,
     problems: list[tuple[str, str]],
     now: datetime | None = None,
+    profiled: bool = False,
 ) -> LoadedWindow:
-    """The current window after the watermark; content that cannot form it is a problem."""
+    """The current window after the watermark; content that cannot form it is a problem. A
+    profiled window reads its new batches only, keeping at most ``NEW_ROWS_KEPT`` of their rows."""
     rules = batch_rules(policy, CURRENT, known, earlier, now)
     mark = _watermark(watermarks.get(CURRENT))
     source, stamp = policy.data.current, policy.data.timestamp
+    window = Window(since_last_check=True) if profiled else None
+    keep = NEW_ROWS_KEPT if profiled else None
     try:
-        return load_window(source, columns, root, stamp, mark, skip.get(CURRENT, ()), rules)
+        return load_window(
+            source, columns, root, stamp, mark, skip.get(CURRENT, ()), rules, window, keep
+        )
     except BadData as exc:
         problems.append(("current", str(exc)))
         return _empty(source, columns, "unreadable")
