@@ -82,7 +82,9 @@ def test_a_later_check_reads_only_the_new_batch_and_judges_drift_as_the_rows_do(
     volume = next(o for o in later["outcomes"] if o["check"].startswith("volume"))
     twin_volume = next(o for o in by_rows["outcomes"] if o["check"].startswith("volume"))
     assert volume["observed"] == twin_volume["observed"] == pytest.approx(100 / 3)  # 60k -> 80k
-    quality = {o["check"]: o["status"] for o in later["outcomes"] if o["check"].startswith("quality")}
+    quality = {
+        o["check"]: o["status"] for o in later["outcomes"] if o["check"].startswith("quality")
+    }
     twin_quality = {
         o["check"]: o["status"] for o in by_rows["outcomes"] if o["check"].startswith("quality")
     }
