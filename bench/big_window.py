@@ -221,19 +221,26 @@ def phase_monitor(args: argparse.Namespace, batches: int) -> dict[str, Any]:
 def phase_one(args: argparse.Namespace) -> dict[str, Any]:
     """Profiling one batch: from its frame in memory (as a check that just read it), and
     streamed from its file."""
-    import pandas as pd
-
     from retrain_core.checks.batch_profile import profile_chunks, profile_frame
-    from retrain_core.data.files import CHUNK_ROWS, iter_file, list_paths
+    from retrain_core.data.files import (
+        CHUNK_ROWS,
+        iter_file,
+        list_paths,
+        read_files,
+        tables_to_frame,
+    )
 
     reference, _ = _reference()
     path = sorted((Path(args.folder) / "current").glob("*.parquet"))[0]
-    frame = pd.read_parquet(path)
+    files = list_paths(f"current/{path.name}", "parquet", Path(args.folder))
+    # read as the monitor reads a profiled window's new batch: text as categoricals
+    frame = tables_to_frame(read_files(files, files.keys, None, categories=True), None)
     start = time.perf_counter()
     profile_frame(frame, reference, NUMERIC, CATEGORICAL)
     framed = time.perf_counter()
-    files = list_paths(f"current/{path.name}", "parquet", Path(args.folder))
-    chunks = (b.to_pandas() for b in iter_file(files, files.paths[0], None, CHUNK_ROWS))
+    chunks = (
+        b.to_pandas() for b in iter_file(files, files.paths[0], None, CHUNK_ROWS, categories=True)
+    )
     profile_chunks(chunks, reference, NUMERIC, CATEGORICAL)
     end = time.perf_counter()
     return {"rows": len(frame), "frame_seconds": framed - start,
@@ -280,6 +287,16 @@ def phase_pandas(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _fresh_monitor(folder: Path) -> None:
+    """A reused folder keeps its generated batches; the monitor's state (its MLflow store, its
+    artifacts, the window's links) starts afresh, so the first check judges every batch."""
+    import shutil
+
+    (folder / "monitor.db").unlink(missing_ok=True)
+    for name in ("artifacts", "window"):
+        shutil.rmtree(folder / name, ignore_errors=True)
+
+
 def _drifted(outcomes: list[Any]) -> list[str]:
     return sorted(o.check.rpartition(".")[2] for o in outcomes if o.failed)
 
@@ -320,6 +337,7 @@ def main(args: argparse.Namespace) -> None:
     phases = ["generate", "first", "later"]
     if args.monitor:
         phases = ["generate", "monitor-first", "monitor-later", "monitor-one"]
+        _fresh_monitor(Path(args.folder))
     for phase in phases:
         results[phase] = _in_child(args, phase)
         print(phase, json.dumps(results[phase]), flush=True)

@@ -62,6 +62,7 @@ class Rules:
     earlier: Callable[[str], str | None] | None = None
     timestamp: str | None = None  # parsed to UTC in each batch, so zoned and naive ones agree
     latest: datetime | None = None  # a row stamped later: its batch is set aside (future_rows)
+    categories: bool = False  # Parquet text read as categoricals (`files.read_files`)
 
 
 @dataclass
@@ -202,7 +203,10 @@ def concat(frames: Sequence[pd.DataFrame], columns: Sequence[str] | None) -> pd.
     if not frames:
         return tables_to_frame([], columns)
     if len(frames) == 1:
-        return frames[0].reset_index(drop=True)
+        frame = frames[0]
+        if frame.index.equals(pd.RangeIndex(len(frame))):  # as read: no copy of its rows
+            return frame
+        return frame.reset_index(drop=True)
     return pd.concat(frames, ignore_index=True)
 
 
@@ -220,7 +224,7 @@ def _read_and_judge(
     """The batch's frame, or None and the sentence that says why it cannot be judged."""
     path = files.path_of(key)
     try:
-        frame = tables_to_frame(read_files(files, [key], columns), columns)
+        frame = tables_to_frame(read_files(files, [key], columns, rules.categories), columns)
     except DataConfigError:
         raise
     except SourceUnavailable as exc:

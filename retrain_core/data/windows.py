@@ -166,10 +166,21 @@ def load_window(
 
 
 def load_reference(
-    source: Source, columns: Sequence[str] | None, root: Path, timestamp: str | None = None
+    source: Source,
+    columns: Sequence[str] | None,
+    root: Path,
+    timestamp: str | None = None,
+    categories: bool = False,
 ) -> LoadedWindow:
-    """Load every row of the reference source (no watermark)."""
-    frame = read_source(source, columns, root)
+    """Load every row of the reference source (no watermark); with `categories`, Parquet text
+    columns as categoricals (`files.read_files`)."""
+    if categories and source.source_kind.lists_files:
+        from retrain_core.data.files import read_files, tables_to_frame
+
+        files = file_reader(source, root).files()
+        frame = tables_to_frame(read_files(files, files.keys, columns, True), columns)
+    else:
+        frame = read_source(source, columns, root)
     stamps = _timestamps(frame, timestamp, needed=False)
     found = _Candidates(frame=frame, new_rows=None, watermark=None)
     return _loaded(frame, source, "all", found, timestamp, stamps is not None)
@@ -334,7 +345,15 @@ def cut(frame: pd.DataFrame, window: Window, timestamp: str | None) -> pd.DataFr
             frame = frame.tail(window.last_rows)
     elif window.last is not None and timestamp is not None and len(frame):
         frame = frame[frame[timestamp] > frame[timestamp].max() - window.last]
+    if frame.index.equals(_range(len(frame))):  # nothing cut: no copy of the rows
+        return frame
     return frame.reset_index(drop=True)
+
+
+def _range(rows: int) -> pd.Index:
+    import pandas as pd
+
+    return pd.RangeIndex(rows)
 
 
 def _loaded(

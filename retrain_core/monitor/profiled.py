@@ -157,7 +157,7 @@ def _columns(numeric: list[str], categorical: list[str], stamp: str | None) -> l
 
 
 def _chunks(files: FileSet, key: str, columns: list[str]) -> Iterator[pd.DataFrame]:
-    for batch in iter_file(files, files.path_of(key), columns, CHUNK_ROWS):
+    for batch in iter_file(files, files.path_of(key), columns, CHUNK_ROWS, categories=True):
         yield batch.to_pandas()
 
 

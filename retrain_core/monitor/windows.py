@@ -15,7 +15,7 @@ rows in memory), and says in `Loaded.plan` which batches judged before it holds:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -130,9 +130,9 @@ def load_windows(
     if mismatches:
         return _policy_mismatch(policy, root, columns, watermarks, mismatches, locate)
     problems: list[tuple[str, str]] = []
-    reference = _reference(policy, root, columns, problems)
-    known = reference.frame if len(reference.frame) else None
     profiled = profiled_window(policy)
+    reference = _reference(policy, root, columns, problems, categories=profiled)
+    known = reference.frame if len(reference.frame) else None
     current = _current(
         policy, root, columns, watermarks, skip, known, earlier, problems, now, profiled
     )
@@ -245,12 +245,17 @@ def _unlocated(finding: Finding) -> str:
 
 
 def _reference(
-    policy: Policy, root: Path, columns: list[str], problems: list[tuple[str, str]]
+    policy: Policy,
+    root: Path,
+    columns: list[str],
+    problems: list[tuple[str, str]],
+    categories: bool = False,
 ) -> LoadedWindow:
-    """The reference window; bad reference data is a problem with an empty window."""
+    """The reference window; bad reference data is a problem with an empty window. A profiled
+    window's checks read text as categoricals (`data.files.read_files`)."""
     stamp = policy.data.timestamp
     try:
-        reference = load_reference(policy.data.reference, columns, root, stamp)
+        reference = load_reference(policy.data.reference, columns, root, stamp, categories)
     except BadData as exc:
         problems.append(("reference", str(exc)))
         return _empty(policy.data.reference, columns, "all")
@@ -272,7 +277,7 @@ def _current(
 ) -> LoadedWindow:
     """The current window after the watermark; content that cannot form it is a problem. A
     profiled window reads its new batches only, keeping at most ``NEW_ROWS_KEPT`` of their rows."""
-    rules = batch_rules(policy, CURRENT, known, earlier, now)
+    rules = replace(batch_rules(policy, CURRENT, known, earlier, now), categories=profiled)
     mark = _watermark(watermarks.get(CURRENT))
     source, stamp = policy.data.current, policy.data.timestamp
     window = Window(since_last_check=True) if profiled else None
