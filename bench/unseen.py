@@ -14,6 +14,12 @@ retrains.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/unseen.py [--policy FILE] [--seed N]
         [--batches 30] [--rows 800] [--streams abrupt,recurring] [--jobs 2] [--json FILE]
+        [--in-memory]
+
+`--in-memory` replays the policy as `retrain backtest` does (the monitor's own evaluate and
+decide, in-memory stores) instead of through Prefect and MLflow: about four times faster, for
+trying policy variants; the monitor flow's figures are the ones to report (on the shipped policy
+the two agreed on seven streams of eight and differed by 0.008 on the eighth).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +78,23 @@ def baselines(name: str, seed: int, batches: int, rows: int, policy: str) -> dic
     return out
 
 
+def in_memory(name: str, seed: int, batches: int, rows: int, policy: str) -> dict[str, Any]:
+    """The policy replayed in memory with the monitor's evaluate and decide (`--in-memory`)."""
+    from backtest import DAY, history, stream_policy
+
+    from retrain_core.replay.backtest import policy_strategy, replay
+
+    s = _stream(name, seed, batches, rows)
+    hist, steps = history(s.frame, s.rows)
+    adapted = stream_policy(Path(policy), s.target, s.numeric, s.categorical)
+    r = replay(adapted, hist, steps, DAY, policy_strategy, "policy", "accuracy")
+    at = [i for i, step in enumerate(r.steps) if step.trained]
+    return {**r.summary(), "retrained_at": at}
+
+
 def _run_policy(name: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    if args.in_memory:
+        return in_memory(name, seed, args.batches, args.rows, args.policy)
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "policy.json"
         command = [sys.executable, __file__, "--one", name, "--seed", str(seed),
@@ -95,6 +117,7 @@ def main() -> int:
     parser.add_argument("--streams", default=",".join(streams.GENERATORS))
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--in-memory", action="store_true", help="replay as retrain backtest does")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--out", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -104,7 +127,8 @@ def main() -> int:
     names = args.streams.split(",")
     seeds = {n: args.seed + list(streams.GENERATORS).index(n) for n in names}
     began = time.perf_counter()
-    with ThreadPoolExecutor(args.jobs) as pool:
+    pool_type = ProcessPoolExecutor if args.in_memory else ThreadPoolExecutor
+    with pool_type(args.jobs) as pool:
         policy = {n: pool.submit(_run_policy, n, seeds[n], args) for n in names}
         rows = []
         for n in names:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from retrain_core.data.errors import DataConfigError, SourceUnavailable
@@ -30,6 +31,7 @@ from retrain_core.policy.sqlcheck import statement_problem, url_problem
 if TYPE_CHECKING:
     import pandas as pd
 
+CHUNK_ROWS = 50_000  # rows per chunk when a query is streamed (`iter_sql`)
 QUERY_TIMEOUT_SECONDS = 1800  # a query running longer is stopped: a source never stalls a check
 # SQLSTATE classes whose messages name objects, never values: connection, auth, missing
 # database/schema, syntax and missing tables or columns, read-only violations, resources.
@@ -78,28 +80,77 @@ def read_sql(
     PostgreSQL sessions run in UTC, so naive timestamp columns compare as UTC like everywhere else.
     """
     import pandas as pd
-    from sqlalchemy import exc as sa_exc
+
+    statement = checked_statement(sql)
+    values = bind_values(statement, {**sql.params, **(params or {})})
+    with connected(sql, roots) as connection:
+        result = connection.execute(statement, values)
+        rows = result.fetchall()
+        names = list(result.keys())
+    frame = pd.DataFrame.from_records(rows, columns=names, coerce_float=True)
+    return project(frame, columns)
+
+
+def iter_sql(
+    sql: Query,
+    columns: Sequence[str] | None,
+    params: dict | None = None,
+    roots: Roots | None = None,
+    rows: int = CHUNK_ROWS,
+) -> Iterator[pd.DataFrame]:
+    """`read_sql` streamed: the query's rows `rows` at a time (a server-side cursor where the
+    driver has one), each chunk a frame as `read_sql` builds it; at least one frame, empty when
+    the query returns no rows, so the columns are known. One chunk is held at a time."""
+    import pandas as pd
+
+    statement = checked_statement(sql)
+    values = bind_values(statement, {**sql.params, **(params or {})})
+    with connected(sql, roots) as connection:
+        streamed = connection.execution_options(stream_results=True, max_row_buffer=rows)
+        result = streamed.execute(statement, values)
+        names = list(result.keys())
+        batch = result.fetchmany(rows)
+        while True:
+            frame = pd.DataFrame.from_records(batch, columns=names, coerce_float=True)
+            yield project(frame, columns)
+            batch = result.fetchmany(rows) if len(batch) == rows else []
+            if not batch:
+                break
+
+
+def checked_statement(sql: Query, nested: bool = False) -> Any:
+    """The policy's statement as a SQLAlchemy `text()`, checked again to be one SELECT; `nested`
+    drops a final ';' and ends it with a newline, so it can stand inside parentheses (a trailing
+    ``--`` comment cannot swallow the closing one)."""
     from sqlalchemy import text
 
     problem = statement_problem(sql.query)
     if problem:
         raise DataConfigError(f"{describe_sql(sql)}: {problem}")
-    statement = text(sql.query)
-    values = bind_values(statement, {**sql.params, **(params or {})})
+    if not nested:
+        return text(sql.query)
+    body = sql.query.strip()
+    return text((body[:-1] if body.endswith(";") else body) + "\n")
+
+
+@contextmanager
+def connected(sql: Query, roots: Roots | None = None) -> Iterator[Any]:
+    """A read-only connection to the query's database: the URL checked as `retrain validate`
+    checks it, a pool-less engine disposed afterwards, the session read-only, in UTC and under
+    QUERY_TIMEOUT_SECONDS. A database error inside becomes `SourceUnavailable` in words that hold
+    neither the password nor row values."""
+    from sqlalchemy import exc as sa_exc
+
     url = _checked_url(sql, roots)
     engine = _engine(sql, url)
     try:
         with engine.connect() as connection:
             _read_only(connection)
-            result = connection.execute(statement, values)
-            rows = result.fetchall()
-            names = list(result.keys())
+            yield connection
     except sa_exc.SQLAlchemyError as exc:
         raise SourceUnavailable(f"{describe_sql(sql)}: {_reason(exc, url)}") from None
     finally:
         engine.dispose()
-    frame = pd.DataFrame.from_records(rows, columns=names, coerce_float=True)
-    return project(frame, columns)
 
 
 def bind_values(statement: Any, given: dict[str, Any]) -> dict[str, Any]:

@@ -7,10 +7,16 @@ but imports everything again per run. This type differs in that one command only
 interpreter> -m retrain_core.runtime.engine`, never a name looked up on PATH. Prefect finds it
 through the `prefect.collections` entry point (pyproject.toml), as it finds its own integrations'
 workers. A deployment's own `command` job variable still wins.
+
+It also starts at most `default_limit()` flow runs at once (two per core) when `prefect worker
+start` is not given `--limit`: Prefect's own default is no limit, and a fleet's schedule then
+starts every due run at once (200 policies on two cores: 34 runs began together and the Prefect
+server's database pool answered 500). `--limit N` still sets it.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from prefect.utilities.processutils import command_to_string, get_sys_executable
@@ -41,3 +47,14 @@ class WarmProcessWorker(ProcessWorker):
         "the heavy libraries once (a process worker otherwise)."
     )
     _display_name = "Retrain warm process"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("limit") is None:  # Prefect's CLI passes limit=None without --limit
+            kwargs["limit"] = default_limit()
+        super().__init__(*args, **kwargs)
+
+
+def default_limit() -> int:
+    """How many flow runs a `retrain-process` worker started without `--limit` runs at once:
+    two per core (a check waits on its stores part of the time; more only queue for the CPU)."""
+    return 2 * (os.cpu_count() or 1)

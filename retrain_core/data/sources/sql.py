@@ -7,7 +7,8 @@ which runs it).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, model_validator
 
 from retrain_core.data.files import roots_for
-from retrain_core.data.sql import describe_sql, read_sql
+from retrain_core.data.sql import CHUNK_ROWS, connected, describe_sql, iter_sql, read_sql
 from retrain_core.policy.base import ParamValue, Strict
 from retrain_core.policy.finding import Finding
 from retrain_core.policy.locations import BLOCK_PATTERN, ENV_PATTERN, Roots
@@ -84,6 +85,17 @@ class SqlSource:
     def read(self, columns: Sequence[str] | None, params: dict | None = None) -> pd.DataFrame:
         """The query's rows with only `columns`; `params` bind over the policy's parameters."""
         return read_sql(self.query, columns, params, roots_for(self.root))
+
+    def stream(
+        self, columns: Sequence[str] | None, params: dict | None = None, rows: int = CHUNK_ROWS
+    ) -> Iterator[pd.DataFrame]:
+        """`read` a chunk of `rows` rows at a time (`data.sql.iter_sql`): bounded memory."""
+        return iter_sql(self.query, columns, params, roots_for(self.root), rows)
+
+    def connect(self) -> AbstractContextManager[Any]:
+        """A read-only connection to the database (`data.sql.connected`), for work pushed into
+        it; errors inside become `SourceUnavailable` without the password or row values."""
+        return connected(self.query, roots_for(self.root))
 
     def describe(self) -> str:
         """The database without its password, or the variable or secret holding its URL."""
