@@ -37,6 +37,7 @@ from retrain_core.data.files import CHUNK_ROWS, FileSet, iter_file, read_files, 
 from retrain_core.data.readers import file_reader
 from retrain_core.data.timestamps import parse_timestamps
 from retrain_core.monitor.current_rows import CURRENT
+from retrain_core.monitor.sql_window import profile_sql_window
 from retrain_core.monitor.windows import Counts, Loaded, ProfilePlan
 from retrain_core.policy.schema import Policy
 
@@ -61,6 +62,8 @@ def profile_window(
     plan, w = data.plan, data.windows
     if plan is None or w.problems:
         return data
+    if plan.in_database:  # a SQL window: its profile computed by the database
+        return profile_sql_window(policy, root, data, now)
     current = data.loaded[CURRENT]
     files = file_reader(policy.data.current, root).files()
     if w.profile is None:  # no reference to bin against (an empty reference): rows, as before

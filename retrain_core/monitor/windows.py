@@ -56,25 +56,34 @@ class ProfilePlan:
     """A wide window of a file glob judged from its batches' profiles: which batches judged by
     earlier checks it holds (`old`, watermark keys, not read now), each listed batch's content
     digest (`digests`, from the watermark's fingerprints: a profile's content key), and the
-    window (`all` or `last`) to cut the merged profile to."""
+    window (`all` or `last`) to cut the merged profile to. A SQL window is profiled in the
+    database instead (`in_database`, `monitor.sql_window`) from the `previous` watermark."""
 
     window: Window
     old: tuple[str, ...] = ()
     digests: dict[str, str] = field(default_factory=dict)
+    in_database: bool = False
+    previous: Watermark | None = None
 
 
 @dataclass(frozen=True)
 class Counts:
     """How a profiled window was judged: its batches, those read and profiled this check
     (`profiled`: new ones, ones binned again against a new reference, one a `last` window cuts
-    through) and those whose stored profile was loaded instead of their rows (`loaded`)."""
+    through) and those whose stored profile was loaded instead of their rows (`loaded`). A SQL
+    window has no batches: the rows read into this process (`rows_read`) and whether the
+    database counted the window (`pushed_down`)."""
 
     batches: int = 0
     profiled: int = 0
     loaded: int = 0
+    rows_read: int | None = None
+    pushed_down: bool | None = None
 
     def as_dict(self) -> dict[str, int]:
         """For the check's summary and its ledger run's metrics."""
+        if self.rows_read is not None:  # a SQL window (`monitor.sql_window`)
+            return {"rows_read": self.rows_read, "pushed_down": bool(self.pushed_down)}
         return {"batches": self.batches, "profiled": self.profiled, "loaded": self.loaded}
 
 
@@ -136,7 +145,7 @@ def load_windows(
     current = _current(
         policy, root, columns, watermarks, skip, known, earlier, problems, now, profiled
     )
-    plan = _plan(policy, current, skip.get(CURRENT, set())) if profiled else None
+    plan = _plan(policy, current, skip.get(CURRENT, set()), watermarks) if profiled else None
     marks = {CURRENT: _mark_text(current.watermark, watermarks.get(CURRENT))}
     loaded = {CURRENT: current}
     # Nothing new is not bad data; every new batch set aside leaves no window to check.
@@ -144,6 +153,7 @@ def load_windows(
     new_data = not (policy.data.current.window.since_last_check and nothing_new)
     # A profiled window's new rows are checked; its older batches were when they arrived.
     unread = not current.files and not (plan and plan.old)
+    unread = unread and not (plan and plan.in_database and current.frame.empty)
     if new_data and (current.batches or unread):
         problems += [("current", p) for p in check_columns(current.frame, policy, "current")]
     labelled = None
@@ -175,21 +185,30 @@ def load_windows(
 
 def profiled_window(policy: Policy) -> bool:
     """True when the current window is judged from its batches' profiles: `profiles: auto`, a
-    glob of files, a window of `all` or `last`, and no drift test that needs rows (cvm)."""
+    glob of files (or a SQL source with data.timestamp: profiled in the database,
+    `monitor.sql_window`), a window of `all` or `last`, and no drift test that needs rows (cvm)."""
     from retrain_core.kinds.drift import DriftTrigger
 
     source = policy.data.current
     window = source.window
     if source.profiles != "auto" or window.since_last_check or window.last_rows is not None:
         return False
-    if not source.source_kind.lists_files or not has_wildcard(str(source.path)):
+    in_database = source.kind == "sql" and policy.data.timestamp is not None
+    glob = source.source_kind.lists_files and has_wildcard(str(source.path))
+    if not (glob or in_database):
         return False
     drift = [d for rule in policy.triggers.evaluated if (d := rule.get(DriftTrigger)) is not None]
     return all(d.method != "cvm" for d in drift)
 
 
-def _plan(policy: Policy, current: LoadedWindow, skip: set[str]) -> ProfilePlan | None:
-    """The batches judged before that the window holds, and every batch's content digest."""
+def _plan(
+    policy: Policy, current: LoadedWindow, skip: set[str], marks: dict[str, str]
+) -> ProfilePlan | None:
+    """The batches judged before that the window holds, and every batch's content digest; a
+    SQL window's previous watermark."""
+    if policy.data.current.kind == "sql":
+        window = policy.data.current.window
+        return ProfilePlan(window, in_database=True, previous=_watermark(marks.get(CURRENT)))
     if current.previous is None:  # the window could not be read: its problem says why
         return None
     read = set(current.files)
