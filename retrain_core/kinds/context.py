@@ -48,8 +48,8 @@ class Windows:
 
     `current_profile`, when set, is the whole current window as one merged batch profile
     (`checks.batch_profile`, counted over `profile`): a wide window of a file glob is judged from
-    its batches' stored profiles (`monitor.profiled`), and a source that computes a window's
-    profile itself (e.g. SQL aggregates) may fill it. Then `current` holds only the rows that
+    its batches' stored profiles (`monitor.profiled`), and a SQL window from its profile computed
+    in the database (`monitor.sql_window`). Then `current` holds only the rows that
     arrived since the last check (what the checks that need rows read) and drift, volume,
     freshness and the expectations a profile answers judge the profile: read the window's size
     as `rows`, never `len(current)`.

@@ -51,7 +51,7 @@ def profile_sql_window(policy: Policy, root: Path, data: Loaded, now: datetime) 
             future_tolerance=policy.data.future_tolerance,
         )  # fmt: skip
     except BadData as exc:
-        return replace(data, windows=replace(w, problems=(("current", str(exc)),)))
+        return _unmoved(data, str(exc))
     read = len(data.loaded[CURRENT].frame)
     counts = Counts(rows_read=read, pushed_down=found.pushed_down)
     if max(found.rows, len(w.reference)) <= EXACT_MAX_ROWS:
@@ -76,7 +76,22 @@ def _as_rows(policy: Policy, root: Path, data: Loaded, now: datetime) -> Loaded:
             plan.previous, rules=rules, window=plan.window,
         )  # fmt: skip
     except BadData as exc:
-        return replace(data, windows=replace(w, problems=(("current", str(exc)),)))
+        return _unmoved(data, str(exc))
     problems = tuple(("current", p) for p in check_columns(whole.frame, policy, "current"))
     windows = replace(w, current=whole.frame, newest=whole.newest, problems=problems)
     return replace(data, windows=windows)
+
+
+def _unmoved(data: Loaded, problem: str) -> Loaded:
+    """A window that could not be judged: its problem blocks the check and the current watermark
+    stays the previous one (its rows are read again by the next check)."""
+    plan = data.plan
+    assert plan is not None
+    marks = {role: mark for role, mark in data.watermarks.items() if role != CURRENT}
+    if plan.previous is not None:
+        marks[CURRENT] = plan.previous.to_json()
+    current = replace(data.loaded[CURRENT], watermark=plan.previous)
+    windows = replace(data.windows, problems=(("current", problem),))
+    return replace(
+        data, windows=windows, watermarks=marks, loaded={**data.loaded, CURRENT: current}
+    )

@@ -9,7 +9,9 @@ quarantined.
 A wide window (`all`, `last: 30d`) of a glob of files with `data.current.profiles: auto` reads
 only its new batches here, as since_last_check does (keeping at most ``NEW_ROWS_KEPT`` of their
 rows in memory), and says in `Loaded.plan` which batches judged before it holds:
-`retrain_core.monitor.profiled` judges the window from their stored profiles.
+`retrain_core.monitor.profiled` judges the window from their stored profiles. A wide window of a
+SQL source with a timestamp reads only its rows after the watermark too; its plan is
+`in_database` and `retrain_core.monitor.sql_window` has the database profile the window.
 """
 
 from __future__ import annotations

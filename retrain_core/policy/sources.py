@@ -135,9 +135,13 @@ class CurrentSource(Source):
         "answers on the merge of the stored profiles, reading only the new batches (and the one "
         "a last window cuts through); a window of at most 50,000 rows (with a reference as "
         "small) is still read and tested row by row, as drift's exact tests need; the checks "
-        "that need rows (estimated_performance, other expectations) read the new rows. rows: "
-        "read the whole window at every check. A last_rows window, a single file, SQL and a cvm "
-        "drift test always read rows.",
+        "that need rows (estimated_performance, other expectations) read the new rows. A sql "
+        "source with data.timestamp and window all or last is profiled in the database at every "
+        "check (PostgreSQL counts, its rows stay there; SQLite is streamed in chunks) and only "
+        "its rows after the watermark are read; a window of at most 50,000 rows (with a "
+        "reference as small) is read whole, as for files. rows: read the whole window at every "
+        "check. A last_rows window, a single file, SQL without data.timestamp and a cvm drift "
+        "test always read rows.",
     )
 
 

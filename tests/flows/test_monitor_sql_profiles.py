@@ -122,7 +122,9 @@ def test_a_sql_window_is_profiled_in_the_database_and_judged_as_its_rows(
     volume = next(o for o in later["outcomes"] if o["check"].startswith("volume"))
     twin_volume = next(o for o in by_rows["outcomes"] if o["check"].startswith("volume"))
     assert volume["observed"] == twin_volume["observed"] == pytest.approx(50)  # 60k -> 90k
-    quality = {o["check"]: o["status"] for o in later["outcomes"] if o["check"].startswith("quality")}
+    quality = {
+        o["check"]: o["status"] for o in later["outcomes"] if o["check"].startswith("quality")
+    }
     twin_quality = {
         o["check"]: o["status"] for o in by_rows["outcomes"] if o["check"].startswith("quality")
     }
