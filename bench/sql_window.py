@@ -194,11 +194,14 @@ def phase_monitor(args: argparse.Namespace) -> dict[str, Any]:
     store = Store(f"sqlite:///{root}/monitor.db")
     store.experiment_id("sqlbig")
     marks = {CURRENT: Watermark(timestamp=NOW - timedelta(hours=1)).to_json()}
+    rss = {"imports": _rss()}
     start = time.perf_counter()
     history = store.ledger.history("sqlbig")
     data = windows.load_windows(policy, root, marks, args.rows, {}, None, None, NOW)
     loaded_at = time.perf_counter()
+    rss["loaded"] = _rss()
     data = drift_reference.reference_profile(store.registry, policy, data, NOW)
+    rss["reference_profile"] = _rss()
     data = profiled.profile_window(store.registry, policy, root, data, NOW)
     profiled_at = time.perf_counter()
     outcomes = evaluate(policy, data.windows, None, NOW)
@@ -221,6 +224,7 @@ def phase_monitor(args: argparse.Namespace) -> dict[str, Any]:
         "drifted": _drifted([o for o in outcomes if o.check.startswith("drift.ks.")]),
         "verdict": decision.verdict,
         "peak_rss_mib": _rss(),
+        "peak_rss_mib_after": rss,  # the peak so far after imports, loading, the reference
     }
 
 
