@@ -150,3 +150,32 @@ def test_a_small_sql_window_is_still_tested_row_by_row(
                                  "pushed_down": url.startswith("postgresql")}  # fmt: skip
     assert small["rows"] == ROWS_PER_DAY
     assert drift(small) == drift(check(rows, at(1)))
+
+
+def test_a_blocked_sql_window_records_what_its_rows_twin_records(
+    twins: tuple[Project, Project], table: tuple[Any, str, str], tracking_uri: str
+) -> None:
+    """New rows that fail an expectation (monthly_charges >= 0) block both policies alike: a SQL
+    source has no batch to set aside, so its watermark is the rows' in both."""
+    profiled, rows = twins
+    engine, _, name = table
+    for day in (1, 2):
+        rng_day(profiled.story, day).drop(columns=["churned"]).to_sql(
+            name, engine, if_exists="append", index=False
+        )
+    for project in (profiled, rows):
+        check(project, at(2))
+    bad = rng_day(profiled.story, 3).drop(columns=["churned"])
+    bad.loc[bad.index[:50], "monthly_charges"] = -1.0
+    bad.to_sql(name, engine, if_exists="append", index=False)
+    mine, theirs = check(profiled, at(3)), check(rows, at(3))
+    assert mine["profiles"]["rows_read"] == ROWS_PER_DAY
+    assert mine["verdict"] == theirs["verdict"] == "blocked", mine["reasons"]
+    quality = {
+        o["check"]: o["status"] for o in mine["outcomes"] if o["check"].startswith("quality")
+    }
+    twin_quality = {
+        o["check"]: o["status"] for o in theirs["outcomes"] if o["check"].startswith("quality")
+    }
+    assert quality == twin_quality and "fail" in quality.values()
+    assert marks(tracking_uri, profiled.name) == marks(tracking_uri, rows.name)
