@@ -2,6 +2,7 @@
 
     OMP_NUM_THREADS=1 nice .venv/bin/python bench/sql_window.py [--rows 10000000]
         [--pandas-rows 1000000] [--reference-rows 200000] [--chunk 250000] [--url URL] [--keep]
+        [--monitor]
 
 Loads `--rows` rows x 25 columns (20 float8 features, 5 text categoricals with 8 levels, plus a
 timestamp and a sequence number) into a new PostgreSQL database with COPY, chunk by chunk
@@ -21,6 +22,15 @@ Each phase runs in a process of its own, so its peak RSS (``ru_maxrss``) is its 
 * exact: the exact tests on the whole table, one column at a time (a column's values copied out
   with ``COPY ... TO STDOUT``; the categorical counts by ``GROUP BY``), whose verdicts the
   pushdown's must equal.
+
+With `--monitor`, after the load: one later check through the monitor's own functions (as
+`bench/big_window.py --monitor` runs them) on a policy whose current source is the whole table,
+``SELECT * FROM events WHERE at > :watermark`` with `window: all` and `data.timestamp: at`
+(`profiles: auto`): `windows.load_windows` with the previous watermark an hour before `NOW` (the
+rows after it read as rows), `drift_reference.reference_profile`, `profiled.profile_window`
+(the window's profile pushed down, `monitor.sql_window`), `evaluate`, `decide`, `settle`,
+`keep_profiles` and the ledger's record (MLflow SQLite in a temporary folder); its peak RSS is
+the goal's (under 500 MiB). Writes bench/results/sql_window_monitor.json.
 
 The reference profile is built once from the reference table (its own phase) and stored as
 JSON; the pushdown phases load it, as a check loads a champion's stored profile. Wall times
@@ -124,16 +134,98 @@ def _reference(args: argparse.Namespace) -> tuple[Any, Any]:
     from retrain_core.data.sql import read_sql
 
     sql = SqlQuery(url=args.url, query="SELECT * FROM reference")
-    frame = read_sql(sql, [*NUMERIC, *CATEGORICAL])
+    frame = read_sql(sql, [*NUMERIC, *CATEGORICAL, "at"])
     return frame, build_profile(frame, NUMERIC, CATEGORICAL)
 
 
 def phase_reference(args: argparse.Namespace) -> dict[str, Any]:
     """The reference profile, built once from the reference rows and stored as JSON, as a
     champion's profile is stored with it (the pushdown phases load it, as a check does)."""
-    _, reference = _reference(args)
+    frame, reference = _reference(args)
     Path(args.profile).write_text(json.dumps(reference.to_dict()))
+    frame.to_parquet(Path(args.profile).parent / "reference.parquet")  # the monitor's reference
     return {"peak_rss_mib": _rss()}
+
+
+MONITOR_POLICY = """
+version: 1
+name: sqlbig
+model:
+  task: classification
+  target: c4
+  features: {numeric: [%s], categorical: [c0, c1, c2, c3]}
+  estimator: {class: sklearn.linear_model.LogisticRegression}
+data:
+  timestamp: at
+  reference: {path: reference.parquet}
+  current:
+    sql: {url: "%s", query: "SELECT * FROM events WHERE at > :watermark"}
+    window: all
+triggers:
+  any:
+    - drift: {method: ks, p_value: 0.05, correction: bonferroni, min_effect: 0.1}
+    - volume: {increase_pct: 50, compare_to: previous}
+gate: {metric: accuracy, min: 0.1}
+"""
+
+
+def phase_monitor(args: argparse.Namespace) -> dict[str, Any]:
+    """A later check of the whole table through the monitor's functions: the rows after the
+    previous watermark (an hour before `NOW`) read as rows, the window profiled in the database."""
+    from datetime import timedelta
+
+    import mlflow  # noqa: F401  (imported before the clock starts, as a warm worker has it)
+    import pandas  # noqa: F401
+    import scipy.stats  # noqa: F401
+
+    from retrain_core.data import Watermark
+    from retrain_core.decide.decision import decide
+    from retrain_core.decide.evaluate import evaluate
+    from retrain_core.monitor import drift_reference, profiled, windows
+    from retrain_core.monitor.current_rows import CURRENT
+    from retrain_core.monitor.settle import settle
+    from retrain_core.policy.loader import load_policy
+    from retrain_core.store import Store
+
+    root = Path(args.profile).parent
+    (root / "sqlbig.yaml").write_text(MONITOR_POLICY % (", ".join(NUMERIC), args.url))
+    loaded = load_policy(root / "sqlbig.yaml")
+    policy = loaded.policy
+    store = Store(f"sqlite:///{root}/monitor.db")
+    store.experiment_id("sqlbig")
+    marks = {CURRENT: Watermark(timestamp=NOW - timedelta(hours=1)).to_json()}
+    rss = {"imports": _rss()}
+    start = time.perf_counter()
+    history = store.ledger.history("sqlbig")
+    data = windows.load_windows(policy, root, marks, args.rows, {}, None, None, NOW)
+    loaded_at = time.perf_counter()
+    rss["loaded"] = _rss()
+    data = drift_reference.reference_profile(store.registry, policy, data, NOW)
+    rss["reference_profile"] = _rss()
+    data = profiled.profile_window(store.registry, policy, root, data, NOW)
+    profiled_at = time.perf_counter()
+    outcomes = evaluate(policy, data.windows, None, NOW)
+    decision = decide(policy.triggers, outcomes, history, NOW, True, loaded.policy_hash,
+                      data.description, None)  # fmt: skip
+    settled = settle(data, [])
+    counts = profiled.keep_profiles(store.registry, "sqlbig", data, settled, NOW)
+    store.ledger.record("sqlbig", decision, settled.watermarks, data.windows.rows, counts,
+                        judged=settled.judged)  # fmt: skip
+    end = time.perf_counter()
+    return {
+        "rows": data.windows.rows,
+        "counts": data.counts.as_dict() if data.counts else None,
+        "problems": [text for _, text in data.windows.problems],
+        "watermark": Watermark.from_json(settled.watermarks[CURRENT]).timestamp.isoformat(),
+        "seconds": end - start,
+        "load_seconds": loaded_at - start,
+        "profile_seconds": profiled_at - loaded_at,
+        "judge_record_seconds": end - profiled_at,
+        "drifted": _drifted([o for o in outcomes if o.check.startswith("drift.ks.")]),
+        "verdict": decision.verdict,
+        "peak_rss_mib": _rss(),
+        "peak_rss_mib_after": rss,  # the peak so far after imports, loading, the reference
+    }
 
 
 def _stored_reference(args: argparse.Namespace) -> Any:
@@ -322,6 +414,7 @@ def main(args: argparse.Namespace) -> None:
             "pushdown_small": lambda: phase_pushdown(args, args.pandas_rows),
             "pandas": lambda: phase_pandas(args),
             "exact": lambda: phase_exact(args),
+            "monitor": lambda: phase_monitor(args),
         }[args.phase]()
         print(json.dumps(result))
         return
@@ -329,6 +422,8 @@ def main(args: argparse.Namespace) -> None:
         "rows": args.rows, "pandas_rows": args.pandas_rows, "columns": 25,
         "reference_rows": args.reference_rows,
     }  # fmt: skip
+    if args.monitor:
+        return _monitor(args, results)
     try:
         phases = ("load", "reference", "pushdown", "pushdown_small", "pandas", "exact")
         for phase in phases if not args.skip_load else phases[1:]:
@@ -350,6 +445,22 @@ def main(args: argparse.Namespace) -> None:
     print(json.dumps({k: v for k, v in results.items() if not isinstance(v, dict)}))
 
 
+def _monitor(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    try:
+        for phase in ("load", "reference", "monitor")[1 if args.skip_load else 0 :]:
+            results[phase] = _in_child(args, phase)
+            print(phase, json.dumps(results[phase]), flush=True)
+    finally:
+        if not args.keep:
+            _drop(args)
+    results["expected_drifted"] = sorted(SHIFTED)
+    results["rss_under_goal"] = results["monitor"]["peak_rss_mib"] < GOAL_RSS_MIB
+    out = Path(__file__).parent / "results" / "sql_window_monitor.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in results.items() if not isinstance(v, dict)}))
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -363,4 +474,7 @@ if __name__ == "__main__":
     parser.add_argument("--phase", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--profile", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--skip-load", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--monitor", action="store_true", help="load, then one later check by the monitor's code"
+    )
     main(parser.parse_args())

@@ -30,6 +30,7 @@ from retrain_core.decide.stages import hold_for_stage
 from retrain_core.kinds.context import Champion
 from retrain_core.monitor import drift_reference, late_labels, report, serving, stages, windows
 from retrain_core.monitor.probation import evidence
+from retrain_core.monitor.profiled import keep_profiles, profile_window
 from retrain_core.monitor.settle import settle
 from retrain_core.notify import Notification, send
 from retrain_core.policy.compile import run_tags
@@ -68,13 +69,9 @@ def load_champion(store: Store, loaded: LoadedPolicy) -> Champion | None:
 
 @task(name="watch-probation", **IO)
 def watch_probation(
-    store: Store,
-    loaded: LoadedPolicy,
-    root: str,
-    champion: Champion | None,
-    now: datetime,
+    store: Store, loaded: LoadedPolicy, root: str, champion: Champion | None, now: datetime,
     skip: dict[str, set[str]] | None = None,
-) -> bool:
+) -> bool:  # fmt: skip
     """A champion on probation that serves significantly worse than its predecessor did is
     rolled back: alias moved, version tagged, ledger and notification say why. True if so."""
     policy = loaded.policy
@@ -114,14 +111,10 @@ def watch_stages(
 
 @task(name="load-windows", **IO)
 def load_windows(
-    loaded: LoadedPolicy,
-    root: str,
-    marks: dict[str, str],
-    rows: int | None,
-    skip: dict[str, set[str]] | None = None,
-    store: Store | None = None,
+    loaded: LoadedPolicy, root: str, marks: dict[str, str], rows: int | None,
+    skip: dict[str, set[str]] | None = None, store: Store | None = None,
     now: datetime | None = None,
-) -> windows.Loaded:
+) -> windows.Loaded:  # fmt: skip
     """Reference, current window after the watermark, and newly labelled rows (none when the
     policy names a column its data lacks: a policy error, at its line)."""
     name = loaded.policy.name
@@ -133,15 +126,10 @@ def load_windows(
 
 @task(name="load-label-context", **IO)
 def load_label_context(
-    store: Store,
-    loaded: LoadedPolicy,
-    root: str,
-    data: windows.Loaded,
-    champion: Champion | None,
-    history: list[LedgerEntry],
-    now: datetime,
+    store: Store, loaded: LoadedPolicy, root: str, data: windows.Loaded,
+    champion: Champion | None, history: list[LedgerEntry], now: datetime,
     skip: dict[str, set[str]] | None = None,
-) -> tuple[windows.Loaded, Fresh | None]:
+) -> tuple[windows.Loaded, Fresh | None]:  # fmt: skip
     """The champion's drift reference and live rows, and the labels from after a change."""
     policy = loaded.policy
     data = drift_reference.follow_champion(store.registry, policy, data, champion)
@@ -154,6 +142,14 @@ def reference_profile(
 ) -> windows.Loaded:
     """The drift reference's profile: loaded from MLflow, or built and stored once per content."""
     return drift_reference.reference_profile(store.registry, loaded.policy, data, now)
+
+
+@task(name="profile-window", **IO)
+def profile_current(
+    store: Store, loaded: LoadedPolicy, root: str, data: windows.Loaded, now: datetime
+) -> windows.Loaded:
+    """A wide window of a file glob as one profile of its batches' (`monitor.profiled`)."""
+    return profile_window(store.registry, loaded.policy, Path(root), data, now)
 
 
 @task(name="run-checks", cache_policy=NO_CACHE)
@@ -224,7 +220,7 @@ def record_decision(
     from prefect.runtime import flow_run
 
     name = loaded.policy.name
-    rows = len(data.windows.current)
+    rows = data.windows.rows
 
     def publish(run_id: str) -> None:  # before FINISHED: a failed publish records nothing
         links = {
@@ -234,8 +230,9 @@ def record_decision(
         publish_decision(name, decision, rows, links)
 
     settled = settle(data, blocking_outcomes(decision.outcomes) if decision.blocked else [])
+    counts = keep_profiles(store.registry, name, data, settled, decision.decided_at)
     run_id = store.ledger.record(
-        name, decision, settled.watermarks, rows, None, flow_run.id, publish,
+        name, decision, settled.watermarks, rows, counts, flow_run.id, publish,
         quarantined=settled.quarantined, judged=settled.judged,
     )  # fmt: skip
     return run_id
@@ -315,15 +312,15 @@ def _check(policy_path: str, now: datetime, data_root: str | None, uri: str) -> 
             store, loaded, root, data, champion, history, now, skip
         )
         data = reference_profile.with_options(**retry)(store, loaded, data, now)
+        data = profile_current.with_options(**retry)(store, loaded, root, data, now)
         outcomes = run_checks(loaded, data, champion, now)
-        has_champion = champion is not None
         decision = decide_task(
-            loaded, outcomes, history, now, has_champion, data.description, fresh
+            loaded, outcomes, history, now, champion is not None, data.description, fresh
         )
         decision = hold_for_approval.with_options(**retry)(store, loaded, decision, now)
         decision = spend_fleet_budget(decision)
         run_id = record_decision.with_options(**retry)(store, loaded, decision, data)
-        log_trend(store, policy.name, decision, len(data.windows.current))
+        log_trend(store, policy.name, decision, data.windows.rows)
     update_fleet_overview(store, loaded, decision.verdict)
     logger.info("%s: %s (%s)", policy.name, decision.verdict, "; ".join(decision.reasons))
     summary: dict[str, Any] = {
@@ -331,25 +328,24 @@ def _check(policy_path: str, now: datetime, data_root: str | None, uri: str) -> 
         "verdict": decision.verdict,
         "reasons": list(decision.reasons),
         "monitor_run_id": run_id,
-        "rows": len(data.windows.current),
+        "rows": data.windows.rows,
         "window": decision.window,
+        "profiles": data.counts.as_dict() if data.counts else None,  # batches read vs loaded
         "checks": check_rows(decision.outcomes),
         "suppressed_by": decision.suppressed_by,
         "outcomes": [outcome.as_dict() for outcome in decision.outcomes],
         "stage": stage,  # what a staged challenger did: waiting, a stage, promoted, rejected
     }
+    version = champion.version if champion else None
     if decision.blocked:
-        version = champion.version if champion else None
         links = _links(store, policy.name, run_id)
         note = Notification(Event.BLOCKED, policy.name, decision.reasons, version, "blocked", links)
         send(policy.notify, note)
-    new_classes = [o.reason for o in decision.outcomes if o.check.startswith(NEW_CLASS)]
+    new_classes = tuple(o.reason for o in decision.outcomes if o.check.startswith(NEW_CLASS))
     if new_classes:
-        version = champion.version if champion else None
         links = _links(store, policy.name, run_id)
-        note = Notification(
-            Event.NEW_CLASS, policy.name, tuple(new_classes), version, decision.verdict, links
-        )
+        note = Notification(Event.NEW_CLASS, policy.name, new_classes, version, decision.verdict,
+                            links)  # fmt: skip
         send(policy.notify, note)
     if decision.retrain:
         summary["training"] = _retrain(policy_path, loaded, decision, run_id, now, root)

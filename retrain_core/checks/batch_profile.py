@@ -4,9 +4,11 @@ Per numeric feature the counts of its values over the reference profile's fine b
 (`checks.profile.NumericProfile`: the same bins the binned drift test counts a window in, so the
 counts of a window are the sum of its batches' counts and the merged KS statistic, its bound and
 its p-value are exactly those of binning the window's rows: D_b <= D <= D_b + 1.5 / 1024); per
-categorical feature the count of each value; per column the rows, nulls, min and max; the newest
-timestamp. A batch is read chunk by chunk (`data.files.iter_file`: a Parquet row group, a CSV
-block), so profiling holds one chunk and the counts, never the whole file.
+categorical feature the count of each value; per column the rows, nulls, min and max; the oldest
+and newest timestamp and the rows without one (`untimed`), so a window cut by time (`last: 30d`)
+takes a batch whole, leaves it out, or reads only the batch it cuts through. A batch is read
+chunk by chunk (`data.files.iter_file`: a Parquet row group, a CSV block), so profiling holds one
+chunk and the counts, never the whole file.
 
 The numeric counts belong to one reference (`reference`, its content key): when the drift
 reference changes (a new champion), the batches still in the window are profiled once more against
@@ -17,7 +19,9 @@ and in-set checks need the rows (`too_many`).
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +36,8 @@ if TYPE_CHECKING:
 
     from retrain_core.checks.profile import ReferenceProfile
 
-FORMAT = 1  # version of the to_dict layout
+FORMAT = 2  # version of the to_dict layout (2: bins as base64 of zlib'd int64; 1 still read)
+FORMATS = (1, 2)
 MAX_CATEGORIES = 10_000
 
 Json = dict[str, Any]
@@ -52,6 +57,8 @@ class BatchProfile:
     counts: dict[str, Counter[Any]] = field(default_factory=dict)  # categorical: per value
     too_many: set[str] = field(default_factory=set)  # categorical columns without counts
     newest: str | None = None  # the newest timestamp, ISO 8601 in UTC
+    oldest: str | None = None  # the oldest timestamp (None: unknown, or no row has one)
+    untimed: int = 0  # rows without a timestamp (a window cut by time leaves them out)
 
     @property
     def columns(self) -> list[str]:
@@ -68,17 +75,20 @@ class BatchProfile:
             "nulls": self.nulls,
             "low": self.low,
             "high": self.high,
-            "bins": {name: counts.tolist() for name, counts in self.bins.items()},
+            "bins": {name: _packed(counts) for name, counts in self.bins.items()},
             "counts": {n: [[v, c] for v, c in tally.items()] for n, tally in self.counts.items()},
             "too_many": sorted(self.too_many),
             "newest": self.newest,
+            "oldest": self.oldest,
+            "untimed": self.untimed,
         }  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: Json) -> BatchProfile:
         """The profile `to_dict` wrote; ValueError for another format."""
-        if data.get("format") != FORMAT:
+        if data.get("format") not in FORMATS:
             raise ValueError(f"unsupported batch profile format {data.get('format')!r}")
+        read = _unpacked if data["format"] == 2 else _listed
         return cls(
             str(data["key"]),
             str(data["reference"]),
@@ -86,10 +96,12 @@ class BatchProfile:
             {k: int(v) for k, v in data["nulls"].items()},
             dict(data["low"]),
             dict(data["high"]),
-            {k: np.asarray(v, dtype=np.int64) for k, v in data["bins"].items()},
+            {k: read(v) for k, v in data["bins"].items()},
             {k: Counter({v: int(c) for v, c in pairs}) for k, pairs in data["counts"].items()},
             set(data["too_many"]),
             data["newest"],
+            data.get("oldest"),  # profiles stored before these keys: their bounds are unknown
+            int(data.get("untimed", 0)),
         )
 
 
@@ -155,7 +167,7 @@ def profile_frame(
         if present and _sortable(present):
             profile.low[name], profile.high[name] = min(present), max(present)
     if timestamp is not None and timestamp in frame.columns:
-        profile.newest = _newest(frame[timestamp])
+        profile.oldest, profile.newest, profile.untimed = _bounds(frame[timestamp])
     return profile
 
 
@@ -181,9 +193,28 @@ def merge(profiles: Sequence[BatchProfile], key: str = "") -> BatchProfile:
         merged.too_many |= p.too_many
         if p.newest is not None and (merged.newest is None or p.newest > merged.newest):
             merged.newest = p.newest
+        merged.untimed += p.untimed
+    timed = [p for p in profiles if p.rows > p.untimed]
+    if timed and all(p.oldest is not None for p in timed):
+        merged.oldest = min(str(p.oldest) for p in timed)
     for name in merged.too_many:
         merged.counts.pop(name, None)
     return merged
+
+
+def _packed(counts: np.ndarray) -> str:
+    """Bin counts as text that parses ~3x faster than a JSON list (a later check reads one
+    profile per batch of its window): base64 of the zlib'd little-endian int64s."""
+    return base64.b64encode(zlib.compress(counts.astype("<i8").tobytes(), 1)).decode("ascii")
+
+
+def _unpacked(text: str) -> np.ndarray:
+    raw = zlib.decompress(base64.b64decode(text))
+    return np.frombuffer(raw, dtype="<i8").astype(np.int64)
+
+
+def _listed(values: list[int]) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64)  # format 1: a JSON list
 
 
 def _extreme(pick: Any, a: Any, b: Any) -> Any:
@@ -199,10 +230,11 @@ def _sortable(values: list[Any]) -> bool:
     return len({type(v) for v in values}) == 1
 
 
-def _newest(stamps: pd.Series) -> str | None:
+def _bounds(stamps: pd.Series) -> tuple[str | None, str | None, int]:
+    """The oldest and newest timestamp (ISO 8601, UTC) and the rows without one."""
     from retrain_core.data.timestamps import parse_timestamps
 
     parsed = parse_timestamps(stamps)
     if parsed is None or parsed.isna().all():
-        return None
-    return str(parsed.max().isoformat())
+        return None, None, len(stamps)
+    return str(parsed.min().isoformat()), str(parsed.max().isoformat()), int(parsed.isna().sum())

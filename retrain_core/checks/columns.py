@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 _POINTER_MIN_ROWS = 10_000  # below this a plain hash pass is as fast
 _POINTER_MAX_DISTINCT = 10_000
+_FEW_CATEGORIES = 32  # categoricals with more present values find first rows by sorting
 
 
 def float_values(series: pd.Series) -> np.ndarray:
@@ -27,6 +28,8 @@ def factorize(series: pd.Series) -> tuple[np.ndarray, Any]:
     pointer is hashed as a value. Columns with many distinct objects take the usual path."""
     import pandas as pd
 
+    if isinstance(series.dtype, pd.CategoricalDtype):  # text read as categories: codes exist
+        return _category_codes(series)
     values = series.to_numpy()
     if values.dtype != object or values.size < _POINTER_MIN_ROWS:
         return pd.factorize(values)
@@ -41,6 +44,23 @@ def factorize(series: pd.Series) -> tuple[np.ndarray, Any]:
     first = np.flatnonzero(np.diff(seen, prepend=-1) > 0)  # first row of each pointer, in order
     codes, uniques = pd.factorize(values[first])  # equal values, nulls: as pandas decides
     return codes[pointer_codes], uniques
+
+
+def _category_codes(series: pd.Series) -> tuple[np.ndarray, Any]:
+    """`factorize` of a categorical column from its codes: only the values present, in
+    first-seen order, as ``pd.factorize`` of its values gives them (the values not copied)."""
+    codes = np.asarray(series.cat.codes.to_numpy(), dtype=np.intp)
+    present = np.flatnonzero(np.bincount(codes + 1, minlength=1)[1:])  # -1 (null) left out
+    if present.size <= _FEW_CATEGORIES:  # the first row of each: one pass per category
+        first = np.array([np.argmax(codes == code) for code in present], dtype=np.intp)
+    else:
+        values, index = np.unique(codes, return_index=True)
+        first = index[values >= 0]
+    order = present[np.argsort(first, kind="stable")]
+    remap = np.full(len(series.cat.categories) + 1, -1, dtype=np.intp)
+    remap[order + 1] = np.arange(len(order))
+    uniques = np.asarray(series.cat.categories.to_numpy(), dtype=object)[order]
+    return remap[codes + 1], uniques
 
 
 def plain(value: Any) -> Any:

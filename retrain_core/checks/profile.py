@@ -267,15 +267,25 @@ def content_key(frame: pd.DataFrame, numeric: list[str], categorical: list[str])
             if name not in frame.columns:
                 continue
             series = frame[name]
-            digest.update(str(series.dtype).encode())
-            values = series.to_numpy()
-            if values.dtype.kind in "biufcmM":
+            digest.update(_dtype_name(series).encode())
+            if isinstance(series.dtype, np.dtype) and series.dtype.kind in "biufcmM":
+                values = series.to_numpy()
                 digest.update(np.ascontiguousarray(values).view(np.uint8).data)
             else:
                 codes, uniques = factorize(series)
                 digest.update(np.ascontiguousarray(codes).view(np.uint8).data)
                 digest.update(repr([(type(u).__name__, u) for u in uniques]).encode())
     return digest.hexdigest()
+
+
+def _dtype_name(series: pd.Series) -> str:
+    """The column's dtype, text read as categoricals named as the text it holds (one key for
+    the same rows however they were read)."""
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return str(series.cat.categories.dtype)
+    return str(series.dtype)
 
 
 def build_profile(

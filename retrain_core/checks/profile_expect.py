@@ -6,6 +6,10 @@ on a counted column (value counts), between when every value is inside the bound
 returns None: `streamed` runs a column map expectation chunk by chunk through the vectorised
 expectations (`checks.fastexpect`) and adds the counts, one chunk in memory at a time.
 Expectations across rows (uniqueness, compound columns) still need the window's rows.
+
+`window_expectations` is how the monitor judges a window known by its merged profile: the
+expectations a profile answers on the whole window, every other one on the rows that arrived
+since the last check (the batches judged before passed it when they arrived).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from retrain_core.base.outcome import CheckOutcome, Status
 from retrain_core.checks.fastexpect import Result, fast_result
 
 if TYPE_CHECKING:
@@ -65,6 +70,29 @@ def from_profile(window: BatchProfile, name: str, kwargs: dict[str, Any]) -> Res
         if mostly >= 1.0:  # one value outside is enough
             return Result(False, {"element_count": rows, "observed_value": [low, high]})
     return None
+
+
+def window_expectations(
+    window: BatchProfile, new_rows: pd.DataFrame, expectations: list[tuple[str, dict[str, Any]]]
+) -> list[CheckOutcome]:
+    """One outcome per distinct expectation: from the window's profile when it answers, else
+    on `new_rows` (a pass that says so when no row is new)."""
+    from retrain_core.checks.validation import check_name, outcome_of, run_expectations
+
+    unique = list({(n, repr(sorted(k.items()))): (n, k) for n, k in expectations}.values())
+    answered: dict[int, CheckOutcome] = {}
+    for index, (name, kwargs) in enumerate(unique):
+        result = from_profile(window, name, kwargs)
+        if result is not None:
+            answered[index] = outcome_of(name, kwargs, result)
+    rest = [item for index, item in enumerate(unique) if index not in answered]
+    if rest and new_rows.empty:
+        reason = "judged on the new rows (a profile cannot answer it): none since the last check"
+        rows = [CheckOutcome(check_name(n, k), Status.PASS, reason) for n, k in rest]
+    else:
+        rows = run_expectations(new_rows, rest) if rest else []
+    on_rows = iter(rows)
+    return [answered[i] if i in answered else next(on_rows) for i in range(len(unique))]
 
 
 def streamed(chunks: Iterable[pd.DataFrame], name: str, kwargs: dict[str, Any]) -> Result | None:

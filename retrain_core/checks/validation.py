@@ -73,7 +73,7 @@ def _fast_outcomes(
     for index, (name, kwargs) in enumerate(unique):
         result = fast_result(df, name, kwargs, memo)
         if result is not None:
-            outcomes[index] = _outcome(name, kwargs, result)
+            outcomes[index] = outcome_of(name, kwargs, result)
     return outcomes
 
 
@@ -180,11 +180,11 @@ def _run_suite(
         config = result.expectation_config
         index = config.meta.get(_INDEX_KEY) if config is not None and config.meta else None
         if index is not None:
-            outcomes[int(index)] = _outcome(*unique[int(index)], result)
+            outcomes[int(index)] = outcome_of(*unique[int(index)], result)
     return outcomes
 
 
-def _outcome(
+def outcome_of(
     name: str, kwargs: dict[str, Any], result: ExpectationValidationResult | Result
 ) -> CheckOutcome:
     """Translate one great-expectations result into a CheckOutcome with a readable reason."""

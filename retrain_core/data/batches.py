@@ -62,15 +62,21 @@ class Rules:
     earlier: Callable[[str], str | None] | None = None
     timestamp: str | None = None  # parsed to UTC in each batch, so zoned and naive ones agree
     latest: datetime | None = None  # a row stamped later: its batch is set aside (future_rows)
+    categories: bool = False  # Parquet text read as categoricals (`files.read_files`)
 
 
 @dataclass
 class Judged:
-    """The frames of the good batches, with what was kept and what was set aside."""
+    """The frames of the good batches, with what was kept and what was set aside.
+
+    `rows` is each good batch's row count; `frames` are the frames of the last of `batches` (all
+    of them unless `read_batches` was told to keep fewer rows).
+    """
 
     frames: list[pd.DataFrame] = field(default_factory=list)
     batches: list[Batch] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
 
 
 def read_batches(
@@ -80,8 +86,14 @@ def read_batches(
     columns: Sequence[str] | None,
     rules: Rules,
     fresh: Collection[str] = (),
+    keep_rows: int | None = None,
 ) -> Judged:
-    """Read and judge each file; `fresh` keys (new ones) are also checked for repeated data."""
+    """Read and judge each file; `fresh` keys (new ones) are also checked for repeated data.
+
+    With `keep_rows`, older frames are let go once the newer ones hold that many rows (each
+    batch is still read and judged whole, one at a time): memory holds about `keep_rows` rows
+    whatever the number of batches.
+    """
     judged = Judged()
     digests: dict[str, str] = {}
     for key in keys:
@@ -99,6 +111,9 @@ def read_batches(
             digests[digest] = key
         judged.frames.append(frame)
         judged.batches.append(Batch(marks[key], path, digest))
+        judged.rows.append(len(frame))
+        while keep_rows is not None and sum(map(len, judged.frames[1:])) >= keep_rows:
+            judged.frames.pop(0)
     return judged
 
 
@@ -188,7 +203,10 @@ def concat(frames: Sequence[pd.DataFrame], columns: Sequence[str] | None) -> pd.
     if not frames:
         return tables_to_frame([], columns)
     if len(frames) == 1:
-        return frames[0].reset_index(drop=True)
+        frame = frames[0]
+        if frame.index.equals(pd.RangeIndex(len(frame))):  # as read: no copy of its rows
+            return frame
+        return frame.reset_index(drop=True)
     return pd.concat(frames, ignore_index=True)
 
 
@@ -206,7 +224,7 @@ def _read_and_judge(
     """The batch's frame, or None and the sentence that says why it cannot be judged."""
     path = files.path_of(key)
     try:
-        frame = tables_to_frame(read_files(files, [key], columns), columns)
+        frame = tables_to_frame(read_files(files, [key], columns, rules.categories), columns)
     except DataConfigError:
         raise
     except SourceUnavailable as exc:

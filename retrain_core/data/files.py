@@ -138,11 +138,14 @@ def _confine(pattern: str, paths: Sequence[str], roots: Roots) -> None:
 
 
 def read_files(
-    files: FileSet, keys: Iterable[str], columns: Sequence[str] | None
+    files: FileSet, keys: Iterable[str], columns: Sequence[str] | None, categories: bool = False
 ) -> list[pa.Table]:
-    """One pyarrow table per file, in the order of `keys`, holding only the wanted columns."""
+    """One pyarrow table per file, in the order of `keys`, holding only the wanted columns.
+
+    With `categories`, Parquet text columns are read as dictionaries (pandas categoricals:
+    their values decoded once per distinct value, not per row; a fraction of the memory)."""
     wanted = unique(columns) if columns is not None else None
-    return [_read_one(files, files.path_of(key), wanted) for key in keys]
+    return [_read_one(files, files.path_of(key), wanted, categories) for key in keys]
 
 
 def tables_to_frame(tables: Sequence[pa.Table], columns: Sequence[str] | None) -> pd.DataFrame:
@@ -156,9 +159,16 @@ def tables_to_frame(tables: Sequence[pa.Table], columns: Sequence[str] | None) -
         table = pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise BadData(f"the files do not share column types: {exc}") from exc
-    frame = table.replace_schema_metadata(None).to_pandas()  # an index is a column like others
-    hidden = [name for name in frame.columns if str(name).startswith("__index_level_")]
-    return project(frame.drop(columns=hidden), columns)
+    # Hidden index columns dropped and the wanted ones picked in Arrow, before pandas: selecting
+    # columns of a frame copies every one of them (seconds for 1M rows of text).
+    table = table.replace_schema_metadata(None)  # an index is a column like others
+    names = [name for name in table.column_names if not str(name).startswith("__index_level_")]
+    if len(set(table.column_names)) < len(table.column_names):  # repeated names: as pandas does
+        frame = table.to_pandas()
+        return project(frame.drop(columns=[n for n in frame.columns if n not in names]), columns)
+    if columns is not None:
+        names = [name for name in unique(columns) if name in set(names)]
+    return table.select(names).to_pandas(split_blocks=True)  # no copy into 2-D blocks
 
 
 def has_wildcard(path: str) -> bool:
@@ -195,24 +205,28 @@ def _key(path: str, base: str | None) -> str:
     return path[len(base) :].lstrip("/") if path.startswith(base) else path
 
 
-def _read_one(files: FileSet, path: str, wanted: list[str] | None) -> pa.Table:
+def _read_one(
+    files: FileSet, path: str, wanted: list[str] | None, categories: bool = False
+) -> pa.Table:
     with _reading(files, path):
         if files.format == "parquet":
-            return _read_parquet(files.fs, path, wanted)
+            return _read_parquet(files.fs, path, wanted, categories)
         return _read_csv(files.fs, path, wanted)
 
 
 def iter_file(
-    files: FileSet, path: str, wanted: list[str] | None, rows: int = CHUNK_ROWS
+    files: FileSet,
+    path: str,
+    wanted: list[str] | None,
+    rows: int = CHUNK_ROWS,
+    categories: bool = False,
 ) -> Iterator[pa.RecordBatch]:
     """One file's wanted columns in record batches of at most `rows` rows, never the whole file
     at once: Parquet by row group (split further to `rows`), CSV by pyarrow's streaming reader.
     The errors are `read_files`' (BadData, SourceUnavailable)."""
     with _reading(files, path):
         if files.format == "parquet":
-            import pyarrow.parquet as pq
-
-            with pq.ParquetFile(path, filesystem=files.fs) as parquet:
+            with _parquet(files.fs, path, categories) as parquet:
                 names = parquet.schema_arrow.names
                 present = None if wanted is None else [n for n in wanted if n in names]
                 yield from parquet.iter_batches(batch_size=rows, columns=present)
@@ -259,13 +273,27 @@ def _reason(exc: Exception) -> str:
     return match.group(0) if match else f"not a valid file ({type(exc).__name__})"
 
 
-def _read_parquet(fs: Any, path: str, wanted: list[str] | None) -> pa.Table:
-    import pyarrow.parquet as pq
-
-    with pq.ParquetFile(path, filesystem=fs) as parquet:
+def _read_parquet(
+    fs: Any, path: str, wanted: list[str] | None, categories: bool = False
+) -> pa.Table:
+    with _parquet(fs, path, categories) as parquet:
         names = parquet.schema_arrow.names
         present = None if wanted is None else [name for name in wanted if name in names]
         return parquet.read(columns=present)
+
+
+def _parquet(fs: Any, path: str, categories: bool) -> Any:
+    """The Parquet file; with `categories`, its text columns read as dictionaries."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not categories:
+        return pq.ParquetFile(path, filesystem=fs)
+    with pq.ParquetFile(path, filesystem=fs) as parquet:
+        schema = parquet.schema_arrow
+    kinds = (pa.types.is_string, pa.types.is_large_string)
+    text = [f.name for f in schema if any(kind(f.type) for kind in kinds)]
+    return pq.ParquetFile(path, filesystem=fs, read_dictionary=text)
 
 
 def _read_csv(fs: Any, path: str, wanted: list[str] | None) -> pa.Table:

@@ -124,14 +124,19 @@ def label_problems(
     check (`data.labels.new_class_outcomes`), not bad data.
     """
     target = policy.model.target
-    if target not in frame.columns:
-        return []
-    labelled = frame[frame[target].notna()]
-    problems = []
     key = policy.data.labels.join_on if policy.data.labels is not None else None
-    if key is not None and key in labelled.columns:
+    if key is not None and (key not in frame.columns or key == target):
+        key = None  # no key to find conflicts by
+    closed = classes is not None and policy.model.task == "classification"
+    if target not in frame.columns or (key is None and not closed):
+        return []
+    rows = frame[[key, target]] if key is not None else frame[[target]]  # not every column
+    labelled = rows[rows[target].notna()]
+    problems = []
+    if key is not None:
         problems += _conflicts(labelled[[key, target]].dropna(subset=[key]), key, target, name)
-    if classes is not None and policy.model.task == "classification":
+    if closed:
+        assert classes is not None
         unseen = sorted(set(class_names(labelled[target])) - set(classes))
         if unseen:
             shown = ", ".join(repr(value) for value in unseen[:5])

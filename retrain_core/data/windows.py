@@ -76,6 +76,7 @@ class LoadedWindow:
     present: tuple[str, ...] = ()
     future: int = 0  # rows left out: stamped after the check's time plus the tolerance
     prints: dict[str, str] = field(default_factory=dict)  # fingerprints to record, by key
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict)  # batch key: its frame rows
 
     def watermark_without(self, held_back: Collection[str]) -> Watermark | None:
         """The files watermark after judging, leaving out the batch keys in `held_back` (a
@@ -122,6 +123,7 @@ class _Candidates:
     present: tuple[str, ...] = ()
     future: int = 0
     prints: dict[str, str] = field(default_factory=dict)
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def load_window(
@@ -133,12 +135,15 @@ def load_window(
     skip: Collection[str] = (),
     rules: Rules | None = None,
     window: Window | None = None,
+    keep_rows: int | None = None,
 ) -> LoadedWindow:
     """Load a window of a source (rows, new-row count, bounds) and the watermark after it.
 
     `window` defaults to the current source's own (since_last_check for any other source).
     Files whose watermark key is in `skip` (quarantined) are not read; each file read is judged
-    by `rules` and set aside (`LoadedWindow.quarantined`) when it cannot be judged.
+    by `rules` and set aside (`LoadedWindow.quarantined`) when it cannot be judged. With
+    `keep_rows`, a glob's frame keeps only the newest batches' rows (`read_batches`); `spans`
+    says which rows of the frame are each batch's.
     """
     if window is None:
         own = current.window if isinstance(current, CurrentSource) else None
@@ -147,22 +152,35 @@ def load_window(
     previous = watermark or Watermark()
     rules = rules or Rules(timestamp=timestamp)
     if tracks_files(current, timestamp):
-        found = _from_files(current, columns, root, previous, window.since_last_check, skip, rules)
+        found = _from_files(
+            current, columns, root, previous, window.since_last_check, skip, rules, keep_rows
+        )
         has_time = _timestamps(found.frame, timestamp, needed=_cut_by_time(window)) is not None
     else:  # the timestamp column, when there is one, is parsed (or refused) while reading
         found = _from_rows(
             current, columns, root, timestamp, previous, window.since_last_check, skip, rules
         )
         has_time = timestamp is not None
-    frame = _cut(found.frame, window, timestamp if has_time else None)
+    frame = cut(found.frame, window, timestamp if has_time else None)
     return _loaded(frame, current, describe_window(window), found, timestamp, has_time)
 
 
 def load_reference(
-    source: Source, columns: Sequence[str] | None, root: Path, timestamp: str | None = None
+    source: Source,
+    columns: Sequence[str] | None,
+    root: Path,
+    timestamp: str | None = None,
+    categories: bool = False,
 ) -> LoadedWindow:
-    """Load every row of the reference source (no watermark)."""
-    frame = read_source(source, columns, root)
+    """Load every row of the reference source (no watermark); with `categories`, Parquet text
+    columns as categoricals (`files.read_files`)."""
+    if categories and source.source_kind.lists_files:
+        from retrain_core.data.files import read_files, tables_to_frame
+
+        files = file_reader(source, root).files()
+        frame = tables_to_frame(read_files(files, files.keys, columns, True), columns)
+    else:
+        frame = read_source(source, columns, root)
     stamps = _timestamps(frame, timestamp, needed=False)
     found = _Candidates(frame=frame, new_rows=None, watermark=None)
     return _loaded(frame, source, "all", found, timestamp, stamps is not None)
@@ -204,6 +222,7 @@ def _from_files(
     new: bool,
     skip: Collection[str],
     rules: Rules,
+    keep_rows: int | None = None,
 ) -> _Candidates:
     """Read the new files (since_last_check) or all files; the next watermark adds the new ones."""
     files = file_reader(current, root).files()
@@ -215,11 +234,11 @@ def _from_files(
     ]
     read = unseen if new else keys
     judged = _rewritten(
-        read_batches(files, read, marks, columns, rules, fresh=set(unseen)), prints.rewritten
+        read_batches(files, read, marks, columns, rules, set(unseen), keep_rows), prints.rewritten
     )
     good = {batch.key for batch in judged.batches}
     fresh = [key for key in unseen if marks[key] in good]
-    tables_rows = {b.key: len(f) for b, f in zip(judged.batches, judged.frames, strict=True)}
+    tables_rows = {b.key: n for b, n in zip(judged.batches, judged.rows, strict=True)}
     new_rows = sum(tables_rows[marks[key]] for key in fresh)
     present = tuple(marks.values())
     # A fingerprint is recorded for a batch judged now, or one judged before and unchanged.
@@ -235,7 +254,18 @@ def _from_files(
         previous=previous,
         present=present,
         prints=kept,
+        spans=_spans(judged),
     )
+
+
+def _spans(judged: Judged) -> dict[str, tuple[int, int]]:
+    """Which rows of the window's frame are each kept batch's (the frames are the last batches)."""
+    spans, start = {}, 0
+    kept = judged.batches[len(judged.batches) - len(judged.frames) :]
+    for batch, frame in zip(kept, judged.frames, strict=True):
+        spans[batch.key] = (start, start + len(frame))
+        start += len(frame)
+    return spans
 
 
 def _rewritten(judged: Judged, rewritten: frozenset[str]) -> Judged:
@@ -305,7 +335,7 @@ def _timestamps(frame: pd.DataFrame, timestamp: str | None, needed: bool) -> pd.
     return stamps
 
 
-def _cut(frame: pd.DataFrame, window: Window, timestamp: str | None) -> pd.DataFrame:
+def cut(frame: pd.DataFrame, window: Window, timestamp: str | None) -> pd.DataFrame:
     """Apply last_rows or last to the candidate rows (since_last_check is already applied)."""
     if window.last_rows is not None:
         if timestamp is not None:
@@ -315,7 +345,15 @@ def _cut(frame: pd.DataFrame, window: Window, timestamp: str | None) -> pd.DataF
             frame = frame.tail(window.last_rows)
     elif window.last is not None and timestamp is not None and len(frame):
         frame = frame[frame[timestamp] > frame[timestamp].max() - window.last]
+    if frame.index.equals(_range(len(frame))):  # nothing cut: no copy of the rows
+        return frame
     return frame.reset_index(drop=True)
+
+
+def _range(rows: int) -> pd.Index:
+    import pandas as pd
+
+    return pd.RangeIndex(rows)
 
 
 def _loaded(
@@ -345,6 +383,7 @@ def _loaded(
         present=found.present,
         future=found.future,
         prints=found.prints,
+        spans=found.spans,
     )
 
 

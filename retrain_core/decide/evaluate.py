@@ -32,7 +32,12 @@ def evaluate(
     outcomes += class_findings(policy, windows, champion)
     if any(o.status is Status.ERROR for o in outcomes):
         return outcomes
-    if policy.expectations:
+    if policy.expectations and windows.current_profile is not None:
+        from retrain_core.checks.profile_expect import window_expectations
+
+        profile = windows.current_profile
+        outcomes += window_expectations(profile, windows.current, policy.expectations)
+    elif policy.expectations:
         from retrain_core.checks.validation import run_expectations
 
         outcomes += run_expectations(windows.current, policy.expectations)

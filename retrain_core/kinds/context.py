@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+    from retrain_core.checks.batch_profile import BatchProfile
     from retrain_core.checks.profile import ReferenceProfile
     from retrain_core.policy.schema import Policy
 
@@ -44,6 +45,14 @@ class Windows:
     `profile` is the reference's stored profile (`checks.profile`), when there is one.
     `swings` are the stream's usual swing between checks by performance rule, from earlier
     champions (`decide.swings`): the yardstick for a champion too new to have its own.
+
+    `current_profile`, when set, is the whole current window as one merged batch profile
+    (`checks.batch_profile`, counted over `profile`): a wide window of a file glob is judged from
+    its batches' stored profiles (`monitor.profiled`), and a SQL window from its profile computed
+    in the database (`monitor.sql_window`). Then `current` holds only the rows that
+    arrived since the last check (what the checks that need rows read) and drift, volume,
+    freshness and the expectations a profile answers judge the profile: read the window's size
+    as `rows`, never `len(current)`.
     """
 
     reference: pd.DataFrame
@@ -57,6 +66,14 @@ class Windows:
     profile: ReferenceProfile | None = None
     live: pd.DataFrame | None = None
     swings: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    current_profile: BatchProfile | None = None
+
+    @property
+    def rows(self) -> int:
+        """The current window's row count (its profile's when it is judged from one)."""
+        if self.current_profile is not None:
+            return self.current_profile.rows
+        return len(self.current)
 
 
 @dataclass(frozen=True)

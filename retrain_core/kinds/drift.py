@@ -57,7 +57,9 @@ class DriftTrigger(Strict):
 
 
 def evaluate(d: DriftTrigger, ctx: Context) -> list[CheckOutcome]:
-    """Drift on the monitored features (all of the model's, unless the rule names some)."""
+    """Drift on the monitored features (all of the model's, unless the rule names some): on the
+    window's merged batch profile when it has one (the scores of binning its rows), else on its
+    rows."""
     from retrain_core.checks.drift import detect_drift
 
     policy, w = ctx.policy, ctx.windows
@@ -75,6 +77,14 @@ def evaluate(d: DriftTrigger, ctx: Context) -> list[CheckOutcome]:
                 "to test them"
             )
             excluded.append(CheckOutcome("drift.time_like", Status.PASS, reason, len(moving)))
+    if w.current_profile is not None and w.profile is not None and d.method != "cvm":
+        from retrain_core.checks.drift import detect_drift_profiled
+
+        return excluded + detect_drift_profiled(
+            w.profile, w.current_profile, numeric, categorical,
+            method=d.method, p_value=d.p_value, correction=d.correction,
+            min_effect=d.min_effect, min_share=d.min_share, share_check=ctx.rule_id,
+        )  # fmt: skip
     return excluded + detect_drift(
         w.reference, w.current, numeric, categorical,
         method=d.method, p_value=d.p_value, correction=d.correction,

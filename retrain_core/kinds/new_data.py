@@ -20,7 +20,7 @@ def evaluate(n: NewDataTrigger, ctx: Context) -> list[CheckOutcome]:
     """FAIL when at least `min_rows` rows arrived since the last check."""
     from retrain_core.checks.volume import check_new_data
 
-    return [check_new_data(len(ctx.windows.current), n.min_rows, ctx.rule_id)]
+    return [check_new_data(ctx.windows.rows, n.min_rows, ctx.rule_id)]
 
 
 KIND = CheckKind(

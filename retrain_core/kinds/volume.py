@@ -40,11 +40,9 @@ def evaluate(v: VolumeTrigger, ctx: Context) -> list[CheckOutcome]:
     baseline = len(w.reference) if v.compare_to == "reference" else w.previous_rows
     if baseline is None:
         reason = "no previous check to compare the row count with"
-        return [CheckOutcome(ctx.rule_id, Status.ERROR, reason, float(len(w.current)))]
+        return [CheckOutcome(ctx.rule_id, Status.ERROR, reason, float(w.rows))]
     return [
-        check_volume(
-            len(w.current), baseline, v.increase_pct, v.decrease_pct, v.compare_to, ctx.rule_id
-        )
+        check_volume(w.rows, baseline, v.increase_pct, v.decrease_pct, v.compare_to, ctx.rule_id)
     ]
 
 

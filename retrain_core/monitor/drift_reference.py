@@ -42,7 +42,8 @@ def reference_profile(registry: Registry, policy: Policy, data: Loaded, now: dat
     A reference without a stored profile (the fixed file, or a champion's sample stored without
     one) is profiled once per content: the profile is stored in MLflow under its content key, and
     every later check with the same reference loads it instead of profiling again (a changed file
-    has another key, so it gets a profile of its own). A process keeps it too (`cached`).
+    has another key, so it gets a profile of its own). A process keeps it too (`cached`). A window
+    judged from batch profiles (`Loaded.plan`) always needs it: its batches are counted over it.
     """
     from retrain_core.checks.drift import binned
     from retrain_core.checks.profile import build_profile, cached, content_key, remember
@@ -52,11 +53,14 @@ def reference_profile(registry: Registry, policy: Policy, data: Loaded, now: dat
     numeric, categorical = list(features.numeric), list(features.categorical)
     if w.profile is not None and w.profile.covers(numeric, categorical):
         return data
-    if w.problems or not w.new_data or w.reference.empty or w.current.empty:
+    if w.problems or not w.new_data or w.reference.empty:
         return data  # the checks stop at the data's problems or at "no new data": no drift
-    drift = [d for rule in policy.triggers.evaluated if (d := rule.get(DriftTrigger)) is not None]
-    if not any(binned(d.method, len(w.reference), len(w.current)) for d in drift):
-        return data
+    if data.plan is None:  # a window judged from batch profiles always bins against one
+        if w.current.empty:
+            return data
+        drift = [d for rule in policy.triggers.evaluated if (d := rule.get(DriftTrigger))]
+        if not any(binned(d.method, len(w.reference), len(w.current)) for d in drift):
+            return data
     key = content_key(w.reference, numeric, categorical)
     profile = cached(key)
     if profile is None:

@@ -5,15 +5,22 @@ the labels that arrived since the last check joined to their features), judging 
 on its own and setting aside (quarantining) the ones that cannot be judged. Once the decision is
 known, `retrain_core.monitor.settle.settle` says which batches were judged and which are
 quarantined.
+
+A wide window (`all`, `last: 30d`) of a glob of files with `data.current.profiles: auto` reads
+only its new batches here, as since_last_check does (keeping at most ``NEW_ROWS_KEPT`` of their
+rows in memory), and says in `Loaded.plan` which batches judged before it holds:
+`retrain_core.monitor.profiled` judges the window from their stored profiles. A wide window of a
+SQL source with a timestamp reads only its rows after the watermark too; its plan is
+`in_database` and `retrain_core.monitor.sql_window` has the database profile the window.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from retrain_core.base.durations import format_duration
 from retrain_core.data import (
@@ -28,9 +35,11 @@ from retrain_core.data import (
 )
 from retrain_core.data.batches import Quarantined
 from retrain_core.data.columns import POLICY_PROBLEM, column_mismatches
+from retrain_core.data.files import has_wildcard
+from retrain_core.data.prints import SEP
 from retrain_core.data.problems import batch_rules
 from retrain_core.data.readers import describe
-from retrain_core.data.windows import LoadedWindow
+from retrain_core.data.windows import LoadedWindow, describe_window
 from retrain_core.kinds.context import Windows
 from retrain_core.monitor.current_rows import CURRENT, LABELS, every_current_row
 from retrain_core.policy.finding import Finding
@@ -41,12 +50,54 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+NEW_ROWS_KEPT = 1_000_000  # rows of new batches a profiled window keeps for the row checks
+
+
+@dataclass(frozen=True)
+class ProfilePlan:
+    """A wide window of a file glob judged from its batches' profiles: which batches judged by
+    earlier checks it holds (`old`, watermark keys, not read now), each listed batch's content
+    digest (`digests`, from the watermark's fingerprints: a profile's content key), and the
+    window (`all` or `last`) to cut the merged profile to. A SQL window is profiled in the
+    database instead (`in_database`, `monitor.sql_window`) from the `previous` watermark."""
+
+    window: Window
+    old: tuple[str, ...] = ()
+    digests: dict[str, str] = field(default_factory=dict)
+    in_database: bool = False
+    previous: Watermark | None = None
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How a profiled window was judged: its batches, those read and profiled this check
+    (`profiled`: new ones, ones binned again against a new reference, one a `last` window cuts
+    through) and those whose stored profile was loaded instead of their rows (`loaded`). A SQL
+    window has no batches: the rows read into this process (`rows_read`) and whether the
+    database counted the window (`pushed_down`)."""
+
+    batches: int = 0
+    profiled: int = 0
+    loaded: int = 0
+    rows_read: int | None = None
+    pushed_down: bool | None = None
+
+    def as_dict(self) -> dict[str, int]:
+        """For the check's summary and its ledger run's metrics."""
+        if self.rows_read is not None:  # a SQL window (`monitor.sql_window`)
+            return {"rows_read": self.rows_read, "pushed_down": bool(self.pushed_down)}
+        return {"batches": self.batches, "profiled": self.profiled, "loaded": self.loaded}
+
+
 @dataclass(frozen=True)
 class Loaded:
     """Windows ready to judge, the watermarks to store once judged, and how to describe them.
 
     `quarantined` are the batches set aside while loading; `loaded` the current and label
     windows by role, so `settle` can tell, once the decision is known, which batches it judged.
+    `plan` is set when the current window is judged from batch profiles (`monitor.profiled`),
+    which fills `counts` and, until the check settles, `built` (the profiles made this check, by
+    batch key, stored for the batches the check judged).
     """
 
     windows: Windows
@@ -54,6 +105,9 @@ class Loaded:
     description: str = ""
     quarantined: tuple[Quarantined, ...] = ()
     loaded: dict[str, LoadedWindow] = field(default_factory=dict)
+    plan: ProfilePlan | None = None
+    counts: Counts | None = None
+    built: dict[str, Any] = field(default_factory=dict)
 
 
 Earlier = Callable[[str], str | None]
@@ -87,15 +141,22 @@ def load_windows(
     if mismatches:
         return _policy_mismatch(policy, root, columns, watermarks, mismatches, locate)
     problems: list[tuple[str, str]] = []
-    reference = _reference(policy, root, columns, problems)
+    profiled = profiled_window(policy)
+    reference = _reference(policy, root, columns, problems, categories=profiled)
     known = reference.frame if len(reference.frame) else None
-    current = _current(policy, root, columns, watermarks, skip, known, earlier, problems, now)
+    current = _current(
+        policy, root, columns, watermarks, skip, known, earlier, problems, now, profiled
+    )
+    plan = _plan(policy, current, skip.get(CURRENT, set()), watermarks) if profiled else None
     marks = {CURRENT: _mark_text(current.watermark, watermarks.get(CURRENT))}
     loaded = {CURRENT: current}
     # Nothing new is not bad data; every new batch set aside leaves no window to check.
     nothing_new = current.frame.empty and not current.files
     new_data = not (policy.data.current.window.since_last_check and nothing_new)
-    if new_data and (current.batches or not current.files):
+    # A profiled window's new rows are checked; its older batches were when they arrived.
+    unread = not current.files and not (plan and plan.old)
+    unread = unread and not (plan and plan.in_database and current.frame.empty)
+    if new_data and (current.batches or unread):
         problems += [("current", p) for p in check_columns(current.frame, policy, "current")]
     labelled = None
     if policy.data.labels is not None:
@@ -120,7 +181,44 @@ def load_windows(
         findings=tuple(_findings(policy, current)),
     )
     marks = {role: mark for role, mark in marks.items() if mark}
-    return Loaded(windows, marks, f"{current.window}: {current.source}", quarantined, loaded)
+    shown = describe_window(plan.window) if plan else current.window
+    return Loaded(windows, marks, f"{shown}: {current.source}", quarantined, loaded, plan)
+
+
+def profiled_window(policy: Policy) -> bool:
+    """True when the current window is judged from its batches' profiles: `profiles: auto`, a
+    glob of files (or a SQL source with data.timestamp: profiled in the database,
+    `monitor.sql_window`), a window of `all` or `last`, and no drift test that needs rows (cvm)."""
+    from retrain_core.kinds.drift import DriftTrigger
+
+    source = policy.data.current
+    window = source.window
+    if source.profiles != "auto" or window.since_last_check or window.last_rows is not None:
+        return False
+    in_database = source.kind == "sql" and policy.data.timestamp is not None
+    glob = source.source_kind.lists_files and has_wildcard(str(source.path))
+    if not (glob or in_database):
+        return False
+    drift = [d for rule in policy.triggers.evaluated if (d := rule.get(DriftTrigger)) is not None]
+    return all(d.method != "cvm" for d in drift)
+
+
+def _plan(
+    policy: Policy, current: LoadedWindow, skip: set[str], marks: dict[str, str]
+) -> ProfilePlan | None:
+    """The batches judged before that the window holds, and every batch's content digest; a
+    SQL window's previous watermark."""
+    if policy.data.current.kind == "sql":
+        window = policy.data.current.window
+        return ProfilePlan(window, in_database=True, previous=_watermark(marks.get(CURRENT)))
+    if current.previous is None:  # the window could not be read: its problem says why
+        return None
+    read = set(current.files)
+    old = tuple(
+        m for m in current.present if m not in read and m not in skip and current.previous.seen(m)
+    )
+    digests = {m: text.rpartition(SEP)[2] for m, text in current.prints.items()}
+    return ProfilePlan(policy.data.current.window, old, digests)
 
 
 def _findings(policy: Policy, current: LoadedWindow) -> list[tuple[str, str]]:
@@ -168,12 +266,17 @@ def _unlocated(finding: Finding) -> str:
 
 
 def _reference(
-    policy: Policy, root: Path, columns: list[str], problems: list[tuple[str, str]]
+    policy: Policy,
+    root: Path,
+    columns: list[str],
+    problems: list[tuple[str, str]],
+    categories: bool = False,
 ) -> LoadedWindow:
-    """The reference window; bad reference data is a problem with an empty window."""
+    """The reference window; bad reference data is a problem with an empty window. A profiled
+    window's checks read text as categoricals (`data.files.read_files`)."""
     stamp = policy.data.timestamp
     try:
-        reference = load_reference(policy.data.reference, columns, root, stamp)
+        reference = load_reference(policy.data.reference, columns, root, stamp, categories)
     except BadData as exc:
         problems.append(("reference", str(exc)))
         return _empty(policy.data.reference, columns, "all")
@@ -191,13 +294,19 @@ def _current(
     earlier: Earlier | None,
     problems: list[tuple[str, str]],
     now: datetime | None = None,
+    profiled: bool = False,
 ) -> LoadedWindow:
-    """The current window after the watermark; content that cannot form it is a problem."""
-    rules = batch_rules(policy, CURRENT, known, earlier, now)
+    """The current window after the watermark; content that cannot form it is a problem. A
+    profiled window reads its new batches only, keeping at most ``NEW_ROWS_KEPT`` of their rows."""
+    rules = replace(batch_rules(policy, CURRENT, known, earlier, now), categories=profiled)
     mark = _watermark(watermarks.get(CURRENT))
     source, stamp = policy.data.current, policy.data.timestamp
+    window = Window(since_last_check=True) if profiled else None
+    keep = NEW_ROWS_KEPT if profiled else None
     try:
-        return load_window(source, columns, root, stamp, mark, skip.get(CURRENT, ()), rules)
+        return load_window(
+            source, columns, root, stamp, mark, skip.get(CURRENT, ()), rules, window, keep
+        )
     except BadData as exc:
         problems.append(("current", str(exc)))
         return _empty(source, columns, "unreadable")

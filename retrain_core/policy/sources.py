@@ -120,11 +120,28 @@ class Window(Strict):
 class CurrentSource(Source):
     """The data to judge: a source and its window."""
 
-    own_fields = ("window",)
+    own_fields = ("window", "profiles")
 
     window: Window = Field(
         default_factory=lambda: Window(since_last_check=True),
         description="since_last_check (default), {last_rows: N} or {last: 7d}.",
+    )
+    profiles: Literal["auto", "rows"] = Field(
+        "auto",
+        description="How a window wider than since_last_check is judged. auto (default): for a "
+        "glob of files with window all or last, each batch is profiled once, when it arrives "
+        "(counts over the drift reference's bins, value counts, nulls, min, max, timestamps), and "
+        "every later check judges drift, volume, freshness and the expectations a profile "
+        "answers on the merge of the stored profiles, reading only the new batches (and the one "
+        "a last window cuts through); a window of at most 50,000 rows (with a reference as "
+        "small) is still read and tested row by row, as drift's exact tests need; the checks "
+        "that need rows (estimated_performance, other expectations) read the new rows. A sql "
+        "source with data.timestamp and window all or last is profiled in the database at every "
+        "check (PostgreSQL counts, its rows stay there; SQLite is streamed in chunks) and only "
+        "its rows after the watermark are read; a window of at most 50,000 rows (with a "
+        "reference as small) is read whole, as for files. rows: read the whole window at every "
+        "check. A last_rows window, a single file, SQL without data.timestamp and a cvm drift "
+        "test always read rows.",
     )
 
 

@@ -111,13 +111,14 @@ class MemoryLedger:
 @dataclass
 class MemoryRegistry:
     """The versions of one policy: the champion, the staged challenger (with its model), each
-    version's drift sample and its profile."""
+    version's drift sample and its profile, and the profiles of the batches judged."""
 
     champion: Champion | None = None
     trial: tuple[StagedVersion, Champion] | None = None  # the staged slot
     versions: int = 0
     samples: dict[str, tuple[pd.DataFrame, Any]] = field(default_factory=dict)
     profiles: dict[str, Any] = field(default_factory=dict)
+    batches: dict[str, Any] = field(default_factory=dict)  # batch profiles by content key
 
     def register(self) -> str:
         """The next version number (every challenger gets one, promoted or not)."""
@@ -175,3 +176,11 @@ class MemoryRegistry:
     def store_profile(self, name: str, profile: Any, *, now: datetime) -> None:
         """Store a reference profile under its content key."""
         self.profiles[profile.key] = profile
+
+    def store_batch_profiles(self, name: str, profiles: list[Any], *, now: datetime) -> None:
+        """Keep each batch's profile under its content key."""
+        self.batches.update({profile.key: profile for profile in profiles})
+
+    def batch_profiles(self, name: str, keys: list[str]) -> dict[str, Any]:
+        """The stored batch profiles of these content keys (a key without one is left out)."""
+        return {key: self.batches[key] for key in keys if key in self.batches}

@@ -103,7 +103,7 @@ def check(monitor: Monitor, now: datetime) -> Checked:
     from retrain_core.decide.decision import blocking_outcomes, decide
     from retrain_core.decide.evaluate import evaluate
     from retrain_core.decide.stages import hold_for_stage
-    from retrain_core.monitor import drift_reference, late_labels, windows
+    from retrain_core.monitor import drift_reference, late_labels, profiled, windows
     from retrain_core.monitor.settle import settle
     from retrain_core.replay import rollout
 
@@ -132,6 +132,7 @@ def check(monitor: Monitor, now: datetime) -> Checked:
         policy, monitor.stage, data, champion, history, now, skip
     )
     data = drift_reference.reference_profile(registry, policy, data, now)
+    data = profiled.profile_window(registry, policy, monitor.stage, data, now)
     try:
         outcomes = evaluate(policy, data.windows, champion, now)
     except Exception as exc:  # as the monitor's run_checks: bad data, not a crash
@@ -146,7 +147,8 @@ def check(monitor: Monitor, now: datetime) -> Checked:
     if staged is not None:  # one challenger on trial at a time
         decision = hold_for_stage(decision, staged.version, staged.stage)
     settled = settle(data, blocking_outcomes(decision.outcomes) if decision.blocked else [])
-    n = len(data.windows.current)
+    profiled.keep_profiles(registry, policy.name, data, settled, now)
+    n = data.windows.rows
     run = ledger.record(decision, settled.watermarks, n, settled.quarantined, settled.judged)
     result = Checked(
         now, decision.verdict, tuple(sorted(decision.fired)), decision.reasons,

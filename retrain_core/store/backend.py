@@ -90,3 +90,13 @@ def finished(client: MlflowClient, run_id: str, moment: int) -> Iterator[None]:
 def quoted(text: str) -> str:
     """A value inside single quotes of an MLflow search filter."""
     return text.replace("'", "\\'")
+
+
+def local_dir(artifact_uri: str) -> Path | None:
+    """The folder of a run's artifacts on this machine, or None for a remote store."""
+    import urllib.parse
+
+    parts = urllib.parse.urlparse(artifact_uri)
+    if parts.scheme not in ("file", ""):
+        return None
+    return Path(urllib.parse.unquote(parts.path))

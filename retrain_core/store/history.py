@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 import retrain_core.store.quarantine as quarantine
 from retrain_core.base.outcome import CheckOutcome, Status
 from retrain_core.report.history import CheckPoint, HeldBatch, PolicyHistory, VersionEvent
-from retrain_core.store.backend import Part, quoted
+from retrain_core.store.backend import Part, local_dir, quoted
 from retrain_core.store.tags import (
     CHECKED_AT,
     DECIDED_AT,
@@ -93,7 +92,7 @@ class History(Part):
 
     def _outcomes(self, infos: list[Any]) -> list[str | None]:
         """Each run's `decision.json` (None where it cannot be read)."""
-        local = [_local_dir(info.artifact_uri) for info in infos]
+        local = [local_dir(info.artifact_uri) for info in infos]
         if all(folder is not None for folder in local):
             return [_read(folder / OUTCOMES) for folder in local if folder is not None]
         with ThreadPoolExecutor(READERS) as pool:
@@ -131,14 +130,6 @@ class History(Part):
             why = f"from v{tags.get(FROM_VERSION) or '?'}: {why}"
             events.append(VersionEvent(at, tags.get(TO_VERSION, "?"), "rolled back", why))
         return events
-
-
-def _local_dir(artifact_uri: str) -> Path | None:
-    """The folder of a run's artifacts on this machine, or None for a remote store."""
-    parts = urllib.parse.urlparse(artifact_uri)
-    if parts.scheme not in ("file", ""):
-        return None
-    return Path(urllib.parse.unquote(parts.path))
 
 
 def _read(path: Path) -> str | None:

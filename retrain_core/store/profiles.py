@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from retrain_core.store.backend import Part, finished, quoted
+from retrain_core.store.backend import Part, finished, local_dir, quoted
 from retrain_core.store.tags import (
     BATCH_PROFILES,
     KIND,
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 REFERENCE_ARTIFACT = "reference/training_sample.parquet"
 PROFILE_ARTIFACT = "reference/profile.json"  # the sample's ReferenceProfile.to_dict()
 BATCH_FOLDER = "batch-profiles"  # <key>.json: a BatchProfile.to_dict()
+ONE_BY_ONE = 4  # more profiles than this are fetched in one download of the folder
 
 
 class Profiles(Part):
@@ -147,28 +148,39 @@ class Profiles(Part):
             self.client.log_artifacts(run_id, folder, BATCH_FOLDER)
 
     def batch_profiles(self, name: str, keys: list[str]) -> dict[str, BatchProfile]:
-        """The stored profiles of these content keys (a key without one is left out)."""
-        import json
+        """The stored profiles of these content keys (a key without one is left out).
+
+        A run whose artifacts are local files is read in place; otherwise a few profiles are
+        downloaded one by one and more in one download of the folder (one request per profile
+        cost ~35 ms each: 3.5 s for a window of 100 batches)."""
         import tempfile
 
         from mlflow.exceptions import MlflowException
 
-        from retrain_core.checks.batch_profile import BatchProfile
-
         run_id = self._batch_run(name, None)
-        found: dict[str, BatchProfile] = {}
-        if run_id is None:
-            return found
+        if run_id is None or not keys:
+            return {}
+        local = self._local_folder(run_id)
+        if local is not None:
+            return _read_profiles(local, keys)
         with tempfile.TemporaryDirectory() as folder:
+            if len(keys) > ONE_BY_ONE:
+                try:
+                    path = self.client.download_artifacts(run_id, BATCH_FOLDER, folder)
+                except (MlflowException, OSError):
+                    return {}
+                return _read_profiles(Path(path), keys)
             for key in keys:
                 try:
-                    path = self.client.download_artifacts(
-                        run_id, f"{BATCH_FOLDER}/{key}.json", folder
-                    )
-                    found[key] = BatchProfile.from_dict(json.loads(Path(path).read_bytes()))
-                except (MlflowException, OSError, ValueError, KeyError, TypeError):
-                    continue  # none yet, or another format: the batch is profiled again
-        return found
+                    self.client.download_artifacts(run_id, f"{BATCH_FOLDER}/{key}.json", folder)
+                except (MlflowException, OSError):
+                    continue  # none yet: the batch is profiled again
+            return _read_profiles(Path(folder) / BATCH_FOLDER, keys)
+
+    def _local_folder(self, run_id: str) -> Path | None:
+        """The run's batch-profile folder when its artifacts are local files, else None."""
+        folder = local_dir(self.client.get_run(run_id).info.artifact_uri or "")
+        return None if folder is None else folder / BATCH_FOLDER
 
     @property
     def _batch_runs(self) -> dict[str, str]:
@@ -195,3 +207,19 @@ class Profiles(Part):
         self.client.set_terminated(run.info.run_id, "FINISHED", end_time=moment)
         self._batch_runs[name] = run.info.run_id
         return run.info.run_id
+
+
+def _read_profiles(folder: Path, keys: list[str]) -> dict[str, BatchProfile]:
+    """The profiles `<key>.json` in `folder` (one missing, or of another format, left out: its
+    batch is profiled again)."""
+    import json
+
+    from retrain_core.checks.batch_profile import BatchProfile
+
+    found: dict[str, BatchProfile] = {}
+    for key in keys:
+        try:
+            found[key] = BatchProfile.from_dict(json.loads((folder / f"{key}.json").read_bytes()))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return found

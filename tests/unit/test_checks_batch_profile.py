@@ -89,12 +89,16 @@ def test_merged_ks_is_within_the_stated_bound_of_the_exact_test(corpus) -> None:
 
 
 def test_a_profile_survives_json_and_merging_is_adding(corpus) -> None:
+    """Its JSON (format 2, and the format 1 stored before it) reads back the same counts."""
     reference, batches = corpus
     ref = build_profile(reference, NUMERIC, CATEGORICAL)
     one = profile_chunks(chunks(batches[0]), ref, NUMERIC, CATEGORICAL, "at", key="k")
     whole = profile_frame(batches[0], ref, NUMERIC, CATEGORICAL, "at")
     back = BatchProfile.from_dict(json.loads(json.dumps(one.to_dict())))
-    for p in (one, back):
+    listed = {**one.to_dict(), "format": 1}  # stored before the packed bins: still read
+    listed["bins"] = {name: counts.tolist() for name, counts in one.bins.items()}
+    old = BatchProfile.from_dict(json.loads(json.dumps(listed)))
+    for p in (one, back, old):
         assert p.rows == whole.rows and p.nulls == whole.nulls and p.counts == whole.counts
         assert p.low == whole.low and p.high == whole.high and p.newest == whole.newest
         assert all(np.array_equal(p.bins[n], whole.bins[n]) for n in whole.bins)
