@@ -13,9 +13,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 from conftest import Project
-from test_monitor_support import SHIFTED, UNSHIFTED, at, check, fast, ledger
+from test_monitor_support import (
+    SHIFTED,
+    UNSHIFTED,
+    at,
+    check,
+    ks_outcomes,
+    ledger,
+    profiled_twins,
+)
 
 from retrain_core.data.demo import Story, write_day, write_reference
 
@@ -28,25 +35,7 @@ def wide(project: Project) -> tuple[Project, Project]:
     day (the window passes drift's exact-test size after three days); and its twin reading rows."""
     story = Story(rows_per_day=20_000, reference_rows=3_000)
     write_reference(project.root, story)
-    fast(project)
-    project.edit(
-        data={"current": {"path": "data/churn/batches/*.parquet", "window": "all"},
-              "labels": None, "drift_reference": "reference"},
-        triggers={"any": [{"drift": {"method": "ks", "p_value": 0.01, "min_effect": 0.1,
-                                     "min_share": 0.3}},
-                          {"volume": {"increase_pct": 1000}}]},
-    )  # fmt: skip
-    project = Project(project.root, project.policy_path, story, project.name)
-    policy = yaml.safe_load(project.policy_path.read_text())
-    policy["name"] = project.name[:40] + "-rows"
-    policy["data"]["current"]["profiles"] = "rows"
-    twin_path = project.root / "rows.yaml"
-    twin_path.write_text(yaml.safe_dump(policy, sort_keys=False))
-    return project, Project(project.root, twin_path, story, policy["name"])
-
-
-def drift(summary: dict) -> dict[str, dict]:
-    return {o["check"]: o for o in summary["outcomes"] if o["check"].startswith("drift.ks.")}
+    return profiled_twins(project, story, {"path": "data/churn/batches/*.parquet", "window": "all"})
 
 
 def test_a_later_check_reads_only_the_new_batch_and_judges_drift_as_the_rows_do(
@@ -69,7 +58,7 @@ def test_a_later_check_reads_only_the_new_batch_and_judges_drift_as_the_rows_do(
     by_rows = check(rows, at(5))
     assert by_rows["rows"] == 80_000
 
-    mine, theirs = drift(later), drift(by_rows)
+    mine, theirs = ks_outcomes(later), ks_outcomes(by_rows)
     assert set(mine) == {f"drift.ks.{f}" for f in SHIFTED + UNSHIFTED} == set(theirs)
     for name, outcome in mine.items():
         assert outcome["status"] == theirs[name]["status"], name
@@ -92,7 +81,7 @@ def test_a_later_check_reads_only_the_new_batch_and_judges_drift_as_the_rows_do(
 
     again = check(profiled, at(5, 3))  # nothing new: every batch from its stored profile
     assert again["profiles"] == {"batches": 4, "profiled": 0, "loaded": 4}
-    assert drift(again) == mine
+    assert ks_outcomes(again) == mine
 
 
 def test_a_small_wide_window_is_still_tested_row_by_row(
@@ -102,4 +91,4 @@ def test_a_small_wide_window_is_still_tested_row_by_row(
     write_day(profiled.root, profiled.story, 1)  # 20,000 rows: drift tests them exactly
     small = check(profiled, at(1))
     assert small["profiles"] == {"batches": 1, "profiled": 1, "loaded": 0}
-    assert drift(small) == drift(check(rows, at(1)))
+    assert ks_outcomes(small) == ks_outcomes(check(rows, at(1)))

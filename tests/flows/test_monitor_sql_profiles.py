@@ -17,9 +17,16 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-import yaml
 from conftest import Project
-from test_monitor_support import SHIFTED, UNSHIFTED, at, check, fast, ledger
+from test_monitor_support import (
+    SHIFTED,
+    UNSHIFTED,
+    at,
+    check,
+    ks_outcomes,
+    ledger,
+    profiled_twins,
+)
 
 from retrain_core.data import Watermark
 from retrain_core.data.demo import Story, rng_day, write_reference
@@ -58,26 +65,9 @@ def twins(project: Project, table: tuple[Any, str, str]) -> tuple[Project, Proje
     _, url, name = table
     story = Story(rows_per_day=ROWS_PER_DAY, reference_rows=3_000)
     write_reference(project.root, story)
-    fast(project)
     query = f"select * from {name} where event_time > :watermark"
-    project.edit(
-        data={"current": {"sql": {"url": url, "query": query}, "window": {"last": "10d"}},
-              "labels": None, "drift_reference": "reference"},
-        triggers={"any": [{"drift": {"method": "ks", "p_value": 0.01, "min_effect": 0.1,
-                                     "min_share": 0.3}},
-                          {"volume": {"increase_pct": 1000}}]},
-    )  # fmt: skip
-    project = Project(project.root, project.policy_path, story, project.name)
-    policy = yaml.safe_load(project.policy_path.read_text())
-    policy["name"] = project.name[:40] + "-rows"
-    policy["data"]["current"]["profiles"] = "rows"
-    twin_path = project.root / "rows.yaml"
-    twin_path.write_text(yaml.safe_dump(policy, sort_keys=False))
-    return project, Project(project.root, twin_path, story, policy["name"])
-
-
-def drift(summary: dict) -> dict[str, dict]:
-    return {o["check"]: o for o in summary["outcomes"] if o["check"].startswith("drift.ks.")}
+    current = {"sql": {"url": url, "query": query}, "window": {"last": "10d"}}
+    return profiled_twins(project, story, current)
 
 
 def marks(uri: str, name: str) -> list[Any]:
@@ -112,7 +102,7 @@ def test_a_sql_window_is_profiled_in_the_database_and_judged_as_its_rows(
     by_rows = check(rows, at(5))
     assert by_rows["rows"] == 3 * ROWS_PER_DAY
 
-    mine, theirs = drift(later), drift(by_rows)
+    mine, theirs = ks_outcomes(later), ks_outcomes(by_rows)
     assert set(mine) == {f"drift.ks.{f}" for f in SHIFTED + UNSHIFTED} == set(theirs)
     for feature, outcome in mine.items():
         assert outcome["status"] == theirs[feature]["status"], feature
@@ -135,7 +125,7 @@ def test_a_sql_window_is_profiled_in_the_database_and_judged_as_its_rows(
 
     again = check(profiled, at(5, 3))  # nothing new: no row read, the window profiled again
     assert again["profiles"] == {"rows_read": 0, "pushed_down": pushed}
-    assert again["rows"] == 3 * ROWS_PER_DAY and drift(again) == mine
+    assert again["rows"] == 3 * ROWS_PER_DAY and ks_outcomes(again) == mine
     assert marks(tracking_uri, profiled.name)[-1] == newest[-1]
 
 
@@ -149,7 +139,7 @@ def test_a_small_sql_window_is_still_tested_row_by_row(
     assert small["profiles"] == {"rows_read": 2 * ROWS_PER_DAY,
                                  "pushed_down": url.startswith("postgresql")}  # fmt: skip
     assert small["rows"] == ROWS_PER_DAY
-    assert drift(small) == drift(check(rows, at(1)))
+    assert ks_outcomes(small) == ks_outcomes(check(rows, at(1)))
 
 
 def test_a_blocked_sql_window_records_what_its_rows_twin_records(

@@ -91,3 +91,31 @@ def decision_artifact(name: str) -> Any:
     assert artifact is not None, f"no artifact retrain-decision-{name}"
     assert artifact.type == "markdown"
     return artifact
+
+
+def profiled_twins(
+    project: Project, story: Any, current: dict[str, Any]
+) -> tuple[Project, Project]:
+    """The project's policy on `current` (a wide window), without late labels, judged by drift
+    and volume; and its twin with `profiles: rows` (the whole window read at every check)."""
+    import yaml
+
+    fast(project)
+    project.edit(
+        data={"current": current, "labels": None, "drift_reference": "reference"},
+        triggers={"any": [{"drift": {"method": "ks", "p_value": 0.01, "min_effect": 0.1,
+                                     "min_share": 0.3}},
+                          {"volume": {"increase_pct": 1000}}]},
+    )  # fmt: skip
+    project = Project(project.root, project.policy_path, story, project.name)
+    policy = yaml.safe_load(project.policy_path.read_text())
+    policy["name"] = project.name[:40] + "-rows"
+    policy["data"]["current"]["profiles"] = "rows"
+    twin_path = project.root / "rows.yaml"
+    twin_path.write_text(yaml.safe_dump(policy, sort_keys=False))
+    return project, Project(project.root, twin_path, story, policy["name"])
+
+
+def ks_outcomes(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A check's per-feature KS drift outcomes by check name."""
+    return {o["check"]: o for o in summary["outcomes"] if o["check"].startswith("drift.ks.")}
