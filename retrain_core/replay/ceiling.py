@@ -47,6 +47,22 @@ def hindsight(
     answered (a since-change candidate is trained at every step from the first). Returns
     (mean, retrain step indexes).
     """
+    return hindsight_by_budget(policy, history, steps, label_lag, metric, most, policy_replay)[-1]
+
+
+def hindsight_by_budget(
+    policy: Policy,
+    history: History,
+    steps: list[datetime],
+    label_lag: timedelta,
+    metric: str,
+    most: int,
+    policy_replay: Replay | None = None,
+    recent: timedelta | None = None,
+) -> list[tuple[float, tuple[int, ...]]]:
+    """`hindsight` for every budget from 0 to `most` retrains (index k: at most k), the models
+    trained once. `recent` adds at every step a model trained on the labelled rows of that last
+    stretch alone (what a retrain answering a change that recent could train on)."""
     from retrain_core.replay.steps import bootstrap, naive_times, score, slice_rows
 
     times = naive_times(history.rows[_stamp(policy)])
@@ -58,7 +74,8 @@ def hindsight(
     first = bootstrap(policy, history.reference, start)
     candidates = [Candidate(-1, first), *_policy_models(first, policy_replay, -1)]
     for m, now in enumerate(steps[:-1]):
-        candidates += _trained(policy, history, first, m, now - label_lag, policy_replay)
+        until = now - label_lag
+        candidates += _trained(policy, history, first, m, until, policy_replay, recent)
     n = len(steps)
     scored = [score(policy, first, b, metric) is not None for b in batches]
     gains = []
@@ -68,9 +85,12 @@ def hindsight(
             if scored[t]:
                 row[t] = score(policy, c.served, batches[t], metric) or 0.0
         gains.append(np.concatenate([[0.0], np.cumsum(row)]))
-    total, when = _best_schedule(candidates, gains, n, most)
     count = sum(scored)
-    return (total / count if count else math.nan), when
+    curve = []
+    for k in range(most + 1):
+        total, when = _best_schedule(candidates, gains, n, k)
+        curve.append(((total / count if count else math.nan), when))
+    return curve
 
 
 def _best_schedule(
@@ -113,18 +133,21 @@ def _trained(
     m: int,
     until: datetime,
     policy_replay: Replay | None,
+    recent: timedelta | None = None,
 ) -> list[Candidate]:
     """The candidates trained at step m: on the window, since the newest change the policy named
-    by then, and the policy's own promoted model."""
+    by then (and since `until - recent`), and the policy's own promoted model."""
     from retrain_core.replay.backtest import _known
     from retrain_core.training.challenger import train_challenger
     from retrain_core.training.errors import TrainingError
 
     known = _known(history, _stamp(policy), until)
     named = [r.since for r in (policy_replay.retrained if policy_replay else ()) if r.index <= m]
-    changes = [s for s in named if s is not None]
+    changes = [s for s in named if s is not None][-1:]
+    if recent is not None:
+        changes.append(until - recent)
     found = []
-    for since in (None, *changes[-1:]):
+    for since in (None, *changes):
         try:
             result = train_challenger(policy, known, since=since)
         except TrainingError:
