@@ -14,7 +14,7 @@ lock while a person decides, and later checks see the pending version and train 
 
 The timeout is Prefect's: an unanswered pause fails this run ("paused and never resumed"), and no
 state is forced. The version is rejected with the reason by this run when its process is still
-waiting, else by the next check (`expire`, from the monitor's `hold-for-approval`). Moving the
+waiting, else by the next check (`expire`, from the monitor's `decide` task). Moving the
 alias or rejecting takes the policy's lock, as the training flow does.
 """
 

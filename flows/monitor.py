@@ -1,12 +1,16 @@
 """The monitor flow: for one policy, look at the newest data and decide whether to retrain.
 
-Each task body is one call into `retrain_core`; the I/O tasks retry with the policy's count and
-backoff. Load, then decide, then act: the decision is recorded in the MLflow ledger and published
+A task is a step a person sees in the Prefect UI (read-state, watch-rollout, load-data,
+run-checks, decide, record-decision, update-fleet-overview, write-report), its body calls into
+`retrain_core`; the I/O tasks retry with the policy's count and backoff. Steps are not split
+finer: every task run costs state changes on the Prefect server, most of a small check's cost in
+a fleet. Load, then decide, then act: the decision is recorded in the MLflow ledger and published
 as a markdown artifact before any training starts.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -47,27 +51,44 @@ from retrain_core.store.tracking import check_reachable, tracking_uri
 from retrain_core.store.views import view_for
 
 
-@task(name="read-ledger", **IO)
-def read_ledger(store: Store, name: str) -> tuple[list[LedgerEntry], dict[str, str], int | None]:
-    """The decision history, the stored watermarks and the previous row count."""
+@dataclass(frozen=True)
+class PolicyState:
+    """What the ledger and the registry hold for a policy when its check starts."""
+
+    history: list[LedgerEntry]  # the decision history, oldest first
+    marks: dict[str, str]  # the stored watermarks
+    rows: int | None  # the previous check's row count
+    skip: dict[str, set[str]]  # the batches set aside and not released, by role
+    champion: Champion | None  # the model serving now, None before the first promotion
+
+
+@task(name="read-state", **IO)
+def read_state(store: Store, loaded: LoadedPolicy) -> PolicyState:
+    """The decision history, watermarks, quarantined batches and the serving model: no read of
+    the data includes a quarantined batch."""
+    name = loaded.policy.name
     ledger = store.ledger
     marks, rows = ledger.watermarks(name)
-    return ledger.history(name), marks, rows
+    champion = serving.load_champion(store.registry, loaded.policy)
+    return PolicyState(ledger.history(name), marks, rows, ledger.quarantined(name), champion)
 
 
-@task(name="read-quarantine", **IO)
-def read_quarantine(store: Store, name: str) -> dict[str, set[str]]:
-    """The batches set aside and not released, by role: no read includes them."""
-    return store.ledger.quarantined(name)
+@task(name="watch-rollout", **IO)
+def watch_rollout(
+    store: Store, loaded: LoadedPolicy, root: str, champion: Champion | None, now: datetime,
+    skip: dict[str, set[str]],
+) -> tuple[str | None, Champion | None]:  # fmt: skip
+    """A staged challenger judged and moved on, a champion on probation judged and perhaps
+    rolled back: what the stages did (None without a staged challenger), and the model serving
+    after both."""
+    stage = watch_stages(store, loaded, root, champion, now, skip)
+    if stage == Event.PROMOTED.value:
+        champion = serving.load_champion(store.registry, loaded.policy)  # the staged one
+    if watch_probation(store, loaded, root, champion, now, skip):
+        champion = serving.load_champion(store.registry, loaded.policy)  # the one restored
+    return stage, champion
 
 
-@task(name="load-champion", **IO)
-def load_champion(store: Store, loaded: LoadedPolicy) -> Champion | None:
-    """The model serving now, or None before the first promotion."""
-    return serving.load_champion(store.registry, loaded.policy)
-
-
-@task(name="watch-probation", **IO)
 def watch_probation(
     store: Store, loaded: LoadedPolicy, root: str, champion: Champion | None, now: datetime,
     skip: dict[str, set[str]] | None = None,
@@ -96,7 +117,6 @@ def watch_probation(
     return True
 
 
-@task(name="watch-stages", **IO)
 def watch_stages(
     store: Store, loaded: LoadedPolicy, root: str, champion: Champion | None, now: datetime,
     skip: dict[str, set[str]] | None = None,
@@ -109,47 +129,26 @@ def watch_stages(
     return found
 
 
-@task(name="load-windows", **IO)
-def load_windows(
-    loaded: LoadedPolicy, root: str, marks: dict[str, str], rows: int | None,
-    skip: dict[str, set[str]] | None = None, store: Store | None = None,
-    now: datetime | None = None,
-) -> windows.Loaded:  # fmt: skip
-    """Reference, current window after the watermark, and newly labelled rows (none when the
-    policy names a column its data lacks: a policy error, at its line)."""
-    name = loaded.policy.name
-    earlier = partial(store.ledger.earlier_batch, name) if store else None
+@task(name="load-data", **IO)
+def load_data(
+    store: Store, loaded: LoadedPolicy, root: str, state: PolicyState, now: datetime
+) -> tuple[windows.Loaded, Fresh | None]:
+    """Reference, current window after the watermark and newly labelled rows (none when the
+    policy names a column its data lacks: a policy error, at its line); the champion's drift
+    reference and live rows; the labels from after a change; the drift reference's profile
+    (loaded from MLflow, or built and stored once per content); and a wide window of a file glob
+    as one profile of its batches' (`monitor.profiled`)."""
+    policy, name, at = loaded.policy, loaded.policy.name, Path(root)
+    earlier = partial(store.ledger.earlier_batch, name)
     where = partial(locate_text, loaded)
-    policy = loaded.policy
-    return windows.load_windows(policy, Path(root), marks, rows, skip, earlier, where, now)
-
-
-@task(name="load-label-context", **IO)
-def load_label_context(
-    store: Store, loaded: LoadedPolicy, root: str, data: windows.Loaded,
-    champion: Champion | None, history: list[LedgerEntry], now: datetime,
-    skip: dict[str, set[str]] | None = None,
-) -> tuple[windows.Loaded, Fresh | None]:  # fmt: skip
-    """The champion's drift reference and live rows, and the labels from after a change."""
-    policy = loaded.policy
-    data = drift_reference.follow_champion(store.registry, policy, data, champion)
-    return late_labels.label_context(policy, Path(root), data, champion, history, now, skip)
-
-
-@task(name="reference-profile", **IO)
-def reference_profile(
-    store: Store, loaded: LoadedPolicy, data: windows.Loaded, now: datetime
-) -> windows.Loaded:
-    """The drift reference's profile: loaded from MLflow, or built and stored once per content."""
-    return drift_reference.reference_profile(store.registry, loaded.policy, data, now)
-
-
-@task(name="profile-window", **IO)
-def profile_current(
-    store: Store, loaded: LoadedPolicy, root: str, data: windows.Loaded, now: datetime
-) -> windows.Loaded:
-    """A wide window of a file glob as one profile of its batches' (`monitor.profiled`)."""
-    return profile_window(store.registry, loaded.policy, Path(root), data, now)
+    marks, rows, skip = state.marks, state.rows, state.skip
+    data = windows.load_windows(policy, at, marks, rows, skip, earlier, where, now)
+    data = drift_reference.follow_champion(store.registry, policy, data, state.champion)
+    data, fresh = late_labels.label_context(
+        policy, at, data, state.champion, state.history, now, state.skip
+    )
+    data = drift_reference.reference_profile(store.registry, policy, data, now)
+    return profile_window(store.registry, policy, at, data, now), fresh
 
 
 @task(name="run-checks", cache_policy=NO_CACHE)
@@ -169,8 +168,9 @@ def run_checks(
         return [CheckOutcome("data.current", Status.ERROR, reason[:1000])]
 
 
-@task(name="decide", cache_policy=NO_CACHE)
+@task(name="decide", **IO)
 def decide_task(
+    store: Store,
     loaded: LoadedPolicy,
     outcomes: list[CheckOutcome],
     history: list[LedgerEntry],
@@ -179,12 +179,18 @@ def decide_task(
     window: str,
     fresh: Fresh | None = None,
 ) -> RetrainDecision:
-    """Combine the signals under the policy's rules (pure)."""
+    """Combine the signals under the policy's rules (pure), then hold a retrain for a challenger
+    awaiting approval or in a stage, or for the fleet's training budget."""
     triggers = loaded.policy.triggers
-    return decide(triggers, outcomes, history, now, has_champion, loaded.policy_hash, window, fresh)
+    decision = decide(
+        triggers, outcomes, history, now, has_champion, loaded.policy_hash, window, fresh
+    )
+    decision = hold_for_approval(store, loaded, decision, now)
+    if not decision.retrain:
+        return decision
+    return fleet.hold_for_budget(decision, take_budget_slot())  # a slot, or held until one frees
 
 
-@task(name="hold-for-approval", **IO)
 def hold_for_approval(
     store: Store, loaded: LoadedPolicy, decision: RetrainDecision, now: datetime
 ) -> RetrainDecision:
@@ -204,19 +210,12 @@ def hold_for_approval(
     return approval.hold_for_approval(decision, waiting)
 
 
-@task(name="fleet-budget", **IO)
-def spend_fleet_budget(decision: RetrainDecision) -> RetrainDecision:
-    """A retrain takes a slot of the fleet's training budget, or is held until one frees."""
-    if not decision.retrain:
-        return decision
-    return fleet.hold_for_budget(decision, take_budget_slot())
-
-
 @task(name="record-decision", **IO)
 def record_decision(
     store: Store, loaded: LoadedPolicy, decision: RetrainDecision, data: windows.Loaded
 ) -> str:
-    """Write the ledger entry (one MLflow run) and publish the decision artifacts."""
+    """Write the ledger entry (one MLflow run), publish the decision artifacts and put the
+    check's signals on the policy's trend run."""
     from prefect.runtime import flow_run
 
     name = loaded.policy.name
@@ -235,10 +234,10 @@ def record_decision(
         name, decision, settled.watermarks, rows, counts, flow_run.id, publish,
         quarantined=settled.quarantined, judged=settled.judged,
     )  # fmt: skip
+    log_trend(store, name, decision, rows)
     return run_id
 
 
-@task(name="log-trend", cache_policy=NO_CACHE)
 def log_trend(store: Store, name: str, decision: RetrainDecision, rows: int) -> None:
     """The check's signals on the policy's trend run (MLflow draws them as lines). The ledger is
     the record: a trend that could not be written is a warning, never a failed check."""
@@ -299,28 +298,18 @@ def _check(policy_path: str, now: datetime, data_root: str | None, uri: str) -> 
     root = data_root or str(load_settings().root)
     retry = retry_options(loaded)
     with policy_lock(policy.name):  # read the ledger .. record the decision: one at a time
-        history, marks, rows = read_ledger.with_options(**retry)(store, policy.name)
-        skip = read_quarantine.with_options(**retry)(store, policy.name)
-        champion = load_champion.with_options(**retry)(store, loaded)
-        stage = watch_stages.with_options(**retry)(store, loaded, root, champion, now, skip)
-        if stage == Event.PROMOTED.value:
-            champion = load_champion.with_options(**retry)(store, loaded)  # the staged one
-        if watch_probation.with_options(**retry)(store, loaded, root, champion, now, skip):
-            champion = load_champion.with_options(**retry)(store, loaded)  # the one restored
-        data = load_windows.with_options(**retry)(loaded, root, marks, rows, skip, store, now)
-        data, fresh = load_label_context.with_options(**retry)(
-            store, loaded, root, data, champion, history, now, skip
+        state = read_state.with_options(**retry)(store, loaded)
+        stage, champion = watch_rollout.with_options(**retry)(
+            store, loaded, root, state.champion, now, state.skip
         )
-        data = reference_profile.with_options(**retry)(store, loaded, data, now)
-        data = profile_current.with_options(**retry)(store, loaded, root, data, now)
+        state = replace(state, champion=champion)
+        data, fresh = load_data.with_options(**retry)(store, loaded, root, state, now)
         outcomes = run_checks(loaded, data, champion, now)
-        decision = decide_task(
-            loaded, outcomes, history, now, champion is not None, data.description, fresh
-        )
-        decision = hold_for_approval.with_options(**retry)(store, loaded, decision, now)
-        decision = spend_fleet_budget(decision)
+        decision = decide_task.with_options(**retry)(
+            store, loaded, outcomes, state.history, now, champion is not None, data.description,
+            fresh,
+        )  # fmt: skip
         run_id = record_decision.with_options(**retry)(store, loaded, decision, data)
-        log_trend(store, policy.name, decision, data.windows.rows)
     update_fleet_overview(store, loaded, decision.verdict)
     logger.info("%s: %s (%s)", policy.name, decision.verdict, "; ".join(decision.reasons))
     summary: dict[str, Any] = {

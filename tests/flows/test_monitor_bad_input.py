@@ -176,7 +176,7 @@ def test_an_unreachable_source_fails_the_run_after_retries(
     assert message in str(state.message), state.message
     if "sql" in message:
         assert "refused" in str(state.message).lower(), state.message
-    assert task_runs(state.state_details.flow_run_id)["load-windows"] == 2  # 1 try + 1 retry
+    assert task_runs(state.state_details.flow_run_id)["load-data"] == 2  # 1 try + 1 retry
     assert ledger(tracking_uri, project.name, finished_only=False) == []
     assert versions(tracking_uri, project.name) == []
 

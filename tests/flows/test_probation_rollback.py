@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from test_retrain_support import GOOD, URLS_ENV, WEAK, aliases, bootstrap, notified, run, tags, use
 
-from flows.monitor import monitor, watch_probation
+from flows.monitor import monitor, watch_rollout
 from retrain_core.data.demo import day_start
 from retrain_core.monitor import serving
 from retrain_core.policy.loader import load_policy
@@ -52,7 +52,9 @@ def watch(project: Project, uri: str) -> bool:
     loaded = load_policy(project.policy_path)
     champion = serving.load_champion(Store(uri).registry, loaded.policy)
     now = day_start(5)
-    return bool(watch_probation(Store(uri), loaded, str(project.root), champion, now))
+    _, serving_now = watch_rollout(Store(uri), loaded, str(project.root), champion, now, {})
+    assert champion is not None and serving_now is not None
+    return serving_now.version != champion.version  # rolled back
 
 
 def test_a_worse_champion_on_probation_is_rolled_back(
