@@ -86,6 +86,49 @@ def machine_cpu_seconds() -> float:
     return busy / os.sysconf("SC_CLK_TCK")
 
 
+GROUPS = (  # process groups, by what their command line holds (first match wins)
+    ("mlflow server", ("mlflow",)),
+    ("prefect server", ("prefect server", "prefect.server")),
+    ("postgresql", ("postgres:",)),
+    ("workers", ("worker start",)),
+    ("warm engine and runs", ("runtime.engine", "retrain-engine", "prefect.engine")),
+)
+
+
+def cpu_by_group() -> dict[str, float]:
+    """CPU seconds used so far by each process group (a process belongs to the group of its
+    command line, else of its nearest parent that has one; with the children it waited for)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    procs: dict[str, tuple[str, str, float]] = {}  # pid -> (parent, command, cpu)
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it exited meanwhile
+            continue
+        procs[proc.name] = (fields[1], command, sum(int(v) for v in fields[11:15]) / tick)
+
+    def group_of(pid: str) -> str | None:
+        for _ in range(20):  # up the tree
+            if pid not in procs:
+                return None
+            parent, command, _cpu = procs[pid]
+            found = next((g for g, marks in GROUPS if any(m in command for m in marks)), None)
+            if found is not None:
+                return found
+            pid = parent
+        return None
+
+    found: dict[str, float] = {}
+    for pid, (_parent, _command, cpu) in procs.items():
+        group = group_of(pid)
+        if group is not None:
+            found[group] = found.get(group, 0.0) + cpu
+    return found
+
+
 def stream_of(index: int, drifting: float, bad: float) -> str:
     """Spread the streams evenly over the policies (every k-th policy drifts, ...)."""
     position = (index * 0.6180339887) % 1.0  # golden-ratio spacing: even, deterministic
@@ -245,7 +288,7 @@ def trigger_and_wait(fleet: Fleet, names: list[str], day: int, doubles: int) -> 
     now = (day_start(day) + timedelta(hours=23)).isoformat()
     with SyncPrefectClient(fleet.env["PREFECT_API_URL"]) as client:
         ids = {name: client.read_deployment_by_name(f"monitor/{name}").id for name in names}
-        cpu0, began = machine_cpu_seconds(), time.monotonic()
+        cpu0, groups0, began = machine_cpu_seconds(), cpu_by_group(), time.monotonic()
         started = client.read_flow_runs(limit=1)  # noqa: F841 (server warm before the clock)
         runs = []
         for i, name in enumerate(names):
@@ -263,12 +306,16 @@ def trigger_and_wait(fleet: Fleet, names: list[str], day: int, doubles: int) -> 
                     raise SystemExit(f"{name} exited with {proc.returncode}")
             time.sleep(5)
         wall, cpu = time.monotonic() - began, machine_cpu_seconds() - cpu0
+        groups = {g: v - groups0.get(g, 0.0) for g, v in cpu_by_group().items()}
+        groups["the rest (exited processes, this bench, others)"] = cpu - sum(groups.values())
         window = FlowRunFilter(start_time=FlowRunFilterStartTime(after_=states[0].created))
         every = []
         while batch := client.read_flow_runs(flow_run_filter=window, limit=200, offset=len(every)):
             every.extend(batch)
         trainings = Counter(r.name.split()[1] for r in every if r.name.startswith("train "))
-        tasks = task_runs_per_run(client, [r for r in states if r.state_name == "Completed"])
+        tasks = task_runs_per_run(
+            client, [r for r in states if r.state_type and r.state_type.value == "COMPLETED"]
+        )
     by_state = Counter(r.state_name for r in states)
     durations = [
         (r.end_time - r.start_time).total_seconds() for r in states if r.start_time and r.end_time
@@ -280,6 +327,9 @@ def trigger_and_wait(fleet: Fleet, names: list[str], day: int, doubles: int) -> 
         "machine_cpu_seconds_per_run": round(cpu / max(1, len(runs) - doubles), 2),
         "mean_run_seconds": round(sum(durations) / max(1, len(durations)), 1),
         "task_runs_per_run": tasks,
+        "cpu_seconds_per_run_by_group": {
+            g: round(v / max(1, len(runs) - doubles), 2) for g, v in groups.items()
+        },
         "trainings": sum(trainings.values()),
         "trained_twice": sorted(n for n, c in trainings.items() if c > 1),
     }
