@@ -3,14 +3,16 @@
 Each source kind (`retrain_core.data.sources`) gives a reader for its settings; `typed` picks it
 by the source's kind, so nothing here knows the kinds. A reader has `read(columns, params)`,
 `describe()` (credentials masked) and `watermark_kind(timestamp)`: what tells the monitor which
-rows are new. A kind that `lists_files` also has `files()`, so its files are judged one by one.
+rows are new. A kind that `lists_files` also has `files()`, so its files are judged one by one;
+a kind that can `stream(columns, params, rows)` (SQL) is read in chunks where memory must stay
+bounded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Literal, Protocol, cast, runtime_checkable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,6 +36,17 @@ class SourceReader(Protocol):
 
     def watermark_kind(self, timestamp: str | None) -> WatermarkKind:
         """files: the watermark is the set of judged files; timestamp: the newest one judged."""
+        ...
+
+
+@runtime_checkable
+class StreamingReader(SourceReader, Protocol):
+    """The reader of a kind whose rows can be read a chunk at a time."""
+
+    def stream(
+        self, columns: Sequence[str] | None, params: dict | None = None, rows: int = ...
+    ) -> Iterator[pd.DataFrame]:
+        """`read`, `rows` rows at a time; at least one frame (empty when there are no rows)."""
         ...
 
 

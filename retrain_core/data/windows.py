@@ -24,7 +24,7 @@ without a timestamp are left out of windows cut by time.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -44,7 +44,13 @@ from retrain_core.data.batches import (
 )
 from retrain_core.data.errors import BadData, DataConfigError
 from retrain_core.data.prints import fingerprints
-from retrain_core.data.readers import describe, file_reader, read_source, typed
+from retrain_core.data.readers import (
+    StreamingReader,
+    describe,
+    file_reader,
+    read_source,
+    typed,
+)
 from retrain_core.data.timestamps import parse_timestamps
 from retrain_core.data.watermark import Watermark
 from retrain_core.policy.sources import CurrentSource, Source, Window
@@ -158,8 +164,9 @@ def load_window(
         has_time = _timestamps(found.frame, timestamp, needed=_cut_by_time(window)) is not None
     else:  # the timestamp column, when there is one, is parsed (or refused) while reading
         found = _from_rows(
-            current, columns, root, timestamp, previous, window.since_last_check, skip, rules
-        )
+            current, columns, root, timestamp, previous, window.since_last_check, skip, rules,
+            keep_rows,
+        )  # fmt: skip
         has_time = timestamp is not None
     frame = cut(found.frame, window, timestamp if has_time else None)
     return _loaded(frame, current, describe_window(window), found, timestamp, has_time)
@@ -290,25 +297,27 @@ def _from_rows(
     new: bool,
     skip: Collection[str],
     rules: Rules,
+    keep_rows: int | None = None,
 ) -> _Candidates:
-    """Read the rows (a query gets :watermark) and, with a timestamp, keep the new ones if asked."""
+    """Read the rows (a query gets :watermark) and, with a timestamp, keep the new ones if asked.
+
+    With `keep_rows` a query that can stream (SQL) is read in chunks and only its newest
+    `keep_rows` new rows are kept (by timestamp): a first check, with no watermark yet, reads a
+    table of any size in bounded memory; the count of new rows and the watermark cover them all.
+    """
     since = previous.timestamp if new and previous.timestamp else EARLIEST
     judged = None
+    reader = typed(current, root)
     if current.source_kind.lists_files:  # one file cut by time: judged like a batch, so a bad
         frame, judged = judged_file(current, columns, root, skip, rules)  # file is set aside too
+    elif keep_rows is not None and timestamp is not None and isinstance(reader, StreamingReader):
+        return _newest_rows(reader.stream(columns, {"watermark": since}), timestamp, previous,
+                            new, rules, keep_rows)  # fmt: skip
     else:
-        frame = typed(current, root).read(columns, {"watermark": since})
+        frame = reader.read(columns, {"watermark": since})
     if timestamp is None:
         return _Candidates(frame=frame, new_rows=None, watermark=None, judged=judged)
-    stamps = _timestamps(frame, timestamp, needed=True)
-    assert stamps is not None
-    left_out = 0
-    if rules.latest is not None:  # left out until their time comes: no watermark in the future
-        future = stamps > rules.latest
-        frame, stamps, left_out = frame[~future], stamps[~future], int(future.sum())
-    fresh = stamps.notna()
-    if previous.timestamp is not None:
-        fresh &= stamps.dt.floor("us") > previous.timestamp
+    frame, stamps, fresh, left_out = _fresh_rows(frame, timestamp, previous, rules)
     newest = _pydatetime(stamps.max()) if stamps.notna().any() else None
     after = previous.after_timestamp(newest)
     frame = frame[fresh] if new else frame
@@ -316,6 +325,56 @@ def _from_rows(
         frame=frame, new_rows=int(fresh.sum()), watermark=after, judged=judged,
         future=left_out,
     )  # fmt: skip
+
+
+def _fresh_rows(
+    frame: pd.DataFrame, timestamp: str, previous: Watermark, rules: Rules
+) -> tuple[pd.DataFrame, pd.Series, pd.Series, int]:
+    """The rows not in the future (left out until their time comes: no watermark in the
+    future), their parsed stamps, which are after the watermark, and how many were left out."""
+    stamps = _timestamps(frame, timestamp, needed=True)
+    assert stamps is not None
+    left_out = 0
+    if rules.latest is not None:
+        future = stamps > rules.latest
+        frame, stamps, left_out = frame[~future], stamps[~future], int(future.sum())
+    fresh = stamps.notna()
+    if previous.timestamp is not None:
+        fresh &= stamps.dt.floor("us") > previous.timestamp
+    return frame, stamps, fresh, left_out
+
+
+def _newest_rows(
+    chunks: Iterable[pd.DataFrame],
+    timestamp: str,
+    previous: Watermark,
+    new: bool,
+    rules: Rules,
+    keep_rows: int,
+) -> _Candidates:
+    """`_from_rows` over a stream: every chunk counted, only the newest `keep_rows` rows kept
+    (memory holds about `keep_rows` rows and one chunk)."""
+    import pandas as pd
+
+    kept: pd.DataFrame | None = None
+    count = left_out = 0
+    newest = None
+    for chunk in chunks:
+        frame, stamps, fresh, future = _fresh_rows(chunk, timestamp, previous, rules)
+        left_out += future
+        count += int(fresh.sum())
+        if stamps.notna().any():
+            top = stamps.max()
+            newest = top if newest is None or top > newest else newest
+        frame = frame[fresh] if new else frame
+        kept = frame if kept is None else pd.concat([kept, frame], ignore_index=True)
+        if len(kept) > keep_rows:  # the newest by time; rows without a stamp go first
+            order = kept[timestamp].sort_values(kind="stable", na_position="first").index
+            kept = kept.loc[order[-keep_rows:]].reset_index(drop=True)
+    if kept is None:
+        raise BadData("the query returned no result set")  # a stream always yields a frame
+    after = previous.after_timestamp(_pydatetime(newest) if newest is not None else None)
+    return _Candidates(frame=kept, new_rows=count, watermark=after, future=left_out)
 
 
 def _timestamps(frame: pd.DataFrame, timestamp: str | None, needed: bool) -> pd.Series | None:

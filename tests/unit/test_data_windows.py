@@ -6,6 +6,7 @@ import base64
 import json
 import sqlite3
 import zlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -205,6 +206,47 @@ def test_sql_since_last_check_with_timestamp_watermark(events_db: Path, query: s
     third, _ = check(Path("/"), source, mark)
     assert third.frame["id"].tolist() == [10, 11] and third.new_rows == 2
     assert third.source.startswith("sql on sqlite:///")
+
+
+def test_a_query_read_with_keep_rows_keeps_its_newest_rows_and_counts_them_all(
+    events_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first check of a large SQL source (no watermark) holds only the newest rows it keeps,
+    streamed in chunks, with the same count, watermark and future rows as reading it whole."""
+    from retrain_core.data.sources.sql import SqlSource
+
+    streamed = SqlSource.stream
+    chunks: list[int] = []
+
+    def small_chunks(self: SqlSource, columns: Any, params: Any = None, rows: int = 0) -> Any:
+        for chunk in streamed(self, columns, params, 64):  # several chunks, each held alone
+            chunks.append(len(chunk))
+            yield chunk
+
+    frame = batch(0, rows=500, day=0)
+    insert(events_db, frame.sample(frac=1.0, random_state=3))  # stored out of time order
+    source = CurrentSource(
+        sql=SqlQuery(url=f"sqlite:///{events_db}", query="SELECT * FROM events ORDER BY id DESC")
+    )
+    latest = T0 + timedelta(hours=449)  # the newest 50 rows are in the future
+    rules = Rules(timestamp="ts", latest=latest)
+    window = Window(since_last_check=True)
+    whole = load_window(source, COLUMNS, Path("/"), "ts", None, rules=rules, window=window)
+    monkeypatch.setattr(SqlSource, "stream", small_chunks)
+    kept = load_window(
+        source, COLUMNS, Path("/"), "ts", None, rules=rules, window=window, keep_rows=100
+    )
+    assert len(chunks) == 8 and sum(chunks) == 500
+    assert whole.rows == 450 and kept.rows == 100
+    assert sorted(kept.frame["id"]) == list(range(350, 450))  # the newest 100 not in the future
+    assert (kept.new_rows, kept.future) == (whole.new_rows, whole.future) == (450, 50)
+    assert kept.watermark == whole.watermark
+    assert kept.watermark is not None and kept.watermark.timestamp == latest
+    later = load_window(
+        source, COLUMNS, Path("/"), "ts", kept.watermark, rules=replace(rules, latest=None),
+        window=window, keep_rows=100,
+    )  # fmt: skip
+    assert sorted(later.frame["id"]) == list(range(450, 500)) and later.new_rows == 50
 
 
 def test_watermark_round_trip() -> None:
