@@ -199,6 +199,7 @@ class Fleet:
             PREFECT_WORKER_QUERY_SECONDS="2",
             PREFECT_CLI_COLORS="false",
             MLFLOW_TRACKING_URI=f"http://127.0.0.1:{self.ports['mlflow']}",
+            MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false",  # as docs/deploy.md starts it
             RETRAIN_ENGINE_DIR=str(state / "engine"),
             OMP_NUM_THREADS="1",
         )

@@ -86,9 +86,12 @@ class TrackingServer:
             hosts = [f"{h}:{self.port}" for h in ("127.0.0.1", "localhost", self.host_name)]
             args += ["--allowed-hosts", ",".join(hosts), "--cors-allowed-origins", named]
         log = (self.folder / "server.log").open("ab")
+        # no job runner and its 7 consumers: retrain runs no MLflow server jobs (docs/deploy.md)
+        env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
         self.proc = subprocess.Popen(
-            args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
-        )
+            args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+            env=env,
+        )  # fmt: skip
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, (self.folder / "server.log").read_text()[-2000:]
