@@ -24,7 +24,7 @@ without a timestamp are left out of windows cut by time.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -42,7 +42,7 @@ from retrain_core.data.batches import (
     judged_file,
     read_batches,
 )
-from retrain_core.data.errors import BadData, DataConfigError
+from retrain_core.data.errors import DataConfigError
 from retrain_core.data.prints import fingerprints
 from retrain_core.data.readers import (
     StreamingReader,
@@ -51,7 +51,7 @@ from retrain_core.data.readers import (
     read_source,
     typed,
 )
-from retrain_core.data.timestamps import parse_timestamps
+from retrain_core.data.stamped import fresh_rows, newest_rows, pydatetime, timestamps
 from retrain_core.data.watermark import Watermark
 from retrain_core.policy.sources import CurrentSource, Source, Window
 
@@ -161,7 +161,7 @@ def load_window(
         found = _from_files(
             current, columns, root, previous, window.since_last_check, skip, rules, keep_rows
         )
-        has_time = _timestamps(found.frame, timestamp, needed=_cut_by_time(window)) is not None
+        has_time = timestamps(found.frame, timestamp, needed=_cut_by_time(window)) is not None
     else:  # the timestamp column, when there is one, is parsed (or refused) while reading
         found = _from_rows(
             current, columns, root, timestamp, previous, window.since_last_check, skip, rules,
@@ -188,7 +188,7 @@ def load_reference(
         frame = tables_to_frame(read_files(files, files.keys, columns, True), columns)
     else:
         frame = read_source(source, columns, root)
-    stamps = _timestamps(frame, timestamp, needed=False)
+    stamps = timestamps(frame, timestamp, needed=False)
     found = _Candidates(frame=frame, new_rows=None, watermark=None)
     return _loaded(frame, source, "all", found, timestamp, stamps is not None)
 
@@ -311,87 +311,24 @@ def _from_rows(
     if current.source_kind.lists_files:  # one file cut by time: judged like a batch, so a bad
         frame, judged = judged_file(current, columns, root, skip, rules)  # file is set aside too
     elif keep_rows is not None and timestamp is not None and isinstance(reader, StreamingReader):
-        return _newest_rows(reader.stream(columns, {"watermark": since}), timestamp, previous,
-                            new, rules, keep_rows)  # fmt: skip
+        chunks = reader.stream(columns, {"watermark": since})
+        kept, count, newest, left_out = newest_rows(
+            chunks, timestamp, previous, new, rules.latest, keep_rows
+        )
+        after = previous.after_timestamp(newest)
+        return _Candidates(frame=kept, new_rows=count, watermark=after, future=left_out)
     else:
         frame = reader.read(columns, {"watermark": since})
     if timestamp is None:
         return _Candidates(frame=frame, new_rows=None, watermark=None, judged=judged)
-    frame, stamps, fresh, left_out = _fresh_rows(frame, timestamp, previous, rules)
-    newest = _pydatetime(stamps.max()) if stamps.notna().any() else None
+    frame, stamps, fresh, left_out = fresh_rows(frame, timestamp, previous, rules.latest)
+    newest = pydatetime(stamps.max()) if stamps.notna().any() else None
     after = previous.after_timestamp(newest)
     frame = frame[fresh] if new else frame
     return _Candidates(
         frame=frame, new_rows=int(fresh.sum()), watermark=after, judged=judged,
         future=left_out,
     )  # fmt: skip
-
-
-def _fresh_rows(
-    frame: pd.DataFrame, timestamp: str, previous: Watermark, rules: Rules
-) -> tuple[pd.DataFrame, pd.Series, pd.Series, int]:
-    """The rows not in the future (left out until their time comes: no watermark in the
-    future), their parsed stamps, which are after the watermark, and how many were left out."""
-    stamps = _timestamps(frame, timestamp, needed=True)
-    assert stamps is not None
-    left_out = 0
-    if rules.latest is not None:
-        future = stamps > rules.latest
-        frame, stamps, left_out = frame[~future], stamps[~future], int(future.sum())
-    fresh = stamps.notna()
-    if previous.timestamp is not None:
-        fresh &= stamps.dt.floor("us") > previous.timestamp
-    return frame, stamps, fresh, left_out
-
-
-def _newest_rows(
-    chunks: Iterable[pd.DataFrame],
-    timestamp: str,
-    previous: Watermark,
-    new: bool,
-    rules: Rules,
-    keep_rows: int,
-) -> _Candidates:
-    """`_from_rows` over a stream: every chunk counted, only the newest `keep_rows` rows kept
-    (memory holds about `keep_rows` rows and one chunk)."""
-    import pandas as pd
-
-    kept: pd.DataFrame | None = None
-    count = left_out = 0
-    newest = None
-    for chunk in chunks:
-        frame, stamps, fresh, future = _fresh_rows(chunk, timestamp, previous, rules)
-        left_out += future
-        count += int(fresh.sum())
-        if stamps.notna().any():
-            top = stamps.max()
-            newest = top if newest is None or top > newest else newest
-        frame = frame[fresh] if new else frame
-        kept = frame if kept is None else pd.concat([kept, frame], ignore_index=True)
-        if len(kept) > keep_rows:  # the newest by time; rows without a stamp go first
-            order = kept[timestamp].sort_values(kind="stable", na_position="first").index
-            kept = kept.loc[order[-keep_rows:]].reset_index(drop=True)
-    if kept is None:
-        raise BadData("the query returned no result set")  # a stream always yields a frame
-    after = previous.after_timestamp(_pydatetime(newest) if newest is not None else None)
-    return _Candidates(frame=kept, new_rows=count, watermark=after, future=left_out)
-
-
-def _timestamps(frame: pd.DataFrame, timestamp: str | None, needed: bool) -> pd.Series | None:
-    """Parse the timestamp column in place; a window that needs it fails with BadData."""
-    if timestamp is None:
-        return None
-    if timestamp not in frame.columns:
-        if needed:
-            raise BadData(f"the timestamp column {timestamp!r} is missing")
-        return None
-    stamps = parse_timestamps(frame[timestamp])
-    if stamps is None:
-        if needed:
-            raise BadData(f"the timestamp column {timestamp!r} is not parseable as datetimes")
-        return None
-    frame[timestamp] = stamps
-    return stamps
 
 
 def cut(frame: pd.DataFrame, window: Window, timestamp: str | None) -> pd.DataFrame:
@@ -425,8 +362,8 @@ def _loaded(
 ) -> LoadedWindow:
     newest = oldest = None
     if timestamp is not None and has_time and frame[timestamp].notna().any():
-        newest = _pydatetime(frame[timestamp].max())
-        oldest = _pydatetime(frame[timestamp].min())
+        newest = pydatetime(frame[timestamp].max())
+        oldest = pydatetime(frame[timestamp].min())
     return LoadedWindow(
         frame=frame,
         source=describe(source),
@@ -444,8 +381,3 @@ def _loaded(
         prints=found.prints,
         spans=found.spans,
     )
-
-
-def _pydatetime(stamp: pd.Timestamp) -> datetime:
-    """A pandas timestamp as a datetime, floored to the microsecond (the watermark resolution)."""
-    return stamp.floor("us").to_pydatetime()

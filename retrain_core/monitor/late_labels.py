@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from retrain_core.data import BadData
-from retrain_core.data.windows import parse_timestamps
+from retrain_core.data.timestamps import parse_timestamps
 from retrain_core.decide.pending import Fresh, change_start
 from retrain_core.decide.records import LedgerEntry
 from retrain_core.decide.swings import swings

@@ -136,7 +136,7 @@ def load_history(policy: Policy, root: Path) -> History:
     monitor's retrains would.
     """
     from retrain_core.data import read_source, required_columns
-    from retrain_core.data.windows import parse_timestamps
+    from retrain_core.data.timestamps import parse_timestamps
     from retrain_core.monitor.current_rows import labelled_current
 
     stamp, target = _timestamp(policy), policy.model.target
