@@ -8,9 +8,12 @@
 - flows: tests/flows, the flows on Prefect's test harness with MLflow on SQLite.
 - e2e: tests/e2e, real servers, workers and the deploy guide run as written.
 
-Under pytest-xdist with `--dist loadgroup` (`make unit`, `make test`) the e2e tests form one group,
-run one after another on one worker while the other tiers run beside them, and the tests of a
-module that shares a module-scoped fixture stay on one worker, so the fixture is built once.
+Under pytest-xdist with `--dist loadgroup` (`make unit`, `make test`) the e2e tests on the deployed
+stack (the session fixture `deployed`: servers, worker, deployments) form one group, run one after
+another on one worker, so the stack is built once; an e2e test that starts its own servers (the
+guides run as written, `make demo`) is a group with the others of its module, free to run on the
+other worker meanwhile; and the tests of a module that shares a module-scoped fixture stay on one
+worker, so the fixture is built once.
 """
 
 from __future__ import annotations
@@ -63,10 +66,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _xdist_group(item: pytest.Item, here: Path) -> str | None:
-    """The group "e2e" for an e2e test; its module's path when it uses a module-scoped fixture."""
-    if item.get_closest_marker("e2e") is not None:
-        return "e2e"
+    """The group "e2e" for a test on the deployed stack; its module's path for another e2e test
+    or one that uses a module-scoped fixture."""
     fixtures = getattr(item, "_fixtureinfo", None)
+    if item.get_closest_marker("e2e") is not None:
+        uses = fixtures.names_closure if fixtures is not None else ()
+        return "e2e" if "deployed" in uses else Path(item.path).relative_to(here).as_posix()
     definitions = fixtures.name2fixturedefs.values() if fixtures is not None else ()
     if any(d.scope == "module" for defs in definitions for d in defs):
         return Path(item.path).relative_to(here).as_posix()
