@@ -33,11 +33,12 @@ fmt: setup
 unit: setup
 	$(BIN)/python -m pytest -m unit -q -n 2 --dist loadgroup tests/unit tests/policies
 
-# Every tier at once on two workers: the e2e tests, one group, run one after another on one of
-# them while the unit, integration and flows tests share the other (and the first when it is free).
+# Every tier at once on three workers (tests/conftest.py groups them): a third of the suite waits
+# on servers and subprocesses, so three workers keep two cores busy (93% against 77% with two:
+# 9 min 16 s against 11 min 4 s for pytest here).
 test: lint typecheck
 	$(BIN)/retrain compile --check
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 3 --dist loadgroup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
