@@ -87,4 +87,5 @@ def newest_rows(
             kept = kept.loc[order[-keep_rows:]].reset_index(drop=True)
     if kept is None:
         raise BadData("the query returned no result set")  # a stream always yields a frame
+    kept = kept.infer_objects()  # a column with no value in one chunk is numbers in all
     return kept, count, (pydatetime(newest) if newest is not None else None), left_out
