@@ -17,7 +17,7 @@ moment (the deployment's concurrency limit must cancel one: nothing may train tw
 
 Reported per phase: wall time from trigger to the last terminal run, runs per state, machine CPU
 seconds per run (all processes: servers, workers, runs; from /proc/stat), trainings per policy.
-Also the task runs of a monitor run (each costs state changes on the Prefect server). Goals
+Also the machine CPU per run by process group (servers, PostgreSQL, workers, the runs). Goals
 (issues 12 and 23): with 200 policies, phase 1 in under 600 s and phase 2 in under 300 s, no
 FAILED or CRASHED run, no policy trained twice. Results go to bench/results/fleet.json.
 
@@ -314,9 +314,6 @@ def trigger_and_wait(fleet: Fleet, names: list[str], day: int, doubles: int) -> 
         while batch := client.read_flow_runs(flow_run_filter=window, limit=200, offset=len(every)):
             every.extend(batch)
         trainings = Counter(r.name.split()[1] for r in every if r.name.startswith("train "))
-        tasks = task_runs_per_run(
-            client, [r for r in states if r.state_type and r.state_type.value == "COMPLETED"]
-        )
     by_state = Counter(r.state_name for r in states)
     durations = [
         (r.end_time - r.start_time).total_seconds() for r in states if r.start_time and r.end_time
@@ -327,29 +324,12 @@ def trigger_and_wait(fleet: Fleet, names: list[str], day: int, doubles: int) -> 
         "states": dict(by_state),
         "machine_cpu_seconds_per_run": round(cpu / max(1, len(runs) - doubles), 2),
         "mean_run_seconds": round(sum(durations) / max(1, len(durations)), 1),
-        "task_runs_per_run": tasks,
         "cpu_seconds_per_run_by_group": {
             g: round(v / max(1, len(runs) - doubles), 2) for g, v in groups.items()
         },
         "trainings": sum(trainings.values()),
         "trained_twice": sorted(n for n, c in trainings.items() if c > 1),
     }
-
-
-def task_runs_per_run(client: Any, runs: list[Any]) -> float:
-    """The mean number of task runs of these monitor runs (their trainings' not counted)."""
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    if not runs:
-        return 0.0
-    ids = [r.id for r in runs]
-    found = []
-    while batch := client.read_task_runs(
-        flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)), limit=200, offset=len(found)
-    ):
-        found.extend(batch)
-    mine = set(ids)
-    return round(sum(1 for t in found if t.flow_run_id in mine) / len(runs), 1)
 
 
 def main() -> None:
@@ -399,8 +379,7 @@ def main() -> None:
         )  # fmt: skip
         print(
             f"{phase}: {got['wall_seconds']:.0f} s (goal at 200 policies < {goal:.0f} s: "
-            f"{verdict}), {got['machine_cpu_seconds_per_run']} machine CPU-s and "
-            f"{got['task_runs_per_run']} task runs per run"
+            f"{verdict}), {got['machine_cpu_seconds_per_run']} machine CPU-s per run"
         )
     out = Path(args.json) if args.json else ROOT / "bench" / "results" / "fleet.json"
     out.parent.mkdir(parents=True, exist_ok=True)
