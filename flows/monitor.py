@@ -4,8 +4,9 @@ A task is a step a person sees in the Prefect UI (read-state, watch-rollout, loa
 run-checks, decide, record-decision, update-fleet-overview, write-report), its body calls into
 `retrain_core`; the I/O tasks retry with the policy's count and backoff. Steps are not split
 finer: every task run costs state changes on the Prefect server, paid by every check of a fleet
-(17 tasks a check cost 4-12% more machine CPU than these 8 in `bench/fleet.py`). Load, then decide, then act: the decision is recorded in the MLflow ledger and published
-as a markdown artifact before any training starts.
+(17 tasks a check cost 4-12% more machine CPU than these 8 in `bench/fleet.py`). Load, then
+decide, then act: the decision is recorded in the MLflow ledger and published as a markdown
+artifact before any training starts.
 """
 
 from __future__ import annotations
