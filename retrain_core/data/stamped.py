@@ -73,8 +73,10 @@ def newest_rows(
     kept: pd.DataFrame | None = None
     count = left_out = 0
     newest = None
-    for chunk in chunks:
-        frame, stamps, fresh, future = fresh_rows(chunk, timestamp, previous, latest)
+    for chunk in chunks:  # a chunk may be a slice of the fetched rows: its own frame to parse
+        frame, stamps, fresh, future = fresh_rows(
+            chunk.copy(deep=False), timestamp, previous, latest
+        )
         left_out += future
         count += int(fresh.sum())
         if stamps.notna().any():
