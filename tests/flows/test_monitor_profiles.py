@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import Project
 from test_monitor_support import (
+    BOUND,
     SHIFTED,
     UNSHIFTED,
     at,
@@ -25,8 +26,6 @@ from test_monitor_support import (
 )
 
 from retrain_core.data.demo import Story, write_day, write_reference
-
-BOUND = 1.5 / 1024  # the binned KS statistic's distance to the exact one
 
 
 @pytest.fixture()

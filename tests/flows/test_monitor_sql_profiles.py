@@ -19,6 +19,7 @@ from uuid import uuid4
 import pytest
 from conftest import Project
 from test_monitor_support import (
+    BOUND,
     SHIFTED,
     UNSHIFTED,
     at,
@@ -31,7 +32,6 @@ from test_monitor_support import (
 from retrain_core.data import Watermark
 from retrain_core.data.demo import Story, rng_day, write_reference
 
-BOUND = 1.5 / 1024  # the binned KS statistic's distance to the exact one
 PG_URL = os.environ.get(
     "RETRAIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
