@@ -46,9 +46,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -56,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from window_check import drifted, in_child, monitor_check, peak_rss_mib
 
 NUMERIC = [f"f{i}" for i in range(20)]
 CATEGORICAL = [f"c{i}" for i in range(5)]
@@ -146,9 +144,9 @@ def phase_check(args: argparse.Namespace, batches: int) -> dict[str, Any]:
         "seconds": end - start,
         "profiles_seconds": profiled - start,
         "judge_seconds": end - profiled,
-        "drifted": _drifted(numeric[:-1] + categorical[:-1]),
+        "drifted": drifted(numeric[:-1] + categorical[:-1]),
         "volume": volume.status.value,
-        "peak_rss_mib": _rss(),
+        "peak_rss_mib": peak_rss_mib(),
     }
 
 
@@ -175,14 +173,6 @@ def phase_monitor(args: argparse.Namespace, batches: int) -> dict[str, Any]:
     """One check of the monitor's path on the window of the first `batches` batches."""
     import os
 
-    import mlflow  # noqa: F401  (imported before the clock starts, as a warm worker has it)
-    import pandas  # noqa: F401
-    import scipy.stats  # noqa: F401
-
-    from retrain_core.decide.decision import decide
-    from retrain_core.decide.evaluate import evaluate
-    from retrain_core.monitor import drift_reference, profiled, windows
-    from retrain_core.monitor.settle import settle
     from retrain_core.policy.loader import load_policy
     from retrain_core.store import Store
 
@@ -193,37 +183,11 @@ def phase_monitor(args: argparse.Namespace, batches: int) -> dict[str, Any]:
             os.link(path, root / "window" / path.name)
     (root / "big.yaml").write_text(POLICY % ", ".join(NUMERIC))
     loaded = load_policy(root / "big.yaml")
-    policy = loaded.policy
     store = Store(f"sqlite:///{args.folder}/monitor.db")
     store.experiment_id("big")
-    start = time.perf_counter()
-    marks, rows = store.ledger.watermarks("big")
-    history = store.ledger.history("big")
     now = NOW.replace(day=1 + batches % 28)
-    data = windows.load_windows(policy, root, marks, rows, {}, None, None, now)
-    loaded_at = time.perf_counter()
-    data = drift_reference.reference_profile(store.registry, policy, data, now)
-    data = profiled.profile_window(store.registry, policy, root, data, now)
-    profiled_at = time.perf_counter()
-    outcomes = evaluate(policy, data.windows, None, now)
-    decision = decide(policy.triggers, outcomes, history, now, True, loaded.policy_hash,
-                      data.description, None)  # fmt: skip
-    settled = settle(data, [])
-    counts = profiled.keep_profiles(store.registry, "big", data, settled, now)
-    store.ledger.record("big", decision, settled.watermarks, data.windows.rows, counts,
-                        judged=settled.judged)  # fmt: skip
-    end = time.perf_counter()
-    return {
-        "rows": data.windows.rows,
-        "counts": data.counts.as_dict() if data.counts else None,
-        "seconds": end - start,
-        "load_seconds": loaded_at - start,
-        "profile_seconds": profiled_at - loaded_at,
-        "judge_record_seconds": end - profiled_at,
-        "drifted": _drifted([o for o in outcomes if o.check.startswith("drift.ks.")]),
-        "verdict": decision.verdict,
-        "peak_rss_mib": _rss(),
-    }
+    result, _, _ = monitor_check(store, loaded, root, now)
+    return {**result, "peak_rss_mib": peak_rss_mib()}
 
 
 def phase_one(args: argparse.Namespace) -> dict[str, Any]:
@@ -252,7 +216,7 @@ def phase_one(args: argparse.Namespace) -> dict[str, Any]:
     profile_chunks(chunks, reference, NUMERIC, CATEGORICAL)
     end = time.perf_counter()
     return {"rows": len(frame), "frame_seconds": framed - start,
-            "streamed_seconds": end - framed, "peak_rss_mib": _rss()}  # fmt: skip
+            "streamed_seconds": end - framed, "peak_rss_mib": peak_rss_mib()}  # fmt: skip
 
 
 def phase_pandas(args: argparse.Namespace) -> dict[str, Any]:
@@ -289,9 +253,9 @@ def phase_pandas(args: argparse.Namespace) -> dict[str, Any]:
         "rows": len(window),
         "seconds": end - start,
         "read_seconds": read - start,
-        "drifted": _drifted(numeric[:-1] + categorical[:-1]),
+        "drifted": drifted(numeric[:-1] + categorical[:-1]),
         "exact_drifted": sorted(n for n, drifted in exact.items() if drifted),
-        "peak_rss_mib": _rss(),
+        "peak_rss_mib": peak_rss_mib(),
     }
 
 
@@ -325,21 +289,11 @@ def _keep_state(folder: Path, how: str) -> None:
     newest.unlink()
 
 
-def _drifted(outcomes: list[Any]) -> list[str]:
-    return sorted(o.check.rpartition(".")[2] for o in outcomes if o.failed)
-
-
-def _rss() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _in_child(args: argparse.Namespace, phase: str) -> dict[str, Any]:
-    argv = [sys.executable, __file__, "--phase", phase, "--folder", args.folder,
-            "--batches", str(args.batches), "--rows", str(args.rows),
-            "--row-group", str(args.row_group),
-            *(["--monitor"] if args.monitor else [])]  # fmt: skip
-    out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
-    return dict(json.loads(out.strip().splitlines()[-1]))
+    return in_child(__file__, ["--phase", phase, "--folder", args.folder,
+                               "--batches", str(args.batches), "--rows", str(args.rows),
+                               "--row-group", str(args.row_group),
+                               *(["--monitor"] if args.monitor else [])])  # fmt: skip
 
 
 def main(args: argparse.Namespace) -> None:

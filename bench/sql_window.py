@@ -43,9 +43,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -54,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from window_check import drifted, in_child, monitor_check, peak_rss_mib
 
 NUMERIC = [f"f{i}" for i in range(20)]
 CATEGORICAL = [f"c{i}" for i in range(5)]
@@ -124,7 +122,7 @@ def phase_load(args: argparse.Namespace) -> dict[str, Any]:
         size = cursor.fetchone()[0]  # type: ignore[index]
     connection.close()
     return {"seconds": time.perf_counter() - start, "database_mib": size / 2**20,
-            "peak_rss_mib": _rss()}  # fmt: skip
+            "peak_rss_mib": peak_rss_mib()}  # fmt: skip
 
 
 def _reference(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -144,7 +142,7 @@ def phase_reference(args: argparse.Namespace) -> dict[str, Any]:
     frame, reference = _reference(args)
     Path(args.profile).write_text(json.dumps(reference.to_dict()))
     frame.to_parquet(Path(args.profile).parent / "reference.parquet")  # the monitor's reference
-    return {"peak_rss_mib": _rss()}
+    return {"peak_rss_mib": peak_rss_mib()}
 
 
 MONITOR_POLICY = """
@@ -174,56 +172,24 @@ def phase_monitor(args: argparse.Namespace) -> dict[str, Any]:
     previous watermark (an hour before `NOW`) read as rows, the window profiled in the database."""
     from datetime import timedelta
 
-    import mlflow  # noqa: F401  (imported before the clock starts, as a warm worker has it)
-    import pandas  # noqa: F401
-    import scipy.stats  # noqa: F401
-
     from retrain_core.data import Watermark
-    from retrain_core.decide.decision import decide
-    from retrain_core.decide.evaluate import evaluate
-    from retrain_core.monitor import drift_reference, profiled, windows
     from retrain_core.monitor.current_rows import CURRENT
-    from retrain_core.monitor.settle import settle
     from retrain_core.policy.loader import load_policy
     from retrain_core.store import Store
 
     root = Path(args.profile).parent
     (root / "sqlbig.yaml").write_text(MONITOR_POLICY % (", ".join(NUMERIC), args.url))
     loaded = load_policy(root / "sqlbig.yaml")
-    policy = loaded.policy
     store = Store(f"sqlite:///{root}/monitor.db")
     store.experiment_id("sqlbig")
     marks = {CURRENT: Watermark(timestamp=NOW - timedelta(hours=1)).to_json()}
-    rss = {"imports": _rss()}
-    start = time.perf_counter()
-    history = store.ledger.history("sqlbig")
-    data = windows.load_windows(policy, root, marks, args.rows, {}, None, None, NOW)
-    loaded_at = time.perf_counter()
-    rss["loaded"] = _rss()
-    data = drift_reference.reference_profile(store.registry, policy, data, NOW)
-    rss["reference_profile"] = _rss()
-    data = profiled.profile_window(store.registry, policy, root, data, NOW)
-    profiled_at = time.perf_counter()
-    outcomes = evaluate(policy, data.windows, None, NOW)
-    decision = decide(policy.triggers, outcomes, history, NOW, True, loaded.policy_hash,
-                      data.description, None)  # fmt: skip
-    settled = settle(data, [])
-    counts = profiled.keep_profiles(store.registry, "sqlbig", data, settled, NOW)
-    store.ledger.record("sqlbig", decision, settled.watermarks, data.windows.rows, counts,
-                        judged=settled.judged)  # fmt: skip
-    end = time.perf_counter()
+    rss = {"imports": peak_rss_mib()}
+    result, data, settled = monitor_check(store, loaded, root, NOW, marks, args.rows, rss)
     return {
-        "rows": data.windows.rows,
-        "counts": data.counts.as_dict() if data.counts else None,
+        **result,
         "problems": [text for _, text in data.windows.problems],
         "watermark": Watermark.from_json(settled.watermarks[CURRENT]).timestamp.isoformat(),
-        "seconds": end - start,
-        "load_seconds": loaded_at - start,
-        "profile_seconds": profiled_at - loaded_at,
-        "judge_record_seconds": end - profiled_at,
-        "drifted": _drifted([o for o in outcomes if o.check.startswith("drift.ks.")]),
-        "verdict": decision.verdict,
-        "peak_rss_mib": _rss(),
+        "peak_rss_mib": peak_rss_mib(),
         "peak_rss_mib_after": rss,  # the peak so far after imports, loading, the reference
     }
 
@@ -266,8 +232,8 @@ def phase_pushdown(args: argparse.Namespace, rows: int) -> dict[str, Any]:
         "seconds": end - start,
         "profile_seconds": profiled - start,
         "judge_seconds": end - profiled,
-        "drifted": _drifted(numeric[:-1] + categorical[:-1]),
-        "peak_rss_mib": _rss(),
+        "drifted": drifted(numeric[:-1] + categorical[:-1]),
+        "peak_rss_mib": peak_rss_mib(),
     }
 
 
@@ -302,9 +268,9 @@ def phase_pandas(args: argparse.Namespace) -> dict[str, Any]:
         "rows": len(window),
         "seconds": end - start,
         "read_seconds": read - start,
-        "drifted": _drifted(numeric[:-1] + categorical[:-1]),
+        "drifted": drifted(numeric[:-1] + categorical[:-1]),
         "exact_drifted": sorted(n for n, drifted in exact.items() if drifted),
-        "peak_rss_mib": _rss(),
+        "peak_rss_mib": peak_rss_mib(),
     }
 
 
@@ -336,7 +302,7 @@ def phase_exact(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "seconds": time.perf_counter() - start,
         "exact_drifted": sorted(n for n, drifted in exact.items() if drifted),
-        "peak_rss_mib": _rss(),
+        "peak_rss_mib": peak_rss_mib(),
     }
 
 
@@ -359,21 +325,11 @@ def _chi2_drifted(reference: Any, current: Any) -> bool:
     return bool(test.pvalue < P_VALUE / len(CATEGORICAL) and v >= MIN_EFFECT)
 
 
-def _drifted(outcomes: list[Any]) -> list[str]:
-    return sorted(o.check.rpartition(".")[2] for o in outcomes if o.failed)
-
-
-def _rss() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _in_child(args: argparse.Namespace, phase: str) -> dict[str, Any]:
-    argv = [sys.executable, __file__, "--phase", phase, "--url", args.server,
-            "--database", args.database, "--rows", str(args.rows),
-            "--pandas-rows", str(args.pandas_rows), "--reference-rows", str(args.reference_rows),
-            "--chunk", str(args.chunk), "--profile", args.profile]  # fmt: skip
-    out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
-    return dict(json.loads(out.strip().splitlines()[-1]))
+    return in_child(__file__, ["--phase", phase, "--url", args.server, "--database", args.database,
+                               "--rows", str(args.rows), "--pandas-rows", str(args.pandas_rows),
+                               "--reference-rows", str(args.reference_rows),
+                               "--chunk", str(args.chunk), "--profile", args.profile])  # fmt: skip
 
 
 def _urls(args: argparse.Namespace) -> None:
@@ -422,40 +378,37 @@ def main(args: argparse.Namespace) -> None:
         "rows": args.rows, "pandas_rows": args.pandas_rows, "columns": 25,
         "reference_rows": args.reference_rows,
     }  # fmt: skip
-    if args.monitor:
-        return _monitor(args, results)
-    try:
-        phases = ("load", "reference", "pushdown", "pushdown_small", "pandas", "exact")
-        for phase in phases if not args.skip_load else phases[1:]:
-            results[phase] = _in_child(args, phase)
-            print(phase, json.dumps(results[phase]), flush=True)
-    finally:
-        if not args.keep:
-            _drop(args)
-    results["expected_drifted"] = sorted(SHIFTED)
+    if args.monitor:  # the load, the reference, and a whole later check through the monitor
+        _run_phases(args, ("load", "reference", "monitor"), results)
+        results["rss_under_goal"] = results["monitor"]["peak_rss_mib"] < GOAL_RSS_MIB
+        return _write(results, "sql_window_monitor.json")
+    phases = ("load", "reference", "pushdown", "pushdown_small", "pandas", "exact")
+    _run_phases(args, phases, results)
     results["verdicts_equal_exact"] = (
         results["pushdown"]["drifted"] == results["exact"]["exact_drifted"]
         and results["pushdown_small"]["drifted"] == results["pandas"]["exact_drifted"]
     )
     results["verdicts_equal_known_shift"] = results["pushdown"]["drifted"] == sorted(SHIFTED)
     results["rss_under_goal"] = results["pushdown"]["peak_rss_mib"] < GOAL_RSS_MIB
-    out = Path(__file__).parent / "results" / "sql_window.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in results.items() if not isinstance(v, dict)}))
+    _write(results, "sql_window.json")
 
 
-def _monitor(args: argparse.Namespace, results: dict[str, Any]) -> None:
+def _run_phases(args: argparse.Namespace, phases: tuple[str, ...], results: dict[str, Any]) -> None:
+    """Each phase in its own process (the load skipped with --skip-load); the database dropped at
+    the end unless --keep."""
     try:
-        for phase in ("load", "reference", "monitor")[1 if args.skip_load else 0 :]:
+        for phase in phases[1:] if args.skip_load else phases:
             results[phase] = _in_child(args, phase)
             print(phase, json.dumps(results[phase]), flush=True)
     finally:
         if not args.keep:
             _drop(args)
     results["expected_drifted"] = sorted(SHIFTED)
-    results["rss_under_goal"] = results["monitor"]["peak_rss_mib"] < GOAL_RSS_MIB
-    out = Path(__file__).parent / "results" / "sql_window_monitor.json"
+
+
+def _write(results: dict[str, Any], name: str) -> None:
+    """The results to bench/results/`name`; their scalar fields printed."""
+    out = Path(__file__).parent / "results" / name
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps({k: v for k, v in results.items() if not isinstance(v, dict)}))
