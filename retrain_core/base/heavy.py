@@ -33,4 +33,15 @@ PRELOAD = (
     "mlflow",
     "mlflow.sklearn",
     "mlflow.tracking",
+    # imported lazily on a run's first use: Prefect's task-graph helpers (graphviz) and task
+    # engine, the pandas backend of narwhals (scikit-learn's input checks), Parquet datasets,
+    # cron schedules, MLflow's request headers, SQLite, anyio's event loop
+    "prefect.utilities.visualization",
+    "prefect.task_engine",
+    "narwhals._pandas_like.namespace",
+    "pyarrow.dataset",
+    "croniter",
+    "mlflow.tracking.request_header.registry",
+    "sqlite3",
+    "anyio._backends._asyncio",
 )

@@ -12,10 +12,13 @@ libraries once.
 - The first `retrain-engine` on a machine starts the warm engine (in its own session, logging to
   `engine-*.log` next to its socket) and waits for it; later runs connect to it. It stops after
   `RETRAIN_ENGINE_IDLE_SECONDS` (default 600) without runs, and a new one is started when the
-  Python environment changes (its socket name includes the interpreter and site-packages).
+  Python environment or retrain's code changes (its socket name includes the interpreter,
+  site-packages and a stamp of retrain_core's files).
 - Each run is a fresh fork: the run's own environment, working directory and standard streams (the
   worker's pipes, passed over the socket), Prefect's settings rebuilt from that environment, and
-  the project's code (flows/, retrain_core) imported in the fork, never in the warm engine.
+  the project's flows (flows/) imported in the fork. retrain_core itself is imported by the warm
+  engine (building its policy models costs ~0.4 CPU-s a run): the socket's name includes a stamp
+  of retrain_core's source files, so a changed retrain_core gets a new engine.
 - A signal sent to `retrain-engine` (a cancellation) is passed to the run; when `retrain-engine`
   dies, the warm engine kills its run.
 - When the warm engine cannot be reached, the client runs `python -m prefect.engine` itself.
@@ -39,6 +42,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -63,8 +67,25 @@ def socket_path() -> Path:
         stamp = str(site.stat().st_mtime_ns)
     except OSError:
         stamp = ""
-    key = hashlib.sha256(f"{sys.executable}\0{site}\0{stamp}".encode()).hexdigest()[:12]
-    return socket_dir() / f"engine-{key}.sock"
+    key = f"{sys.executable}\0{site}\0{stamp}\0{code_stamp()}"
+    return socket_dir() / f"engine-{hashlib.sha256(key.encode()).hexdigest()[:12]}.sock"
+
+
+PACKAGE = Path(__file__).resolve().parents[1]  # retrain_core, as the warm engine imports it
+
+
+def code_stamp(package: Path = PACKAGE) -> str:
+    """The name, size and modification time of every source file of `package` (retrain_core),
+    hashed: what the warm engine imported, so that a changed file means a new engine (~2 ms)."""
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(f for f in files if f.endswith(".py")):
+            path = os.path.join(folder, name)
+            with contextlib.suppress(OSError):
+                info = os.stat(path)
+                digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 # ---- client: what the worker runs ------------------------------------------------------------
@@ -164,17 +185,28 @@ def stop_all(folder: Path) -> int:
     return stopped
 
 
-def preload() -> dict[str, Exception]:
-    """Import PRELOAD (what a run would import); the modules that failed, with why.
+def preload(project: bool = False) -> dict[str, Exception]:
+    """Import PRELOAD (what a run would import) and, with `project`, every module of retrain_core
+    but its CLI; the modules that failed, with why.
 
     A run imports what it needs itself and reports its own problems.
     """
+    import pkgutil
+
+    import retrain_core
+
+    names = list(PRELOAD)
+    if project:
+        modules = pkgutil.walk_packages(retrain_core.__path__, "retrain_core.")
+        names += sorted(m.name for m in modules if not m.name.startswith("retrain_core.cli"))
     failed: dict[str, Exception] = {}
-    for name in PRELOAD:
-        try:
-            __import__(name)
-        except Exception as exc:
-            failed[name] = exc
+    with warnings.catch_warnings():  # import-time notes (MLflow's on a PythonModel's type hints)
+        warnings.simplefilter("ignore")
+        for name in names:
+            try:
+                __import__(name)
+            except Exception as exc:
+                failed[name] = exc
     return failed
 
 
@@ -183,7 +215,7 @@ def preload() -> dict[str, Exception]:
 
 def serve(path: Path) -> None:
     """Import PRELOAD, then fork one engine run per connection until idle (single-threaded)."""
-    for name, exc in preload().items():
+    for name, exc in preload(project=True).items():
         print(f"retrain-engine: could not preload {name}: {exc}", flush=True)
     idle = float(os.environ.get("RETRAIN_ENGINE_IDLE_SECONDS", "600"))
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

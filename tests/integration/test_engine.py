@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from retrain_core.runtime.engine import stop_all
+from retrain_core.runtime.engine import code_stamp, stop_all
 
 ENGINE = Path(sys.executable).parent / "retrain-engine"
 
@@ -61,3 +62,15 @@ def test_without_a_usable_engine_folder_it_runs_prefects_engine_itself(tmp_path:
     result = _engine(blocked, "not-a-flow-run-id", cwd=tmp_path)
     assert result.returncode == 1
     assert "Invalid flow run id" in result.stderr
+
+
+def test_a_changed_source_file_of_retrain_core_means_a_new_engine(tmp_path: Path) -> None:
+    package = tmp_path / "retrain_core"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "retrain_core" / "base", package)
+    (package / "__pycache__").mkdir(exist_ok=True)
+    before = code_stamp(package)
+    (package / "__pycache__" / "x.pyc").write_bytes(b"compiled")  # bytecode is not source
+    assert code_stamp(package) == before
+    source = package / "errors.py"
+    source.write_text(source.read_text() + "\n# edited\n")
+    assert code_stamp(package) != before
