@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gc
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,10 @@ import pytest
 # xdist workers beside the e2e servers on a 2-core machine make OpenMP's spin-waiting threads
 # turn one small HistGradientBoosting fit into a minute. Set before scikit-learn is imported.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+# The copies of tracking-server artifacts (retrain_core/store/artifact_cache.py) in this test
+# session's own folder, for every process it starts, never in the user's cache.
+os.environ.setdefault("RETRAIN_CACHE_DIR", tempfile.mkdtemp(prefix="retrain-test-cache-"))
 
 TIERS = {
     "unit": "unit",

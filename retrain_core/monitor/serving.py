@@ -25,7 +25,7 @@ def load_champion(registry: Registry, policy: Policy) -> Champion | None:
         metrics = {k[len(prefix) :]: v for k, v in run_metrics.items() if k.startswith(prefix)}
         holdout_rows = int(params.get("rows.holdout", 0))
     created = serving_since(version)
-    model = registry.load_model(policy.name, policy.promotion.alias)
+    model = registry.load_model(policy.name, str(version.version))  # the version read above
     return Champion(
         str(version.version), created, metrics, model,
         trained_until=trained_until(version), holdout_rows=holdout_rows, run_id=version.run_id,

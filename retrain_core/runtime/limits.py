@@ -21,10 +21,11 @@ class SlotTimeout(TimeoutError):
 
 
 @contextmanager
-def slot(name: str, wait: float, busy: str = "") -> Iterator[None]:
+def slot(name: str, wait: float, busy: str = "", create: int | None = None) -> Iterator[None]:
     """Hold one slot of the global concurrency limit `name` for the block, asking for it until
     `wait` seconds have passed (then `SlotTimeout`); `busy` is the line logged, once, when the
-    slot is taken (what this run waits for).
+    slot is taken (what this run waits for). A missing limit is created with `create` slots
+    (asked for only then: one request less on every later use), else it is an error.
 
     The slot is a Prefect lease of LEASE_SECONDS, renewed by Prefect's own lease keeper while
     the block runs and released when it ends. A holder that died without releasing it is found
@@ -38,7 +39,7 @@ def slot(name: str, wait: float, busy: str = "") -> Iterator[None]:
 
     from retrain_core.runtime import leases
 
-    lease_id = _acquire(name, wait, busy)
+    lease_id = _acquire(name, wait, busy, create)
     try:
         with leases.holding(name, lease_id), maintain_concurrency_lease(lease_id, LEASE_SECONDS):
             yield
@@ -50,8 +51,9 @@ def slot(name: str, wait: float, busy: str = "") -> Iterator[None]:
             logging.getLogger(__name__).warning("%s: lease not released (%s)", name, exc)
 
 
-def _acquire(name: str, wait: float, busy: str) -> UUID:
-    """A lease on one slot of `name`, asked for until `wait` seconds have passed."""
+def _acquire(name: str, wait: float, busy: str, create: int | None = None) -> UUID:
+    """A lease on one slot of `name`, asked for until `wait` seconds have passed; a missing
+    limit is created with `create` slots."""
     import httpx
     from prefect import get_client
 
@@ -69,9 +71,14 @@ def _acquire(name: str, wait: float, busy: str) -> UUID:
                     raise
             else:
                 answer = response.json()
-                if not answer.get("limits"):
+                if answer.get("limits"):
+                    return UUID(answer["lease_id"])
+                if create is None:
                     raise RuntimeError(f"the Prefect global concurrency limit {name} is missing")
-                return UUID(answer["lease_id"])
+                client.release_concurrency_slots_with_lease(UUID(answer["lease_id"]))  # holds none
+                ensure_limit(name, create)
+                create = None  # created (or by another run meanwhile): now it must be there
+                continue
             if leases.reclaim(name, client):
                 continue  # a holder that died: its slot is free now
             if not told:

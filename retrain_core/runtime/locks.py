@@ -37,7 +37,6 @@ def policy_lock(policy_name: str, wait: float | None = None) -> Iterator[None]:
     default RETRAIN_LOCK_WAIT_SECONDS or an hour), then ends with `PolicyBusy`.
     """
     name = lock_name(policy_name)
-    ensure_limit(name)
     wait = LOCK_WAIT_SECONDS if wait is None else wait
     busy = (
         f"policy {policy_name} is busy: waiting up to {wait:.0f} s for the check or training "
@@ -45,7 +44,7 @@ def policy_lock(policy_name: str, wait: float | None = None) -> Iterator[None]:
         "on this machine, within a minute from another)"
     )
     try:
-        with slot(name, wait, busy):
+        with slot(name, wait, busy, create=1):
             yield
     except SlotTimeout as exc:
         raise PolicyBusy(

@@ -22,7 +22,7 @@ from retrain_core.decide.report import (
     headline,
     state_name,
 )
-from retrain_core.runtime.limits import ensure_limit, slot
+from retrain_core.runtime.limits import slot
 from retrain_core.store.overview import Row
 
 if TYPE_CHECKING:
@@ -42,14 +42,22 @@ def tag_run(tags: Iterable[str]) -> None:
     from prefect.runtime import flow_run
 
     tags = list(tags)
-    if not flow_run.id:
+    run_id = flow_run.id
+    if not run_id:
         return
+    had = _TAGS.get(run_id)
+    if had is None:  # the tags it started with (its deployment's), as the engine read them
+        had = list(flow_run.tags)
+    merged = list(dict.fromkeys([*had, *tags]))
     try:
         with get_client(sync_client=True) as client:
-            run = client.read_flow_run(UUID(flow_run.id))
-            client.update_flow_run(run.id, tags=list(dict.fromkeys([*run.tags, *tags])))
+            client.update_flow_run(UUID(run_id), tags=merged)
+        _TAGS[run_id] = merged
     except Exception as exc:
         get_run_logger().warning("the run was not tagged %s: %s", ", ".join(tags), exc)
+
+
+_TAGS: dict[str, list[str]] = {}  # flow run id -> the tags this process gave it
 
 
 def verdict_state(summary: dict[str, Any]) -> State[Any]:
@@ -143,8 +151,7 @@ def update_fleet(row: Row, others: Iterable[str] = ()) -> None:
     from prefect.client.schemas.sorting import ArtifactSort
 
     try:
-        ensure_limit(FLEET_LOCK)
-        with slot(FLEET_LOCK, FLEET_WAIT_SECONDS, "waiting to update the fleet artifact"):
+        with slot(FLEET_LOCK, FLEET_WAIT_SECONDS, "waiting to update the fleet artifact", 1):
             with get_client(sync_client=True) as client:
                 found = client.read_artifacts(
                     artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[FLEET_KEY])),

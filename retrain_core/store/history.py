@@ -10,7 +10,6 @@ the rollback events and the quarantine runs; it returns `report.history.PolicyHi
 from __future__ import annotations
 
 import json
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import retrain_core.store.quarantine as quarantine
 from retrain_core.base.outcome import CheckOutcome, Status
 from retrain_core.report.history import CheckPoint, HeldBatch, PolicyHistory, VersionEvent
+from retrain_core.store.artifact_cache import artifact
 from retrain_core.store.backend import Part, local_dir, quoted
 from retrain_core.store.tags import (
     CHECKED_AT,
@@ -31,6 +31,7 @@ from retrain_core.store.tags import (
     GATE_REASONS,
     KIND,
     MONITOR,
+    OUTCOMES,
     PROMOTED_AT,
     REASONS,
     ROLLBACK,
@@ -40,7 +41,6 @@ from retrain_core.store.tags import (
     parse_time,
 )
 
-OUTCOMES = "decision.json"  # a check run's outcomes (`Ledger.record`)
 REPORT = "report.html"  # a check run's report (`History.log_report`)
 READERS = 8  # downloads at once from a remote artifact store
 
@@ -99,9 +99,12 @@ class History(Part):
             return list(pool.map(self._download, [info.run_id for info in infos]))
 
     def _download(self, run_id: str) -> str | None:
-        try:
-            with tempfile.TemporaryDirectory() as folder:
-                return _read(Path(self.client.download_artifacts(run_id, OUTCOMES, folder)))
+        def download(folder: Path) -> str:
+            return str(self.client.download_artifacts(run_id, OUTCOMES, str(folder)))
+
+        try:  # a finished run's decision: kept on this machine once read (artifact_cache)
+            with artifact(self.store.tracking_uri, (run_id, OUTCOMES), download) as path:
+                return _read(path)
         except Exception:  # an older run, or an artifact store that lost it: metrics only
             return None
 

@@ -21,6 +21,7 @@ from typing import Any
 import retrain_core.store.quarantine as quarantine
 from retrain_core.data.batches import Batch, Quarantined
 from retrain_core.decide.records import LedgerEntry, RetrainDecision
+from retrain_core.store.artifact_cache import artifact, keep_text
 from retrain_core.store.backend import Part
 from retrain_core.store.codec import decision_tags, entry_from_tags, signal_metrics
 from retrain_core.store.quarantine import QuarantineRecord, matching
@@ -32,6 +33,7 @@ from retrain_core.store.tags import (
     KIND,
     MONITOR,
     OUTCOME_COUNT,
+    OUTCOMES,
     QUARANTINED,
     REASONS,
     ROLLBACK,
@@ -114,7 +116,8 @@ class Ledger(Part):
                 metrics=[Metric(metric_name(k), v, stamp, 0) for k, v in sorted(values.items())],
                 tags=[RunTag(OUTCOME_COUNT, str(len(decision.outcomes)))],
             )
-            self.client.log_text(run_id, _outcomes_json(decision), "decision.json")
+            outcomes = _outcomes_json(decision)
+            self.client.log_text(run_id, outcomes, OUTCOMES)
             if before_finish is not None:
                 before_finish(run_id)
             self.client.set_terminated(run_id, "FINISHED", end_time=stamp)
@@ -124,6 +127,7 @@ class Ledger(Part):
             raise
         # a crash before this: the batches are judged again
         quarantine.finish(self.client, held, stamp)
+        keep_text(self.store.tracking_uri, (run_id, OUTCOMES), outcomes)  # the report reads it
         return str(run_id)
 
     def record_training(self, run_id: str, status: str) -> None:
@@ -218,11 +222,12 @@ class Ledger(Part):
 
     def _artifact_text(self, run_id: str, path: str) -> str:
         """A text artifact of a run."""
-        import tempfile
 
-        with tempfile.TemporaryDirectory() as folder:
-            local = self.client.download_artifacts(run_id, path, folder)
-            return Path(local).read_text(encoding="utf-8")
+        def download(folder: Path) -> str:
+            return str(self.client.download_artifacts(run_id, path, str(folder)))
+
+        with artifact(self.store.tracking_uri, (run_id, path), download) as local:
+            return local.read_text(encoding="utf-8")
 
     def quarantined(self, name: str) -> dict[str, set[str]]:
         """The keys of the batches set aside and not released, by role (current, labels)."""

@@ -15,6 +15,8 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from retrain_core.store.artifact_cache import artifact
+
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities import Metric
@@ -95,8 +97,14 @@ def load_model(
     ref = str(alias_or_version)
     version = ref if ref.isdigit() else str(client.get_model_version_by_alias(name, ref).version)
     location = client.get_model_version_download_uri(name, version)
-    with tempfile.TemporaryDirectory() as folder:
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=location, dst_path=folder, tracking_uri=tracking_uri
+
+    def download(folder: Path) -> str:
+        return str(
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=location, dst_path=str(folder), tracking_uri=tracking_uri
+            )
         )
-        return mlflow.sklearn.load_model(local)
+
+    # a version's files never change: kept on this machine once read (artifact_cache)
+    with artifact(tracking_uri, ("model", name, version, location), download) as local:
+        return mlflow.sklearn.load_model(str(local))

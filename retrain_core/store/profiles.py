@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from retrain_core.store.artifact_cache import artifact
 from retrain_core.store.backend import Part, finished, local_dir, quoted
 from retrain_core.store.tags import (
     BATCH_PROFILES,
@@ -101,18 +102,19 @@ class Profiles(Part):
     def load_profile(self, run_id: str) -> ReferenceProfile | None:
         """The reference profile stored with a run; None when it has none (older versions)."""
         import json
-        import tempfile
 
         from mlflow.exceptions import MlflowException
 
         from retrain_core.checks.profile import ReferenceProfile
 
-        with tempfile.TemporaryDirectory() as folder:
-            try:
-                path = self.client.download_artifacts(run_id, PROFILE_ARTIFACT, folder)
-            except (MlflowException, OSError):
-                return None
-            text = Path(path).read_text(encoding="utf-8")
+        def download(folder: Path) -> str:
+            return str(self.client.download_artifacts(run_id, PROFILE_ARTIFACT, str(folder)))
+
+        try:  # a finished run's: kept on this machine once read (artifact_cache)
+            with artifact(self.store.tracking_uri, (run_id, PROFILE_ARTIFACT), download) as path:
+                text = path.read_text(encoding="utf-8")
+        except (MlflowException, OSError):
+            return None
         try:
             return ReferenceProfile.from_dict(json.loads(text))
         except (ValueError, KeyError, TypeError):  # another format: the checks profile again
@@ -123,11 +125,14 @@ class Profiles(Part):
         import pandas as pd
         from mlflow.exceptions import MlflowException
 
-        try:
-            path = self.client.download_artifacts(run_id, REFERENCE_ARTIFACT)
+        def download(folder: Path) -> str:
+            return str(self.client.download_artifacts(run_id, REFERENCE_ARTIFACT, str(folder)))
+
+        try:  # a finished run's: kept on this machine once read (artifact_cache)
+            with artifact(self.store.tracking_uri, (run_id, REFERENCE_ARTIFACT), download) as path:
+                return pd.read_parquet(path)
         except (MlflowException, OSError):
             return None
-        return pd.read_parquet(path)
 
     def store_batch_profiles(
         self, name: str, profiles: list[BatchProfile], *, now: datetime

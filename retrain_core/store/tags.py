@@ -178,3 +178,6 @@ def approval_deadline(tags: Mapping[str, str]) -> datetime | None:
         return optional_time(tags.get(APPROVAL_DEADLINE, ""))
     except ValueError:
         return None
+
+
+OUTCOMES = "decision.json"  # the artifact of a check run with its outcomes (`Ledger.record`)
