@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
-import gc
 import os
 import sys
 import time
@@ -16,6 +15,7 @@ from retrain_core.base.errors import Refusal
 from retrain_core.base.settings import Settings, load_settings
 from retrain_core.cli.stopping import apart_from_ctrl_c, stop_on_signals
 from retrain_core.decide.approval import PENDING_APPROVAL
+from retrain_core.runtime.engine import fast_exit, imports_without_gc
 
 # Prefect's ephemeral API takes 20-30 s to start on a small machine, and its default startup
 # timeout has been seen to expire: give it room unless the user chose a value.
@@ -126,38 +126,6 @@ def warm_up(tracking_uri: str | None) -> None:
         # run reports any problem with the store itself
         with contextlib.suppress(Exception):
             Store(tracking_uri).existing_experiment("retrain")
-
-
-@contextlib.contextmanager
-def imports_without_gc() -> Any:
-    """Pause the cyclic garbage collector while the run imports its libraries, then freeze them.
-
-    A cold run imports ~1 GB of modules: the collector's full passes over that growing heap took
-    ~2 CPU-seconds during the imports, and would take as long again at the interpreter's exit.
-    Imports make almost no cyclic garbage; what they made is frozen (exempt from later passes,
-    freed by reference counting as usual), so the collector resumes on the run's own objects.
-    Only imports go in here: work that makes garbage cycles (MLflow's migrations) runs after.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
-
-
-def fast_exit() -> None:
-    """At exit, freeze what is left so that the interpreter's final collections skip it.
-
-    Without it the interpreter's shutdown spends ~2 s in full collections of the run's heap
-    before the process ends; the memory goes with the process either way (only `__del__` of
-    objects left in reference cycles, which Python does not promise to call at exit, is
-    skipped). Registered with atexit before the run starts, so it runs after the exit handlers
-    registered later (Prefect's log and event flush, the API process's stop).
-    """
-    atexit.register(gc.freeze)
 
 
 def wait_for_api(server: Any) -> None:
