@@ -72,9 +72,11 @@ def test_a_failed_download_keeps_nothing_and_the_next_read_tries_again(cache: Pa
         (folder / "half").write_text("half a file")
         raise OSError("connection reset")
 
-    with pytest.raises(OSError, match="connection reset"):
-        with artifact(SERVER, ("run-1", "decision.json"), broken):
-            pass
+    with (
+        pytest.raises(OSError, match="connection reset"),
+        artifact(SERVER, ("run-1", "decision.json"), broken),
+    ):
+        pass
     assert [p for p in cache.rglob("*") if p.is_file()] == []
     server = Server()
     with artifact(SERVER, ("run-1", "decision.json"), server.file) as path:
