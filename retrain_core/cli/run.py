@@ -15,7 +15,7 @@ from retrain_core.base.errors import Refusal
 from retrain_core.base.settings import Settings, load_settings
 from retrain_core.cli.stopping import apart_from_ctrl_c, stop_on_signals
 from retrain_core.decide.approval import PENDING_APPROVAL
-from retrain_core.runtime.engine import fast_exit, imports_without_gc
+from retrain_core.runtime.preload import fast_exit, imports_without_gc
 
 # Prefect's ephemeral API takes 20-30 s to start on a small machine, and its default startup
 # timeout has been seen to expire: give it room unless the user chose a value.
@@ -115,7 +115,7 @@ def start_api_early() -> Any:
 def warm_up(tracking_uri: str | None) -> None:
     """Import the run's heavy libraries (the warm engine's list) and create the MLflow store,
     while an API started by `start_api_early` (if any) starts."""
-    from retrain_core.runtime.engine import preload
+    from retrain_core.runtime.preload import preload
 
     with imports_without_gc():
         preload()

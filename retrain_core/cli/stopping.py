@@ -18,7 +18,8 @@ def stop_on_signals() -> None:
     first raise can be lost: CPython drops an exception a signal handler raises while a
     finalizer runs (a SQLAlchemy weakref callback, seen in tests). So the signal is also noted
     below Python, on a wakeup fd, and a watcher thread raises it again each second until this
-    handler has run; after STOP_SECONDS it ends the process (a lock it held is given back:
+    handler has run, and again when its raise was dropped (`sys.unraisablehook` sees it); after
+    STOP_SECONDS it ends the process (a lock it held is given back:
     runtime/leases.py; an MLflow run left unfinished counts for nothing).
     """
     import signal
@@ -29,6 +30,13 @@ def stop_on_signals() -> None:
     def stop(signum: int, _frame: Any) -> None:
         stopping.set()
         raise SystemExit(128 + signum)
+
+    def dropped(info: Any, previous: Any = sys.unraisablehook) -> None:
+        if isinstance(info.exc_value, SystemExit) and stopping.is_set():
+            stopping.clear()  # raised inside a finalizer and dropped: the watcher raises again
+        previous(info)
+
+    sys.unraisablehook = dropped
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -52,9 +60,10 @@ def _watch_signals(fd: int, stopping: Any) -> None:
         pass
     signum = min(got)
     deadline = time.monotonic() + STOP_SECONDS
-    while not stopping.wait(1.0) and time.monotonic() < deadline:
-        _thread.interrupt_main(signum)
-    time.sleep(max(deadline - time.monotonic(), 0.0))
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(1.0, left))
+        if not stopping.is_set():  # not yet handled, or its raise was dropped (unraisablehook)
+            _thread.interrupt_main(signum)
     os._exit(128 + signum)
 
 
